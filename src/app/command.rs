@@ -1,0 +1,304 @@
+//! The command grammar of SPEC section 6: text in, a typed `Command` out. Pure; shared by every
+//! adapter (Slack, Discord, console, `keepable ask`).
+
+use chrono::NaiveDate;
+
+use super::error::UserError;
+use crate::domain::hours::Hours;
+
+/// A requirement as typed: `ROLE:COUNT@HOURS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSpec {
+    pub role: String,
+    pub count: i64,
+    pub hours_per_week: Hours,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartTarget {
+    Package(String),
+    Pattern { roles: Vec<RoleSpec>, weeks: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DealCommand {
+    New { name: String, package: String, client: Option<String> },
+    Show { deal: Option<String> },
+    Won { deal: Option<String>, pm: String },
+    Lost { deal: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    EarliestStart { target: StartTarget, not_before: Option<NaiveDate> },
+    Staffing { package: String },
+    Included { item: String, package: Option<String> },
+    Comparables { package: String, effort: Option<f64>, deadline: Option<NaiveDate>, start: Option<NaiveDate> },
+    Scope { description: String, deal: Option<String> },
+    Deal(DealCommand),
+    Help,
+}
+
+/// The commands and their syntax, for help and for errors.
+pub const SYNTAX: &[(&str, &str)] = &[
+    ("earliest-start", "/earliest-start <package> [not-before=YYYY-MM-DD]  or  /earliest-start roles=ROLE:COUNT@HOURS[,…] weeks=N"),
+    ("staffing", "/staffing <package>"),
+    ("included", "/included <item> [package=<package>]"),
+    ("comparables", "/comparables <package> [effort=HOURS] [deadline=YYYY-MM-DD] [start=YYYY-MM-DD]"),
+    ("scope", "/scope <description> [deal=<deal>]"),
+    ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | won [<deal>] pm=<user> | lost [<deal>]"),
+    ("keepable", "/keepable help, or any command above without its slash"),
+];
+
+pub fn syntax_of(command: &str) -> &'static str {
+    SYNTAX.iter().find(|(name, _)| *name == command).map(|(_, s)| *s).unwrap_or("")
+}
+
+/// Words and `key=value` options of one command line.
+struct Args {
+    command: &'static str,
+    words: Vec<String>,
+    options: Vec<(String, String)>,
+}
+
+impl Args {
+    fn take(&mut self, key: &str) -> Option<String> {
+        let index = self.options.iter().position(|(k, _)| k == key)?;
+        Some(self.options.remove(index).1)
+    }
+
+    fn finish(&self) -> Result<(), UserError> {
+        match self.options.first() {
+            Some((key, _)) => Err(UserError::UnknownOption { option: key.clone(), syntax: syntax_of(self.command) }),
+            None => Ok(()),
+        }
+    }
+
+    fn text(&self) -> String {
+        self.words.join(" ")
+    }
+
+    fn required_text(&self, what: &'static str) -> Result<String, UserError> {
+        let text = self.text();
+        if text.is_empty() {
+            return Err(UserError::Missing { what, syntax: syntax_of(self.command) });
+        }
+        Ok(text)
+    }
+
+    fn date(&mut self, key: &'static str) -> Result<Option<NaiveDate>, UserError> {
+        self.take(key).map(|value| parse_date(key, &value, self.command)).transpose()
+    }
+}
+
+pub fn parse_date(key: &'static str, value: &str, command: &'static str) -> Result<NaiveDate, UserError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10)
+        .ok_or_else(|| UserError::BadDate { option: key, value: value.to_string(), syntax: syntax_of(command) })
+}
+
+/// Splits on whitespace, keeping "double quoted" runs together; quotes are removed.
+fn tokenize(text: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in text.chars() {
+        match c {
+            '"' | '“' | '”' => {
+                quoted = !quoted;
+                any = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    tokens.push(std::mem::take(&mut current));
+                    any = false;
+                }
+            }
+            c => {
+                current.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        tokens.push(current);
+    }
+    tokens
+}
+
+/// A Slack (`<@U123|ann>`) or Discord (`<@123>`, `<@!123>`) mention becomes the bare user id.
+pub fn user_reference(text: &str) -> String {
+    let inner = text.strip_prefix("<@").and_then(|t| t.strip_suffix('>')).unwrap_or(text);
+    let inner = inner.strip_prefix('!').unwrap_or(inner);
+    inner.split('|').next().unwrap_or(inner).trim_start_matches('@').to_string()
+}
+
+fn command_name(word: &str) -> Result<&'static str, UserError> {
+    let name = word.trim_start_matches('/').to_lowercase();
+    let name = match name.as_str() {
+        "earliest-start" | "earliest_start" | "earlieststart" | "start" => "earliest-start",
+        "staffing" => "staffing",
+        "included" | "include" | "inclusion" => "included",
+        "comparables" | "comparable" => "comparables",
+        "scope" => "scope",
+        "deal" => "deal",
+        "help" | "keepable" | "?" => "help",
+        _ => {
+            let suggestion = SYNTAX
+                .iter()
+                .map(|(known, _)| (strsim::damerau_levenshtein(&name, known), *known))
+                .min()
+                .filter(|(distance, _)| *distance <= 3)
+                .map(|(_, known)| known);
+            return Err(UserError::UnknownCommand { command: word.to_string(), suggestion });
+        }
+    };
+    Ok(name)
+}
+
+/// Parses one command line such as `/comparables crm-rollout deadline=2027-06-30`.
+pub fn parse(text: &str) -> Result<Command, UserError> {
+    let mut tokens = tokenize(text).into_iter();
+    let Some(first) = tokens.next() else { return Ok(Command::Help) };
+    let mut name = command_name(&first)?;
+    let mut rest: Vec<String> = tokens.collect();
+    if name == "help" {
+        // `/keepable earliest-start crm` runs the inner command.
+        match rest.first() {
+            None => return Ok(Command::Help),
+            Some(word) if word.eq_ignore_ascii_case("help") => return Ok(Command::Help),
+            Some(word) => {
+                name = command_name(word)?;
+                rest.remove(0);
+                if name == "help" {
+                    return Ok(Command::Help);
+                }
+            }
+        }
+    }
+    let mut args = Args { command: name, words: Vec::new(), options: Vec::new() };
+    for token in rest {
+        match token.split_once('=') {
+            Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {
+                args.options.push((key.to_lowercase().replace('_', "-"), value.to_string()))
+            }
+            _ => args.words.push(token),
+        }
+    }
+    let command = match name {
+        "earliest-start" => parse_earliest_start(&mut args)?,
+        "staffing" => Command::Staffing { package: args.required_text("a package")? },
+        "included" => {
+            let package = args.take("package");
+            Command::Included { item: args.required_text("an item")?, package }
+        }
+        "comparables" => {
+            let effort = args.take("effort").map(|value| parse_effort(&value)).transpose()?;
+            let deadline = args.date("deadline")?;
+            let start = args.date("start")?;
+            if let (Some(start), Some(deadline)) = (start, deadline) {
+                if deadline < start {
+                    return Err(UserError::DeadlineBeforeStart { start, deadline });
+                }
+            }
+            Command::Comparables { package: args.required_text("a package")?, effort, deadline, start }
+        }
+        "scope" => {
+            let deal = args.take("deal");
+            Command::Scope { description: args.required_text("a description")?, deal }
+        }
+        "deal" => Command::Deal(parse_deal(&mut args)?),
+        _ => Command::Help,
+    };
+    args.finish()?;
+    Ok(command)
+}
+
+fn parse_effort(value: &str) -> Result<f64, UserError> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|e| e.is_finite() && *e > 0.0)
+        .ok_or_else(|| UserError::BadNumber { option: "effort", value: value.into(), syntax: syntax_of("comparables") })
+}
+
+fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
+    let not_before = args.date("not-before")?;
+    let roles = args.take("roles");
+    let weeks = args.take("weeks");
+    let target = match roles {
+        Some(roles) => {
+            if !args.words.is_empty() {
+                return Err(UserError::Syntax { message: "give a package or roles=…, not both".into(), syntax: syntax_of("earliest-start") });
+            }
+            let weeks = weeks.ok_or(UserError::Missing { what: "weeks=N", syntax: syntax_of("earliest-start") })?;
+            let weeks = weeks
+                .parse::<i64>()
+                .ok()
+                .filter(|w| (1..=520).contains(w))
+                .ok_or_else(|| UserError::BadNumber { option: "weeks", value: weeks.clone(), syntax: syntax_of("earliest-start") })?;
+            StartTarget::Pattern { roles: parse_roles(&roles)?, weeks }
+        }
+        None => {
+            if weeks.is_some() {
+                return Err(UserError::Syntax {
+                    message: "weeks= goes with roles=; a package has its own duration".into(),
+                    syntax: syntax_of("earliest-start"),
+                });
+            }
+            StartTarget::Package(args.required_text("a package or roles=…")?)
+        }
+    };
+    Ok(Command::EarliestStart { target, not_before })
+}
+
+fn parse_roles(text: &str) -> Result<Vec<RoleSpec>, UserError> {
+    let bad = |part: &str| UserError::Syntax {
+        message: format!("'{part}' is not ROLE:COUNT@HOURS (for example senior:2@20)"),
+        syntax: syntax_of("earliest-start"),
+    };
+    let mut specs: Vec<RoleSpec> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (role, rest) = part.split_once(':').ok_or_else(|| bad(part))?;
+        let (count, hours) = rest.split_once('@').ok_or_else(|| bad(part))?;
+        let count = count.parse::<i64>().ok().filter(|c| *c >= 1).ok_or_else(|| bad(part))?;
+        let hours = Hours::parse(hours).filter(|h| *h > Hours::ZERO).ok_or_else(|| bad(part))?;
+        let role = role.trim().to_lowercase();
+        if specs.iter().any(|s| s.role == role) {
+            return Err(UserError::Syntax { message: format!("role '{role}' appears twice"), syntax: syntax_of("earliest-start") });
+        }
+        specs.push(RoleSpec { role, count, hours_per_week: hours });
+    }
+    if specs.is_empty() {
+        return Err(bad(text));
+    }
+    Ok(specs)
+}
+
+fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
+    let syntax = syntax_of("deal");
+    if args.words.is_empty() {
+        return Err(UserError::Missing { what: "new, show, won or lost", syntax });
+    }
+    let verb = args.words.remove(0).to_lowercase();
+    let deal = |args: &Args| Some(args.text()).filter(|t| !t.is_empty());
+    Ok(match verb.as_str() {
+        "new" => {
+            let package = args.take("package").ok_or(UserError::Missing { what: "package=<package>", syntax })?;
+            let client = args.take("client");
+            DealCommand::New { name: args.required_text("a deal name")?, package, client }
+        }
+        "show" => DealCommand::Show { deal: deal(args) },
+        "won" => {
+            let pm = args.take("pm").ok_or(UserError::Missing { what: "pm=<user>", syntax })?;
+            DealCommand::Won { deal: deal(args), pm: user_reference(&pm) }
+        }
+        "lost" => DealCommand::Lost { deal: deal(args) },
+        other => return Err(UserError::Syntax { message: format!("unknown deal action '{other}'"), syntax }),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! Draining the outbox: claim due messages, hand them to a platform's `Deliver`, and record the
+//! outcome with back-off, honouring rate limits. Several instances can run this at once.
+
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+
+use crate::store::outbox::OutboundMessage;
+use crate::store::{timestamp, Store};
+
+/// Why a delivery did not happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryError {
+    /// The platform asked us to wait (HTTP 429 `Retry-After`).
+    RateLimited(StdDuration),
+    /// Worth retrying (5xx, network).
+    Transient(String),
+    /// Retrying cannot help (bad channel, revoked token).
+    Permanent(String),
+}
+
+/// A platform's way of posting and updating messages.
+#[async_trait]
+pub trait Deliver: Send + Sync {
+    /// Posts `message` (or, when `replaces` is given, updates that earlier platform message) and
+    /// returns where the platform put it.
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError>;
+}
+
+/// Attempts before a message is marked failed.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+/// Back-off after `attempts` failures: 2, 4, 8 … seconds, at most 10 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    Duration::seconds((2i64 << attempts.clamp(0, 9)).min(600))
+}
+
+/// Delivers every due message once; returns how many were sent.
+pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -> anyhow::Result<usize> {
+    let now = Utc::now();
+    let lease = timestamp(now + Duration::seconds(60));
+    let mut sent = 0;
+    for message in store.claim_due(worker, &timestamp(now), &lease, 50).await? {
+        let replaces = match message.updates {
+            Some(id) => store.outbox_message(id).await?.and_then(|m| m.platform_ref),
+            None => None,
+        };
+        match deliverer.deliver(&message, replaces.as_deref()).await {
+            Ok(platform_ref) => {
+                store.mark_sent(message.id, worker, &platform_ref, &timestamp(Utc::now())).await?;
+                sent += 1;
+            }
+            Err(error) => {
+                let (text, next) = match &error {
+                    DeliveryError::RateLimited(wait) => {
+                        let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
+                        (format!("rate limited for {}s", wait.num_seconds()), Some(Utc::now() + wait))
+                    }
+                    DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => (e.clone(), Some(Utc::now() + backoff(message.attempts))),
+                    DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
+                };
+                tracing::warn!(id = message.id, target = message.target, error = text, "delivery failed");
+                store.mark_retry(message.id, worker, &text, next.map(timestamp).as_deref()).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), Duration::seconds(2));
+        assert_eq!(backoff(1), Duration::seconds(4));
+        assert_eq!(backoff(20), Duration::seconds(600));
+    }
+}

@@ -1,0 +1,160 @@
+//! Commands and workflows: parse text into a `Command`, run it against the store and the domain,
+//! and answer with a platform-neutral `Reply`. State changes write their outbound messages to the
+//! outbox in the same transaction.
+
+pub mod command;
+pub mod delivery;
+mod engines;
+pub mod error;
+pub mod prompts;
+pub mod reply;
+mod workflows;
+
+pub use workflows::DueReport;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::config::Settings;
+use crate::store::Store;
+use command::Command;
+use error::{AppError, UserError};
+use prompts::Prompts;
+use reply::Reply;
+
+/// Who is asking, and where: a platform user id in a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: String,
+    pub channel: String,
+    /// Groups (Slack user groups, Discord roles) the platform says the user is in; the app checks
+    /// them against the configured approver and presales groups.
+    pub groups: Vec<String>,
+}
+
+impl Actor {
+    pub fn new(user: impl Into<String>, channel: impl Into<String>) -> Self {
+        Actor { user: user.into(), channel: channel.into(), groups: Vec::new() }
+    }
+}
+
+/// The time everything time-based uses; fixed in tests and with `--now` / `--today`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clock {
+    pub fixed_now: Option<DateTime<Utc>>,
+    pub fixed_today: Option<NaiveDate>,
+}
+
+impl Clock {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.fixed_now.unwrap_or_else(Utc::now)
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.fixed_today.unwrap_or_else(|| self.now().date_naive())
+    }
+}
+
+/// The application: everything a chat adapter calls into.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    prompts: Arc<Prompts>,
+    pub clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store, settings: Settings, clock: Clock) -> anyhow::Result<App> {
+        let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
+        Ok(App { store, settings: Arc::new(settings), prompts: Arc::new(prompts), clock })
+    }
+
+    /// Runs one command line as `actor`; errors become error replies.
+    pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
+        let result = match command::parse(text) {
+            Ok(command) => self.run(actor, command).await,
+            Err(error) => Err(error.into()),
+        };
+        self.finish(result)
+    }
+
+    /// Performs a button's action as `actor`, with modal `fields` where the action asks for them.
+    pub async fn act(&self, actor: &Actor, action_id: &str, fields: &HashMap<String, String>) -> Reply {
+        let result = self.perform(actor, action_id, fields).await;
+        self.finish(result)
+    }
+
+    async fn run(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
+        match command {
+            Command::EarliestStart { target, not_before } => self.earliest_start(actor, target, not_before).await,
+            Command::Staffing { package } => self.staffing(&package).await,
+            Command::Included { item, package } => self.included(actor, &item, package.as_deref()).await,
+            Command::Comparables { package, effort, deadline, start } => {
+                self.comparables(actor, &package, effort, deadline, start).await
+            }
+            Command::Scope { description, deal } => self.open_ticket(actor, &description, deal.as_deref(), None).await,
+            Command::Deal(deal) => self.deal(actor, deal).await,
+            Command::Help => self.help(),
+        }
+    }
+
+    fn finish(&self, result: Result<Reply, AppError>) -> Reply {
+        match result {
+            Ok(reply) => reply,
+            Err(AppError::User(error)) => Reply::error(error.to_string()),
+            Err(AppError::Internal(error)) => {
+                let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+                tracing::error!(reference, error = format!("{error:#}"), "internal error");
+                Reply::error(format!("Sorry, something went wrong on our side (reference {reference}). Please try again in a moment."))
+            }
+        }
+    }
+
+    fn help(&self) -> Result<Reply, AppError> {
+        let commands: Vec<&str> = command::SYNTAX.iter().map(|(_, syntax)| *syntax).collect();
+        self.reply("help", "help", serde_json::json!({ "commands": commands }))
+    }
+
+    /// Renders template `template` into a reply of `kind`.
+    fn reply(&self, kind: &str, template: &str, context: serde_json::Value) -> Result<Reply, AppError> {
+        let text = self.prompts.render(template, &context)?;
+        Ok(Reply::new(kind).with_text(&text))
+    }
+
+    fn render(&self, template: &str, context: &serde_json::Value) -> Result<String, AppError> {
+        Ok(self.prompts.render(template, context)?)
+    }
+}
+
+/// Finds a package by id or name after normalisation, or says which packages exist.
+fn resolve_package<'a>(
+    packages: &'a [crate::domain::firm::Package],
+    given: &str,
+) -> Result<&'a crate::domain::firm::Package, UserError> {
+    use crate::domain::library::normalize;
+    if packages.is_empty() {
+        return Err(UserError::NoPackages);
+    }
+    let wanted = normalize(given);
+    if let Some(package) = packages.iter().find(|p| normalize(&p.id) == wanted || normalize(&p.name) == wanted) {
+        return Ok(package);
+    }
+    let suggestion = packages
+        .iter()
+        .map(|p| {
+            let score = strsim::normalized_damerau_levenshtein(&wanted, &normalize(&p.id))
+                .max(strsim::normalized_damerau_levenshtein(&wanted, &normalize(&p.name)));
+            (score, p)
+        })
+        .filter(|(score, _)| *score >= 0.5)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p.id.clone());
+    Err(UserError::UnknownPackage {
+        given: given.to_string(),
+        suggestion,
+        known: packages.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
+    })
+}

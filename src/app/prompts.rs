@@ -1,0 +1,145 @@
+//! The wording of every reply: minijinja templates from `prompts/`, embedded at build time and
+//! overridable from a directory (`prompts_dir`) so a firm can reword replies without recompiling.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use minijinja::{Environment, Value};
+use serde::Serialize;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../prompts/", $name, ".j2")))),*]
+    };
+}
+
+/// Every template the bot renders, by name.
+const TEMPLATES: &[(&str, &str)] = embedded!(
+    "earliest_start",
+    "staffing",
+    "comparables",
+    "inclusion",
+    "help",
+    "deal",
+    "commitment",
+    "hold",
+    "approval_request",
+    "approval_card",
+    "approval_decided",
+    "approval_notice",
+    "ticket",
+    "ticket_card",
+    "ticket_notice",
+    "handover",
+    "reminder",
+);
+
+pub struct Prompts {
+    env: Environment<'static>,
+}
+
+impl Prompts {
+    /// The embedded templates, each replaced by `dir/NAME.j2` when that file exists.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Prompts> {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.add_filter("date", format_date);
+        env.add_filter("money", format_money);
+        env.add_filter("hours", format_hours);
+        env.add_filter("weeks", format_weeks);
+        env.add_filter("percent", format_percent);
+        for (name, source) in TEMPLATES {
+            let source = match dir.map(|d| d.join(format!("{name}.j2"))).filter(|p| p.exists()) {
+                Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+                None => source.to_string(),
+            };
+            env.add_template_owned(name.to_string(), source).with_context(|| format!("template {name}"))?;
+        }
+        Ok(Prompts { env })
+    }
+
+    pub fn render(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
+        let template = self.env.get_template(name).with_context(|| format!("no template {name}"))?;
+        template.render(Value::from_serialize(&context)).with_context(|| format!("rendering {name}"))
+    }
+}
+
+/// `2027-11-08` -> `Mon 8 Nov 2027`.
+fn format_date(value: String) -> String {
+    match NaiveDate::parse_from_str(&value, "%Y-%m-%d") {
+        Ok(date) => date.format("%a %-d %b %Y").to_string(),
+        Err(_) => value,
+    }
+}
+
+/// `2400` -> `$2,400`.
+fn format_money(value: f64) -> String {
+    let cents = (value * 100.0).round() as i64;
+    let (whole, fraction) = (cents.abs() / 100, cents.abs() % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if cents < 0 { "-" } else { "" };
+    if fraction == 0 {
+        format!("{sign}${grouped}")
+    } else {
+        format!("{sign}${grouped}.{fraction:02}")
+    }
+}
+
+fn format_hours(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// Days -> weeks, one decimal at most.
+fn format_weeks(days: f64) -> String {
+    let weeks = days / 7.0;
+    if (weeks - weeks.round()).abs() < 0.05 {
+        format!("{:.0}", weeks.round())
+    } else {
+        format!("{weeks:.1}")
+    }
+}
+
+fn format_percent(share: f64) -> String {
+    format!("{:.0}%", share * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_money_and_dates_for_people() {
+        assert_eq!(format_money(2400.0), "$2,400");
+        assert_eq!(format_money(1234567.5), "$1,234,567.50");
+        assert_eq!(format_date("2027-11-08".into()), "Mon 8 Nov 2027");
+        assert_eq!(format_weeks(77.0), "11");
+        assert_eq!(format_weeks(72.4), "10.3");
+    }
+
+    #[test]
+    fn every_embedded_template_compiles() {
+        let prompts = Prompts::load(None).unwrap();
+        assert!(prompts.render("help", serde_json::json!({"commands": []})).is_ok());
+    }
+
+    #[test]
+    fn a_directory_overrides_a_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("help.j2"), "Custom help").unwrap();
+        let prompts = Prompts::load(Some(dir.path())).unwrap();
+        assert_eq!(prompts.render("help", serde_json::json!({})).unwrap(), "Custom help");
+    }
+}

@@ -1,0 +1,220 @@
+//! Free hours and the earliest start of a staffing pattern (SPEC 4.1, 4.2).
+//!
+//! Everything is computed in "weekly-rate" thousandths of an hour: a day's free hours times five,
+//! so `weekly_hours/5 − Σ hours_per_week/5` stays an exact integer.
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+use super::calendar::Calendar;
+use super::hours::Hours;
+
+/// One row of a staffing pattern: `count` people of `role`, each `hours_per_week`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Requirement {
+    pub role: String,
+    pub count: i64,
+    pub hours_per_week: Hours,
+}
+
+/// A staffing pattern held for `weeks` weeks; a role appears at most once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub requirements: Vec<Requirement>,
+    pub weeks: i64,
+}
+
+/// What the engine needs to know about one booking of a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Booking {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub hours_per_week: Hours,
+    pub tentative: bool,
+}
+
+/// One active person with their bookings and time off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonLoad {
+    pub id: String,
+    pub role: String,
+    pub weekly_hours: Hours,
+    pub bookings: Vec<Booking>,
+    pub time_off: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// The window of candidate start dates: `horizon` Mondays from `first`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub first: NaiveDate,
+    pub horizon: usize,
+}
+
+impl Window {
+    pub fn candidate(&self, index: usize) -> NaiveDate {
+        self.first + Duration::weeks(index as i64)
+    }
+
+    /// The last day any computation over this window for `weeks` weeks can look at.
+    pub fn last_day(&self, weeks: i64) -> NaiveDate {
+        self.first + Duration::weeks(self.horizon as i64 + weeks) - Duration::days(1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EarliestStart {
+    pub earliest_start: Option<NaiveDate>,
+    pub earliest_start_ignoring_tentative: Option<NaiveDate>,
+    /// Each requirement's own first met candidate, in pattern order (the phased view).
+    pub per_requirement: Vec<Option<NaiveDate>>,
+}
+
+/// Free hours of `person` in weekly-rate thousandths for each week of the window (SPEC 4.1).
+pub fn weekly_free(
+    person: &PersonLoad,
+    calendar: &Calendar,
+    first: NaiveDate,
+    weeks: usize,
+    include_tentative: bool,
+) -> Vec<i64> {
+    let days = weeks * 7;
+    // Difference array of booked weekly-rate hours per day.
+    let mut booked = vec![0i64; days + 1];
+    for booking in &person.bookings {
+        if booking.tentative && !include_tentative {
+            continue;
+        }
+        if let Some((from, to)) = clip(booking.start, booking.end, first, days) {
+            booked[from] += booking.hours_per_week.millis();
+            booked[to + 1] -= booking.hours_per_week.millis();
+        }
+    }
+    let mut off = vec![0i32; days + 1];
+    for (start, end) in &person.time_off {
+        if let Some((from, to)) = clip(*start, *end, first, days) {
+            off[from] += 1;
+            off[to + 1] -= 1;
+        }
+    }
+    let weekly = person.weekly_hours.millis();
+    let mut free = vec![0i64; weeks];
+    let (mut load, mut away) = (0i64, 0i32);
+    for day in 0..days {
+        load += booked[day];
+        away += off[day];
+        if away == 0 && calendar.is_working_day(first + Duration::days(day as i64)) {
+            free[day / 7] += (weekly - load).max(0);
+        }
+    }
+    free
+}
+
+fn clip(start: NaiveDate, end: NaiveDate, first: NaiveDate, days: usize) -> Option<(usize, usize)> {
+    let from = (start - first).num_days().max(0);
+    let to = (end - first).num_days().min(days as i64 - 1);
+    (from <= to).then_some((from as usize, to as usize))
+}
+
+/// For each candidate index, whether a person with `free` weekly hours qualifies for `hours`
+/// per week over `weeks` consecutive weeks.
+fn qualifying_candidates(free: &[i64], needed: &[i64], horizon: usize, weeks: usize) -> Vec<bool> {
+    // run[w] = number of consecutive weeks from w on that have enough free hours.
+    let mut run = vec![0usize; free.len() + 1];
+    for week in (0..free.len()).rev() {
+        run[week] = if free[week] >= needed[week] { run[week + 1] + 1 } else { 0 };
+    }
+    (0..horizon).map(|candidate| run[candidate] >= weeks).collect()
+}
+
+/// Needed weekly-rate hours per week for a requirement: `h × workdays(w)` (i.e. `5 × h × workdays/5`).
+fn needed_per_week(hours: Hours, workdays: &[i64]) -> Vec<i64> {
+    workdays.iter().map(|days| hours.millis() * days).collect()
+}
+
+fn workdays(calendar: &Calendar, first: NaiveDate, weeks: usize) -> Vec<i64> {
+    (0..weeks).map(|week| calendar.workdays_in_week(first + Duration::weeks(week as i64))).collect()
+}
+
+/// Per requirement, how many people qualify at each candidate.
+fn qualifying_counts(
+    pattern: &Pattern,
+    people: &[PersonLoad],
+    calendar: &Calendar,
+    window: Window,
+    include_tentative: bool,
+) -> Vec<Vec<i64>> {
+    let weeks = pattern.weeks.max(1) as usize;
+    let span = window.horizon + weeks;
+    let workdays = workdays(calendar, window.first, span);
+    pattern
+        .requirements
+        .iter()
+        .map(|requirement| {
+            let needed = needed_per_week(requirement.hours_per_week, &workdays);
+            let mut counts = vec![0i64; window.horizon];
+            for person in people.iter().filter(|p| p.role == requirement.role) {
+                let free = weekly_free(person, calendar, window.first, span, include_tentative);
+                for (candidate, ok) in qualifying_candidates(&free, &needed, window.horizon, weeks)
+                    .into_iter()
+                    .enumerate()
+                {
+                    counts[candidate] += ok as i64;
+                }
+            }
+            counts
+        })
+        .collect()
+}
+
+/// The first candidate index at which every requirement is met, and each requirement's own.
+fn first_met(pattern: &Pattern, counts: &[Vec<i64>], horizon: usize) -> (Option<usize>, Vec<Option<usize>>) {
+    let met = |req: usize, candidate: usize| counts[req][candidate] >= pattern.requirements[req].count;
+    let per_requirement = (0..pattern.requirements.len())
+        .map(|req| (0..horizon).find(|candidate| met(req, *candidate)))
+        .collect();
+    let all = (0..horizon).find(|candidate| (0..pattern.requirements.len()).all(|req| met(req, *candidate)));
+    (all, per_requirement)
+}
+
+/// SPEC 4.2: the earliest start of `pattern`, with and without tentative bookings, and the
+/// phased view. `people` may hold anyone; only those with a required role are considered.
+pub fn earliest_start(pattern: &Pattern, people: &[PersonLoad], calendar: &Calendar, window: Window) -> EarliestStart {
+    let booked = qualifying_counts(pattern, people, calendar, window, true);
+    let (earliest, per_requirement) = first_met(pattern, &booked, window.horizon);
+    let released = qualifying_counts(pattern, people, calendar, window, false);
+    let (ignoring_tentative, _) = first_met(pattern, &released, window.horizon);
+    EarliestStart {
+        earliest_start: earliest.map(|i| window.candidate(i)),
+        earliest_start_ignoring_tentative: ignoring_tentative.map(|i| window.candidate(i)),
+        per_requirement: per_requirement.into_iter().map(|i| i.map(|i| window.candidate(i))).collect(),
+    }
+}
+
+/// The people who qualify for each requirement at `start` (used to place capacity holds; never shown).
+pub fn qualifying_people<'a>(
+    pattern: &Pattern,
+    people: &'a [PersonLoad],
+    calendar: &Calendar,
+    start: NaiveDate,
+) -> Vec<Vec<&'a PersonLoad>> {
+    let weeks = pattern.weeks.max(1) as usize;
+    let workdays = workdays(calendar, start, weeks);
+    pattern
+        .requirements
+        .iter()
+        .map(|requirement| {
+            let needed = needed_per_week(requirement.hours_per_week, &workdays);
+            people
+                .iter()
+                .filter(|p| p.role == requirement.role)
+                .filter(|p| {
+                    let free = weekly_free(p, calendar, start, weeks, true);
+                    qualifying_candidates(&free, &needed, 1, weeks)[0]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

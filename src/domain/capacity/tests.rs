@@ -1,0 +1,185 @@
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use proptest::prelude::*;
+
+use super::*;
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn hours(h: i64) -> Hours {
+    Hours::from_millis(h * 1000)
+}
+
+fn person(id: &str, role: &str, weekly: i64, bookings: Vec<Booking>) -> PersonLoad {
+    PersonLoad { id: id.into(), role: role.into(), weekly_hours: hours(weekly), bookings, time_off: vec![] }
+}
+
+fn booking(start: &str, end: &str, h: i64, tentative: bool) -> Booking {
+    Booking { start: date(start), end: date(end), hours_per_week: hours(h), tentative }
+}
+
+fn pattern(role: &str, count: i64, h: i64, weeks: i64) -> Pattern {
+    Pattern { requirements: vec![Requirement { role: role.into(), count, hours_per_week: hours(h) }], weeks }
+}
+
+fn window() -> Window {
+    Window { first: date("2027-03-15"), horizon: 52 }
+}
+
+#[test]
+fn a_free_person_can_start_at_the_first_candidate() {
+    let people = vec![person("a", "senior", 40, vec![])];
+    let answer = earliest_start(&pattern("senior", 1, 40, 4), &people, &Calendar::default(), window());
+    assert_eq!(answer.earliest_start, Some(date("2027-03-15")));
+}
+
+#[test]
+fn a_booking_pushes_the_start_past_its_end() {
+    let people = vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, false)])];
+    let answer = earliest_start(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), window());
+    assert_eq!(answer.earliest_start, Some(date("2027-04-12")));
+}
+
+#[test]
+fn tentative_bookings_count_unless_released() {
+    let people = vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, true)])];
+    let answer = earliest_start(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), window());
+    assert_eq!(answer.earliest_start, Some(date("2027-04-12")));
+    assert_eq!(answer.earliest_start_ignoring_tentative, Some(date("2027-03-15")));
+}
+
+#[test]
+fn a_holiday_lowers_what_a_week_needs() {
+    // 32 of 40 hours booked leaves 8 per week; 40 needed per 5-day week, 8 per 1-day week.
+    let calendar = Calendar::new([date("2027-03-16"), date("2027-03-17"), date("2027-03-18"), date("2027-03-19")]);
+    let people = vec![person("a", "senior", 40, vec![])];
+    let busy = vec![person("a", "senior", 40, vec![booking("2027-03-15", "2027-03-15", 40, false)])];
+    let answer = earliest_start(&pattern("senior", 1, 40, 1), &people, &calendar, window());
+    assert_eq!(answer.earliest_start, Some(date("2027-03-15")));
+    let answer = earliest_start(&pattern("senior", 1, 40, 1), &busy, &calendar, window());
+    assert_eq!(answer.earliest_start, Some(date("2027-03-22")));
+}
+
+#[test]
+fn time_off_empties_the_days_it_covers() {
+    let mut away = person("a", "analyst", 40, vec![]);
+    away.time_off.push((date("2027-03-17"), date("2027-03-17")));
+    let answer = earliest_start(&pattern("analyst", 1, 40, 1), &[away], &Calendar::default(), window());
+    assert_eq!(answer.earliest_start, Some(date("2027-03-22")));
+}
+
+#[test]
+fn fractional_hours_compare_exactly() {
+    // 1.6 h/day free on each of 3 working days (2 holidays) against 8 h/week => 4.8 needed.
+    let calendar = Calendar::new([date("2027-03-18"), date("2027-03-19")]);
+    let mut p = person("a", "analyst", 8, vec![]);
+    p.weekly_hours = Hours::parse("8").unwrap();
+    let answer = earliest_start(&pattern("analyst", 1, 8, 1), &[p], &calendar, window());
+    assert_eq!(answer.earliest_start, Some(date("2027-03-15")));
+}
+
+#[test]
+fn the_phased_view_reports_each_requirement() {
+    let people = vec![
+        person("a", "senior", 40, vec![]),
+        person("b", "principal", 40, vec![booking("2027-01-01", "2027-05-02", 40, false)]),
+    ];
+    let both = Pattern {
+        requirements: vec![
+            Requirement { role: "senior".into(), count: 1, hours_per_week: hours(20) },
+            Requirement { role: "principal".into(), count: 1, hours_per_week: hours(20) },
+        ],
+        weeks: 3,
+    };
+    let answer = earliest_start(&both, &people, &Calendar::default(), window());
+    assert_eq!(answer.per_requirement, vec![Some(date("2027-03-15")), Some(date("2027-05-03"))]);
+    assert_eq!(answer.earliest_start, Some(date("2027-05-03")));
+}
+
+#[test]
+fn nothing_within_the_horizon_is_none() {
+    let people = vec![person("a", "senior", 40, vec![])];
+    let answer = earliest_start(&pattern("senior", 2, 40, 1), &people, &Calendar::default(), window());
+    assert_eq!(answer.earliest_start, None);
+    assert_eq!(answer.per_requirement, vec![None]);
+}
+
+#[test]
+fn qualifying_people_lists_only_those_with_room() {
+    let people = vec![
+        person("free", "senior", 40, vec![]),
+        person("busy", "senior", 40, vec![booking("2027-03-01", "2027-12-31", 40, false)]),
+    ];
+    let chosen = qualifying_people(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), date("2027-03-15"));
+    assert_eq!(chosen[0].iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["free"]);
+}
+
+fn arb_booking() -> impl Strategy<Value = Booking> {
+    (0i64..120, 0i64..60, 1i64..=40, any::<bool>()).prop_map(|(offset, len, h, tentative)| {
+        let start = date("2027-03-01") + Duration::days(offset);
+        Booking { start, end: start + Duration::days(len), hours_per_week: hours(h), tentative }
+    })
+}
+
+fn arb_people() -> impl Strategy<Value = Vec<PersonLoad>> {
+    prop::collection::vec(
+        (prop::sample::select(vec!["senior", "analyst"]), prop::collection::vec(arb_booking(), 0..4)),
+        1..6,
+    )
+    .prop_map(|rows| {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (role, bookings))| person(&format!("p{i}"), role, 40, bookings))
+            .collect()
+    })
+}
+
+fn small_window() -> Window {
+    Window { first: date("2027-03-15"), horizon: 20 }
+}
+
+proptest! {
+    #[test]
+    fn adding_an_allocation_never_makes_the_start_earlier(
+        people in arb_people(), extra in arb_booking(), who in 0usize..6, h in 1i64..=40, count in 1i64..3, weeks in 1i64..6,
+    ) {
+        let p = pattern("senior", count, h, weeks);
+        let before = earliest_start(&p, &people, &Calendar::default(), small_window());
+        let mut more = people.clone();
+        let index = who % more.len();
+        more[index].bookings.push(extra);
+        let after = earliest_start(&p, &more, &Calendar::default(), small_window());
+        match (before.earliest_start, after.earliest_start) {
+            (Some(b), Some(a)) => prop_assert!(a >= b),
+            (None, Some(_)) => prop_assert!(false, "a booking made an impossible start possible"),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn releasing_tentative_bookings_never_makes_the_start_later(
+        people in arb_people(), h in 1i64..=40, weeks in 1i64..6,
+    ) {
+        let answer = earliest_start(&pattern("analyst", 1, h, weeks), &people, &Calendar::default(), small_window());
+        if let Some(booked) = answer.earliest_start {
+            let released = answer.earliest_start_ignoring_tentative.expect("releasing cannot remove a start");
+            prop_assert!(released <= booked);
+        }
+    }
+
+    #[test]
+    fn the_start_is_a_monday_after_today_and_not_before_not_before(
+        people in arb_people(), today_offset in 0i64..30, not_before_offset in 0i64..60, h in 1i64..=40,
+    ) {
+        let today = date("2027-03-01") + Duration::days(today_offset);
+        let not_before = date("2027-03-01") + Duration::days(not_before_offset);
+        let window = Window { first: crate::domain::calendar::first_candidate(today, Some(not_before)), horizon: 20 };
+        let answer = earliest_start(&pattern("senior", 1, h, 2), &people, &Calendar::default(), window);
+        for start in answer.per_requirement.iter().flatten().chain(answer.earliest_start.iter()) {
+            prop_assert_eq!(start.weekday(), Weekday::Mon);
+            prop_assert!(*start > today);
+            prop_assert!(*start >= not_before);
+        }
+    }
+}

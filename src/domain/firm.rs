@@ -1,0 +1,195 @@
+//! The firm's operational data as the engines see it (SPEC section 3).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::hours::Hours;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub rank: i64,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub weekly_hours: Hours,
+    pub active: bool,
+    pub slack_user_id: Option<String>,
+    pub discord_user_id: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllocationStatus {
+    Confirmed,
+    Tentative,
+}
+
+impl AllocationStatus {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "" | "confirmed" => Some(Self::Confirmed),
+            "tentative" => Some(Self::Tentative),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Tentative => "tentative",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allocation {
+    pub person: String,
+    pub project: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub hours_per_week: Hours,
+    pub status: AllocationStatus,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeOff {
+    pub person: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holiday {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Package {
+    pub id: String,
+    pub name: String,
+    pub duration_weeks: i64,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageRole {
+    pub package: String,
+    pub role: String,
+    pub count: i64,
+    pub hours_per_week: Hours,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Standard,
+    Customization,
+}
+
+impl Category {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "standard" => Some(Self::Standard),
+            "customization" => Some(Self::Customization),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Customization => "customization",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deliverable {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub category: Category,
+    pub effort_hours: f64,
+    pub price: f64,
+    pub depends_on: Vec<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inclusion {
+    Included,
+    Configuration,
+    AddOn,
+}
+
+impl Inclusion {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "included" => Some(Self::Included),
+            "configuration" => Some(Self::Configuration),
+            "add_on" => Some(Self::AddOn),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Included => "included",
+            Self::Configuration => "configuration",
+            Self::AddOn => "add_on",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageItem {
+    pub package: String,
+    pub deliverable: String,
+    pub inclusion: Inclusion,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub id: String,
+    pub client: String,
+    pub package: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub effort_hours: f64,
+    pub planned_end: Option<NaiveDate>,
+    pub sold_margin: Option<f64>,
+    pub closed_margin: Option<f64>,
+    pub change_orders: Option<i64>,
+}
+
+impl HistoryRow {
+    /// SPEC 4.4: `end − start + 1` calendar days.
+    pub fn duration_days(&self) -> i64 {
+        (self.end - self.start).num_days() + 1
+    }
+}
+
+/// Everything one import carries; any file may be absent (empty).
+#[derive(Debug, Clone, Default)]
+pub struct FirmData {
+    pub roles: Vec<Role>,
+    pub people: Vec<Person>,
+    pub allocations: Vec<Allocation>,
+    pub time_off: Vec<TimeOff>,
+    pub holidays: Vec<Holiday>,
+    pub packages: Vec<Package>,
+    pub package_roles: Vec<PackageRole>,
+    pub deliverables: Vec<Deliverable>,
+    pub package_items: Vec<PackageItem>,
+    pub history: Vec<HistoryRow>,
+}

@@ -1,0 +1,91 @@
+use super::*;
+
+fn parse(files: &[(&str, &str)]) -> (ParsedFirm, Vec<String>) {
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.to_string())).collect();
+    let (parsed, mut problems) = parse_files(&files);
+    problems.extend(check_references(&parsed, &KnownIds::default()));
+    (parsed, problems.iter().map(ToString::to_string).collect())
+}
+
+const ROLES: &str = "id,name,rank\nsenior,Senior,3\n";
+const PEOPLE: &str = "id,name,role,weekly_hours\np1,Ann,senior,40\n";
+
+#[test]
+fn a_clean_set_parses_without_problems() {
+    let (parsed, problems) = parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE)]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(parsed.data.people.len(), 1);
+    assert!(parsed.data.people[0].active);
+}
+
+#[test]
+fn a_bad_date_names_the_file_line_and_column() {
+    let allocations = "person,project,start,end,hours_per_week\np1,x,2027-01-01,2027-02-01,8\np1,y,2027-13-01,2027-02-01,8\n";
+    let (_, problems) = parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
+    assert_eq!(problems, vec!["allocations.csv:3: start: bad date '2027-13-01' (expected YYYY-MM-DD)"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let allocations = "person,project,start,end,hours_per_week,status\n\
+        ghost,x,2027-01-01,2027-02-01,8,confirmed\n\
+        p1,x,2027-03-01,2027-02-01,8,confirmed\n\
+        p1,x,2027-01-01,2027-02-01,-8,confirmed\n\
+        p1,x,2027-01-01,2027-02-01,8,maybe\n\
+        p1,x,2027-01-01,2027-02-01,lots,confirmed\n";
+    let (_, problems) = parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
+    assert_eq!(
+        problems,
+        vec![
+            "allocations.csv:2: person: unknown person 'ghost'",
+            "allocations.csv:3: end: end 2027-02-01 is before start 2027-03-01",
+            "allocations.csv:4: hours_per_week: hours must be positive, got '-8'",
+            "allocations.csv:5: status: unknown status 'maybe' (expected confirmed or tentative)",
+            "allocations.csv:6: hours_per_week: bad number 'lots'",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_required_column_is_reported_on_the_header() {
+    let (_, problems) = parse(&[("roles.csv", "id,name\nsenior,Senior\n")]);
+    assert_eq!(problems, vec!["roles.csv:1: rank: missing required column"]);
+}
+
+#[test]
+fn unknown_references_and_duplicate_roles_are_refused() {
+    let packages = "id,name,duration_weeks\ncrm,CRM,4\n";
+    let package_roles = "package,role,count,hours_per_week\ncrm,senior,1,8\ncrm,senior,2,8\nerp,wizard,1,8\n";
+    let (_, problems) = parse(&[("roles.csv", ROLES), ("packages.csv", packages), ("package_roles.csv", package_roles)]);
+    assert_eq!(
+        problems,
+        vec![
+            "package_roles.csv:3: role: role appears twice in the package (crm/senior)",
+            "package_roles.csv:4: package: unknown package 'erp'",
+            "package_roles.csv:4: role: unknown role 'wizard'",
+        ]
+    );
+}
+
+#[test]
+fn dependency_cycles_and_bad_categories_are_refused() {
+    let deliverables = "id,name,category,effort_hours,price,depends_on\n\
+        a,A,standard,1,1,b\n\
+        b,B,standard,1,1,c\n\
+        c,C,standard,1,1,a\n\
+        d,D,bespoke,1,1,\n\
+        e,E,standard,1,1,zzz\n";
+    let (_, problems) = parse(&[("deliverables.csv", deliverables)]);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("cycle in depends_on")));
+    assert!(problems.iter().any(|p| p == "deliverables.csv:5: category: unknown category 'bespoke' (expected standard or customization)"));
+    assert!(problems.iter().any(|p| p == "deliverables.csv:6: depends_on: dependency on unknown deliverable 'zzz'"));
+}
+
+#[test]
+fn quoted_cells_and_unknown_columns_are_fine() {
+    let roles = "id,name,rank,colour\nsenior,\"Senior, consultant\",3,blue\n";
+    let (parsed, problems) = parse(&[("roles.csv", roles)]);
+    assert!(problems.is_empty());
+    assert_eq!(parsed.data.roles[0].name, "Senior, consultant");
+}

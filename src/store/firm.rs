@@ -1,0 +1,426 @@
+//! The firm's data in the database: the import transaction and the engines' loaders.
+
+use std::collections::{HashMap, HashSet};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+
+use super::csv_import::{check_references, KnownIds, ParsedFirm};
+use super::{ImportProblem, Store};
+use crate::domain::capacity::{Booking, PersonLoad};
+use crate::domain::firm::*;
+use crate::domain::hours::Hours;
+use crate::domain::library::Library;
+
+/// Rows per file written by one import.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportSummary {
+    pub rows: Vec<(&'static str, usize)>,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (file, count) in &self.rows {
+            writeln!(f, "{file:<20} {count:>7} rows")?;
+        }
+        Ok(())
+    }
+}
+
+/// A value bound into a batched statement.
+enum Value {
+    Text(String),
+    OptText(Option<String>),
+    Real(f64),
+    OptReal(Option<f64>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bool(bool),
+}
+
+fn bind<'q>(query: Query<'q, Any, AnyArguments<'q>>, value: Value) -> Query<'q, Any, AnyArguments<'q>> {
+    match value {
+        Value::Text(v) => query.bind(v),
+        Value::OptText(v) => query.bind(v),
+        Value::Real(v) => query.bind(v),
+        Value::OptReal(v) => query.bind(v),
+        Value::Int(v) => query.bind(v),
+        Value::OptInt(v) => query.bind(v),
+        Value::Bool(v) => query.bind(v),
+    }
+}
+
+/// `INSERT INTO table (columns) VALUES (…), (…) conflict` in batches.
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    conflict: &str,
+    rows: Vec<Vec<Value>>,
+) -> anyhow::Result<()> {
+    const BATCH_PARAMETERS: usize = 4000;
+    let per_batch = (BATCH_PARAMETERS / columns.len()).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<Vec<Value>> = rows.by_ref().take(per_batch).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, _) in batch.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let placeholders: Vec<String> = columns.iter().map(|_| { n += 1; format!("${n}") }).collect();
+            sql.push('(');
+            sql.push_str(&placeholders.join(", "));
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(conflict);
+        let mut query = sqlx::query(&sql);
+        for value in batch.into_iter().flatten() {
+            query = bind(query, value);
+        }
+        query.execute(&mut *conn).await.with_context(|| format!("writing {table}"))?;
+    }
+    Ok(())
+}
+
+fn date_text(date: NaiveDate) -> Value {
+    Value::Text(date.to_string())
+}
+
+fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("bad date '{text}' in the database"))
+}
+
+impl Store {
+    /// Ids already stored, so a partial import can refer to them.
+    async fn known_ids(&self, conn: &mut AnyConnection) -> anyhow::Result<KnownIds> {
+        let ids = |rows: Vec<sqlx::any::AnyRow>| -> HashSet<String> { rows.iter().map(|r| r.get::<String, _>(0)).collect() };
+        let roles = ids(sqlx::query("SELECT id FROM roles").fetch_all(&mut *conn).await?);
+        let people = ids(sqlx::query("SELECT id FROM people").fetch_all(&mut *conn).await?);
+        let packages = ids(sqlx::query("SELECT id FROM packages").fetch_all(&mut *conn).await?);
+        let deliverables = sqlx::query("SELECT id, depends_on FROM deliverables")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| (r.get::<String, _>(0), split_list(&r.get::<String, _>(1))))
+            .collect();
+        Ok(KnownIds { roles, people, packages, deliverables })
+    }
+
+    /// SPEC 3: one transaction, upserts by key, every problem at once or nothing changes.
+    pub async fn import(&self, parsed: &ParsedFirm) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
+        let mut tx = self.pool.begin().await?;
+        let known = self.known_ids(&mut tx).await.context("reading existing ids")?;
+        let problems = check_references(parsed, &known);
+        if !problems.is_empty() {
+            tx.rollback().await?;
+            return Ok(Err(problems));
+        }
+        let data = &parsed.data;
+        let conn: &mut AnyConnection = &mut tx;
+        insert_rows(conn, "roles", &["id", "name", "rank", "description"],
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, rank = excluded.rank, description = excluded.description",
+            data.roles.iter().map(|r| vec![Value::Text(r.id.clone()), Value::Text(r.name.clone()), Value::Int(r.rank), Value::Text(r.description.clone())]).collect(),
+        ).await?;
+        insert_rows(conn, "people", &["id", "name", "role", "weekly_hours", "active", "slack_user_id", "discord_user_id", "email"],
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, weekly_hours = excluded.weekly_hours, \
+             active = excluded.active, slack_user_id = excluded.slack_user_id, discord_user_id = excluded.discord_user_id, email = excluded.email",
+            data.people.iter().map(|p| vec![
+                Value::Text(p.id.clone()), Value::Text(p.name.clone()), Value::Text(p.role.clone()),
+                Value::Real(p.weekly_hours.as_f64()), Value::Bool(p.active), Value::OptText(p.slack_user_id.clone()),
+                Value::OptText(p.discord_user_id.clone()), Value::OptText(p.email.clone()),
+            ]).collect(),
+        ).await?;
+        insert_rows(conn, "packages", &["id", "name", "duration_weeks", "description"],
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, duration_weeks = excluded.duration_weeks, description = excluded.description",
+            data.packages.iter().map(|p| vec![Value::Text(p.id.clone()), Value::Text(p.name.clone()), Value::Int(p.duration_weeks), Value::Text(p.description.clone())]).collect(),
+        ).await?;
+        insert_rows(conn, "package_roles", &["package", "role", "count", "hours_per_week"],
+            "ON CONFLICT (package, role) DO UPDATE SET count = excluded.count, hours_per_week = excluded.hours_per_week",
+            data.package_roles.iter().map(|r| vec![Value::Text(r.package.clone()), Value::Text(r.role.clone()), Value::Int(r.count), Value::Real(r.hours_per_week.as_f64())]).collect(),
+        ).await?;
+        insert_rows(conn, "deliverables", &["id", "name", "aliases", "category", "effort_hours", "price", "depends_on", "description"],
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, category = excluded.category, \
+             effort_hours = excluded.effort_hours, price = excluded.price, depends_on = excluded.depends_on, description = excluded.description",
+            data.deliverables.iter().map(|d| vec![
+                Value::Text(d.id.clone()), Value::Text(d.name.clone()), Value::Text(d.aliases.join(";")),
+                Value::Text(d.category.as_str().into()), Value::Real(d.effort_hours), Value::Real(d.price),
+                Value::Text(d.depends_on.join(";")), Value::Text(d.description.clone()),
+            ]).collect(),
+        ).await?;
+        insert_rows(conn, "package_items", &["package", "deliverable", "inclusion"],
+            "ON CONFLICT (package, deliverable) DO UPDATE SET inclusion = excluded.inclusion",
+            data.package_items.iter().map(|i| vec![Value::Text(i.package.clone()), Value::Text(i.deliverable.clone()), Value::Text(i.inclusion.as_str().into())]).collect(),
+        ).await?;
+        insert_rows(conn, "holidays", &["date", "name"], "ON CONFLICT (date) DO UPDATE SET name = excluded.name",
+            data.holidays.iter().map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect(),
+        ).await?;
+        insert_rows(conn, "allocations", &["person", "project", "start_date", "end_date", "hours_per_week", "status"],
+            "ON CONFLICT (person, project, start_date, end_date, hours_per_week, status) DO NOTHING",
+            data.allocations.iter().map(|a| vec![
+                Value::Text(a.person.clone()), Value::Text(a.project.clone()), date_text(a.start), date_text(a.end),
+                Value::Real(a.hours_per_week.as_f64()), Value::Text(a.status.as_str().into()),
+            ]).collect(),
+        ).await?;
+        insert_rows(conn, "time_off", &["person", "start_date", "end_date"], "ON CONFLICT (person, start_date, end_date) DO NOTHING",
+            data.time_off.iter().map(|t| vec![Value::Text(t.person.clone()), date_text(t.start), date_text(t.end)]).collect(),
+        ).await?;
+        insert_rows(conn, "history",
+            &["id", "client", "package", "start_date", "end_date", "effort_hours", "planned_end", "sold_margin", "closed_margin", "change_orders"],
+            "ON CONFLICT (id) DO UPDATE SET client = excluded.client, package = excluded.package, start_date = excluded.start_date, \
+             end_date = excluded.end_date, effort_hours = excluded.effort_hours, planned_end = excluded.planned_end, \
+             sold_margin = excluded.sold_margin, closed_margin = excluded.closed_margin, change_orders = excluded.change_orders",
+            data.history.iter().map(|h| vec![
+                Value::Text(h.id.clone()), Value::Text(h.client.clone()), Value::Text(h.package.clone()), date_text(h.start), date_text(h.end),
+                Value::Real(h.effort_hours), Value::OptText(h.planned_end.map(|d| d.to_string())), Value::OptReal(h.sold_margin),
+                Value::OptReal(h.closed_margin), Value::OptInt(h.change_orders),
+            ]).collect(),
+        ).await?;
+        tx.commit().await.context("committing the import")?;
+        let counts = [
+            ("roles.csv", data.roles.len()),
+            ("people.csv", data.people.len()),
+            ("packages.csv", data.packages.len()),
+            ("package_roles.csv", data.package_roles.len()),
+            ("deliverables.csv", data.deliverables.len()),
+            ("package_items.csv", data.package_items.len()),
+            ("holidays.csv", data.holidays.len()),
+            ("allocations.csv", data.allocations.len()),
+            ("time_off.csv", data.time_off.len()),
+            ("history.csv", data.history.len()),
+        ];
+        let rows = counts.into_iter().filter(|(file, _)| parsed.files_read.contains(file)).collect();
+        Ok(Ok(ImportSummary { rows }))
+    }
+
+    /// True when no package has been imported yet (the console then loads the demo firm).
+    pub async fn is_empty(&self) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) FROM packages").fetch_one(&self.pool).await?;
+        Ok(row.get::<i64, _>(0) == 0)
+    }
+
+    pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
+        let rows = sqlx::query("SELECT id, name, duration_weeks, description FROM packages ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .context("loading packages")?;
+        Ok(rows
+            .iter()
+            .map(|r| Package { id: r.get(0), name: r.get(1), duration_weeks: r.get(2), description: r.get(3) })
+            .collect())
+    }
+
+    pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
+        let rows = sqlx::query(
+            "SELECT pr.package, pr.role, pr.count, pr.hours_per_week FROM package_roles pr \
+             JOIN roles r ON r.id = pr.role WHERE pr.package = $1 ORDER BY r.rank DESC, pr.role",
+        )
+        .bind(package)
+        .fetch_all(&self.pool)
+        .await
+        .context("loading package roles")?;
+        Ok(rows
+            .iter()
+            .map(|r| PackageRole {
+                package: r.get(0),
+                role: r.get(1),
+                count: r.get(2),
+                hours_per_week: Hours::from_f64(r.get(3)),
+            })
+            .collect())
+    }
+
+    pub async fn roles(&self) -> anyhow::Result<Vec<Role>> {
+        let rows = sqlx::query("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
+            .fetch_all(&self.pool)
+            .await
+            .context("loading roles")?;
+        Ok(rows
+            .iter()
+            .map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) })
+            .collect())
+    }
+
+    /// Active people of `roles` with their bookings and time off overlapping `from..=to`, and the
+    /// holidays in that range.
+    pub async fn capacity(&self, roles: &[String], from: NaiveDate, to: NaiveDate) -> anyhow::Result<(Vec<PersonLoad>, Vec<NaiveDate>)> {
+        let placeholders = |first: usize| (first..first + roles.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        if roles.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let in_roles = placeholders(2);
+        let (from_text, to_text) = (from.to_string(), to.to_string());
+        let people_sql = format!(
+            "SELECT id, role, weekly_hours FROM people WHERE active = $1 AND role IN ({in_roles}) ORDER BY id"
+        );
+        let mut query = sqlx::query(&people_sql).bind(true);
+        for role in roles {
+            query = query.bind(role.clone());
+        }
+        let mut people: Vec<PersonLoad> = query
+            .fetch_all(&self.pool)
+            .await
+            .context("loading people")?
+            .iter()
+            .map(|r| PersonLoad {
+                id: r.get(0),
+                role: r.get(1),
+                weekly_hours: Hours::from_f64(r.get(2)),
+                bookings: Vec::new(),
+                time_off: Vec::new(),
+            })
+            .collect();
+        let index: HashMap<String, usize> = people.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+
+        let in_roles = placeholders(4);
+        let allocations_sql = format!(
+            "SELECT a.person, a.start_date, a.end_date, a.hours_per_week, a.status FROM allocations a \
+             JOIN people p ON p.id = a.person \
+             WHERE a.end_date >= $1 AND a.start_date <= $2 AND p.active = $3 AND p.role IN ({in_roles})"
+        );
+        let mut query = sqlx::query(&allocations_sql).bind(from_text.clone()).bind(to_text.clone()).bind(true);
+        for role in roles {
+            query = query.bind(role.clone());
+        }
+        for row in query.fetch_all(&self.pool).await.context("loading allocations")? {
+            let person: String = row.get(0);
+            if let Some(&i) = index.get(&person) {
+                people[i].bookings.push(Booking {
+                    start: parse_date(&row.get::<String, _>(1))?,
+                    end: parse_date(&row.get::<String, _>(2))?,
+                    hours_per_week: Hours::from_f64(row.get(3)),
+                    tentative: row.get::<String, _>(4) == "tentative",
+                });
+            }
+        }
+        let time_off_sql = format!(
+            "SELECT t.person, t.start_date, t.end_date FROM time_off t JOIN people p ON p.id = t.person \
+             WHERE t.end_date >= $1 AND t.start_date <= $2 AND p.active = $3 AND p.role IN ({in_roles})"
+        );
+        let mut query = sqlx::query(&time_off_sql).bind(from_text.clone()).bind(to_text.clone()).bind(true);
+        for role in roles {
+            query = query.bind(role.clone());
+        }
+        for row in query.fetch_all(&self.pool).await.context("loading time off")? {
+            let person: String = row.get(0);
+            if let Some(&i) = index.get(&person) {
+                people[i].time_off.push((parse_date(&row.get::<String, _>(1))?, parse_date(&row.get::<String, _>(2))?));
+            }
+        }
+        let holidays = sqlx::query("SELECT date FROM holidays WHERE date >= $1 AND date <= $2")
+            .bind(from_text)
+            .bind(to_text)
+            .fetch_all(&self.pool)
+            .await
+            .context("loading holidays")?
+            .iter()
+            .map(|r| parse_date(&r.get::<String, _>(0)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok((people, holidays))
+    }
+
+    pub async fn history(&self, package: &str) -> anyhow::Result<Vec<HistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders \
+             FROM history WHERE package = $1 ORDER BY id",
+        )
+        .bind(package)
+        .fetch_all(&self.pool)
+        .await
+        .context("loading history")?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    id: r.get(0),
+                    client: r.get(1),
+                    package: r.get(2),
+                    start: parse_date(&r.get::<String, _>(3))?,
+                    end: parse_date(&r.get::<String, _>(4))?,
+                    effort_hours: r.get(5),
+                    planned_end: r.get::<Option<String>, _>(6).map(|d| parse_date(&d)).transpose()?,
+                    sold_margin: r.get(7),
+                    closed_margin: r.get(8),
+                    change_orders: r.get(9),
+                })
+            })
+            .collect()
+    }
+
+    /// All deliverables, and the package items of `package` (all items without one).
+    pub async fn library(&self, package: Option<&str>) -> anyhow::Result<Library> {
+        let deliverables = sqlx::query(
+            "SELECT id, name, aliases, category, effort_hours, price, depends_on, description FROM deliverables ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("loading deliverables")?
+        .iter()
+        .map(|r| Deliverable {
+            id: r.get(0),
+            name: r.get(1),
+            aliases: split_list(&r.get::<String, _>(2)),
+            category: Category::parse(&r.get::<String, _>(3)).unwrap_or(Category::Standard),
+            effort_hours: r.get(4),
+            price: r.get(5),
+            depends_on: split_list(&r.get::<String, _>(6)),
+            description: r.get(7),
+        })
+        .collect();
+        let items = sqlx::query("SELECT package, deliverable, inclusion FROM package_items WHERE package = $1 OR $2")
+            .bind(package.unwrap_or(""))
+            .bind(package.is_none())
+            .fetch_all(&self.pool)
+            .await
+            .context("loading package items")?
+            .iter()
+            .filter_map(|r| {
+                Some(PackageItem {
+                    package: r.get(0),
+                    deliverable: r.get(1),
+                    inclusion: Inclusion::parse(&r.get::<String, _>(2))?,
+                })
+            })
+            .collect();
+        Ok(Library { deliverables, items })
+    }
+
+    /// The people a platform user id or email maps to (people.csv's identity columns).
+    pub async fn person_for_user(&self, user: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Adds one deliverable (from a scoped ticket) in an open connection.
+    pub(crate) async fn insert_deliverable(conn: &mut AnyConnection, d: &Deliverable) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO deliverables (id, name, aliases, category, effort_hours, price, depends_on, description) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(d.id.clone())
+        .bind(d.name.clone())
+        .bind(d.aliases.join(";"))
+        .bind(d.category.as_str())
+        .bind(d.effort_hours)
+        .bind(d.price)
+        .bind(d.depends_on.join(";"))
+        .bind(d.description.clone())
+        .execute(conn)
+        .await
+        .context("adding the deliverable")?;
+        Ok(())
+    }
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}

@@ -1,0 +1,137 @@
+//! `keepable gen-firm`: a deterministic generator of large firms in the CSV format of SPEC 3, for
+//! benchmarks and load tests. Allocations and history scale with the number of people.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{Datelike, Duration, NaiveDate};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::domain::calendar::monday_of;
+
+const ROLES: [(&str, &str, i64, u32); 5] = [
+    ("principal", "Principal", 5, 6),
+    ("architect", "Solution architect", 4, 12),
+    ("senior", "Senior consultant", 3, 24),
+    ("consultant", "Consultant", 2, 34),
+    ("analyst", "Analyst", 1, 24),
+];
+
+const PACKAGES: [(&str, &str, i64, &[(&str, i64, i64)]); 8] = [
+    ("crm-rollout", "CRM Rollout", 12, &[("principal", 1, 8), ("senior", 2, 24), ("consultant", 2, 32)]),
+    ("data-audit", "Data Audit", 4, &[("architect", 1, 16), ("analyst", 2, 32)]),
+    ("bi-dashboards", "BI Dashboards", 6, &[("senior", 1, 24), ("analyst", 2, 24)]),
+    ("cloud-migration", "Cloud Migration", 16, &[("architect", 2, 32), ("senior", 2, 32), ("consultant", 3, 40)]),
+    ("erp-integration", "ERP Integration", 10, &[("architect", 1, 24), ("consultant", 2, 32)]),
+    ("security-review", "Security Review", 3, &[("principal", 1, 16), ("senior", 1, 32)]),
+    ("platform-upgrade", "Platform Upgrade", 8, &[("senior", 2, 32), ("analyst", 1, 16)]),
+    ("managed-onboarding", "Managed Service Onboarding", 6, &[("consultant", 2, 24), ("analyst", 1, 24)]),
+];
+
+/// Writes a firm of `people` people, seeded by `seed`, around `today`, into `dir`.
+pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let monday = monday_of(today);
+    let mut files: Vec<(&str, String)> = Vec::new();
+
+    let mut roles = String::from("id,name,rank,description\n");
+    for (id, name, rank, _) in ROLES {
+        writeln!(roles, "{id},{name},{rank},{name} on client work")?;
+    }
+    files.push(("roles.csv", roles));
+
+    let total_weight: u32 = ROLES.iter().map(|r| r.3).sum();
+    let mut people_csv = String::from("id,name,role,weekly_hours,active,slack_user_id,discord_user_id,email\n");
+    let mut allocations = String::from("person,project,start,end,hours_per_week,status\n");
+    let mut time_off = String::from("person,start,end\n");
+    for i in 0..people {
+        let mut pick = rng.gen_range(0..total_weight);
+        let role = ROLES.iter().find(|r| if pick < r.3 { true } else { pick -= r.3; false }).map(|r| r.0).unwrap_or("consultant");
+        let weekly = [40, 40, 40, 40, 32, 24][rng.gen_range(0..6)];
+        let active = rng.gen_range(0..50) != 0;
+        writeln!(people_csv, "p{i:05},Person {i},{role},{weekly},{active},U{i:08},{},person{i}@firm.example", 100_000_000_000_000_000u64 + i as u64)?;
+        // Three to six bookings across the coming year, some tentative.
+        let mut day = monday - Duration::weeks(rng.gen_range(0..8));
+        for project in 0..rng.gen_range(3..7) {
+            let length = Duration::days(rng.gen_range(14..120));
+            let hours = [8, 16, 20, 24, 32, 40][rng.gen_range(0..6)];
+            let status = if rng.gen_range(0..6) == 0 { "tentative" } else { "confirmed" };
+            writeln!(allocations, "p{i:05},proj-{}-{project},{},{},{hours},{status}", i % 997, day, day + length)?;
+            day += length + Duration::days(rng.gen_range(-20..40));
+        }
+        for _ in 0..rng.gen_range(0..3) {
+            let start = monday + Duration::days(rng.gen_range(0..350));
+            writeln!(time_off, "p{i:05},{start},{}", start + Duration::days(rng.gen_range(0..10)))?;
+        }
+    }
+    files.push(("people.csv", people_csv));
+    files.push(("allocations.csv", allocations));
+    files.push(("time_off.csv", time_off));
+
+    let mut holidays = String::from("date,name\n");
+    for year in [today.year_ce().1 as i32, today.year_ce().1 as i32 + 1] {
+        for (month, day, name) in [(1, 1, "New Year"), (7, 4, "Independence Day"), (12, 25, "Christmas"), (12, 26, "Boxing Day")] {
+            if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
+                writeln!(holidays, "{date},{name}")?;
+            }
+        }
+    }
+    files.push(("holidays.csv", holidays));
+
+    let mut packages = String::from("id,name,duration_weeks,description\n");
+    let mut package_roles = String::from("package,role,count,hours_per_week\n");
+    for (id, name, weeks, roles) in PACKAGES {
+        writeln!(packages, "{id},{name},{weeks},{name} engagement")?;
+        for (role, count, hours) in roles {
+            writeln!(package_roles, "{id},{role},{count},{hours}")?;
+        }
+    }
+    files.push(("packages.csv", packages));
+    files.push(("package_roles.csv", package_roles));
+
+    let mut deliverables = String::from("id,name,aliases,category,effort_hours,price,depends_on,description\n");
+    let mut items = String::from("package,deliverable,inclusion\n");
+    for d in 0..200 {
+        let category = if d % 5 == 0 { "customization" } else { "standard" };
+        let depends = if d > 10 && d % 7 == 0 { format!("deliverable-{:03}", d - 3) } else { String::new() };
+        writeln!(
+            deliverables,
+            "deliverable-{d:03},Deliverable {d},item {d};thing {d},{category},{},{},{depends},Generated deliverable",
+            rng.gen_range(4..400),
+            rng.gen_range(5..600) * 100
+        )?;
+        let (package, _, _, _) = PACKAGES[d % PACKAGES.len()];
+        let inclusion = ["included", "configuration", "add_on"][rng.gen_range(0..3)];
+        writeln!(items, "{package},deliverable-{d:03},{inclusion}")?;
+    }
+    files.push(("deliverables.csv", deliverables));
+    files.push(("package_items.csv", items));
+
+    let mut history = String::from("id,client,package,start,end,effort_hours,planned_end,sold_margin,closed_margin,change_orders\n");
+    for h in 0..(people / 2).max(40) {
+        let (package, _, weeks, _) = PACKAGES[rng.gen_range(0..PACKAGES.len())];
+        let start = today - Duration::days(rng.gen_range(30..1500));
+        let planned = weeks * 7;
+        let actual = (planned as f64 * rng.gen_range(0.8..1.6)) as i64;
+        let end = (start + Duration::days(actual)).min(today - Duration::days(1));
+        writeln!(
+            history,
+            "h{h:06},Client {},{package},{start},{end},{},{},{:.2},{:.2},{}",
+            rng.gen_range(0..900),
+            weeks * rng.gen_range(40..160),
+            start + Duration::days(planned),
+            rng.gen_range(0.2..0.4),
+            rng.gen_range(0.05..0.35),
+            rng.gen_range(0..6)
+        )?;
+    }
+    files.push(("history.csv", history));
+
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
+    Ok(())
+}
