@@ -82,10 +82,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Discord set-up.
+    Discord {
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
     /// The HTTP server for Slack and Discord, with the background workers.
     Serve {
         #[arg(long, env = "KEEPABLE_LISTEN", default_value = "127.0.0.1:3000")]
         listen: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DiscordCommand {
+    /// Register the slash commands (bulk overwrite: re-running is safe), globally or in one guild.
+    Register {
+        #[arg(long)]
+        guild: Option<String>,
     },
 }
 
@@ -131,6 +145,13 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         println!("wrote a firm of {people} people to {}", dir.display());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Discord { command: DiscordCommand::Register { guild } } = &cli.command {
+        let platforms = keepable::server::Platforms::from_env()?;
+        let discord = platforms.discord.context("set DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN first")?;
+        let count = keepable::chat::discord::register::register_commands(&discord, guild.as_deref()).await?;
+        println!("registered {count} commands{}", guild.as_ref().map(|g| format!(" in guild {g}")).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     let store = Store::connect(&cli.db).await?;
     let app = App::new(store.clone(), settings, clock)?;
@@ -172,7 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             eprintln!("{} problem{}; nothing was imported", problems.len(), if problems.len() == 1 { "" } else { "s" });
             ExitCode::FAILURE
         }
-        Command::GenFirm { .. } => ExitCode::SUCCESS,
+        Command::GenFirm { .. } | Command::Discord { .. } => ExitCode::SUCCESS,
         Command::Ask { who, json, text } => print(json, &app.ask(&who.actor(), &text.join(" ")).await),
         Command::Act { who, json, action, fields } => {
             let mut inputs = HashMap::new();
@@ -227,7 +248,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Serve { listen } => {
             let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("binding {listen}"))?;
             eprintln!("keepable listening on http://{}", listener.local_addr()?);
-            keepable::server::run(app, listener, shutdown_signal()).await?;
+            let platforms = keepable::server::Platforms::from_env()?;
+            keepable::server::run(app, platforms, listener, Default::default(), shutdown_signal()).await?;
             ExitCode::SUCCESS
         }
     };

@@ -1,35 +1,127 @@
-//! The HTTP server (health and the platform endpoints) and the background workers (outbox
-//! delivery, reminders). `run` takes its listener and a shutdown future, so tests bind
-//! `127.0.0.1:0` and stop it cleanly.
+//! The HTTP server (health and the platform endpoints) and the background workers: outbox
+//! delivery and due work (reminders, escalations, expiries, hold releases). `run` takes its
+//! listener and a shutdown future, so tests bind `127.0.0.1:0` and stop it cleanly.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
 
+use crate::app::delivery::{deliver_due, Deliver};
 use crate::app::App;
+use crate::chat::{discord, slack};
 
-/// Largest request body accepted from a platform.
+/// Largest request body accepted from a platform (larger ones get 413 before they are buffered).
 pub const MAX_BODY: usize = 1024 * 1024;
 
-pub fn router(app: App) -> Router {
-    Router::new().route("/healthz", get(|| async { "ok" })).with_state(app)
+/// The chat platforms this instance serves, configured from the environment.
+#[derive(Clone, Default)]
+pub struct Platforms {
+    pub slack: Option<Arc<slack::SlackSettings>>,
+    pub discord: Option<Arc<discord::DiscordSettings>>,
 }
 
-/// Serves until `shutdown` completes, running due work every minute.
-pub async fn run(app: App, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let worker_app = app.clone();
-    let worker = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
+impl Platforms {
+    pub fn from_env() -> anyhow::Result<Platforms> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(Platforms {
+            slack: slack::SlackSettings::from_env(&var)?.map(Arc::new),
+            discord: discord::DiscordSettings::from_env(&var)?.map(Arc::new),
+        })
+    }
+
+    /// Who delivers the outbox: Slack when configured, else Discord.
+    pub fn deliverer(&self) -> Option<Arc<dyn Deliver>> {
+        if let Some(settings) = &self.slack {
+            return Some(Arc::new(slack::SlackDelivery::new(settings.clone())));
+        }
+        if let Some(settings) = &self.discord {
+            return Some(Arc::new(discord::DiscordDelivery::new(settings.clone())));
+        }
+        None
+    }
+}
+
+pub fn router(app: App, platforms: &Platforms) -> Router {
+    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    if let Some(settings) = &platforms.slack {
+        router = router.merge(slack::routes(app.clone(), settings.clone()));
+    }
+    if let Some(settings) = &platforms.discord {
+        router = router.merge(discord::routes(app.clone(), settings.clone()));
+    }
+    router
+}
+
+/// How often the workers look for work.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    pub outbox: Duration,
+    pub due: Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals { outbox: Duration::from_millis(500), due: Duration::from_secs(30) }
+    }
+}
+
+/// Serves until `shutdown` completes, with the outbox and due-work workers alongside.
+pub async fn run(
+    app: App,
+    platforms: Platforms,
+    listener: tokio::net::TcpListener,
+    intervals: Intervals,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut workers = Vec::new();
+    let due_app = app.clone();
+    workers.push(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(intervals.due);
         loop {
             tick.tick().await;
-            if let Err(error) = worker_app.run_due().await {
+            if let Err(error) = due_app.run_due().await {
                 tracing::error!(error = %error, "due work failed");
             }
         }
-    });
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await?;
-    worker.abort();
-    Ok(())
+    }));
+    match platforms.deliverer() {
+        Some(deliverer) => {
+            let store = app.store.clone();
+            let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+            workers.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(intervals.outbox);
+                loop {
+                    tick.tick().await;
+                    if let Err(error) = deliver_due(&store, deliverer.as_ref(), &worker_id).await {
+                        tracing::error!(error = format!("{error:#}"), "outbox delivery failed");
+                    }
+                }
+            }));
+        }
+        None => tracing::warn!("no chat platform configured: outbound messages stay in the outbox"),
+    }
+    if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
+        let socket_app = app.clone();
+        workers.push(tokio::spawn(async move {
+            if let Err(error) = slack::socket_mode::run(socket_app, settings).await {
+                tracing::error!(error = format!("{error:#}"), "Slack Socket Mode stopped");
+            }
+        }));
+    }
+    if let Some(settings) = platforms.discord.clone().filter(|s| s.gateway) {
+        let gateway_app = app.clone();
+        workers.push(tokio::spawn(async move {
+            if let Err(error) = discord::gateway::run(gateway_app, settings).await {
+                tracing::error!(error = format!("{error:#}"), "Discord gateway stopped");
+            }
+        }));
+    }
+    let served = axum::serve(listener, router(app, &platforms)).with_graceful_shutdown(shutdown).await;
+    for worker in workers {
+        worker.abort();
+    }
+    Ok(served?)
 }

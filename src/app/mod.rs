@@ -123,10 +123,6 @@ impl App {
         let text = self.prompts.render(template, &context)?;
         Ok(Reply::new(kind).with_text(&text))
     }
-
-    fn render(&self, template: &str, context: &serde_json::Value) -> Result<String, AppError> {
-        Ok(self.prompts.render(template, context)?)
-    }
 }
 
 /// Finds a package by id or name after normalisation, or says which packages exist.

@@ -1,0 +1,8 @@
+//! Integration tests: one test binary, modules per interface.
+
+mod cli;
+mod discord;
+mod slack;
+mod store;
+mod support;
+mod workflows;

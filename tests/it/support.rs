@@ -1,0 +1,143 @@
+//! Shared test support: a fresh database per test (SQLite always; PostgreSQL when
+//! `KEEPABLE_TEST_POSTGRES_URL` is set, and then an unreachable server fails the test), the demo
+//! firm loaded, an `App` with an injected clock, and a running server on `127.0.0.1:0`.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use keepable::app::{Actor, App, Clock};
+use keepable::config::Settings;
+use keepable::server::{Intervals, Platforms};
+use keepable::store::Store;
+use tokio::sync::oneshot;
+
+/// The date the demo firm is loaded for in tests.
+pub fn today() -> NaiveDate {
+    "2026-11-25".parse().unwrap()
+}
+
+pub fn now() -> DateTime<Utc> {
+    "2026-11-25T15:00:00Z".parse().unwrap()
+}
+
+/// A database that lives as long as the test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDb { url, _dir: Some(dir) }
+    }
+
+    /// A fresh PostgreSQL database, or `None` when `KEEPABLE_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<TestDb> {
+        let base = std::env::var("KEEPABLE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("KEEPABLE_TEST_POSTGRES_URL is set but {base} is unreachable: {e}"));
+        let name = format!("keepable_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        Some(TestDb { url: format!("{prefix}/{name}"), _dir: None })
+    }
+
+    /// SQLite, plus PostgreSQL when configured: the store suite runs on both.
+    pub async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        dbs.extend(TestDb::postgres().await);
+        dbs
+    }
+}
+
+/// Settings used by the workflow tests: U-APPROVER and U-BOSS approve, U-PRESALES scopes.
+pub fn settings() -> Settings {
+    Settings {
+        approvers: vec!["U-APPROVER".into(), "U-BOSS".into()],
+        presales_members: vec!["U-PRESALES".into()],
+        ..Settings::default()
+    }
+}
+
+/// A store with the demo firm imported.
+pub async fn demo_store(db: &TestDb) -> Store {
+    let store = Store::connect(&db.url).await.unwrap();
+    let demo = keepable::store::demo::demo_firm(today()).unwrap();
+    store.import(&demo).await.unwrap().unwrap();
+    store
+}
+
+pub async fn demo_app(db: &TestDb, settings: Settings) -> App {
+    let store = demo_store(db).await;
+    App::new(store, settings, Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
+}
+
+pub fn actor(user: &str, channel: &str) -> Actor {
+    Actor::new(user, channel)
+}
+
+/// A server running on an ephemeral port; dropped, it shuts down.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(app: App, platforms: Platforms, intervals: Intervals) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            keepable::server::run(app, platforms, listener, intervals, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { addr, stop: Some(stop), handle: Some(handle) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some`, for at most five seconds (workers run on intervals).
+pub async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within 5 seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
