@@ -174,19 +174,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Import { dir } => {
             let started = std::time::Instant::now();
-            let (parsed, mut problems) = store::parse_dir(&dir)?;
-            if problems.is_empty() {
-                match store.import(&parsed).await? {
-                    Ok(summary) => {
-                        let now = keepable::store::timestamp(clock.now());
-                        store.audit_now(&now, "cli", "import", &dir.display().to_string(), &summary.to_string()).await?;
-                        print!("{summary}");
-                        println!("imported in {:.2}s", started.elapsed().as_secs_f64());
-                        return Ok(ExitCode::SUCCESS);
-                    }
-                    Err(more) => problems = more,
+            let (parsed, problems) = store::parse_dir(&dir)?;
+            let problems = match store.import_reporting(&parsed, problems).await? {
+                Ok(summary) => {
+                    let now = keepable::store::timestamp(clock.now());
+                    store.audit_now(&now, "cli", "import", &dir.display().to_string(), &summary.to_string()).await?;
+                    print!("{summary}");
+                    println!("imported in {:.2}s", started.elapsed().as_secs_f64());
+                    return Ok(ExitCode::SUCCESS);
                 }
-            }
+                Err(problems) => problems,
+            };
             for problem in &problems {
                 eprintln!("{problem}");
             }
@@ -220,7 +218,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 println!("{}", serde_json::to_string(&messages.iter().map(outbox_json).collect::<Vec<_>>())?);
             } else {
                 for m in &messages {
-                    println!("#{} {} [{}]{}\n{}\n", m.id, m.target, m.state, m.updates.map(|u| format!(" updates #{u}")).unwrap_or_default(), m.text);
+                    println!(
+                        "#{} {} [{}]{}\n{}\n",
+                        m.id,
+                        m.target,
+                        m.state,
+                        m.updates.map(|u| format!(" updates #{u}")).unwrap_or_default(),
+                        m.text
+                    );
                 }
             }
             ExitCode::SUCCESS

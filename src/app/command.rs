@@ -92,10 +92,11 @@ impl Args {
 }
 
 pub fn parse_date(key: &'static str, value: &str, command: &'static str) -> Result<NaiveDate, UserError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10)
-        .ok_or_else(|| UserError::BadDate { option: key, value: value.to_string(), syntax: syntax_of(command) })
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10).ok_or_else(|| UserError::BadDate {
+        option: key,
+        value: value.to_string(),
+        syntax: syntax_of(command),
+    })
 }
 
 /// Splits on whitespace, keeping "double quoted" runs together; quotes are removed.
@@ -217,11 +218,11 @@ pub fn parse(text: &str) -> Result<Command, UserError> {
 }
 
 fn parse_effort(value: &str) -> Result<f64, UserError> {
-    value
-        .parse::<f64>()
-        .ok()
-        .filter(|e| e.is_finite() && *e > 0.0)
-        .ok_or_else(|| UserError::BadNumber { option: "effort", value: value.into(), syntax: syntax_of("comparables") })
+    value.parse::<f64>().ok().filter(|e| e.is_finite() && *e > 0.0).ok_or_else(|| UserError::BadNumber {
+        option: "effort",
+        value: value.into(),
+        syntax: syntax_of("comparables"),
+    })
 }
 
 fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
@@ -231,14 +232,17 @@ fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
     let target = match roles {
         Some(roles) => {
             if !args.words.is_empty() {
-                return Err(UserError::Syntax { message: "give a package or roles=…, not both".into(), syntax: syntax_of("earliest-start") });
+                return Err(UserError::Syntax {
+                    message: "give a package or roles=…, not both".into(),
+                    syntax: syntax_of("earliest-start"),
+                });
             }
             let weeks = weeks.ok_or(UserError::Missing { what: "weeks=N", syntax: syntax_of("earliest-start") })?;
-            let weeks = weeks
-                .parse::<i64>()
-                .ok()
-                .filter(|w| (1..=520).contains(w))
-                .ok_or_else(|| UserError::BadNumber { option: "weeks", value: weeks.clone(), syntax: syntax_of("earliest-start") })?;
+            let weeks = weeks.parse::<i64>().ok().filter(|w| (1..=520).contains(w)).ok_or_else(|| UserError::BadNumber {
+                option: "weeks",
+                value: weeks.clone(),
+                syntax: syntax_of("earliest-start"),
+            })?;
             StartTarget::Pattern { roles: parse_roles(&roles)?, weeks }
         }
         None => {

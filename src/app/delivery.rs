@@ -57,7 +57,9 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
                         let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
                         (format!("rate limited for {}s", wait.num_seconds()), Some(Utc::now() + wait))
                     }
-                    DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => (e.clone(), Some(Utc::now() + backoff(message.attempts))),
+                    DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => {
+                        (e.clone(), Some(Utc::now() + backoff(message.attempts)))
+                    }
                     DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
                 };
                 tracing::warn!(id = message.id, target = message.target, error = text, "delivery failed");

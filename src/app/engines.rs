@@ -41,13 +41,12 @@ impl App {
     fn ad_hoc_pattern(&self, roles: &[Role], specs: &[RoleSpec], weeks: i64) -> Result<Pattern, UserError> {
         let mut requirements = Vec::new();
         for spec in specs {
-            let role = roles
-                .iter()
-                .find(|r| r.id.eq_ignore_ascii_case(&spec.role) || r.name.eq_ignore_ascii_case(&spec.role))
-                .ok_or_else(|| UserError::UnknownRole {
+            let role = roles.iter().find(|r| r.id.eq_ignore_ascii_case(&spec.role) || r.name.eq_ignore_ascii_case(&spec.role)).ok_or_else(
+                || UserError::UnknownRole {
                     given: spec.role.clone(),
                     known: roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
-                })?;
+                },
+            )?;
             requirements.push(Requirement { role: role.id.clone(), count: spec.count, hours_per_week: spec.hours_per_week });
         }
         Ok(Pattern { requirements, weeks })
@@ -73,7 +72,12 @@ impl App {
         Ok(StartAnswer { package, pattern, window, result })
     }
 
-    pub(super) async fn earliest_start(&self, actor: &Actor, target: StartTarget, not_before: Option<NaiveDate>) -> Result<Reply, AppError> {
+    pub(super) async fn earliest_start(
+        &self,
+        actor: &Actor,
+        target: StartTarget,
+        not_before: Option<NaiveDate>,
+    ) -> Result<Reply, AppError> {
         let answer = self.compute_start(&target, not_before).await?;
         let roles = self.store.roles().await?;
         let role_name = |id: &str| roles.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string());
@@ -159,11 +163,7 @@ impl App {
             })
             .collect();
         let context = json!({"package_name": package.name, "weeks": pattern.weeks, "roles": rows});
-        Ok(self
-            .reply("staffing", "staffing", context)?
-            .set("package", &package.id)
-            .set("weeks", pattern.weeks)
-            .set("roles", rows))
+        Ok(self.reply("staffing", "staffing", context)?.set("package", &package.id).set("weeks", pattern.weeks).set("roles", rows))
     }
 
     pub(super) async fn comparables(
@@ -200,7 +200,8 @@ impl App {
             });
             context["deadline"] = value.clone();
             context["deadline_date"] = json!(deadline);
-            context["requested_weeks"] = json!(verdict.requested_days.map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string()));
+            context["requested_weeks"] =
+                json!(verdict.requested_days.map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string()));
             verdict_json = Some((value, verdict, deadline));
         }
         let mut reply = self
@@ -287,4 +288,3 @@ impl App {
         Ok(reply)
     }
 }
-

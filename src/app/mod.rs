@@ -92,9 +92,7 @@ impl App {
             Command::EarliestStart { target, not_before } => self.earliest_start(actor, target, not_before).await,
             Command::Staffing { package } => self.staffing(&package).await,
             Command::Included { item, package } => self.included(actor, &item, package.as_deref()).await,
-            Command::Comparables { package, effort, deadline, start } => {
-                self.comparables(actor, &package, effort, deadline, start).await
-            }
+            Command::Comparables { package, effort, deadline, start } => self.comparables(actor, &package, effort, deadline, start).await,
             Command::Scope { description, deal } => self.open_ticket(actor, &description, deal.as_deref(), None).await,
             Command::Deal(deal) => self.deal(actor, deal).await,
             Command::Help => self.help(),
@@ -126,11 +124,8 @@ impl App {
 }
 
 /// Finds a package by id or name after normalisation, or says which packages exist.
-fn resolve_package<'a>(
-    packages: &'a [crate::domain::firm::Package],
-    given: &str,
-) -> Result<&'a crate::domain::firm::Package, UserError> {
-    use crate::domain::library::normalize;
+fn resolve_package<'a>(packages: &'a [crate::domain::firm::Package], given: &str) -> Result<&'a crate::domain::firm::Package, UserError> {
+    use crate::domain::library::{normalize, similarity};
     if packages.is_empty() {
         return Err(UserError::NoPackages);
     }
@@ -141,8 +136,7 @@ fn resolve_package<'a>(
     let suggestion = packages
         .iter()
         .map(|p| {
-            let score = strsim::normalized_damerau_levenshtein(&wanted, &normalize(&p.id))
-                .max(strsim::normalized_damerau_levenshtein(&wanted, &normalize(&p.name)));
+            let score = similarity(&wanted, &normalize(&p.id)).max(similarity(&wanted, &normalize(&p.name)));
             (score, p)
         })
         .filter(|(score, _)| *score >= 0.5)

@@ -49,7 +49,9 @@ impl Action {
     pub fn needs_input(id: &str) -> Option<&'static [InputField]> {
         match Self::verb(id) {
             "reject" => Some(&[InputField { key: "reason", label: "Reason", multiline: true, required: true }]),
-            "request_early_start" => Some(&[InputField { key: "date", label: "Start date (YYYY-MM-DD)", multiline: false, required: true }]),
+            "request_early_start" => {
+                Some(&[InputField { key: "date", label: "Start date (YYYY-MM-DD)", multiline: false, required: true }])
+            }
             "decline_ticket" => Some(&[InputField { key: "reason", label: "Why it is declined", multiline: true, required: true }]),
             "scope_ticket" => Some(&[
                 InputField { key: "effort", label: "Effort (hours)", multiline: false, required: true },

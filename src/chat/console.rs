@@ -31,7 +31,11 @@ impl Deliver for TerminalDelivery {
         let mut text = format!("\n── {verb} {} ──\n{}", message.target, message.text);
         if let Some(actions) = message.reply["actions"].as_array() {
             for action in actions {
-                text.push_str(&format!("\n  ({}) {}", action["id"].as_str().unwrap_or_default(), action["label"].as_str().unwrap_or_default()));
+                text.push_str(&format!(
+                    "\n  ({}) {}",
+                    action["id"].as_str().unwrap_or_default(),
+                    action["label"].as_str().unwrap_or_default()
+                ));
             }
         }
         println!("{text}\n");

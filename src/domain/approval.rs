@@ -98,20 +98,13 @@ pub struct ApprovalFacts {
 
 /// Server-side authorisation, deny by default: `is_approver` comes from configuration (user ids
 /// or a group/role the platform resolved), never from the request itself.
-pub fn check_decision(
-    facts: &ApprovalFacts,
-    actor: &str,
-    is_approver: bool,
-    decision: &ApprovalDecision,
-) -> Result<(), DecisionRefusal> {
+pub fn check_decision(facts: &ApprovalFacts, actor: &str, is_approver: bool, decision: &ApprovalDecision) -> Result<(), DecisionRefusal> {
     if !is_approver {
         return Err(DecisionRefusal::NotAuthorised);
     }
     match facts.state {
         ApprovalState::Pending => {}
-        ApprovalState::Expired => {
-            return Err(DecisionRefusal::Expired { at: facts.decided_at.clone().unwrap_or_default() })
-        }
+        ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: facts.decided_at.clone().unwrap_or_default() }),
         decided => {
             return Err(DecisionRefusal::AlreadyDecided {
                 state: decided.as_str(),

@@ -70,13 +70,7 @@ pub struct EarliestStart {
 }
 
 /// Free hours of `person` in weekly-rate thousandths for each week of the window (SPEC 4.1).
-pub fn weekly_free(
-    person: &PersonLoad,
-    calendar: &Calendar,
-    first: NaiveDate,
-    weeks: usize,
-    include_tentative: bool,
-) -> Vec<i64> {
+pub fn weekly_free(person: &PersonLoad, calendar: &Calendar, first: NaiveDate, weeks: usize, include_tentative: bool) -> Vec<i64> {
     let days = weeks * 7;
     // Difference array of booked weekly-rate hours per day.
     let mut booked = vec![0i64; days + 1];
@@ -154,10 +148,7 @@ fn qualifying_counts(
             let mut counts = vec![0i64; window.horizon];
             for person in people.iter().filter(|p| p.role == requirement.role) {
                 let free = weekly_free(person, calendar, window.first, span, include_tentative);
-                for (candidate, ok) in qualifying_candidates(&free, &needed, window.horizon, weeks)
-                    .into_iter()
-                    .enumerate()
-                {
+                for (candidate, ok) in qualifying_candidates(&free, &needed, window.horizon, weeks).into_iter().enumerate() {
                     counts[candidate] += ok as i64;
                 }
             }
@@ -169,9 +160,7 @@ fn qualifying_counts(
 /// The first candidate index at which every requirement is met, and each requirement's own.
 fn first_met(pattern: &Pattern, counts: &[Vec<i64>], horizon: usize) -> (Option<usize>, Vec<Option<usize>>) {
     let met = |req: usize, candidate: usize| counts[req][candidate] >= pattern.requirements[req].count;
-    let per_requirement = (0..pattern.requirements.len())
-        .map(|req| (0..horizon).find(|candidate| met(req, *candidate)))
-        .collect();
+    let per_requirement = (0..pattern.requirements.len()).map(|req| (0..horizon).find(|candidate| met(req, *candidate))).collect();
     let all = (0..horizon).find(|candidate| (0..pattern.requirements.len()).all(|req| met(req, *candidate)));
     (all, per_requirement)
 }

@@ -34,11 +34,8 @@ pub fn comparables<'a>(history: &'a [HistoryRow], today: NaiveDate, effort: Opti
     let all: Vec<&HistoryRow> = history.iter().filter(|row| row.end <= today && row.start >= since).collect();
     let (rows, effort_filter_applied) = match effort {
         Some(effort) => {
-            let near: Vec<&HistoryRow> = all
-                .iter()
-                .copied()
-                .filter(|row| effort / 2.0 <= row.effort_hours && row.effort_hours <= 2.0 * effort)
-                .collect();
+            let near: Vec<&HistoryRow> =
+                all.iter().copied().filter(|row| effort / 2.0 <= row.effort_hours && row.effort_hours <= 2.0 * effort).collect();
             if near.len() >= MIN_COMPARABLES {
                 (near, true)
             } else {
@@ -85,9 +82,9 @@ pub fn deadline_verdict(set: &Comparables<'_>, start: Option<NaiveDate>, deadlin
 pub fn nearest<'a>(set: &Comparables<'a>, effort: Option<f64>, count: usize) -> Vec<&'a HistoryRow> {
     let mut rows = set.rows.clone();
     match effort {
-        Some(effort) => rows.sort_by(|a, b| {
-            (a.effort_hours - effort).abs().total_cmp(&(b.effort_hours - effort).abs()).then(b.end.cmp(&a.end))
-        }),
+        Some(effort) => {
+            rows.sort_by(|a, b| (a.effort_hours - effort).abs().total_cmp(&(b.effort_hours - effort).abs()).then(b.end.cmp(&a.end)))
+        }
         None => rows.sort_by(|a, b| b.end.cmp(&a.end)),
     }
     rows.truncate(count);

@@ -89,9 +89,7 @@ impl Library {
             return None;
         }
         self.deliverables.iter().find(|d| {
-            normalize(&d.id) == wanted
-                || normalize(&d.name) == wanted
-                || d.aliases.iter().any(|alias| normalize(alias) == wanted)
+            normalize(&d.id) == wanted || normalize(&d.name) == wanted || d.aliases.iter().any(|alias| normalize(alias) == wanted)
         })
     }
 
@@ -114,9 +112,8 @@ impl Library {
 
     /// SPEC 4.5: the verdict for `deliverable` in `package` (or by category alone).
     pub fn verdict(&self, deliverable: &Deliverable, package: Option<&str>) -> Verdict {
-        let listed = package.and_then(|package| {
-            self.items.iter().find(|item| item.package == package && item.deliverable == deliverable.id)
-        });
+        let listed =
+            package.and_then(|package| self.items.iter().find(|item| item.package == package && item.deliverable == deliverable.id));
         match listed {
             Some(item) => item.inclusion.into(),
             None if deliverable.category == Category::Customization => Verdict::Customization,
@@ -142,7 +139,7 @@ impl Library {
 }
 
 /// Similarity in 0..=1 of two normalised texts; containment counts as close.
-fn similarity(a: &str, b: &str) -> f64 {
+pub fn similarity(a: &str, b: &str) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }

@@ -117,9 +117,13 @@ pub fn check_references(parsed: &ParsedFirm, known: &KnownIds) -> Vec<ImportProb
     duplicates(data.roles.iter().map(|r| r.id.clone()), |i, key| problem("roles.csv", i, "id", format!("duplicate id '{key}'")));
     duplicates(data.people.iter().map(|p| p.id.clone()), |i, key| problem("people.csv", i, "id", format!("duplicate id '{key}'")));
     duplicates(data.packages.iter().map(|p| p.id.clone()), |i, key| problem("packages.csv", i, "id", format!("duplicate id '{key}'")));
-    duplicates(data.deliverables.iter().map(|d| d.id.clone()), |i, key| problem("deliverables.csv", i, "id", format!("duplicate id '{key}'")));
+    duplicates(data.deliverables.iter().map(|d| d.id.clone()), |i, key| {
+        problem("deliverables.csv", i, "id", format!("duplicate id '{key}'"))
+    });
     duplicates(data.history.iter().map(|h| h.id.clone()), |i, key| problem("history.csv", i, "id", format!("duplicate id '{key}'")));
-    duplicates(data.holidays.iter().map(|h| h.date.to_string()), |i, key| problem("holidays.csv", i, "date", format!("duplicate date {key}")));
+    duplicates(data.holidays.iter().map(|h| h.date.to_string()), |i, key| {
+        problem("holidays.csv", i, "date", format!("duplicate date {key}"))
+    });
     duplicates(data.package_roles.iter().map(|r| format!("{}/{}", r.package, r.role)), |i, key| {
         problem("package_roles.csv", i, "role", format!("role appears twice in the package ({key})"))
     });
@@ -185,8 +189,13 @@ pub fn check_references(parsed: &ParsedFirm, known: &KnownIds) -> Vec<ImportProb
         let index = data.deliverables.iter().position(|d| cycle.contains(&d.id)).unwrap_or(0);
         problem("deliverables.csv", index, "depends_on", format!("cycle in depends_on: {}", cycle.join(" -> ")));
     }
-    problems.sort_by(|a, b| (FILES.iter().position(|f| *f == a.file), a.line).cmp(&(FILES.iter().position(|f| *f == b.file), b.line)));
+    sort_problems(&mut problems);
     problems
+}
+
+/// Orders problems as the files are read: by file, then by line.
+pub fn sort_problems(problems: &mut [ImportProblem]) {
+    problems.sort_by_key(|p| (FILES.iter().position(|f| *f == p.file), p.line));
 }
 
 fn duplicates(keys: impl Iterator<Item = String>, mut report: impl FnMut(usize, &str)) {
@@ -201,6 +210,9 @@ fn duplicates(keys: impl Iterator<Item = String>, mut report: impl FnMut(usize, 
 /// One CSV file being read, with its problems going to a shared list.
 struct Reader<'a> {
     file: &'static str,
+    text: &'a str,
+    /// The last byte offset whose line is known, and that line (the csv crate miscounts CRLF).
+    counted: (usize, u64),
     records: csv::StringRecordsIntoIter<&'a [u8]>,
     header: HashMap<String, usize>,
     problems: &'a mut Vec<ImportProblem>,
@@ -255,7 +267,16 @@ impl<'a> Reader<'a> {
                 });
             }
         }
-        Reader { file, records: csv.into_records(), header, problems, ok }
+        Reader { file, text, counted: (0, 1), records: csv.into_records(), header, problems, ok }
+    }
+
+    /// The 1-based line of the file that byte `offset` is on.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let offset = (offset as usize).min(self.text.len());
+        let (from, line) = if offset >= self.counted.0 { self.counted } else { (0, 1) };
+        let more = self.text.as_bytes()[from..offset].iter().filter(|b| **b == b'\n').count() as u64;
+        self.counted = (offset, line + more);
+        line + more
     }
 
     fn next_row(&mut self) -> Option<Row<'_, 'a>> {
@@ -269,11 +290,11 @@ impl<'a> Reader<'a> {
                     if record.iter().all(|cell| cell.trim().is_empty()) {
                         continue;
                     }
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    let line = record.position().map(|p| self.line_at(p.byte())).unwrap_or(0);
                     return Some(Row { reader: self, record, line, valid: true });
                 }
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = e.position().map(|p| self.line_at(p.byte())).unwrap_or(0);
                     self.problems.push(ImportProblem {
                         file: self.file.into(),
                         line,

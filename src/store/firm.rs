@@ -8,7 +8,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use super::csv_import::{check_references, KnownIds, ParsedFirm};
+use super::csv_import::{check_references, sort_problems, KnownIds, ParsedFirm};
 use super::{ImportProblem, Store};
 use crate::domain::capacity::{Booking, PersonLoad};
 use crate::domain::firm::*;
@@ -54,13 +54,7 @@ fn bind<'q>(query: Query<'q, Any, AnyArguments<'q>>, value: Value) -> Query<'q, 
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…) conflict` in batches.
-async fn insert_rows(
-    conn: &mut AnyConnection,
-    table: &str,
-    columns: &[&str],
-    conflict: &str,
-    rows: Vec<Vec<Value>>,
-) -> anyhow::Result<()> {
+async fn insert_rows(conn: &mut AnyConnection, table: &str, columns: &[&str], conflict: &str, rows: Vec<Vec<Value>>) -> anyhow::Result<()> {
     const BATCH_PARAMETERS: usize = 4000;
     let per_batch = (BATCH_PARAMETERS / columns.len()).max(1);
     let mut rows = rows.into_iter().peekable();
@@ -72,7 +66,13 @@ async fn insert_rows(
             if i > 0 {
                 sql.push_str(", ");
             }
-            let placeholders: Vec<String> = columns.iter().map(|_| { n += 1; format!("${n}") }).collect();
+            let placeholders: Vec<String> = columns
+                .iter()
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
             sql.push('(');
             sql.push_str(&placeholders.join(", "));
             sql.push(')');
@@ -114,19 +114,38 @@ impl Store {
 
     /// SPEC 3: one transaction, upserts by key, every problem at once or nothing changes.
     pub async fn import(&self, parsed: &ParsedFirm) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
+        self.import_reporting(parsed, Vec::new()).await
+    }
+
+    /// Like `import`, reporting `parse_problems` together with the reference checks.
+    pub async fn import_reporting(
+        &self,
+        parsed: &ParsedFirm,
+        mut problems: Vec<ImportProblem>,
+    ) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
         let mut tx = self.pool.begin().await?;
         let known = self.known_ids(&mut tx).await.context("reading existing ids")?;
-        let problems = check_references(parsed, &known);
+        problems.extend(check_references(parsed, &known));
+        sort_problems(&mut problems);
         if !problems.is_empty() {
             tx.rollback().await?;
             return Ok(Err(problems));
         }
         let data = &parsed.data;
         let conn: &mut AnyConnection = &mut tx;
-        insert_rows(conn, "roles", &["id", "name", "rank", "description"],
+        insert_rows(
+            conn,
+            "roles",
+            &["id", "name", "rank", "description"],
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, rank = excluded.rank, description = excluded.description",
-            data.roles.iter().map(|r| vec![Value::Text(r.id.clone()), Value::Text(r.name.clone()), Value::Int(r.rank), Value::Text(r.description.clone())]).collect(),
-        ).await?;
+            data.roles
+                .iter()
+                .map(|r| {
+                    vec![Value::Text(r.id.clone()), Value::Text(r.name.clone()), Value::Int(r.rank), Value::Text(r.description.clone())]
+                })
+                .collect(),
+        )
+        .await?;
         insert_rows(conn, "people", &["id", "name", "role", "weekly_hours", "active", "slack_user_id", "discord_user_id", "email"],
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, weekly_hours = excluded.weekly_hours, \
              active = excluded.active, slack_user_id = excluded.slack_user_id, discord_user_id = excluded.discord_user_id, email = excluded.email",
@@ -140,10 +159,24 @@ impl Store {
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, duration_weeks = excluded.duration_weeks, description = excluded.description",
             data.packages.iter().map(|p| vec![Value::Text(p.id.clone()), Value::Text(p.name.clone()), Value::Int(p.duration_weeks), Value::Text(p.description.clone())]).collect(),
         ).await?;
-        insert_rows(conn, "package_roles", &["package", "role", "count", "hours_per_week"],
+        insert_rows(
+            conn,
+            "package_roles",
+            &["package", "role", "count", "hours_per_week"],
             "ON CONFLICT (package, role) DO UPDATE SET count = excluded.count, hours_per_week = excluded.hours_per_week",
-            data.package_roles.iter().map(|r| vec![Value::Text(r.package.clone()), Value::Text(r.role.clone()), Value::Int(r.count), Value::Real(r.hours_per_week.as_f64())]).collect(),
-        ).await?;
+            data.package_roles
+                .iter()
+                .map(|r| {
+                    vec![
+                        Value::Text(r.package.clone()),
+                        Value::Text(r.role.clone()),
+                        Value::Int(r.count),
+                        Value::Real(r.hours_per_week.as_f64()),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
         insert_rows(conn, "deliverables", &["id", "name", "aliases", "category", "effort_hours", "price", "depends_on", "description"],
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, category = excluded.category, \
              effort_hours = excluded.effort_hours, price = excluded.price, depends_on = excluded.depends_on, description = excluded.description",
@@ -153,34 +186,90 @@ impl Store {
                 Value::Text(d.depends_on.join(";")), Value::Text(d.description.clone()),
             ]).collect(),
         ).await?;
-        insert_rows(conn, "package_items", &["package", "deliverable", "inclusion"],
+        insert_rows(
+            conn,
+            "package_items",
+            &["package", "deliverable", "inclusion"],
             "ON CONFLICT (package, deliverable) DO UPDATE SET inclusion = excluded.inclusion",
-            data.package_items.iter().map(|i| vec![Value::Text(i.package.clone()), Value::Text(i.deliverable.clone()), Value::Text(i.inclusion.as_str().into())]).collect(),
-        ).await?;
-        insert_rows(conn, "holidays", &["date", "name"], "ON CONFLICT (date) DO UPDATE SET name = excluded.name",
+            data.package_items
+                .iter()
+                .map(|i| vec![Value::Text(i.package.clone()), Value::Text(i.deliverable.clone()), Value::Text(i.inclusion.as_str().into())])
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "holidays",
+            &["date", "name"],
+            "ON CONFLICT (date) DO UPDATE SET name = excluded.name",
             data.holidays.iter().map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect(),
-        ).await?;
-        insert_rows(conn, "allocations", &["person", "project", "start_date", "end_date", "hours_per_week", "status"],
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "allocations",
+            &["person", "project", "start_date", "end_date", "hours_per_week", "status"],
             "ON CONFLICT (person, project, start_date, end_date, hours_per_week, status) DO NOTHING",
-            data.allocations.iter().map(|a| vec![
-                Value::Text(a.person.clone()), Value::Text(a.project.clone()), date_text(a.start), date_text(a.end),
-                Value::Real(a.hours_per_week.as_f64()), Value::Text(a.status.as_str().into()),
-            ]).collect(),
-        ).await?;
-        insert_rows(conn, "time_off", &["person", "start_date", "end_date"], "ON CONFLICT (person, start_date, end_date) DO NOTHING",
+            data.allocations
+                .iter()
+                .map(|a| {
+                    vec![
+                        Value::Text(a.person.clone()),
+                        Value::Text(a.project.clone()),
+                        date_text(a.start),
+                        date_text(a.end),
+                        Value::Real(a.hours_per_week.as_f64()),
+                        Value::Text(a.status.as_str().into()),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "time_off",
+            &["person", "start_date", "end_date"],
+            "ON CONFLICT (person, start_date, end_date) DO NOTHING",
             data.time_off.iter().map(|t| vec![Value::Text(t.person.clone()), date_text(t.start), date_text(t.end)]).collect(),
-        ).await?;
-        insert_rows(conn, "history",
-            &["id", "client", "package", "start_date", "end_date", "effort_hours", "planned_end", "sold_margin", "closed_margin", "change_orders"],
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "history",
+            &[
+                "id",
+                "client",
+                "package",
+                "start_date",
+                "end_date",
+                "effort_hours",
+                "planned_end",
+                "sold_margin",
+                "closed_margin",
+                "change_orders",
+            ],
             "ON CONFLICT (id) DO UPDATE SET client = excluded.client, package = excluded.package, start_date = excluded.start_date, \
              end_date = excluded.end_date, effort_hours = excluded.effort_hours, planned_end = excluded.planned_end, \
              sold_margin = excluded.sold_margin, closed_margin = excluded.closed_margin, change_orders = excluded.change_orders",
-            data.history.iter().map(|h| vec![
-                Value::Text(h.id.clone()), Value::Text(h.client.clone()), Value::Text(h.package.clone()), date_text(h.start), date_text(h.end),
-                Value::Real(h.effort_hours), Value::OptText(h.planned_end.map(|d| d.to_string())), Value::OptReal(h.sold_margin),
-                Value::OptReal(h.closed_margin), Value::OptInt(h.change_orders),
-            ]).collect(),
-        ).await?;
+            data.history
+                .iter()
+                .map(|h| {
+                    vec![
+                        Value::Text(h.id.clone()),
+                        Value::Text(h.client.clone()),
+                        Value::Text(h.package.clone()),
+                        date_text(h.start),
+                        date_text(h.end),
+                        Value::Real(h.effort_hours),
+                        Value::OptText(h.planned_end.map(|d| d.to_string())),
+                        Value::OptReal(h.sold_margin),
+                        Value::OptReal(h.closed_margin),
+                        Value::OptInt(h.change_orders),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
         tx.commit().await.context("committing the import")?;
         let counts = [
             ("roles.csv", data.roles.len()),
@@ -209,10 +298,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .context("loading packages")?;
-        Ok(rows
-            .iter()
-            .map(|r| Package { id: r.get(0), name: r.get(1), duration_weeks: r.get(2), description: r.get(3) })
-            .collect())
+        Ok(rows.iter().map(|r| Package { id: r.get(0), name: r.get(1), duration_weeks: r.get(2), description: r.get(3) }).collect())
     }
 
     pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
@@ -226,12 +312,7 @@ impl Store {
         .context("loading package roles")?;
         Ok(rows
             .iter()
-            .map(|r| PackageRole {
-                package: r.get(0),
-                role: r.get(1),
-                count: r.get(2),
-                hours_per_week: Hours::from_f64(r.get(3)),
-            })
+            .map(|r| PackageRole { package: r.get(0), role: r.get(1), count: r.get(2), hours_per_week: Hours::from_f64(r.get(3)) })
             .collect())
     }
 
@@ -240,10 +321,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .context("loading roles")?;
-        Ok(rows
-            .iter()
-            .map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) })
-            .collect())
+        Ok(rows.iter().map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) }).collect())
     }
 
     /// Active people of `roles` with their bookings and time off overlapping `from..=to`, and the
@@ -255,9 +333,7 @@ impl Store {
         }
         let in_roles = placeholders(2);
         let (from_text, to_text) = (from.to_string(), to.to_string());
-        let people_sql = format!(
-            "SELECT id, role, weekly_hours FROM people WHERE active = $1 AND role IN ({in_roles}) ORDER BY id"
-        );
+        let people_sql = format!("SELECT id, role, weekly_hours FROM people WHERE active = $1 AND role IN ({in_roles}) ORDER BY id");
         let mut query = sqlx::query(&people_sql).bind(true);
         for role in roles {
             query = query.bind(role.clone());
@@ -353,24 +429,23 @@ impl Store {
 
     /// All deliverables, and the package items of `package` (all items without one).
     pub async fn library(&self, package: Option<&str>) -> anyhow::Result<Library> {
-        let deliverables = sqlx::query(
-            "SELECT id, name, aliases, category, effort_hours, price, depends_on, description FROM deliverables ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("loading deliverables")?
-        .iter()
-        .map(|r| Deliverable {
-            id: r.get(0),
-            name: r.get(1),
-            aliases: split_list(&r.get::<String, _>(2)),
-            category: Category::parse(&r.get::<String, _>(3)).unwrap_or(Category::Standard),
-            effort_hours: r.get(4),
-            price: r.get(5),
-            depends_on: split_list(&r.get::<String, _>(6)),
-            description: r.get(7),
-        })
-        .collect();
+        let deliverables =
+            sqlx::query("SELECT id, name, aliases, category, effort_hours, price, depends_on, description FROM deliverables ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .context("loading deliverables")?
+                .iter()
+                .map(|r| Deliverable {
+                    id: r.get(0),
+                    name: r.get(1),
+                    aliases: split_list(&r.get::<String, _>(2)),
+                    category: Category::parse(&r.get::<String, _>(3)).unwrap_or(Category::Standard),
+                    effort_hours: r.get(4),
+                    price: r.get(5),
+                    depends_on: split_list(&r.get::<String, _>(6)),
+                    description: r.get(7),
+                })
+                .collect();
         let items = sqlx::query("SELECT package, deliverable, inclusion FROM package_items WHERE package = $1 OR $2")
             .bind(package.unwrap_or(""))
             .bind(package.is_none())
@@ -379,11 +454,7 @@ impl Store {
             .context("loading package items")?
             .iter()
             .filter_map(|r| {
-                Some(PackageItem {
-                    package: r.get(0),
-                    deliverable: r.get(1),
-                    inclusion: Inclusion::parse(&r.get::<String, _>(2))?,
-                })
+                Some(PackageItem { package: r.get(0), deliverable: r.get(1), inclusion: Inclusion::parse(&r.get::<String, _>(2))? })
             })
             .collect();
         Ok(Library { deliverables, items })
@@ -391,12 +462,10 @@ impl Store {
 
     /// The people a platform user id or email maps to (people.csv's identity columns).
     pub async fn person_for_user(&self, user: &str) -> anyhow::Result<Option<(String, String)>> {
-        let row = sqlx::query(
-            "SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1",
-        )
-        .bind(user)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 

@@ -49,10 +49,25 @@ pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyho
     let mut time_off = String::from("person,start,end\n");
     for i in 0..people {
         let mut pick = rng.gen_range(0..total_weight);
-        let role = ROLES.iter().find(|r| if pick < r.3 { true } else { pick -= r.3; false }).map(|r| r.0).unwrap_or("consultant");
+        let role = ROLES
+            .iter()
+            .find(|r| {
+                if pick < r.3 {
+                    true
+                } else {
+                    pick -= r.3;
+                    false
+                }
+            })
+            .map(|r| r.0)
+            .unwrap_or("consultant");
         let weekly = [40, 40, 40, 40, 32, 24][rng.gen_range(0..6)];
         let active = rng.gen_range(0..50) != 0;
-        writeln!(people_csv, "p{i:05},Person {i},{role},{weekly},{active},U{i:08},{},person{i}@firm.example", 100_000_000_000_000_000u64 + i as u64)?;
+        writeln!(
+            people_csv,
+            "p{i:05},Person {i},{role},{weekly},{active},U{i:08},{},person{i}@firm.example",
+            100_000_000_000_000_000u64 + i as u64
+        )?;
         // Three to six bookings across the coming year, some tentative.
         let mut day = monday - Duration::weeks(rng.gen_range(0..8));
         for project in 0..rng.gen_range(3..7) {

@@ -78,10 +78,8 @@ impl Store {
         .execute(&mut *conn)
         .await
         .context("writing to the outbox")?;
-        let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
-            .bind(message.idempotency_key)
-            .fetch_one(&mut *conn)
-            .await?;
+        let row =
+            sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1").bind(message.idempotency_key).fetch_one(&mut *conn).await?;
         Ok(row.get(0))
     }
 

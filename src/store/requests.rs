@@ -167,7 +167,8 @@ impl Store {
     }
 
     pub async fn approval(&self, id: &str) -> anyhow::Result<Option<Approval>> {
-        let row = sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(&format!("SELECT {APPROVAL_COLUMNS} FROM approvals WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(approval_from_row))
     }
 
@@ -178,7 +179,14 @@ impl Store {
 
     /// Decides a pending approval; false when someone else decided first. Run it as the first
     /// statement of its transaction so SQLite takes the write lock before reading.
-    pub async fn decide_approval(conn: &mut AnyConnection, id: &str, state: &str, by: &str, at: &str, reason: Option<&str>) -> anyhow::Result<bool> {
+    pub async fn decide_approval(
+        conn: &mut AnyConnection,
+        id: &str,
+        state: &str,
+        by: &str,
+        at: &str,
+        reason: Option<&str>,
+    ) -> anyhow::Result<bool> {
         let done = sqlx::query(
             "UPDATE approvals SET state = $1, decided_by = $2, decided_at = $3, reason = $4 WHERE id = $5 AND state = 'pending'",
         )
@@ -212,10 +220,11 @@ impl Store {
     /// Clears a due reminder or escalation so it happens once; false when another worker did.
     pub async fn clear_approval_timer(conn: &mut AnyConnection, id: &str, column: &str) -> anyhow::Result<bool> {
         anyhow::ensure!(["remind_at", "escalate_at"].contains(&column), "bad column");
-        let done = sqlx::query(&format!("UPDATE approvals SET {column} = NULL WHERE id = $1 AND {column} IS NOT NULL AND state = 'pending'"))
-            .bind(id)
-            .execute(conn)
-            .await?;
+        let done =
+            sqlx::query(&format!("UPDATE approvals SET {column} = NULL WHERE id = $1 AND {column} IS NOT NULL AND state = 'pending'"))
+                .bind(id)
+                .execute(conn)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -264,7 +273,15 @@ impl Store {
     }
 
     /// Moves a ticket from `from` to `to`; false when it was no longer in `from`.
-    pub async fn move_ticket(conn: &mut AnyConnection, id: &str, from: &str, to: &str, by: &str, at: &str, change: &TicketChange) -> anyhow::Result<bool> {
+    pub async fn move_ticket(
+        conn: &mut AnyConnection,
+        id: &str,
+        from: &str,
+        to: &str,
+        by: &str,
+        at: &str,
+        change: &TicketChange,
+    ) -> anyhow::Result<bool> {
         let done = sqlx::query(
             "UPDATE tickets SET state = $1, handled_by = $2, updated_at = $3, effort_hours = COALESCE($4, effort_hours), \
              price = COALESCE($5, price), notes = COALESCE($6, notes), reason = COALESCE($7, reason) WHERE id = $8 AND state = $9",
@@ -318,7 +335,8 @@ impl Store {
     }
 
     pub async fn handover(&self, id: &str) -> anyhow::Result<Option<Handover>> {
-        let row = sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(&format!("SELECT {HANDOVER_COLUMNS} FROM handovers WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(handover_from_row))
     }
 
@@ -329,11 +347,13 @@ impl Store {
 
     /// Acknowledges a sent handover; false when it already was.
     pub async fn acknowledge_handover(conn: &mut AnyConnection, id: &str, at: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE handovers SET state = 'acknowledged', acknowledged_at = $1, remind_at = NULL WHERE id = $2 AND state = 'sent'")
-            .bind(at)
-            .bind(id)
-            .execute(conn)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE handovers SET state = 'acknowledged', acknowledged_at = $1, remind_at = NULL WHERE id = $2 AND state = 'sent'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -136,11 +136,13 @@ impl Store {
     }
 
     pub async fn bind_channel(conn: &mut AnyConnection, channel: &str, deal_id: &str) -> anyhow::Result<()> {
-        sqlx::query("INSERT INTO channel_deals (channel, deal_id) VALUES ($1, $2) ON CONFLICT (channel) DO UPDATE SET deal_id = excluded.deal_id")
-            .bind(channel)
-            .bind(deal_id)
-            .execute(conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO channel_deals (channel, deal_id) VALUES ($1, $2) ON CONFLICT (channel) DO UPDATE SET deal_id = excluded.deal_id",
+        )
+        .bind(channel)
+        .bind(deal_id)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -278,7 +280,8 @@ impl Store {
 
     /// Releases an active hold (its allocations go); false when it was not active.
     pub async fn release_hold(conn: &mut AnyConnection, id: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("UPDATE holds SET state = 'released' WHERE id = $1 AND state = 'active'").bind(id).execute(&mut *conn).await?;
+        let done =
+            sqlx::query("UPDATE holds SET state = 'released' WHERE id = $1 AND state = 'active'").bind(id).execute(&mut *conn).await?;
         if done.rows_affected() == 1 {
             sqlx::query("DELETE FROM allocations WHERE hold_id = $1").bind(id).execute(&mut *conn).await?;
         }
@@ -306,7 +309,10 @@ impl Store {
             .bind(deal_id)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("UPDATE holds SET state = 'released' WHERE deal_id = $1 AND state = 'active'").bind(deal_id).execute(&mut *conn).await?;
+        sqlx::query("UPDATE holds SET state = 'released' WHERE deal_id = $1 AND state = 'active'")
+            .bind(deal_id)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 

@@ -105,7 +105,8 @@ fn the_approval_flow_runs_through_the_cli() {
     let outbox = json(&keepable(&db.url, &["outbox", "--json"]));
     assert!(outbox.as_array().unwrap().iter().any(|m| m["updates"] == card["id"]));
     let audit = json(&keepable(&db.url, &["audit", "--json"]));
-    let entries: Vec<(&str, &str)> = audit.as_array().unwrap().iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    let entries: Vec<(&str, &str)> =
+        audit.as_array().unwrap().iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
     assert!(entries.contains(&("U-STRANGER", "approval.refused")) && entries.contains(&("U-APPROVER", "approval.approved")), "{entries:?}");
 }
 

@@ -71,7 +71,13 @@ async fn an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends() {
         let store = Store::connect(&db.url).await.unwrap();
         let reply = serde_json::json!({"kind": "notice"});
         let mut conn = store.pool().acquire().await.unwrap();
-        let message = |key: &str| NewMessage { idempotency_key: key.into(), target: "channel:C1".into(), text: "hi".into(), reply: &reply, updates: None };
+        let message = |key: &str| NewMessage {
+            idempotency_key: key.into(),
+            target: "channel:C1".into(),
+            text: "hi".into(),
+            reply: &reply,
+            updates: None,
+        };
         let first = Store::enqueue(&mut conn, message("k1"), "2027-01-01T00:00:00Z").await.unwrap();
         let again = Store::enqueue(&mut conn, message("k1"), "2027-01-01T00:00:00Z").await.unwrap();
         assert_eq!(first, again, "the same idempotency key is one message");
@@ -96,7 +102,13 @@ async fn concurrent_claims_never_hand_out_a_message_twice() {
         let reply = serde_json::json!({"kind": "notice"});
         let mut conn = store.pool().acquire().await.unwrap();
         for i in 0..40 {
-            let message = NewMessage { idempotency_key: format!("k{i}"), target: "channel:C1".into(), text: "hi".into(), reply: &reply, updates: None };
+            let message = NewMessage {
+                idempotency_key: format!("k{i}"),
+                target: "channel:C1".into(),
+                text: "hi".into(),
+                reply: &reply,
+                updates: None,
+            };
             Store::enqueue(&mut conn, message, "2027-01-01T00:00:00Z").await.unwrap();
         }
         drop(conn);
@@ -131,8 +143,26 @@ async fn an_update_waits_until_the_message_it_replaces_is_sent() {
         let store = Store::connect(&db.url).await.unwrap();
         let reply = serde_json::json!({"kind": "notice"});
         let mut conn = store.pool().acquire().await.unwrap();
-        let original = Store::enqueue(&mut conn, NewMessage { idempotency_key: "a".into(), target: "channel:C".into(), text: "v1".into(), reply: &reply, updates: None }, "2027-01-01T00:00:00Z").await.unwrap();
-        Store::enqueue(&mut conn, NewMessage { idempotency_key: "b".into(), target: "channel:C".into(), text: "v2".into(), reply: &reply, updates: Some(original) }, "2027-01-01T00:00:00Z").await.unwrap();
+        let original = Store::enqueue(
+            &mut conn,
+            NewMessage { idempotency_key: "a".into(), target: "channel:C".into(), text: "v1".into(), reply: &reply, updates: None },
+            "2027-01-01T00:00:00Z",
+        )
+        .await
+        .unwrap();
+        Store::enqueue(
+            &mut conn,
+            NewMessage {
+                idempotency_key: "b".into(),
+                target: "channel:C".into(),
+                text: "v2".into(),
+                reply: &reply,
+                updates: Some(original),
+            },
+            "2027-01-01T00:00:00Z",
+        )
+        .await
+        .unwrap();
         drop(conn);
         let first = store.claim_due("w", "2027-01-01T00:00:01Z", "2027-01-01T00:01:00Z", 10).await.unwrap();
         assert_eq!(first.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v1"]);

@@ -58,11 +58,7 @@ impl TestDb {
 
 /// Settings used by the workflow tests: U-APPROVER and U-BOSS approve, U-PRESALES scopes.
 pub fn settings() -> Settings {
-    Settings {
-        approvers: vec!["U-APPROVER".into(), "U-BOSS".into()],
-        presales_members: vec!["U-PRESALES".into()],
-        ..Settings::default()
-    }
+    Settings { approvers: vec!["U-APPROVER".into(), "U-BOSS".into()], presales_members: vec!["U-PRESALES".into()], ..Settings::default() }
 }
 
 /// A store with the demo firm imported.

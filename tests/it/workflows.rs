@@ -59,7 +59,10 @@ async fn an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited() {
         assert!(own.is_error() && own.headline.contains("own request"), "{own:?}");
 
         let decided = app.act(&actor("U-APPROVER", "C-LEAD"), &approve, &HashMap::new()).await;
-        assert_eq!((decided.kind.as_str(), decided.data["state"].as_str(), decided.data["decided_by"].as_str()), ("approval_decided", Some("approved"), Some("U-APPROVER")));
+        assert_eq!(
+            (decided.kind.as_str(), decided.data["state"].as_str(), decided.data["decided_by"].as_str()),
+            ("approval_decided", Some("approved"), Some("U-APPROVER"))
+        );
         let late = app.act(&actor("U-BOSS", "C-LEAD"), &approve, &HashMap::new()).await;
         assert!(late.is_error() && late.headline.contains("U-APPROVER"), "{late:?}");
 
@@ -73,7 +76,12 @@ async fn an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited() {
         assert!(deal.data["commitments"][0]["approval_id"] == id.as_str(), "{deal:?}");
 
         let audit: Vec<(String, String)> = app.store.audit_entries().await.unwrap().into_iter().map(|e| (e.actor, e.action)).collect();
-        for expected in [("U-STRANGER", "approval.refused"), ("U-SELLER", "approval.refused"), ("U-APPROVER", "approval.approved"), ("U-BOSS", "approval.refused")] {
+        for expected in [
+            ("U-STRANGER", "approval.refused"),
+            ("U-SELLER", "approval.refused"),
+            ("U-APPROVER", "approval.approved"),
+            ("U-BOSS", "approval.refused"),
+        ] {
             assert!(audit.contains(&(expected.0.into(), expected.1.into())), "{expected:?} missing from {audit:?}");
         }
     }
@@ -108,7 +116,14 @@ async fn two_processes_deciding_at_once_produce_exactly_one_decision() {
         let b = tokio::spawn(async move { other.act(&actor("U-BOSS", "C"), &reject, &fields(&[("reason", "no")])).await });
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
         assert_eq!([a.is_error(), b.is_error()].iter().filter(|e| !**e).count(), 1, "{a:?} {b:?}");
-        let decisions = app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action == "approval.approved" || e.action == "approval.rejected").count();
+        let decisions = app
+            .store
+            .audit_entries()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "approval.approved" || e.action == "approval.rejected")
+            .count();
         assert_eq!(decisions, 1);
     }
 }
@@ -125,15 +140,21 @@ async fn a_scoped_ticket_added_to_the_library_answers_the_next_seller() {
         let id = ticket.data["ticket_id"].as_str().unwrap().to_string();
         let presales = actor("U-PRESALES", "C-PRESALES");
         assert!(app.act(&seller, &format!("accept_ticket:{id}"), &HashMap::new()).await.is_error(), "only presales moves tickets");
-        assert!(app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800")])).await.is_error(), "accept before scoping");
+        assert!(
+            app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800")])).await.is_error(),
+            "accept before scoping"
+        );
         assert_eq!(app.act(&presales, &format!("accept_ticket:{id}"), &HashMap::new()).await.data["state"], "accepted");
         let bad = app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "lots"), ("price", "4800")])).await;
         assert!(bad.is_error() && bad.headline.contains("effort"));
-        let scoped = app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800"), ("notes", "two objects")])).await;
+        let scoped = app
+            .act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800"), ("notes", "two objects")]))
+            .await;
         assert_eq!(scoped.data["state"], "scoped");
         let added = app.act(&presales, &format!("add_to_library:{id}"), &HashMap::new()).await;
         assert!(added.data["deliverable_id"].is_string(), "{added:?}");
         let known = app.ask(&actor("U-OTHER", "C-X"), "/included Quantum CPQ connector").await;
+        assert_eq!(known.kind, "inclusion", "{known:?} on {}", db.url);
         assert_eq!((known.data["verdict"].as_str(), known.data["price"].as_f64()), (Some("customization"), Some(4800.0)));
         let notices = app.store.outbox_messages().await.unwrap().into_iter().filter(|m| m.target == "user:U-SELLER").count();
         assert_eq!(notices, 3, "the requester hears of each transition");
@@ -161,7 +182,8 @@ async fn a_capacity_hold_is_seen_by_the_next_seller_and_lapses() {
     }
     assert!(later_dates.iter().any(|d| *d > start), "holds push later answers: {later_dates:?} vs {start}");
     // After the hold lifetime, run-due releases them and the start comes back.
-    let later = App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::days(30)), fixed_today: Some(today()) }).unwrap();
+    let later =
+        App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::days(30)), fixed_today: Some(today()) }).unwrap();
     let report = later.run_due().await.unwrap();
     assert!(report.holds_released >= 1, "{report:?}");
     let again = later.ask(&actor("U-NEXT", "C-OTHER"), "/earliest-start bi-dashboards").await;
@@ -173,7 +195,10 @@ async fn pending_approvals_are_reminded_escalated_and_expire() {
     let db = TestDb::sqlite();
     let app = demo_app(&db, settings()).await;
     let id = request_deadline_approval(&app, &actor("U-SELLER", "C-DEAL")).await;
-    let at = |hours: i64| App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::hours(hours)), fixed_today: Some(today()) }).unwrap();
+    let at = |hours: i64| {
+        App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::hours(hours)), fixed_today: Some(today()) })
+            .unwrap()
+    };
     assert_eq!(at(1).run_due().await.unwrap().reminded, 0);
     let report = at(5).run_due().await.unwrap();
     assert_eq!((report.reminded, report.escalated), (1, 0));
@@ -216,7 +241,8 @@ async fn unacknowledged_handovers_are_reminded() {
     let seller = actor("U-SELLER", "C-DEAL");
     app.ask(&seller, "/deal new Remind package=bi-dashboards").await;
     app.ask(&seller, "/deal won pm=U-PM").await;
-    let later = App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::hours(25)), fixed_today: Some(today()) }).unwrap();
+    let later = App::new(app.store.clone(), settings(), Clock { fixed_now: Some(now() + Duration::hours(25)), fixed_today: Some(today()) })
+        .unwrap();
     assert_eq!(later.run_due().await.unwrap().handovers_reminded, 1);
     assert_eq!(later.run_due().await.unwrap().handovers_reminded, 0);
 }

@@ -74,8 +74,5 @@ fn deal_commands_take_quoted_names_and_mentions() {
         parse("/deal new \"Acme CRM\" package=crm-rollout client=\"Acme Corp\"").unwrap(),
         Command::Deal(DealCommand::New { name: "Acme CRM".into(), package: "crm-rollout".into(), client: Some("Acme Corp".into()) })
     );
-    assert_eq!(
-        parse("/deal won pm=<@U123|ann>").unwrap(),
-        Command::Deal(DealCommand::Won { deal: None, pm: "U123".into() })
-    );
+    assert_eq!(parse("/deal won pm=<@U123|ann>").unwrap(), Command::Deal(DealCommand::Won { deal: None, pm: "U123".into() }));
 }

@@ -28,20 +28,28 @@ impl App {
     }
 
     /// "Ask for an earlier start": a start before the computed earliest start, with `date=`.
-    pub(super) async fn request_early_start(&self, actor: &Actor, offer_id: &str, fields: &HashMap<String, String>) -> Result<Reply, AppError> {
+    pub(super) async fn request_early_start(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+        fields: &HashMap<String, String>,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, "start").await?;
         let p = &offer.payload;
         let earliest: NaiveDate = p["start"].as_str().and_then(|s| s.parse().ok()).ok_or(UserError::UnknownAction)?;
         let given = fields.get("date").cloned().unwrap_or_default();
         let date = crate::app::command::parse_date("date", &given, "earliest-start")?;
         if date >= earliest {
-            return Err(UserError::Refused(format!("{date} is not earlier than the earliest start {earliest}: commit the start instead.")).into());
+            return Err(
+                UserError::Refused(format!("{date} is not earlier than the earliest start {earliest}: commit the start instead.")).into()
+            );
         }
         if date <= self.clock.today() {
             return Err(UserError::Refused(format!("{date} is not in the future.")).into());
         }
         let package = p["package"].as_str().ok_or(UserError::Refused("An earlier start can be requested for a package only.".into()))?;
-        let evidence = json!({"earliest_start": earliest, "ignoring_tentative": p["ignoring_tentative"], "roles": p["roles"], "weeks": p["weeks"]});
+        let evidence =
+            json!({"earliest_start": earliest, "ignoring_tentative": p["ignoring_tentative"], "roles": p["roles"], "weeks": p["weeks"]});
         self.request_approval(actor, &offer.channel, "early_start", package, date.to_string(), Some(earliest.to_string()), evidence).await
     }
 
@@ -86,7 +94,8 @@ impl App {
         let target = format!("channel:{}", s.leadership_channel);
         let message_id = Self::send(&mut tx, format!("approval:{}:card", approval.id), target, &card, None, &nowt).await?;
         Store::set_approval_message(&mut tx, &approval.id, message_id).await?;
-        Store::audit(&mut tx, &nowt, &actor.user, "approval.requested", &approval.id, &format!("{kind} {}", approval.requested_date)).await?;
+        Store::audit(&mut tx, &nowt, &actor.user, "approval.requested", &approval.id, &format!("{kind} {}", approval.requested_date))
+            .await?;
         tx.commit().await?;
         let context = json!({"id": approval.id, "what": what(&approval)});
         Ok(self
@@ -106,7 +115,8 @@ impl App {
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
         });
-        let mut card = self.reply("approval_card", "approval_card", context)?.set("approval_id", &approval.id).set("state", &approval.state);
+        let mut card =
+            self.reply("approval_card", "approval_card", context)?.set("approval_id", &approval.id).set("state", &approval.state);
         card.private = false;
         if approval.state == "pending" {
             card.actions.push(button("approve", &approval.id, "Approve").primary());
@@ -165,7 +175,8 @@ impl App {
         let target = format!("channel:{}", self.settings.leadership_channel);
         Self::send(tx, format!("approval:{}:card:{}", approval.id, approval.state), target, &card, approval.message_id, now).await?;
         let context = json!({"id": approval.id, "what": what(approval), "state": approval.state, "decided_by": approval.decided_by, "reason": approval.reason});
-        let notice = self.reply("approval_notice", "approval_notice", context)?.set("approval_id", &approval.id).set("state", &approval.state);
+        let notice =
+            self.reply("approval_notice", "approval_notice", context)?.set("approval_id", &approval.id).set("state", &approval.state);
         Self::send(tx, format!("approval:{}:notice", approval.id), format!("user:{}", approval.requester), &notice, None, now).await?;
         if let (Some(deal), "approved") = (&deal, approval.state.as_str()) {
             let kind = if approval.kind == "deadline" { "deadline" } else { "start" };

@@ -101,10 +101,7 @@ impl App {
                 format!("deadline {} from a start of {}", text(&p["deadline"]), text(&p["start"])),
                 format!("comparables: {} projects, {:.0}% finished within", p["n"], p["share_within"].as_f64().unwrap_or(0.0) * 100.0),
             ),
-            _ => (
-                format!("{} ({})", text(&p["name"]), text(&p["verdict"]).replace('_', "-")),
-                "deliverable library".to_string(),
-            ),
+            _ => (format!("{} ({})", text(&p["name"]), text(&p["verdict"]).replace('_', "-")), "deliverable library".to_string()),
         };
         self.record_commitment(actor, &deal, kind, &summary, &source, p.clone(), None).await
     }
@@ -196,7 +193,8 @@ impl App {
         let summary = pattern_summary(&p["roles"]);
         let mut tx = self.store.pool().begin().await?;
         Store::insert_hold(&mut tx, &hold, &bookings).await?;
-        Store::audit(&mut tx, &hold.created_at, &actor.user, "hold.created", &hold.id, &format!("deal {} {summary} from {start}", deal.id)).await?;
+        Store::audit(&mut tx, &hold.created_at, &actor.user, "hold.created", &hold.id, &format!("deal {} {summary} from {start}", deal.id))
+            .await?;
         tx.commit().await?;
         let context = json!({"deal_name": deal.name, "summary": summary, "start": start, "end": end, "expires": (now + Duration::days(self.settings.hold_days)).date_naive()});
         Ok(self
@@ -334,7 +332,14 @@ fn pattern_summary(roles: &Value) -> String {
         .map(|roles| {
             roles
                 .iter()
-                .map(|r| format!("{} × {} at {} h/week", r["count"], text(&r["role"]), Hours::from_f64(r["hours_per_week"].as_f64().unwrap_or(0.0))))
+                .map(|r| {
+                    format!(
+                        "{} × {} at {} h/week",
+                        r["count"],
+                        text(&r["role"]),
+                        Hours::from_f64(r["hours_per_week"].as_f64().unwrap_or(0.0))
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         })

@@ -40,13 +40,15 @@ impl App {
             for approval in self.store.approvals_due(column, &now).await? {
                 let mut tx = self.store.pool().begin().await?;
                 if Store::clear_approval_timer(&mut tx, &approval.id, column).await? {
-                    let subject = format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
+                    let subject =
+                        format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
                     let context = json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
                     let mut reply = self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
                     reply.private = false;
                     reply.actions.push(super::button("approve", &approval.id, "Approve").primary());
                     reply.actions.push(super::button("reject", &approval.id, "Reject").danger());
-                    Self::send(&mut tx, format!("approval:{}:{what}", approval.id), format!("channel:{channel}"), &reply, None, &now).await?;
+                    Self::send(&mut tx, format!("approval:{}:{what}", approval.id), format!("channel:{channel}"), &reply, None, &now)
+                        .await?;
                     Store::audit(&mut tx, &now, "keepable", &format!("approval.{what}"), &approval.id, &channel).await?;
                     if what == "escalation" {
                         report.escalated += 1;
@@ -67,7 +69,15 @@ impl App {
                 let context = json!({"what": "handover", "subject": subject, "since": handover.created_at});
                 let mut reply = self.reply("reminder", "reminder", context)?.set("handover_id", &handover.id);
                 reply.actions.push(super::button("ack_handover", &handover.id, "Acknowledge").primary());
-                Self::send(&mut tx, format!("handover:{}:reminder:{due}", handover.id), format!("user:{}", handover.pm), &reply, None, &now).await?;
+                Self::send(
+                    &mut tx,
+                    format!("handover:{}:reminder:{due}", handover.id),
+                    format!("user:{}", handover.pm),
+                    &reply,
+                    None,
+                    &now,
+                )
+                .await?;
                 Store::audit(&mut tx, &now, "keepable", "handover.reminded", &handover.id, "").await?;
                 report.handovers_reminded += 1;
             }

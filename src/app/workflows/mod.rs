@@ -83,7 +83,14 @@ impl App {
     }
 
     /// Queues a message to `target` (`channel:ID` / `user:ID`) inside a transaction.
-    async fn send(conn: &mut AnyConnection, key: String, target: String, reply: &Reply, updates: Option<i64>, now: &str) -> Result<i64, AppError> {
+    async fn send(
+        conn: &mut AnyConnection,
+        key: String,
+        target: String,
+        reply: &Reply,
+        updates: Option<i64>,
+        now: &str,
+    ) -> Result<i64, AppError> {
         let json = serde_json::to_value(reply).map_err(anyhow::Error::from)?;
         let message = NewMessage { idempotency_key: key, target, text: reply.to_text(), reply: &json, updates };
         Ok(Store::enqueue(conn, message, now).await?)

@@ -15,7 +15,13 @@ use crate::store::{Store, Ticket, TicketChange};
 
 impl App {
     /// `/scope <description>`, or the button on a "not in the library" answer.
-    pub(in crate::app) async fn open_ticket(&self, actor: &Actor, description: &str, deal: Option<&str>, package: Option<String>) -> Result<Reply, AppError> {
+    pub(in crate::app) async fn open_ticket(
+        &self,
+        actor: &Actor,
+        description: &str,
+        deal: Option<&str>,
+        package: Option<String>,
+    ) -> Result<Reply, AppError> {
         let deal = match deal {
             Some(given) => Some(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
             None => self.current_deal(actor, None).await.ok(),
@@ -93,7 +99,13 @@ impl App {
     }
 
     /// Accept, scope (`effort`, `price`, `notes`) or decline (`reason`): presales only.
-    pub(super) async fn move_ticket(&self, actor: &Actor, verb: &str, id: &str, fields: &HashMap<String, String>) -> Result<Reply, AppError> {
+    pub(super) async fn move_ticket(
+        &self,
+        actor: &Actor,
+        verb: &str,
+        id: &str,
+        fields: &HashMap<String, String>,
+    ) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
         let from = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
         let step = match verb {
@@ -114,7 +126,16 @@ impl App {
         }
         let moved = Store::ticket_in(&mut tx, id).await?.ok_or(UserError::UnknownAction)?;
         self.announce_ticket(&mut tx, &moved, &now).await?;
-        Store::audit(&mut tx, &now, &actor.user, &format!("ticket.{}", to.as_str()), id, &serde_json::to_string(&json!({"effort_hours": change.effort_hours, "price": change.price, "reason": change.reason})).unwrap_or_default()).await?;
+        Store::audit(
+            &mut tx,
+            &now,
+            &actor.user,
+            &format!("ticket.{}", to.as_str()),
+            id,
+            &serde_json::to_string(&json!({"effort_hours": change.effort_hours, "price": change.price, "reason": change.reason}))
+                .unwrap_or_default(),
+        )
+        .await?;
         tx.commit().await?;
         self.ticket_reply(&moved, None)
     }

@@ -1,17 +1,41 @@
 //! Discord: application commands with typed options and autocomplete, buttons and modals over a
-//! verified interactions endpoint (and the gateway), and outbox delivery to the REST API.
+//! verified interactions endpoint (or the gateway), and outbox delivery to the REST API.
+//!
+//! A request flows `verify` (Ed25519, 5-minute window) → `incoming` (payload → `Incoming`) →
+//! `interactions::Handler` (→ `App::ask` / `App::act`) → `render` (`Reply` → embeds, buttons,
+//! modals). The gateway feeds serenity's `Interaction` into the same handler.
+
+mod commands;
+mod forms;
+mod incoming;
+mod interactions;
+mod render;
+mod rest;
+mod verify;
 
 pub mod gateway;
 pub mod register;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
 use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::app::delivery::{Deliver, DeliveryError};
 use crate::app::App;
-use crate::store::outbox::OutboundMessage;
+use crate::server::MAX_BODY;
+
+pub use interactions::Handler;
+pub use rest::DiscordDelivery;
+
+/// Discord's REST API, unless `DISCORD_API_URL` points elsewhere (a local fake in tests).
+pub const DEFAULT_API_URL: &str = "https://discord.com/api/v10";
+
+/// How long an answer may take before the interaction is deferred; Discord allows 3 seconds.
+pub const DEFAULT_DEFER_AFTER: Duration = Duration::from_secs(2);
 
 /// Discord configuration, from the environment.
 #[derive(Debug, Clone)]
@@ -24,39 +48,45 @@ pub struct DiscordSettings {
     pub api_url: String,
     /// Run the gateway client as well as (or instead of) the HTTP endpoint.
     pub gateway: bool,
+    /// Answers not ready after this long are deferred (type 5) and edited in later; zero
+    /// defers every command and click.
+    pub defer_after: Duration,
 }
 
 impl DiscordSettings {
-    /// `None` when `DISCORD_PUBLIC_KEY` is not set.
+    /// Settings with `public_key` and Discord's defaults for everything else.
+    pub fn new(public_key: impl Into<String>) -> DiscordSettings {
+        DiscordSettings {
+            public_key: public_key.into(),
+            application_id: None,
+            bot_token: None,
+            api_url: DEFAULT_API_URL.into(),
+            gateway: false,
+            defer_after: DEFAULT_DEFER_AFTER,
+        }
+    }
+
+    /// `None` when `DISCORD_PUBLIC_KEY` is not set; an error when it is not a valid key.
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<DiscordSettings>> {
         let Some(public_key) = var("DISCORD_PUBLIC_KEY") else { return Ok(None) };
+        verify::SignatureVerifier::from_hex(&public_key)
+            .context("DISCORD_PUBLIC_KEY must be the application's public key: 64 hex characters")?;
         Ok(Some(DiscordSettings {
-            public_key,
             application_id: var("DISCORD_APPLICATION_ID"),
             bot_token: var("DISCORD_BOT_TOKEN"),
-            api_url: var("DISCORD_API_URL").unwrap_or_else(|| "https://discord.com/api/v10".into()),
+            api_url: var("DISCORD_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()).trim_end_matches('/').to_string(),
             gateway: var("DISCORD_GATEWAY").is_some_and(|v| v == "1" || v == "true"),
+            ..DiscordSettings::new(public_key)
         }))
     }
 }
 
-pub fn routes(_app: App, _settings: Arc<DiscordSettings>) -> Router {
+/// `POST /discord/interactions`: bodies over `MAX_BODY` get 413 before they are buffered.
+pub fn routes(app: App, settings: Arc<DiscordSettings>) -> Router {
+    let handler = Handler::new(app, settings);
     Router::new()
-}
-
-pub struct DiscordDelivery {
-    _settings: Arc<DiscordSettings>,
-}
-
-impl DiscordDelivery {
-    pub fn new(settings: Arc<DiscordSettings>) -> Self {
-        DiscordDelivery { _settings: settings }
-    }
-}
-
-#[async_trait]
-impl Deliver for DiscordDelivery {
-    async fn deliver(&self, _message: &OutboundMessage, _replaces: Option<&str>) -> Result<String, DeliveryError> {
-        Err(DeliveryError::Permanent("Discord delivery is not built yet".into()))
-    }
+        .route("/discord/interactions", post(interactions::endpoint))
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .with_state(handler)
 }

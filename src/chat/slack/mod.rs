@@ -1,16 +1,35 @@
 //! Slack: slash commands, interactivity and events over verified HTTP (and Socket Mode), and
-//! outbox delivery to the Web API.
+//! outbox delivery to the Web API. Only translation lives here: a Slack payload becomes an
+//! `(Actor, command text or action id)`, and a `Reply` becomes Block Kit.
+//!
+//! How a request flows: `http` checks the size and the signature (`verify`), then hands the
+//! payload to `commands`, `interactions` or `events`; Socket Mode (`socket_mode`) hands its
+//! envelopes to the same functions. Replies are rendered by `blocks` (messages) and `modals`
+//! (views); `web_api` talks to Slack, `delivery` drains the outbox through it, and `groups`
+//! resolves user-group membership for approver checks.
 
+mod blocks;
+mod commands;
+mod delivery;
+mod events;
+mod groups;
+mod http;
+mod interactions;
+mod modals;
 pub mod socket_mode;
+pub mod verify;
+mod web_api;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
 use axum::Router;
+use tokio::task::JoinHandle;
 
-use crate::app::delivery::{Deliver, DeliveryError};
-use crate::app::App;
-use crate::store::outbox::OutboundMessage;
+use crate::app::{Actor, App};
+
+pub use delivery::SlackDelivery;
 
 /// Slack configuration, from the environment (secrets never come from the config file).
 #[derive(Debug, Clone)]
@@ -36,23 +55,74 @@ impl SlackSettings {
     }
 }
 
-pub fn routes(_app: App, _settings: Arc<SlackSettings>) -> Router {
-    Router::new()
+/// The Slack endpoints: `POST /slack/commands`, `/slack/interactions` and `/slack/events`.
+pub fn routes(app: App, settings: Arc<SlackSettings>) -> Router {
+    http::router(Slack::new(app, settings))
 }
 
-pub struct SlackDelivery {
-    _settings: Arc<SlackSettings>,
+/// How long a handler may take before Slack is acknowledged without the answer (Slack allows 3 s;
+/// the rest is left for the network). Work that takes longer carries on in its own task.
+const ACK_WITHIN: Duration = Duration::from_secs(2);
+
+/// Everything a handler needs: the app, the settings, the Web API client and the group cache.
+#[derive(Clone)]
+pub(crate) struct Slack {
+    pub app: App,
+    pub settings: Arc<SlackSettings>,
+    pub api: web_api::WebApi,
+    groups: Arc<groups::GroupCache>,
 }
 
-impl SlackDelivery {
-    pub fn new(settings: Arc<SlackSettings>) -> Self {
-        SlackDelivery { _settings: settings }
+impl Slack {
+    pub fn new(app: App, settings: Arc<SlackSettings>) -> Slack {
+        let api = web_api::WebApi::new(&settings);
+        let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
+        Slack { app, settings, api, groups }
+    }
+
+    /// The acting user in `channel`, with the configured approver / presales groups they are in.
+    pub async fn actor(&self, user: &str, channel: &str) -> Actor {
+        let configured: Vec<&str> =
+            [self.app.settings.approver_group.as_deref(), self.app.settings.presales_group.as_deref()].into_iter().flatten().collect();
+        let mut actor = Actor::new(user, channel);
+        actor.groups = self.groups.groups_of(user, &configured).await;
+        actor
     }
 }
 
-#[async_trait]
-impl Deliver for SlackDelivery {
-    async fn deliver(&self, _message: &OutboundMessage, _replaces: Option<&str>) -> Result<String, DeliveryError> {
-        Err(DeliveryError::Permanent("Slack delivery is not built yet".into()))
+/// What a handler answers Slack with: an empty 200 (or bare Socket Mode ack), a JSON body
+/// (or Socket Mode ack payload), or a failure Slack will retry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Ack {
+    Empty,
+    Json(serde_json::Value),
+    /// We could not take the request in (the store is down): Slack should retry it later.
+    Failed,
+}
+
+/// Where a piece of work stands when Slack must be acknowledged.
+pub(crate) enum Timed<T> {
+    /// It finished within `ACK_WITHIN`.
+    Ready(T),
+    /// It is still running; the caller follows up when it ends.
+    Late(JoinHandle<T>),
+    /// It panicked (already logged).
+    Failed,
+}
+
+/// Runs `work` in its own task and waits up to `ACK_WITHIN` for it.
+pub(crate) async fn within_ack<T, F>(work: F) -> Timed<T>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let mut task = tokio::spawn(work);
+    match tokio::time::timeout(ACK_WITHIN, &mut task).await {
+        Ok(Ok(output)) => Timed::Ready(output),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "Slack handler task failed");
+            Timed::Failed
+        }
+        Err(_) => Timed::Late(task),
     }
 }

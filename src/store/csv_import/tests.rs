@@ -4,6 +4,7 @@ fn parse(files: &[(&str, &str)]) -> (ParsedFirm, Vec<String>) {
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.to_string())).collect();
     let (parsed, mut problems) = parse_files(&files);
     problems.extend(check_references(&parsed, &KnownIds::default()));
+    sort_problems(&mut problems);
     (parsed, problems.iter().map(ToString::to_string).collect())
 }
 
@@ -88,4 +89,11 @@ fn quoted_cells_and_unknown_columns_are_fine() {
     let (parsed, problems) = parse(&[("roles.csv", roles)]);
     assert!(problems.is_empty());
     assert_eq!(parsed.data.roles[0].name, "Senior, consultant");
+}
+
+#[test]
+fn line_numbers_are_right_with_crlf_line_endings() {
+    let roles = "id,name,rank\r\nsenior,Senior,3\r\n\"multi\r\nline\",X,1\r\nx,X,abc\r\n";
+    let (_, problems) = parse(&[("roles.csv", roles)]);
+    assert_eq!(problems, vec!["roles.csv:5: rank: bad integer 'abc'"]);
 }

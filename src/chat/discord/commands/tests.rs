@@ -1,0 +1,99 @@
+use super::*;
+
+fn text(name: &str, value: &str) -> CommandOption {
+    CommandOption { name: name.into(), value: OptionValue::Text(value.into()) }
+}
+
+fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
+    CommandOption { name: name.into(), value: OptionValue::Options(options) }
+}
+
+fn line(name: &str, options: Vec<CommandOption>) -> String {
+    match invocation(name, &options) {
+        Invocation::Line(line) => line,
+        other => panic!("expected a line, got {other:?}"),
+    }
+}
+
+#[test]
+fn typed_options_become_the_command_grammar() {
+    assert_eq!(
+        line("earliest-start", vec![text("package", "crm-rollout"), text("not-before", "2027-01-04")]),
+        "/earliest-start crm-rollout not-before=2027-01-04"
+    );
+    assert_eq!(line("earliest-start", vec![text("roles", "senior:2@20"), text("weeks", "8")]), "/earliest-start roles=senior:2@20 weeks=8");
+    assert_eq!(line("staffing", vec![text("package", "CRM Rollout")]), "/staffing \"CRM Rollout\"");
+    assert_eq!(
+        line("included", vec![text("item", "SSO integration"), text("package", "crm-rollout")]),
+        "/included \"SSO integration\" package=crm-rollout"
+    );
+    assert_eq!(
+        line("comparables", vec![text("package", "crm-rollout"), text("effort", "900"), text("deadline", "2026-12-31")]),
+        "/comparables crm-rollout effort=900 deadline=2026-12-31"
+    );
+    assert_eq!(line("scope", vec![text("description", "Okta SSO"), text("deal", "acme")]), "/scope \"Okta SSO\" deal=acme");
+    assert_eq!(
+        line("deal", vec![sub("new", vec![text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme \"Big\" Corp")])]),
+        "/deal new \"Acme CRM\" package=crm-rollout client=\"Acme 'Big' Corp\""
+    );
+    assert_eq!(
+        line("deal", vec![sub("won", vec![text("pm", "900000000000000002"), text("deal", "acme-crm")])]),
+        "/deal won pm=900000000000000002 acme-crm"
+    );
+    assert_eq!(line("deal", vec![sub("show", vec![])]), "/deal show");
+    assert_eq!(line("keepable", vec![sub("help", vec![])]), "/keepable help");
+    assert_eq!(line("keepable", vec![sub("run", vec![text("command", "staffing crm-rollout")])]), "/keepable run staffing crm-rollout");
+}
+
+#[test]
+fn scope_without_a_description_asks_for_a_form() {
+    assert_eq!(invocation("scope", &[]), Invocation::ScopeModal);
+    assert_eq!(invocation("scope", &[text("description", "  ")]), Invocation::ScopeModal);
+}
+
+#[test]
+fn the_focused_option_is_found_inside_subcommands() {
+    let options =
+        vec![sub("new", vec![text("name", "x"), CommandOption { name: "package".into(), value: OptionValue::Focused("cr".into()) }])];
+    assert_eq!(focused(&options), Some(("package", "cr")));
+    assert_eq!(focused(&[text("package", "x")]), None);
+}
+
+#[test]
+fn suggestions_rank_prefixes_first_and_stop_at_25() {
+    let candidates = |names: &[&str]| names.iter().map(|n| (n.to_string(), n.to_lowercase(), vec![])).collect::<Vec<_>>();
+    let ranked = rank("dash", candidates(&["BI Dashboards", "Dashboard pack", "CRM Rollout"]));
+    assert_eq!(
+        ranked,
+        vec![("Dashboard pack".to_string(), "dashboard pack".to_string()), ("BI Dashboards".into(), "bi dashboards".into())]
+    );
+    let many: Vec<String> = (0..40).map(|i| format!("Item {i:02}")).collect();
+    let ranked = rank("", candidates(&many.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(ranked.len(), MAX_CHOICES);
+    assert_eq!(rank("  CRM--roll ", candidates(&["CRM Rollout"])).len(), 1);
+}
+
+#[test]
+fn the_definitions_are_valid_for_discord() {
+    let definitions = serde_json::to_value(definitions()).unwrap();
+    let commands = definitions.as_array().unwrap();
+    let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["earliest-start", "staffing", "included", "comparables", "scope", "deal", "keepable"]);
+    fn check(options: &[serde_json::Value]) {
+        let mut optional_seen = false;
+        for option in options {
+            let name = option["name"].as_str().unwrap();
+            assert!(name.len() <= 32 && name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{name}");
+            assert!(!option["description"].as_str().unwrap().is_empty() && option["description"].as_str().unwrap().len() <= 100);
+            let required = option["required"].as_bool().unwrap_or(false);
+            assert!(!(required && optional_seen), "required option {name} after an optional one");
+            optional_seen |= !required && option["type"] != 1;
+            check(option["options"].as_array().map(Vec::as_slice).unwrap_or(&[]));
+        }
+    }
+    for command in commands {
+        check(command["options"].as_array().unwrap());
+    }
+    let deal_won = &commands[5]["options"][2];
+    assert_eq!(deal_won["options"][0]["type"], 6, "pm is a user picker");
+}

@@ -1,0 +1,168 @@
+//! The interaction handler shared by the HTTP endpoint and the gateway: an `Incoming` becomes
+//! `App::ask` (slash commands), `App::act` (buttons, modal submissions), a modal, or
+//! autocomplete choices. Answers not ready within `defer_after` are deferred (type 5) and the
+//! original response is edited in when they are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage};
+
+use super::commands::{self, Invocation};
+use super::forms::{self, Work};
+use super::incoming::{self, Incoming, IncomingKind};
+use super::render::{self, ReplyView};
+use super::rest::DiscordRest;
+use super::verify::SignatureVerifier;
+use super::DiscordSettings;
+use crate::app::reply::{Action, Reply};
+use crate::app::{Actor, App};
+
+/// Attempts at editing a deferred response (the edit can race the deferral reaching Discord).
+const EDIT_ATTEMPTS: u32 = 4;
+
+/// Everything an interaction needs: the app, the settings, a REST client, the verifier.
+#[derive(Clone)]
+pub struct Handler {
+    app: App,
+    settings: Arc<DiscordSettings>,
+    rest: DiscordRest,
+    verifier: SignatureVerifier,
+}
+
+impl Handler {
+    pub fn new(app: App, settings: Arc<DiscordSettings>) -> Handler {
+        let verifier = SignatureVerifier::from_hex(&settings.public_key).unwrap_or_else(|error| {
+            tracing::error!(error = %error, "DISCORD_PUBLIC_KEY is not a valid key: every interaction will be refused");
+            SignatureVerifier::refusing()
+        });
+        let rest = DiscordRest::new(&settings);
+        Handler { app, settings, rest, verifier }
+    }
+
+    /// The response to one interaction.
+    pub async fn respond(&self, incoming: Incoming) -> CreateInteractionResponse {
+        match &incoming.kind {
+            IncomingKind::Ping => CreateInteractionResponse::Pong,
+            IncomingKind::Autocomplete { name, options } => self.autocomplete(name, options).await,
+            IncomingKind::Command { name, options } => match commands::invocation(name, options) {
+                Invocation::Line(line) => self.answer(&incoming, Work::Ask(line)).await,
+                Invocation::ScopeModal => CreateInteractionResponse::Modal(render::scope_modal()),
+            },
+            IncomingKind::Component { custom_id } => match Action::needs_input(custom_id) {
+                Some(fields) => CreateInteractionResponse::Modal(render::action_modal(custom_id, fields)),
+                None => self.answer(&incoming, Work::Act(custom_id.clone(), HashMap::new())).await,
+            },
+            IncomingKind::ModalSubmit { custom_id, fields } => match forms::submission(custom_id, fields) {
+                Ok(work) => self.answer(&incoming, work).await,
+                Err(message) => message_response(&Reply::error(message)),
+            },
+        }
+    }
+
+    async fn autocomplete(&self, name: &str, options: &[incoming::CommandOption]) -> CreateInteractionResponse {
+        let choices = match commands::focused(options) {
+            Some((option, typed)) => commands::suggestions(&self.app, option, typed).await.unwrap_or_else(|error| {
+                tracing::error!(command = name, error = format!("{error:#}"), "autocomplete failed");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let choices = choices.into_iter().map(|(name, value)| AutocompleteChoice::new(name, value)).collect();
+        CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
+    }
+
+    /// Runs `work` as the interaction's actor; answers directly, or defers and edits later.
+    async fn answer(&self, incoming: &Incoming, work: Work) -> CreateInteractionResponse {
+        let app = self.app.clone();
+        let actor = incoming.actor.clone();
+        let mut task = tokio::spawn(async move { run(&app, &actor, work).await });
+        let defer_after = self.settings.defer_after;
+        if !defer_after.is_zero() {
+            if let Ok(finished) = tokio::time::timeout(defer_after, &mut task).await {
+                return message_response(&finished.unwrap_or_else(|error| failed(&error)));
+            }
+        }
+        let Some(application_id) = incoming.application_id.clone().or_else(|| self.settings.application_id.clone()) else {
+            tracing::error!("cannot defer: the interaction carries no application id and DISCORD_APPLICATION_ID is not set");
+            return message_response(&task.await.unwrap_or_else(|error| failed(&error)));
+        };
+        let rest = self.rest.clone();
+        let token = incoming.token.clone();
+        tokio::spawn(async move {
+            let reply = task.await.unwrap_or_else(|error| failed(&error));
+            edit_original(&rest, &application_id, &token, &reply).await;
+        });
+        // Seller answers and click confirmations are private, so the placeholder is too.
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
+    }
+}
+
+async fn run(app: &App, actor: &Actor, work: Work) -> Reply {
+    match work {
+        Work::Ask(line) => app.ask(actor, &line).await,
+        Work::Act(action_id, fields) => app.act(actor, &action_id, &fields).await,
+    }
+}
+
+fn failed(error: &tokio::task::JoinError) -> Reply {
+    tracing::error!(error = %error, "an interaction's work failed");
+    Reply::error("Sorry, something went wrong on our side. Please try again in a moment.")
+}
+
+fn message_response(reply: &Reply) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(render::response_message(&ReplyView::from(reply)))
+}
+
+async fn edit_original(rest: &DiscordRest, application_id: &str, token: &str, reply: &Reply) {
+    let body = render::edit_original(&ReplyView::from(reply));
+    let mut wait = Duration::from_millis(250);
+    for attempt in 1..=EDIT_ATTEMPTS {
+        match rest.edit_original(application_id, token, &body).await {
+            Ok(()) => return,
+            Err(error) if attempt == EDIT_ATTEMPTS => {
+                tracing::error!(error = ?error, "could not edit a deferred Discord response");
+            }
+            Err(error) => {
+                tracing::debug!(error = ?error, attempt, "editing a deferred response failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
+}
+
+/// The JSON body of an interaction response; PONG is exactly `{"type":1}`.
+pub fn response_body(response: &CreateInteractionResponse) -> Value {
+    match response {
+        CreateInteractionResponse::Pong => json!({ "type": 1 }),
+        other => serde_json::to_value(other).unwrap_or_else(|error| {
+            tracing::error!(error = %error, "could not serialise an interaction response");
+            json!({ "type": 4, "data": { "content": "Sorry, something went wrong.", "flags": 64 } })
+        }),
+    }
+}
+
+/// `POST /discord/interactions`: verify, read, answer. Any verification failure is a bare 401.
+pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refusal) = handler.verifier.verify_request(&headers, &body, handler.app.clock.now()) {
+        tracing::info!(reason = %refusal, "refused a Discord interaction");
+        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
+    }
+    let incoming = match incoming::parse(&body) {
+        Ok(incoming) => incoming,
+        Err(error) => {
+            tracing::warn!(error = %error, "unreadable Discord interaction");
+            return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
+        }
+    };
+    let response = handler.respond(incoming).await;
+    Json(response_body(&response)).into_response()
+}

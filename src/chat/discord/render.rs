@@ -1,0 +1,242 @@
+//! `Reply` → Discord: an embed (headline as title, body, facts as inline fields, context as
+//! footer) and buttons whose `custom_id` is the action id; modals for actions that need input.
+//! Discord's length limits are applied here so a long answer is cut, not refused.
+
+use serde_json::Value;
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText, CreateInteractionResponseMessage,
+    CreateMessage, CreateModal, EditInteractionResponse, EditMessage, InputTextStyle,
+};
+
+use super::commands::truncate;
+use crate::app::reply::{ActionStyle, InputField, Reply};
+
+/// The `custom_id` of the modal `/scope` opens when no description is typed.
+pub const SCOPE_MODAL: &str = "/scope";
+
+const ERROR_COLOUR: u32 = 0xE0_4B_4B;
+const ANSWER_COLOUR: u32 = 0x58_65_F2;
+
+/// The parts of a reply that are drawn, from a `Reply` or from the outbox's JSON copy of one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplyView {
+    pub is_error: bool,
+    pub private: bool,
+    pub headline: String,
+    pub body: String,
+    pub facts: Vec<(String, String)>,
+    pub context: Vec<String>,
+    pub actions: Vec<(String, String, ActionStyle)>,
+}
+
+impl From<&Reply> for ReplyView {
+    fn from(reply: &Reply) -> Self {
+        ReplyView {
+            is_error: reply.is_error(),
+            private: reply.private,
+            headline: reply.headline.clone(),
+            body: reply.body.clone(),
+            facts: reply.facts.clone(),
+            context: reply.context.clone(),
+            actions: reply.actions.iter().map(|a| (a.id.clone(), a.label.clone(), a.style)).collect(),
+        }
+    }
+}
+
+impl ReplyView {
+    /// Reads the outbox's `reply` JSON (the serialised `Reply`); `text` when there is none.
+    pub fn from_json(reply: &Value, text: &str) -> ReplyView {
+        let string = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let list = |key: &str| reply.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        let headline = string(&reply["headline"]);
+        if headline.is_empty() && reply["body"].as_str().unwrap_or_default().is_empty() {
+            return ReplyView {
+                headline: text.lines().next().unwrap_or_default().to_string(),
+                body: text.lines().skip(1).collect::<Vec<_>>().join("\n").trim().to_string(),
+                ..ReplyView::default()
+            };
+        }
+        ReplyView {
+            is_error: reply["kind"] == "error",
+            private: reply["private"].as_bool().unwrap_or(false),
+            headline,
+            body: string(&reply["body"]),
+            facts: list("facts").iter().map(|f| (string(&f[0]), string(&f[1]))).collect(),
+            context: list("context").iter().map(string).collect(),
+            actions: list("actions")
+                .iter()
+                .map(|a| {
+                    let style = match a["style"].as_str() {
+                        Some("primary") => ActionStyle::Primary,
+                        Some("danger") => ActionStyle::Danger,
+                        _ => ActionStyle::Default,
+                    };
+                    (string(&a["id"]), string(&a["label"]), style)
+                })
+                .collect(),
+        }
+    }
+
+    /// Only the asker sees it: private answers, and every refusal.
+    pub fn ephemeral(&self) -> bool {
+        self.private || self.is_error
+    }
+}
+
+/// The embed: Discord allows a 256-character title, 4096 description, 25 fields, 2048 footer.
+pub fn embed(view: &ReplyView) -> CreateEmbed {
+    let colour = if view.is_error { ERROR_COLOUR } else { ANSWER_COLOUR };
+    let mut embed = CreateEmbed::new().colour(colour);
+    if !view.headline.is_empty() {
+        embed = embed.title(truncate(&view.headline, 256));
+    }
+    if !view.body.is_empty() {
+        embed = embed.description(truncate(&markdown(&view.body), 4096));
+    } else if view.headline.is_empty() {
+        embed = embed.description("(no answer)");
+    }
+    for (label, value) in view.facts.iter().take(25) {
+        let value = if value.trim().is_empty() { "—" } else { value };
+        embed = embed.field(truncate(label, 256), truncate(&markdown(value), 1024), true);
+    }
+    if !view.context.is_empty() {
+        embed = embed.footer(CreateEmbedFooter::new(truncate(&view.context.join("\n"), 2048)));
+    }
+    embed
+}
+
+/// Buttons, five to a row, at most five rows.
+pub fn components(view: &ReplyView) -> Vec<CreateActionRow> {
+    let buttons: Vec<CreateButton> = view
+        .actions
+        .iter()
+        .filter(|(id, _, _)| !id.is_empty() && id.len() <= 100)
+        .map(|(id, label, style)| {
+            let style = match style {
+                ActionStyle::Primary => ButtonStyle::Primary,
+                ActionStyle::Danger => ButtonStyle::Danger,
+                ActionStyle::Default => ButtonStyle::Secondary,
+            };
+            CreateButton::new(id.clone()).label(truncate(label, 80)).style(style)
+        })
+        .collect();
+    buttons.chunks(5).take(5).map(|row| CreateActionRow::Buttons(row.to_vec())).collect()
+}
+
+/// An interaction response message (type 4), ephemeral when it should be.
+pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
+    let message = CreateInteractionResponseMessage::new().embed(embed(view)).ephemeral(view.ephemeral());
+    let rows = components(view);
+    if rows.is_empty() {
+        message
+    } else {
+        message.components(rows)
+    }
+}
+
+/// The edit of a deferred response's original message.
+pub fn edit_original(view: &ReplyView) -> EditInteractionResponse {
+    EditInteractionResponse::new().embed(embed(view)).components(components(view))
+}
+
+/// A new channel message (delivery adds the nonce).
+pub fn create_message(view: &ReplyView) -> CreateMessage {
+    CreateMessage::new().embed(embed(view)).components(components(view))
+}
+
+/// An edit in place; an empty component list removes buttons once a card is decided.
+pub fn edit_message(view: &ReplyView) -> EditMessage {
+    EditMessage::new().embed(embed(view)).components(components(view))
+}
+
+/// The modal an action needs before it runs; its `custom_id` is the action id.
+pub fn action_modal(action_id: &str, fields: &[InputField]) -> CreateModal {
+    let title = match crate::app::reply::Action::verb(action_id) {
+        "reject" => "Reject the request",
+        "request_early_start" => "Ask for an earlier start",
+        "decline_ticket" => "Decline the ticket",
+        "scope_ticket" => "Scope the ticket",
+        _ => "A few details",
+    };
+    let rows = fields
+        .iter()
+        .map(|field| {
+            let style = if field.multiline { InputTextStyle::Paragraph } else { InputTextStyle::Short };
+            CreateActionRow::InputText(CreateInputText::new(style, truncate(field.label, 45), field.key).required(field.required))
+        })
+        .collect();
+    CreateModal::new(action_id, title).components(rows)
+}
+
+/// The modal `/scope` opens: the description, and optionally the deal.
+pub fn scope_modal() -> CreateModal {
+    let description = CreateInputText::new(InputTextStyle::Paragraph, "What needs scoping", "description").required(true);
+    let deal = CreateInputText::new(InputTextStyle::Short, "Deal id (optional)", "deal").required(false);
+    CreateModal::new(SCOPE_MODAL, "Open a scoping ticket")
+        .components(vec![CreateActionRow::InputText(description), CreateActionRow::InputText(deal)])
+}
+
+/// The app writes Slack-style `*bold*`; Discord reads single asterisks as italics.
+pub fn markdown(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in chars.iter().enumerate() {
+        let single = *c == '*' && chars.get(i + 1) != Some(&'*') && (i == 0 || chars[i - 1] != '*');
+        if single {
+            out.push_str("**");
+        } else {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::reply::Action;
+
+    fn reply() -> Reply {
+        let mut reply = Reply::new("comparables").with_text("Projects like this took 9 to 14 weeks.\n*12* comparables\n> From history.csv");
+        reply.facts.push(("P50".into(), "11 weeks".into()));
+        reply.actions = (0..7).map(|i| Action::new(format!("hold:{i}"), "Hold")).collect();
+        reply.actions[0] = Action::new("request_approval:x", "Request approval").primary();
+        reply
+    }
+
+    #[test]
+    fn a_reply_becomes_an_embed_with_buttons_five_to_a_row() {
+        let view = ReplyView::from(&reply());
+        let json = serde_json::to_value(response_message(&view)).unwrap();
+        assert_eq!(json["flags"], 64);
+        assert_eq!(json["embeds"][0]["title"], "Projects like this took 9 to 14 weeks.");
+        assert_eq!(json["embeds"][0]["description"], "**12** comparables");
+        assert_eq!(json["embeds"][0]["footer"]["text"], "From history.csv");
+        assert_eq!(json["embeds"][0]["fields"][0]["name"], "P50");
+        let rows = json["components"].as_array().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
+        assert_eq!(rows[0]["components"][0]["custom_id"], "request_approval:x");
+        assert_eq!(rows[0]["components"][0]["style"], 1);
+        assert_eq!(rows[0]["components"][1]["style"], 2);
+    }
+
+    #[test]
+    fn the_outbox_json_renders_like_the_reply() {
+        let reply = reply();
+        let from_json = ReplyView::from_json(&serde_json::to_value(&reply).unwrap(), &reply.to_text());
+        assert_eq!(from_json, ReplyView::from(&reply));
+    }
+
+    #[test]
+    fn a_decided_card_edit_removes_the_buttons() {
+        let view = ReplyView { headline: "Approved".into(), ..ReplyView::default() };
+        let json = serde_json::to_value(edit_message(&view)).unwrap();
+        assert_eq!(json["components"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn markdown_doubles_single_asterisks_only() {
+        assert_eq!(markdown("*a* and **b**"), "**a** and **b**");
+    }
+}

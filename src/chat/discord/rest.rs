@@ -1,0 +1,163 @@
+//! Discord's REST API at `DISCORD_API_URL`: posting and editing channel messages, opening DMs,
+//! editing deferred responses, registering commands; and outbox delivery on top of it.
+//! reqwest rather than serenity's `Http`, so the base URL can point at a local fake.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde_json::{json, Value};
+use serenity::all::Nonce;
+use sha2::{Digest, Sha256};
+
+use super::render::{self, ReplyView};
+use super::DiscordSettings;
+use crate::app::delivery::{Deliver, DeliveryError};
+use crate::store::outbox::OutboundMessage;
+
+/// A REST client for one application.
+#[derive(Clone)]
+pub struct DiscordRest {
+    http: reqwest::Client,
+    api_url: String,
+    bot_token: Option<String>,
+}
+
+impl DiscordRest {
+    pub fn new(settings: &DiscordSettings) -> DiscordRest {
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(15)).connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
+        DiscordRest { http, api_url: settings.api_url.trim_end_matches('/').to_string(), bot_token: settings.bot_token.clone() }
+    }
+
+    /// Sends one request; `authorised` adds `Authorization: Bot …` (webhook edits need none).
+    pub async fn send(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<Value, DeliveryError> {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
+        if authorised {
+            let token = self.bot_token.as_deref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
+            request = request.header(reqwest::header::AUTHORIZATION, format!("Bot {token}"));
+        }
+        let response = request.send().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        let status = response.status();
+        let header_wait =
+            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+        let text = response.text().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(answer);
+        }
+        let detail = format!("{method} {path}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
+        Err(match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = answer["retry_after"].as_f64().or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
+                DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))
+            }
+            s if s.is_server_error() => DeliveryError::Transient(detail),
+            _ => DeliveryError::Permanent(detail),
+        })
+    }
+
+    /// Edits the original response of a deferred interaction.
+    pub async fn edit_original(&self, application_id: &str, token: &str, body: &impl Serialize) -> Result<(), DeliveryError> {
+        let path = format!("/webhooks/{application_id}/{token}/messages/@original");
+        self.send(Method::PATCH, &path, body, false).await.map(|_| ())
+    }
+}
+
+/// Delivers outbox messages: channel posts with a nonce, edits in place, DMs.
+pub struct DiscordDelivery {
+    rest: DiscordRest,
+    /// DM channel per user, so a second DM does not reopen it.
+    dm_channels: Mutex<HashMap<String, String>>,
+}
+
+impl DiscordDelivery {
+    pub fn new(settings: Arc<DiscordSettings>) -> Self {
+        DiscordDelivery { rest: DiscordRest::new(&settings), dm_channels: Mutex::new(HashMap::new()) }
+    }
+
+    async fn dm_channel(&self, user: &str) -> Result<String, DeliveryError> {
+        if let Some(channel) = self.dm_channels.lock().ok().and_then(|c| c.get(user).cloned()) {
+            return Ok(channel);
+        }
+        let answer = self.rest.send(Method::POST, "/users/@me/channels", &json!({ "recipient_id": user }), true).await?;
+        let channel = snowflake(&answer["id"]).ok_or_else(|| DeliveryError::Transient(format!("no DM channel id for user {user}")))?;
+        if let Ok(mut channels) = self.dm_channels.lock() {
+            channels.insert(user.to_string(), channel.clone());
+        }
+        Ok(channel)
+    }
+}
+
+#[async_trait]
+impl Deliver for DiscordDelivery {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+        let view = ReplyView::from_json(&message.reply, &message.text);
+        if let Some(reference) = replaces {
+            let (channel, id) = reference
+                .split_once(':')
+                .ok_or_else(|| DeliveryError::Permanent(format!("'{reference}' is not a Discord CHANNEL:MESSAGE reference")))?;
+            let path = format!("/channels/{channel}/messages/{id}");
+            let answer = self.rest.send(Method::PATCH, &path, &render::edit_message(&view), true).await?;
+            return Ok(message_ref(&answer).unwrap_or_else(|| reference.to_string()));
+        }
+        let channel = match message.target.split_once(':') {
+            Some(("channel", id)) if is_snowflake(id) => id.to_string(),
+            Some(("channel", id)) => {
+                return Err(DeliveryError::Permanent(format!(
+                    "'{id}' is not a Discord channel id: configure the leadership, escalation and presales channels with channel ids"
+                )))
+            }
+            Some(("user", id)) => self.dm_channel(id).await?,
+            _ => return Err(DeliveryError::Permanent(format!("unknown target '{}'", message.target))),
+        };
+        // With `enforce_nonce`, Discord answers a retried post with the message it already made.
+        let body = render::create_message(&view).nonce(Nonce::String(nonce(&message.idempotency_key))).enforce_nonce(true);
+        let answer = self.rest.send(Method::POST, &format!("/channels/{channel}/messages"), &body, true).await?;
+        message_ref(&answer).ok_or_else(|| DeliveryError::Transient(format!("Discord did not say where message {} went", message.id)))
+    }
+}
+
+/// A nonce of at most 25 characters, the same for every attempt at one outbox message.
+pub fn nonce(idempotency_key: &str) -> String {
+    let digest = Sha256::digest(idempotency_key.as_bytes());
+    hex::encode(digest).chars().take(25).collect()
+}
+
+/// `CHANNEL_ID:MESSAGE_ID` of a message object.
+fn message_ref(message: &Value) -> Option<String> {
+    Some(format!("{}:{}", snowflake(&message["channel_id"])?, snowflake(&message["id"])?))
+}
+
+fn snowflake(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn is_snowflake(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_is_short_and_stable() {
+        assert_eq!(nonce("approval:A1:card").len(), 25);
+        assert_eq!(nonce("approval:A1:card"), nonce("approval:A1:card"));
+        assert_ne!(nonce("approval:A1:card"), nonce("approval:A2:card"));
+    }
+
+    #[test]
+    fn channel_ids_are_snowflakes() {
+        assert!(is_snowflake("1090000000000000001"));
+        assert!(!is_snowflake("leadership"));
+    }
+}

@@ -1,0 +1,238 @@
+//! Block Kit rendering of the reply model with slack-morphism's block types: the headline as a
+//! header, the body as sections, facts as section fields, small print as context, and the actions
+//! as buttons whose `action_id` is the reply's action id. Slack's length limits are respected by
+//! clipping rather than by failing the whole message.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use slack_morphism::prelude::*;
+
+use crate::app::reply::{ActionStyle, Reply};
+
+/// Slack's limits (https://api.slack.com/reference/block-kit/blocks).
+const HEADER_MAX: usize = 150;
+const SECTION_MAX: usize = 3000;
+const FIELD_MAX: usize = 2000;
+const FIELDS_PER_SECTION: usize = 10;
+const CONTEXT_ELEMENTS_MAX: usize = 10;
+const BUTTON_TEXT_MAX: usize = 75;
+const BUTTONS_PER_BLOCK: usize = 25;
+const FALLBACK_TEXT_MAX: usize = 3900;
+
+/// The parts of a reply that are shown, read from a `Reply` or from the outbox's reply JSON.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Card {
+    pub kind: String,
+    pub headline: String,
+    pub body: String,
+    pub facts: Vec<(String, String)>,
+    pub context: Vec<String>,
+    pub actions: Vec<Button>,
+    pub private: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Button {
+    pub id: String,
+    pub label: String,
+    pub style: Option<String>,
+}
+
+impl From<&Reply> for Card {
+    fn from(reply: &Reply) -> Card {
+        Card {
+            kind: reply.kind.clone(),
+            headline: reply.headline.clone(),
+            body: reply.body.clone(),
+            facts: reply.facts.clone(),
+            context: reply.context.clone(),
+            actions: reply
+                .actions
+                .iter()
+                .map(|a| Button {
+                    id: a.id.clone(),
+                    label: a.label.clone(),
+                    style: match a.style {
+                        ActionStyle::Primary => Some("primary".into()),
+                        ActionStyle::Danger => Some("danger".into()),
+                        ActionStyle::Default => None,
+                    },
+                })
+                .collect(),
+            private: reply.private,
+        }
+    }
+}
+
+impl Card {
+    /// Reads the outbox's reply JSON; anything unreadable becomes a card with just `text`.
+    pub fn from_outbox(reply: &Value, text: &str) -> Card {
+        serde_json::from_value::<Card>(reply.clone()).ok().filter(|card| !card.headline.is_empty() || !card.body.is_empty()).unwrap_or_else(
+            || Card {
+                headline: text.lines().next().unwrap_or_default().to_string(),
+                body: text.lines().skip(1).collect::<Vec<_>>().join("\n"),
+                ..Card::default()
+            },
+        )
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.kind == "error"
+    }
+
+    /// The whole card as plain text: the notification and accessibility fallback.
+    pub fn fallback_text(&self) -> String {
+        let mut text = self.headline.clone();
+        if !self.body.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&self.body);
+        }
+        for (label, value) in &self.facts {
+            text.push_str(&format!("\n{label}: {value}"));
+        }
+        clip(&text, FALLBACK_TEXT_MAX)
+    }
+
+    /// The Block Kit blocks.
+    pub fn blocks(&self) -> Vec<SlackBlock> {
+        let mut blocks: Vec<SlackBlock> = Vec::new();
+        blocks.push(self.headline_block());
+        for chunk in split_text(self.body.trim(), SECTION_MAX) {
+            blocks.push(SlackSectionBlock::new().with_text(md!(chunk)).into());
+        }
+        for facts in self.facts.chunks(FIELDS_PER_SECTION) {
+            let fields = facts.iter().map(|(label, value)| md!(clip(&format!("*{label}*\n{value}"), FIELD_MAX))).collect();
+            blocks.push(SlackSectionBlock::new().with_fields(fields).into());
+        }
+        if !self.context.is_empty() {
+            let elements = self.context.iter().take(CONTEXT_ELEMENTS_MAX).map(|line| md!(clip(line, SECTION_MAX))).collect();
+            blocks.push(SlackContextBlock::new(elements).into());
+        }
+        for (index, buttons) in self.actions.chunks(BUTTONS_PER_BLOCK).enumerate() {
+            let elements = buttons.iter().map(button).collect();
+            blocks.push(SlackActionsBlock::new(elements).with_block_id(SlackBlockId(format!("actions-{index}"))).into());
+        }
+        blocks
+    }
+
+    /// A message body for `chat.postMessage` / `chat.update`.
+    pub fn message(&self) -> Value {
+        json!({ "text": self.fallback_text(), "blocks": self.blocks() })
+    }
+
+    /// An answer to a slash command or a `response_url`: ephemeral unless the reply is public.
+    pub fn response(&self) -> Value {
+        let response_type = if self.private || self.is_error() { "ephemeral" } else { "in_channel" };
+        json!({ "response_type": response_type, "replace_original": false, "text": self.fallback_text(), "blocks": self.blocks() })
+    }
+
+    /// Errors and headlines with markup are a section (headers are plain text); others a header.
+    fn headline_block(&self) -> SlackBlock {
+        let headline = self.headline.trim();
+        if self.is_error() {
+            return SlackSectionBlock::new().with_text(md!(clip(&format!(":warning: {headline}"), SECTION_MAX))).into();
+        }
+        let has_markup = headline.contains(['<', '*', '_', '`', '~']);
+        if has_markup || headline.chars().count() > HEADER_MAX || headline.is_empty() {
+            return SlackSectionBlock::new().with_text(md!(clip(headline, SECTION_MAX))).into();
+        }
+        SlackHeaderBlock::new(pt!(headline)).into()
+    }
+}
+
+/// The block list as JSON (for views and tests).
+pub(crate) fn to_json(blocks: &[SlackBlock]) -> Value {
+    serde_json::to_value(blocks).unwrap_or_else(|_| json!([]))
+}
+
+fn button(action: &Button) -> SlackActionBlockElement {
+    let style = match action.style.as_deref() {
+        Some("primary") => Some(SlackBlockButtonStyle::Primary),
+        Some("danger") => Some(SlackBlockButtonStyle::Danger),
+        _ => None,
+    };
+    let element = SlackBlockButtonElement::new(pt!(clip(&action.label, BUTTON_TEXT_MAX)))
+        .with_action_id(SlackActionId(action.id.clone()))
+        .with_value(action.id.clone());
+    match style {
+        Some(style) => element.with_style(style).into(),
+        None => element.into(),
+    }
+}
+
+/// Splits `text` into pieces of at most `max` characters, at line breaks where possible.
+fn split_text(text: &str, max: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if current.chars().count() + line.chars().count() + 1 > max && !current.is_empty() {
+            pieces.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&clip(line, max));
+    }
+    if !current.trim().is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::reply::Action;
+
+    fn reply() -> Reply {
+        let mut reply = Reply::new("earliest_start")
+            .with_text("Earliest start: Mon 7 Dec 2026\n\n• *CRM Rollout*, 12 weeks\n> From capacity on 2026-11-25.");
+        reply.facts.push(("Weeks".into(), "12".into()));
+        reply.actions.push(Action::new("commit_start:abc", "Add to deal").primary());
+        reply.actions.push(Action::new("reject:A1", "Reject").danger());
+        reply.actions.push(Action::new("hold:abc", "Hold"));
+        reply
+    }
+
+    #[test]
+    fn a_reply_becomes_header_section_fields_context_and_buttons() {
+        let blocks = to_json(&Card::from(&reply()).blocks());
+        let types: Vec<&str> = blocks.as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["header", "section", "section", "context", "actions"]);
+        assert_eq!(blocks[0]["text"]["text"], "Earliest start: Mon 7 Dec 2026");
+        assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
+        assert_eq!(blocks[2]["fields"][0]["text"], "*Weeks*\n12");
+        let buttons = &blocks[4]["elements"];
+        assert_eq!(buttons[0]["action_id"], "commit_start:abc");
+        assert_eq!(buttons[0]["style"], "primary");
+        assert_eq!(buttons[1]["style"], "danger");
+        assert!(buttons[2].get("style").is_none());
+    }
+
+    #[test]
+    fn the_outbox_json_renders_like_the_reply() {
+        let reply = reply();
+        let from_json = Card::from_outbox(&serde_json::to_value(&reply).unwrap(), "ignored");
+        assert_eq!(to_json(&from_json.blocks()), to_json(&Card::from(&reply).blocks()));
+    }
+
+    #[test]
+    fn errors_are_ephemeral_and_long_text_is_clipped() {
+        let card = Card::from(&Reply::error("x".repeat(4000)));
+        let response = card.response();
+        assert_eq!(response["response_type"], "ephemeral");
+        assert_eq!(response["blocks"][0]["text"]["text"].as_str().unwrap().chars().count(), SECTION_MAX);
+    }
+}

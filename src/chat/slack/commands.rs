@@ -1,0 +1,58 @@
+//! Slash commands: `/earliest-start crm-rollout` becomes the command line the app parses, run as
+//! the user who typed it in their channel. The answer goes back inline when it is ready within
+//! `ACK_WITHIN`; otherwise Slack is acknowledged at once and the answer follows on the command's
+//! `response_url`. `/scope` without a description opens a modal instead.
+
+use serde_json::{json, Value};
+use slack_morphism::prelude::SlackCommandEvent;
+
+use super::blocks::Card;
+use super::{modals, within_ack, Ack, Slack, Timed};
+
+/// Answers one slash command.
+pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
+    let name = command.command.0.trim().to_string();
+    let text = command.text.unwrap_or_default();
+    let user = command.user_id.0;
+    let channel = command.channel_id.0;
+    let response_url = command.response_url.0.to_string();
+
+    if name == "/scope" && text.trim().is_empty() {
+        match slack.api.open_view(&command.trigger_id.0, &modals::scope_modal(&channel)).await {
+            Ok(()) => return Ack::Empty,
+            // Without the modal, the app explains what /scope needs.
+            Err(error) => tracing::warn!(error = ?error, "could not open the /scope modal"),
+        }
+    }
+
+    let line = format!("{name} {}", text.trim()).trim().to_string();
+    let worker = slack.clone();
+    let answer = async move {
+        let actor = worker.actor(&user, &channel).await;
+        Card::from(&worker.app.ask(&actor, &line).await)
+    };
+    match within_ack(answer).await {
+        Timed::Ready(card) => Ack::Json(card.response()),
+        Timed::Late(task) => {
+            let api = slack.api.clone();
+            tokio::spawn(async move {
+                let Ok(card) = task.await else { return };
+                if let Err(error) = api.respond(&response_url, &card.response()).await {
+                    tracing::warn!(error = ?error, "could not post a late answer to the response_url");
+                }
+            });
+            Ack::Json(working_on_it())
+        }
+        Timed::Failed => Ack::Json(apology()),
+    }
+}
+
+/// The acknowledgement when the answer will follow on the `response_url`.
+fn working_on_it() -> Value {
+    json!({ "response_type": "ephemeral", "text": "Working on it…" })
+}
+
+/// What a seller sees when the answer could not be computed at all (the cause is logged).
+pub(crate) fn apology() -> Value {
+    json!({ "response_type": "ephemeral", "text": "Sorry, something went wrong on our side. Please try again in a moment." })
+}

@@ -1,0 +1,69 @@
+//! Outbox delivery to Slack: a new message is posted with `chat.postMessage` (to a channel, or to
+//! a user id, which Slack turns into the app's direct message with them); a message that replaces
+//! an earlier one updates it in place with `chat.update`. Retries, back-off and rate limits are
+//! the outbox worker's job; this only reports what Slack said.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::blocks::Card;
+use super::web_api::WebApi;
+use super::SlackSettings;
+use crate::app::delivery::{Deliver, DeliveryError};
+use crate::store::outbox::OutboundMessage;
+
+/// Delivers outbox messages through the Slack Web API.
+pub struct SlackDelivery {
+    api: WebApi,
+}
+
+impl SlackDelivery {
+    pub fn new(settings: Arc<SlackSettings>) -> Self {
+        SlackDelivery { api: WebApi::new(&settings) }
+    }
+}
+
+#[async_trait]
+impl Deliver for SlackDelivery {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+        let body = Card::from_outbox(&message.reply, &message.text).message();
+        if let Some((channel, ts)) = replaces.and_then(split_ref) {
+            return Ok(self.api.update_message(channel, ts, &body).await?.platform_ref());
+        }
+        if let Some(earlier) = replaces {
+            // The earlier message's reference is not Slack's: post the new version instead of
+            // losing it.
+            tracing::warn!(id = message.id, earlier, "cannot update a message without a Slack reference; posting anew");
+        }
+        let channel = channel_of(&message.target)?;
+        Ok(self.api.post_message(channel, &body, None).await?.platform_ref())
+    }
+}
+
+/// `channel:C1` and `user:U1` both post to the id; anything else cannot be delivered.
+fn channel_of(target: &str) -> Result<&str, DeliveryError> {
+    match target.split_once(':') {
+        Some(("channel" | "user", id)) if !id.is_empty() => Ok(id),
+        _ => Err(DeliveryError::Permanent(format!("'{target}' is not a Slack target (channel:ID or user:ID)"))),
+    }
+}
+
+/// `C1:1700000000.000100` -> (`C1`, `1700000000.000100`).
+fn split_ref(platform_ref: &str) -> Option<(&str, &str)> {
+    platform_ref.split_once(':').filter(|(channel, ts)| !channel.is_empty() && !ts.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_references_are_read() {
+        assert_eq!(channel_of("channel:C1"), Ok("C1"));
+        assert_eq!(channel_of("user:U1"), Ok("U1"));
+        assert!(matches!(channel_of("discord:1"), Err(DeliveryError::Permanent(_))));
+        assert_eq!(split_ref("C1:17.1"), Some(("C1", "17.1")));
+        assert_eq!(split_ref("nothing"), None);
+    }
+}

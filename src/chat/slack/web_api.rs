@@ -1,0 +1,166 @@
+//! A small Slack Web API client over reqwest: the handful of methods Keepable calls, with the
+//! base URL from `SLACK_API_URL` (so tests talk to a local fake) and Slack's failures mapped onto
+//! `DeliveryError` — HTTP 429 is a rate limit with its `Retry-After`, 5xx and network trouble are
+//! transient, and `ok: false` answers such as `channel_not_found` are permanent.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::SlackSettings;
+use crate::app::delivery::DeliveryError;
+
+/// Slack errors that say "try again later" rather than "this will never work".
+const TRANSIENT_ERRORS: [&str; 4] = ["internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+
+/// The Web API client; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct WebApi {
+    http: reqwest::Client,
+    base: String,
+    bot_token: String,
+}
+
+/// Where a posted message landed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+impl Posted {
+    /// The platform reference the outbox keeps: `CHANNEL:TS`.
+    pub fn platform_ref(&self) -> String {
+        format!("{}:{}", self.channel, self.ts)
+    }
+}
+
+impl WebApi {
+    pub fn new(settings: &SlackSettings) -> WebApi {
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(10)).connect_timeout(Duration::from_secs(5)).build().unwrap_or_else(
+                |error| {
+                    tracing::warn!(error = %error, "building the Slack HTTP client failed; using defaults");
+                    reqwest::Client::new()
+                },
+            );
+        WebApi { http, base: settings.api_url.trim_end_matches('/').to_string(), bot_token: settings.bot_token.clone() }
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/{method}", self.base)
+    }
+
+    /// Calls `method` with a JSON body and the bot token.
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, DeliveryError> {
+        let request = self.http.post(self.url(method)).bearer_auth(&self.bot_token).json(body);
+        answer(method, request.send().await).await
+    }
+
+    /// Calls `method` form-encoded with `token`: the read methods and `apps.*` expect a form.
+    async fn call_form(&self, method: &str, token: &str, form: &[(&str, &str)]) -> Result<Value, DeliveryError> {
+        let request = self.http.post(self.url(method)).bearer_auth(token).form(form);
+        answer(method, request.send().await).await
+    }
+
+    /// `chat.postMessage`: `channel` may be a user id, which posts to the app's DM with them.
+    pub async fn post_message(&self, channel: &str, message: &Value, thread_ts: Option<&str>) -> Result<Posted, DeliveryError> {
+        let mut body = message.clone();
+        body["channel"] = json!(channel);
+        if let Some(ts) = thread_ts {
+            body["thread_ts"] = json!(ts);
+        }
+        let answer = self.call("chat.postMessage", &body).await?;
+        posted(&answer, channel)
+    }
+
+    /// `chat.update` of the message at `channel` / `ts`.
+    pub async fn update_message(&self, channel: &str, ts: &str, message: &Value) -> Result<Posted, DeliveryError> {
+        let mut body = message.clone();
+        body["channel"] = json!(channel);
+        body["ts"] = json!(ts);
+        let answer = self.call("chat.update", &body).await?;
+        posted(&answer, channel)
+    }
+
+    /// `chat.postEphemeral`: only `user` sees it, in `channel`.
+    pub async fn post_ephemeral(&self, channel: &str, user: &str, message: &Value) -> Result<(), DeliveryError> {
+        let mut body = message.clone();
+        body["channel"] = json!(channel);
+        body["user"] = json!(user);
+        self.call("chat.postEphemeral", &body).await.map(|_| ())
+    }
+
+    /// `views.open` with a modal, within three seconds of the `trigger_id`'s interaction.
+    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), DeliveryError> {
+        self.call("views.open", &json!({ "trigger_id": trigger_id, "view": view })).await.map(|_| ())
+    }
+
+    /// `usergroups.users.list`: the user ids in a user group.
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, DeliveryError> {
+        let answer = self.call_form("usergroups.users.list", &self.bot_token, &[("usergroup", group)]).await?;
+        let users =
+            answer["users"].as_array().ok_or_else(|| DeliveryError::Permanent("usergroups.users.list: no users in the answer".into()))?;
+        Ok(users.iter().filter_map(|u| u.as_str().map(String::from)).collect())
+    }
+
+    /// `apps.connections.open` with the app-level token: a Socket Mode websocket URL.
+    pub async fn open_socket_url(&self, app_token: &str) -> Result<String, DeliveryError> {
+        let answer = self.call_form("apps.connections.open", app_token, &[]).await?;
+        answer["url"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| DeliveryError::Permanent("apps.connections.open: no url in the answer".into()))
+    }
+
+    /// Posts to an interaction's `response_url` (no token: the URL itself is the credential).
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), DeliveryError> {
+        let response = self.http.post(response_url).json(body).send().await;
+        answer("response_url", response).await.map(|_| ())
+    }
+}
+
+/// Maps an HTTP outcome onto Slack's answer or a `DeliveryError`.
+async fn answer(method: &str, response: Result<reqwest::Response, reqwest::Error>) -> Result<Value, DeliveryError> {
+    let response = response.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let wait =
+            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        return Err(DeliveryError::RateLimited(Duration::from_secs(wait.unwrap_or(1).max(1))));
+    }
+    if status.is_server_error() {
+        return Err(DeliveryError::Transient(format!("{method}: HTTP {status}")));
+    }
+    let text = response.text().await.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+    if !status.is_success() {
+        return Err(DeliveryError::Permanent(format!("{method}: HTTP {status}: {}", clip(&text, 200))));
+    }
+    // A response_url answers `ok` as plain text; the Web API answers JSON with an `ok` flag.
+    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+        return Ok(Value::Null);
+    };
+    match value.get("ok").and_then(Value::as_bool) {
+        Some(false) => {
+            let error = value["error"].as_str().unwrap_or("unknown_error");
+            if error == "ratelimited" {
+                Err(DeliveryError::RateLimited(Duration::from_secs(1)))
+            } else if TRANSIENT_ERRORS.contains(&error) {
+                Err(DeliveryError::Transient(format!("{method}: {error}")))
+            } else {
+                Err(DeliveryError::Permanent(format!("{method}: {error}")))
+            }
+        }
+        _ => Ok(value),
+    }
+}
+
+fn posted(answer: &Value, channel: &str) -> Result<Posted, DeliveryError> {
+    let ts = answer["ts"].as_str().ok_or_else(|| DeliveryError::Permanent("Slack answered ok without a message ts".into()))?;
+    let channel = answer["channel"].as_str().unwrap_or(channel);
+    Ok(Posted { channel: channel.to_string(), ts: ts.to_string() })
+}
+
+fn clip(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
