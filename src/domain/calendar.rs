@@ -19,6 +19,11 @@ impl Calendar {
         !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&day)
     }
 
+    /// Whether each of the `days` days from `first` is a working day.
+    pub fn working_days(&self, first: NaiveDate, days: usize) -> Vec<bool> {
+        (0..days).map(|offset| self.is_working_day(first + Duration::days(offset as i64))).collect()
+    }
+
     /// `workdays(w)` for the ISO week starting on `monday`.
     pub fn workdays_in_week(&self, monday: NaiveDate) -> i64 {
         (0..5).filter(|offset| self.is_working_day(monday + Duration::days(*offset))).count() as i64

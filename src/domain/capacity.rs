@@ -69,10 +69,11 @@ pub struct EarliestStart {
     pub per_requirement: Vec<Option<NaiveDate>>,
 }
 
-/// Free hours of `person` in weekly-rate thousandths for each week of the window (SPEC 4.1).
-pub fn weekly_free(person: &PersonLoad, calendar: &Calendar, first: NaiveDate, weeks: usize, include_tentative: bool) -> Vec<i64> {
-    let days = weeks * 7;
-    // Difference array of booked weekly-rate hours per day.
+/// Free hours of `person` in weekly-rate thousandths for each week from `first` (SPEC 4.1);
+/// `working[d]` says whether day `d` from `first` is a working day (whole weeks).
+pub fn weekly_free(person: &PersonLoad, working: &[bool], first: NaiveDate, include_tentative: bool) -> Vec<i64> {
+    let days = working.len();
+    // Difference arrays of booked weekly-rate hours and of time off per day.
     let mut booked = vec![0i64; days + 1];
     for booking in &person.bookings {
         if booking.tentative && !include_tentative {
@@ -91,12 +92,12 @@ pub fn weekly_free(person: &PersonLoad, calendar: &Calendar, first: NaiveDate, w
         }
     }
     let weekly = person.weekly_hours.millis();
-    let mut free = vec![0i64; weeks];
+    let mut free = vec![0i64; days / 7];
     let (mut load, mut away) = (0i64, 0i32);
-    for day in 0..days {
+    for (day, is_working) in working.iter().enumerate() {
         load += booked[day];
         away += off[day];
-        if away == 0 && calendar.is_working_day(first + Duration::days(day as i64)) {
+        if away == 0 && *is_working {
             free[day / 7] += (weekly - load).max(0);
         }
     }
@@ -125,36 +126,39 @@ fn needed_per_week(hours: Hours, workdays: &[i64]) -> Vec<i64> {
     workdays.iter().map(|days| hours.millis() * days).collect()
 }
 
-fn workdays(calendar: &Calendar, first: NaiveDate, weeks: usize) -> Vec<i64> {
-    (0..weeks).map(|week| calendar.workdays_in_week(first + Duration::weeks(week as i64))).collect()
+/// Working days of each week, from a working-day mask of whole weeks.
+fn workdays(working: &[bool]) -> Vec<i64> {
+    working.chunks(7).map(|week| week.iter().filter(|w| **w).count() as i64).collect()
 }
 
-/// Per requirement, how many people qualify at each candidate.
-fn qualifying_counts(
-    pattern: &Pattern,
-    people: &[PersonLoad],
-    calendar: &Calendar,
-    window: Window,
-    include_tentative: bool,
-) -> Vec<Vec<i64>> {
+/// Per requirement, how many people qualify at each candidate: counting tentative bookings as
+/// booked, and with them released. Each person's days are walked once per variant, and only
+/// once when they hold no tentative booking.
+fn qualifying_counts(pattern: &Pattern, people: &[PersonLoad], calendar: &Calendar, window: Window) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
     let weeks = pattern.weeks.max(1) as usize;
     let span = window.horizon + weeks;
-    let workdays = workdays(calendar, window.first, span);
-    pattern
-        .requirements
-        .iter()
-        .map(|requirement| {
-            let needed = needed_per_week(requirement.hours_per_week, &workdays);
-            let mut counts = vec![0i64; window.horizon];
-            for person in people.iter().filter(|p| p.role == requirement.role) {
-                let free = weekly_free(person, calendar, window.first, span, include_tentative);
-                for (candidate, ok) in qualifying_candidates(&free, &needed, window.horizon, weeks).into_iter().enumerate() {
-                    counts[candidate] += ok as i64;
-                }
+    let working = calendar.working_days(window.first, span * 7);
+    let workdays = workdays(&working);
+    let mut booked = vec![vec![0i64; window.horizon]; pattern.requirements.len()];
+    let mut released = booked.clone();
+    for (index, requirement) in pattern.requirements.iter().enumerate() {
+        let needed = needed_per_week(requirement.hours_per_week, &workdays);
+        for person in people.iter().filter(|p| p.role == requirement.role) {
+            let free = weekly_free(person, &working, window.first, true);
+            let with_tentative = qualifying_candidates(&free, &needed, window.horizon, weeks);
+            let without_tentative = if person.bookings.iter().any(|b| b.tentative) {
+                let free = weekly_free(person, &working, window.first, false);
+                qualifying_candidates(&free, &needed, window.horizon, weeks)
+            } else {
+                with_tentative.clone()
+            };
+            for candidate in 0..window.horizon {
+                booked[index][candidate] += with_tentative[candidate] as i64;
+                released[index][candidate] += without_tentative[candidate] as i64;
             }
-            counts
-        })
-        .collect()
+        }
+    }
+    (booked, released)
 }
 
 /// The first candidate index at which every requirement is met, and each requirement's own.
@@ -168,9 +172,8 @@ fn first_met(pattern: &Pattern, counts: &[Vec<i64>], horizon: usize) -> (Option<
 /// SPEC 4.2: the earliest start of `pattern`, with and without tentative bookings, and the
 /// phased view. `people` may hold anyone; only those with a required role are considered.
 pub fn earliest_start(pattern: &Pattern, people: &[PersonLoad], calendar: &Calendar, window: Window) -> EarliestStart {
-    let booked = qualifying_counts(pattern, people, calendar, window, true);
+    let (booked, released) = qualifying_counts(pattern, people, calendar, window);
     let (earliest, per_requirement) = first_met(pattern, &booked, window.horizon);
-    let released = qualifying_counts(pattern, people, calendar, window, false);
     let (ignoring_tentative, _) = first_met(pattern, &released, window.horizon);
     EarliestStart {
         earliest_start: earliest.map(|i| window.candidate(i)),
@@ -187,7 +190,8 @@ pub fn qualifying_people<'a>(
     start: NaiveDate,
 ) -> Vec<Vec<&'a PersonLoad>> {
     let weeks = pattern.weeks.max(1) as usize;
-    let workdays = workdays(calendar, start, weeks);
+    let working = calendar.working_days(start, weeks * 7);
+    let workdays = workdays(&working);
     pattern
         .requirements
         .iter()
@@ -197,7 +201,7 @@ pub fn qualifying_people<'a>(
                 .iter()
                 .filter(|p| p.role == requirement.role)
                 .filter(|p| {
-                    let free = weekly_free(p, calendar, start, weeks, true);
+                    let free = weekly_free(p, &working, start, true);
                     qualifying_candidates(&free, &needed, 1, weeks)[0]
                 })
                 .collect()

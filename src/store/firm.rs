@@ -1,6 +1,6 @@
 //! The firm's data in the database: the import transaction and the engines' loaders.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -10,7 +10,6 @@ use sqlx::{Any, AnyConnection, Row};
 
 use super::csv_import::{check_references, sort_problems, KnownIds, ParsedFirm};
 use super::{ImportProblem, Store};
-use crate::domain::capacity::{Booking, PersonLoad};
 use crate::domain::firm::*;
 use crate::domain::hours::Hours;
 use crate::domain::library::Library;
@@ -322,82 +321,6 @@ impl Store {
             .await
             .context("loading roles")?;
         Ok(rows.iter().map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) }).collect())
-    }
-
-    /// Active people of `roles` with their bookings and time off overlapping `from..=to`, and the
-    /// holidays in that range.
-    pub async fn capacity(&self, roles: &[String], from: NaiveDate, to: NaiveDate) -> anyhow::Result<(Vec<PersonLoad>, Vec<NaiveDate>)> {
-        let placeholders = |first: usize| (first..first + roles.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        if roles.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let in_roles = placeholders(2);
-        let (from_text, to_text) = (from.to_string(), to.to_string());
-        let people_sql = format!("SELECT id, role, weekly_hours FROM people WHERE active = $1 AND role IN ({in_roles}) ORDER BY id");
-        let mut query = sqlx::query(&people_sql).bind(true);
-        for role in roles {
-            query = query.bind(role.clone());
-        }
-        let mut people: Vec<PersonLoad> = query
-            .fetch_all(&self.pool)
-            .await
-            .context("loading people")?
-            .iter()
-            .map(|r| PersonLoad {
-                id: r.get(0),
-                role: r.get(1),
-                weekly_hours: Hours::from_f64(r.get(2)),
-                bookings: Vec::new(),
-                time_off: Vec::new(),
-            })
-            .collect();
-        let index: HashMap<String, usize> = people.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
-
-        let in_roles = placeholders(4);
-        let allocations_sql = format!(
-            "SELECT a.person, a.start_date, a.end_date, a.hours_per_week, a.status FROM allocations a \
-             JOIN people p ON p.id = a.person \
-             WHERE a.end_date >= $1 AND a.start_date <= $2 AND p.active = $3 AND p.role IN ({in_roles})"
-        );
-        let mut query = sqlx::query(&allocations_sql).bind(from_text.clone()).bind(to_text.clone()).bind(true);
-        for role in roles {
-            query = query.bind(role.clone());
-        }
-        for row in query.fetch_all(&self.pool).await.context("loading allocations")? {
-            let person: String = row.get(0);
-            if let Some(&i) = index.get(&person) {
-                people[i].bookings.push(Booking {
-                    start: parse_date(&row.get::<String, _>(1))?,
-                    end: parse_date(&row.get::<String, _>(2))?,
-                    hours_per_week: Hours::from_f64(row.get(3)),
-                    tentative: row.get::<String, _>(4) == "tentative",
-                });
-            }
-        }
-        let time_off_sql = format!(
-            "SELECT t.person, t.start_date, t.end_date FROM time_off t JOIN people p ON p.id = t.person \
-             WHERE t.end_date >= $1 AND t.start_date <= $2 AND p.active = $3 AND p.role IN ({in_roles})"
-        );
-        let mut query = sqlx::query(&time_off_sql).bind(from_text.clone()).bind(to_text.clone()).bind(true);
-        for role in roles {
-            query = query.bind(role.clone());
-        }
-        for row in query.fetch_all(&self.pool).await.context("loading time off")? {
-            let person: String = row.get(0);
-            if let Some(&i) = index.get(&person) {
-                people[i].time_off.push((parse_date(&row.get::<String, _>(1))?, parse_date(&row.get::<String, _>(2))?));
-            }
-        }
-        let holidays = sqlx::query("SELECT date FROM holidays WHERE date >= $1 AND date <= $2")
-            .bind(from_text)
-            .bind(to_text)
-            .fetch_all(&self.pool)
-            .await
-            .context("loading holidays")?
-            .iter()
-            .map(|r| parse_date(&r.get::<String, _>(0)))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((people, holidays))
     }
 
     pub async fn history(&self, package: &str) -> anyhow::Result<Vec<HistoryRow>> {

@@ -1,9 +1,11 @@
 //! Persistence with sqlx: one `Store` over SQLite (the embedded default) and PostgreSQL.
 //!
 //! Both backends share one schema (per-backend migration folders only where types differ) and
-//! the same queries; the only backend-specific SQL is the outbox claim (see `outbox.rs`).
+//! the same queries; backend-specific SQL is kept to the outbox claim (`outbox.rs`) and the
+//! capacity loader's JSON aggregation (`capacity.rs`).
 
 mod audit;
+mod capacity;
 mod csv_import;
 pub mod demo;
 mod firm;
