@@ -272,7 +272,12 @@ impl<'a> Reader<'a> {
 
     /// The 1-based line of the file that byte `offset` is on.
     fn line_at(&mut self, offset: u64) -> u64 {
-        let offset = (offset as usize).min(self.text.len());
+        // With CRLF endings the csv crate may report a record as starting on the `\n` that ends
+        // the previous one: the record's line is that of its first byte after the terminator.
+        let mut offset = (offset as usize).min(self.text.len());
+        while matches!(self.text.as_bytes().get(offset), Some(b'\r' | b'\n')) {
+            offset += 1;
+        }
         let (from, line) = if offset >= self.counted.0 { self.counted } else { (0, 1) };
         let more = self.text.as_bytes()[from..offset].iter().filter(|b| **b == b'\n').count() as u64;
         self.counted = (offset, line + more);
