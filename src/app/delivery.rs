@@ -4,7 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 
 use crate::store::outbox::OutboundMessage;
 use crate::store::{timestamp, Store};
@@ -55,10 +55,10 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
                 let (text, next) = match &error {
                     DeliveryError::RateLimited(wait) => {
                         let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
-                        (format!("rate limited for {}s", wait.num_seconds()), Some(Utc::now() + wait))
+                        (format!("rate limited for {}s", wait.num_seconds()), Some(not_before(Utc::now() + wait)))
                     }
                     DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => {
-                        (e.clone(), Some(Utc::now() + backoff(message.attempts)))
+                        (e.clone(), Some(not_before(Utc::now() + backoff(message.attempts))))
                     }
                     DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
                 };
@@ -70,6 +70,17 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
     Ok(sent)
 }
 
+/// `at` rounded up to a whole second: stored timestamps have whole seconds, and a retry must not
+/// become due before its wait (a `Retry-After`, a back-off) is over.
+fn not_before(at: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = at.with_nanosecond(0).unwrap_or(at);
+    if whole < at {
+        whole + Duration::seconds(1)
+    } else {
+        whole
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +90,13 @@ mod tests {
         assert_eq!(backoff(0), Duration::seconds(2));
         assert_eq!(backoff(1), Duration::seconds(4));
         assert_eq!(backoff(20), Duration::seconds(600));
+    }
+
+    #[test]
+    fn a_retry_time_is_rounded_up_to_the_second() {
+        let at: DateTime<Utc> = "2026-11-25T15:00:00.100Z".parse().unwrap();
+        assert_eq!(timestamp(not_before(at)), "2026-11-25T15:00:01Z");
+        let whole: DateTime<Utc> = "2026-11-25T15:00:00Z".parse().unwrap();
+        assert_eq!(not_before(whole), whole);
     }
 }

@@ -128,22 +128,26 @@ impl Card {
         json!({ "response_type": response_type, "replace_original": false, "text": self.fallback_text(), "blocks": self.blocks() })
     }
 
-    /// Errors and headlines with markup are a section (headers are plain text); others a header.
+    /// The headline as a header (plain text, bold by itself, so `*bold*` marks are dropped);
+    /// errors, and headlines with mentions, links or code that plain text would show raw, as a
+    /// section.
     fn headline_block(&self) -> SlackBlock {
         let headline = self.headline.trim();
         if self.is_error() {
             return SlackSectionBlock::new().with_text(md!(clip(&format!(":warning: {headline}"), SECTION_MAX))).into();
         }
-        let has_markup = headline.contains(['<', '*', '_', '`', '~']);
-        if has_markup || headline.chars().count() > HEADER_MAX || headline.is_empty() {
+        let plain = headline.replace('*', "");
+        let needs_markup = headline.contains(['<', '`', '~']);
+        if needs_markup || plain.chars().count() > HEADER_MAX || plain.trim().is_empty() {
             return SlackSectionBlock::new().with_text(md!(clip(headline, SECTION_MAX))).into();
         }
-        SlackHeaderBlock::new(pt!(headline)).into()
+        SlackHeaderBlock::new(pt!(plain)).into()
     }
 }
 
-/// The block list as JSON (for views and tests).
-pub(crate) fn to_json(blocks: &[SlackBlock]) -> Value {
+/// The block list as JSON.
+#[cfg(test)]
+fn to_json(blocks: &[SlackBlock]) -> Value {
     serde_json::to_value(blocks).unwrap_or_else(|_| json!([]))
 }
 
@@ -219,6 +223,18 @@ mod tests {
         assert_eq!(buttons[0]["style"], "primary");
         assert_eq!(buttons[1]["style"], "danger");
         assert!(buttons[2].get("style").is_none());
+    }
+
+    #[test]
+    fn bold_headlines_are_headers_and_mentions_stay_markdown() {
+        let bold = Card::from(&Reply::new("x").with_text("CRM Rollout can start on *Mon 7 Dec 2026*."));
+        let blocks = to_json(&bold.blocks());
+        assert_eq!(
+            (blocks[0]["type"].as_str(), blocks[0]["text"]["text"].as_str()),
+            (Some("header"), Some("CRM Rollout can start on Mon 7 Dec 2026."))
+        );
+        let mention = Card::from(&Reply::new("x").with_text("Deadline: approved by <@U1>."));
+        assert_eq!(to_json(&mention.blocks())[0]["type"], "section");
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Outbox delivery to Slack: a new message is posted with `chat.postMessage` (to a channel, or to
 //! a user id, which Slack turns into the app's direct message with them); a message that replaces
-//! an earlier one updates it in place with `chat.update`. Retries, back-off and rate limits are
-//! the outbox worker's job; this only reports what Slack said.
+//! an earlier one updates it in place with `chat.update`. Retries and back-off are the outbox
+//! worker's job; this reports what Slack said, and after a 429 it keeps quiet for the whole
+//! `Retry-After` (the rest of the worker's batch is put back for then rather than sent into the
+//! limit).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use async_trait::async_trait;
 
@@ -16,17 +19,28 @@ use crate::store::outbox::OutboundMessage;
 /// Delivers outbox messages through the Slack Web API.
 pub struct SlackDelivery {
     api: WebApi,
+    /// Until when Slack asked us to wait (its last 429).
+    quiet_until: Mutex<Option<Instant>>,
 }
 
 impl SlackDelivery {
     pub fn new(settings: Arc<SlackSettings>) -> Self {
-        SlackDelivery { api: WebApi::new(&settings) }
+        SlackDelivery { api: WebApi::new(&settings), quiet_until: Mutex::new(None) }
     }
-}
 
-#[async_trait]
-impl Deliver for SlackDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+    /// How long we must still wait after a 429, if at all.
+    fn must_wait(&self) -> Option<std::time::Duration> {
+        let quiet_until = *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        quiet_until.and_then(|until| until.checked_duration_since(Instant::now())).filter(|wait| !wait.is_zero())
+    }
+
+    fn remember(&self, outcome: &Result<String, DeliveryError>) {
+        if let Err(DeliveryError::RateLimited(wait)) = outcome {
+            *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now() + *wait);
+        }
+    }
+
+    async fn send(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
         let body = Card::from_outbox(&message.reply, &message.text).message();
         if let Some((channel, ts)) = replaces.and_then(split_ref) {
             return Ok(self.api.update_message(channel, ts, &body).await?.platform_ref());
@@ -38,6 +52,18 @@ impl Deliver for SlackDelivery {
         }
         let channel = channel_of(&message.target)?;
         Ok(self.api.post_message(channel, &body, None).await?.platform_ref())
+    }
+}
+
+#[async_trait]
+impl Deliver for SlackDelivery {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+        if let Some(wait) = self.must_wait() {
+            return Err(DeliveryError::RateLimited(wait));
+        }
+        let outcome = self.send(message, replaces).await;
+        self.remember(&outcome);
+        outcome
     }
 }
 

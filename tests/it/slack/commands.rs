@@ -1,0 +1,115 @@
+//! Slash commands through `/slack/commands`: every command answers inline in Block Kit, seller
+//! answers only for the seller, mistakes get a friendly error, and `/scope` alone opens a modal.
+
+use serde_json::Value;
+
+use super::{button, buttons, text_of, Harness};
+use crate::support::{demo_app, eventually, settings, TestDb};
+
+const SELLER: &str = "U-SELLER";
+const DEAL_ROOM: &str = "C-DEAL";
+
+async fn harness(db: &TestDb) -> Harness {
+    Harness::start(demo_app(db, settings()).await).await
+}
+
+fn block_types(answer: &Value) -> Vec<String> {
+    answer["blocks"].as_array().into_iter().flatten().map(|b| b["type"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+#[tokio::test]
+async fn each_seller_command_answers_ephemerally_in_block_kit() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let cases = [
+        ("/earliest-start crm-rollout", "can start on", "hold"),
+        ("/staffing crm-rollout", "weeks", ""),
+        ("/included sso package=crm-rollout", "Single sign-on", ""),
+        ("/comparables crm-rollout deadline=2026-12-31 start=2026-12-07", "", "request_approval"),
+        ("/keepable help", "/earliest-start", ""),
+        ("/keepable staffing crm-rollout", "weeks", ""),
+    ];
+    for (line, says, offers) in cases {
+        let answer = slack.command(SELLER, DEAL_ROOM, line).await;
+        assert_eq!(answer["response_type"], "ephemeral", "{line}: {answer:#}");
+        let types = block_types(&answer);
+        assert_eq!(types.first().map(String::as_str), Some("header"), "{line}: {types:?}");
+        assert!(types.contains(&"section".to_string()), "{line}: {types:?}");
+        assert!(text_of(&answer).contains(says), "{line} should say '{says}': {answer:#}");
+        assert!(!answer["text"].as_str().unwrap_or_default().is_empty(), "{line} has a notification fallback");
+        if !offers.is_empty() {
+            button(&answer, offers);
+        }
+        for style in answer["blocks"].as_array().unwrap().iter().flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default()) {
+            if let Some(style) = style["style"].as_str() {
+                assert!(style == "primary" || style == "danger", "{style}");
+            }
+        }
+    }
+    assert!(slack.fake.calls().is_empty(), "answers went back inline, not through the Web API: {:?}", slack.fake.calls());
+}
+
+#[tokio::test]
+async fn deal_and_scope_commands_answer_and_act() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let created = slack.command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme").await;
+    assert!(text_of(&created).contains("Acme CRM"), "{created:#}");
+    assert!(!text_of(&created).contains(":warning:"), "{created:#}");
+    let shown = slack.command(SELLER, DEAL_ROOM, "/deal show").await;
+    assert!(text_of(&shown).contains("Acme CRM"), "{shown:#}");
+
+    let scoped = slack.command(SELLER, DEAL_ROOM, "/scope a CPQ connector to SAP").await;
+    assert!(!text_of(&scoped).contains(":warning:"), "{scoped:#}");
+    // The ticket reaches presales through the outbox, as a card with its buttons.
+    let card =
+        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
+            .await;
+    assert!(text_of(&card).contains("CPQ connector to SAP"), "{card:#}");
+    assert!(buttons(&card).iter().any(|id| id.starts_with("accept_ticket:")), "{card:#}");
+}
+
+#[tokio::test]
+async fn a_bad_command_gets_a_friendly_error_that_says_what_is_valid() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let cases = [
+        ("/earliest-start crm-rollot", "crm-rollout"),
+        ("/comparables crm-rollout deadline=31/12/2026", "YYYY-MM-DD"),
+        ("/staffing", "Usage"),
+        ("/deal won pm=U-PM", "deal"),
+    ];
+    for (line, hint) in cases {
+        let answer = slack.command(SELLER, DEAL_ROOM, line).await;
+        assert_eq!(answer["response_type"], "ephemeral", "{line}");
+        let text = text_of(&answer);
+        assert!(text.contains(":warning:") && text.contains(hint), "{line} should mention '{hint}': {text}");
+        assert!(!text.contains("panicked") && !text.contains("reference"), "{line}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let answer = slack.command(SELLER, DEAL_ROOM, "/scope").await;
+    assert_eq!(answer, Value::Null, "an empty acknowledgement: the modal is the answer");
+    let opened = slack.fake.succeeded("views.open");
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].body["trigger_id"], "13345224609.738474920.8088930838d88f008e0");
+    let view = opened[0].body["view"].clone();
+    assert_eq!(view["type"], "modal");
+
+    let (status, body) = slack.submit(SELLER, &view, &[("description", "  ")]).await;
+    assert_eq!(status, 200);
+    let refused: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(refused["response_action"], "errors");
+    assert!(refused["errors"]["description"].is_string(), "{refused:#}");
+
+    let (status, body) = slack.submit(SELLER, &view, &[("description", "Salesforce CPQ bridge")]).await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good submission closes the modal");
+    let card =
+        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
+            .await;
+    assert!(text_of(&card).contains("Salesforce CPQ bridge"), "{card:#}");
+}

@@ -1,0 +1,168 @@
+//! A local fake of the Slack Web API: it records every call (method, body, time, the status it
+//! answered) and answers like Slack does, or with a 429 / 500 when told to fail the next calls.
+//! `response_url` posts land here too (`/response/NAME`), recorded as method `response:NAME`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// One call the bot made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// The JSON body, or a form body as an object of strings.
+    pub body: Value,
+    /// The bearer token it carried.
+    pub token: Option<String>,
+    /// The HTTP status the fake answered, and its JSON answer (null for failures).
+    pub status: u16,
+    pub answer: Value,
+    pub at: Instant,
+}
+
+/// How the fake fails a call.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// HTTP 429 with `Retry-After: seconds`.
+    RateLimited(u64),
+    /// HTTP 500.
+    ServerError,
+}
+
+#[derive(Default)]
+struct Recorded {
+    calls: Vec<Call>,
+    /// Failures to answer, per method, in order.
+    failures: HashMap<String, VecDeque<Failure>>,
+    groups: HashMap<String, Vec<String>>,
+    next_ts: u64,
+}
+
+/// The running fake; dropped, it stops.
+pub struct FakeSlack {
+    pub addr: std::net::SocketAddr,
+    state: Arc<Mutex<Recorded>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let state = Arc::new(Mutex::new(Recorded::default()));
+        let router =
+            Router::new().route("/api/{method}", post(api)).route("/response/{name}", post(response_url)).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        FakeSlack { addr, state, server }
+    }
+
+    /// The Web API base URL to put in `SLACK_API_URL`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/", self.addr)
+    }
+
+    /// A `response_url` that leads back here.
+    pub fn response_url(&self, name: &str) -> String {
+        format!("http://{}/response/{name}", self.addr)
+    }
+
+    /// Fails the next `times` calls to `method` with `failure`.
+    pub fn fail_next(&self, method: &str, times: usize, failure: Failure) {
+        let mut state = self.state.lock().unwrap();
+        state.failures.entry(method.to_string()).or_default().extend(std::iter::repeat_n(failure, times));
+    }
+
+    /// Makes `usergroups.users.list` answer `users` for `group`.
+    pub fn set_group(&self, group: &str, users: &[&str]) {
+        self.state.lock().unwrap().groups.insert(group.to_string(), users.iter().map(|u| u.to_string()).collect());
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// The calls to `method` that the fake answered with success.
+    pub fn succeeded(&self, method: &str) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.method == method && c.status == 200).collect()
+    }
+}
+
+impl Drop for FakeSlack {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn api(State(state): State<Arc<Mutex<Recorded>>>, Path(method): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = decode(&headers, &body);
+    let token = bearer(&headers);
+    let mut state = state.lock().unwrap();
+    let failure = state.failures.get_mut(&method).and_then(VecDeque::pop_front);
+    let (status, answer) = match failure {
+        Some(Failure::RateLimited(_)) => (429, Value::Null),
+        Some(Failure::ServerError) => (500, Value::Null),
+        None => (200, answer(&mut state, &method, &body)),
+    };
+    state.calls.push(Call { method, body, token, status, answer: answer.clone(), at: Instant::now() });
+    match failure {
+        Some(Failure::RateLimited(seconds)) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "").into_response(),
+        Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response(),
+        None => Json(answer).into_response(),
+    }
+}
+
+/// What Slack answers a successful call to `method`.
+fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
+    state.next_ts += 1;
+    let ts = format!("1764000000.{:06}", state.next_ts);
+    match method {
+        "chat.postMessage" => json!({ "ok": true, "channel": body["channel"], "ts": ts, "message": { "text": body["text"] } }),
+        "chat.update" => json!({ "ok": true, "channel": body["channel"], "ts": body["ts"], "text": body["text"] }),
+        "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
+        "views.open" => json!({ "ok": true, "view": { "id": "V0FAKE", "type": "modal" } }),
+        "usergroups.users.list" => match state.groups.get(body["usergroup"].as_str().unwrap_or_default()) {
+            Some(users) => json!({ "ok": true, "users": users }),
+            None => json!({ "ok": false, "error": "no_such_subteam" }),
+        },
+        _ => json!({ "ok": true }),
+    }
+}
+
+async fn response_url(State(state): State<Arc<Mutex<Recorded>>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = decode(&headers, &body);
+    let token = bearer(&headers);
+    state.lock().unwrap().calls.push(Call {
+        method: format!("response:{name}"),
+        body,
+        token,
+        status: 200,
+        answer: json!({ "ok": true }),
+        at: Instant::now(),
+    });
+    Json(json!({ "ok": true })).into_response()
+}
+
+/// JSON bodies as they are; form bodies as an object of their fields.
+fn decode(headers: &HeaderMap, body: &[u8]) -> Value {
+    let form =
+        headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        return Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+    }
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(String::from)
+}
