@@ -83,6 +83,10 @@ pub fn invocation(name: &str, options: &[CommandOption]) -> Invocation {
         options = inner;
     }
     let path = words.join(" ");
+    if path == "/keepable run" {
+        // `run` is only Discord's way of taking text: the grammar reads `/keepable <command …>`.
+        words.pop();
+    }
     let mut has_description = false;
     for option in options {
         let (OptionValue::Text(value) | OptionValue::Focused(value)) = &option.value else { continue };

@@ -17,6 +17,8 @@ use crate::app::Actor;
 /// One interaction, reduced to what the adapter needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
+    /// The interaction's id (Discord delivers each interaction once); `None` for bare pings.
+    pub id: Option<String>,
     /// The continuation token (for editing a deferred response); empty for pings.
     pub token: String,
     pub application_id: Option<String>,
@@ -65,7 +67,8 @@ pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
     let value: Value = serde_json::from_slice(body)?;
     if value.get("type").and_then(Value::as_u64) == Some(1) {
         let application_id = value.get("application_id").and_then(id_text);
-        return Ok(Incoming { token: String::new(), application_id, actor: Actor::new("", ""), kind: IncomingKind::Ping });
+        let id = value.get("id").and_then(id_text);
+        return Ok(Incoming { id, token: String::new(), application_id, actor: Actor::new("", ""), kind: IncomingKind::Ping });
     }
     match serde_json::from_value::<Interaction>(value.clone()) {
         Ok(interaction) => {
@@ -87,6 +90,7 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
         Interaction::Ping(p) => {
             let actor = Actor::new("", "");
             return Some(Incoming {
+                id: Some(p.id.to_string()),
                 token: p.token.clone(),
                 application_id: Some(p.application_id.to_string()),
                 actor,
@@ -120,7 +124,13 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
         }
         _ => return None,
     };
-    Some(Incoming { token: interaction.token().to_string(), application_id: Some(interaction.application_id().to_string()), actor, kind })
+    Some(Incoming {
+        id: Some(interaction.id().to_string()),
+        token: interaction.token().to_string(),
+        application_id: Some(interaction.application_id().to_string()),
+        actor,
+        kind,
+    })
 }
 
 fn options_of(options: &[CommandDataOption]) -> Vec<CommandOption> {
@@ -152,6 +162,8 @@ fn options_of(options: &[CommandDataOption]) -> Vec<CommandOption> {
 struct WireInteraction {
     #[serde(rename = "type")]
     kind: u64,
+    #[serde(default)]
+    id: Option<Value>,
     #[serde(default)]
     application_id: Option<Value>,
     #[serde(default)]
@@ -239,6 +251,7 @@ fn from_wire(wire: WireInteraction) -> Result<Incoming, ParseError> {
         other => return Err(ParseError::UnknownType(other)),
     };
     Ok(Incoming {
+        id: wire.id.as_ref().and_then(id_text),
         token: wire.token.unwrap_or_default(),
         application_id: wire.application_id.as_ref().and_then(id_text),
         actor: Actor { user, channel, groups },

@@ -24,6 +24,7 @@ use super::verify::SignatureVerifier;
 use super::DiscordSettings;
 use crate::app::reply::{Action, Reply};
 use crate::app::{Actor, App};
+use crate::store::timestamp;
 
 /// Attempts at editing a deferred response (the edit can race the deferral reaching Discord).
 const EDIT_ATTEMPTS: u32 = 4;
@@ -150,9 +151,12 @@ pub fn response_body(response: &CreateInteractionResponse) -> Value {
     }
 }
 
-/// `POST /discord/interactions`: verify, read, answer. Any verification failure is a bare 401.
+/// `POST /discord/interactions`: verify, read, answer. Any verification failure is a bare 401,
+/// and so is a replay: Discord sends each interaction once, so an interaction id already accepted
+/// (by any instance sharing the database) is refused like a forgery and acts only once.
 pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refusal) = handler.verifier.verify_request(&headers, &body, handler.app.clock.now()) {
+    let now = handler.app.clock.now();
+    if let Err(refusal) = handler.verifier.verify_request(&headers, &body, now) {
         tracing::info!(reason = %refusal, "refused a Discord interaction");
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
@@ -163,6 +167,17 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
             return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
         }
     };
+    if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
+        match handler.app.store.first_delivery_of_event(&format!("discord:{id}"), &timestamp(now)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(interaction = %id, "refused a replayed Discord interaction");
+                return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
+            }
+            // Without the database nothing can act anyway; the answer will say so.
+            Err(error) => tracing::error!(error = format!("{error:#}"), "could not record a Discord interaction id"),
+        }
+    }
     let response = handler.respond(incoming).await;
     Json(response_body(&response)).into_response()
 }

@@ -1,9 +1,10 @@
 //! Discord: application commands with typed options and autocomplete, buttons and modals over a
 //! verified interactions endpoint (or the gateway), and outbox delivery to the REST API.
 //!
-//! A request flows `verify` (Ed25519, 5-minute window) → `incoming` (payload → `Incoming`) →
-//! `interactions::Handler` (→ `App::ask` / `App::act`) → `render` (`Reply` → embeds, buttons,
-//! modals). The gateway feeds serenity's `Interaction` into the same handler.
+//! A request flows `verify` (Ed25519, 5-minute window) → `incoming` (payload → `Incoming`, each
+//! interaction id accepted once) → `interactions::Handler` (→ `App::ask` / `App::act`) → `render`
+//! (`Reply` → embeds, buttons, modals). The gateway feeds serenity's `Interaction` into the same
+//! handler.
 
 mod commands;
 mod forms;

@@ -18,6 +18,11 @@ use super::DiscordSettings;
 use crate::app::delivery::{Deliver, DeliveryError};
 use crate::store::outbox::OutboundMessage;
 
+/// A 429 asking to wait at most this long is waited out in place rather than rescheduled.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
+/// How many 429s in a row one request waits out before handing the wait to the caller.
+const MAX_INLINE_WAITS: u32 = 3;
+
 /// A REST client for one application.
 #[derive(Clone)]
 pub struct DiscordRest {
@@ -34,7 +39,23 @@ impl DiscordRest {
     }
 
     /// Sends one request; `authorised` adds `Authorization: Bot …` (webhook edits need none).
+    /// A short 429 is waited out here, exactly as long as Discord asks, and the request retried;
+    /// a longer one is handed back as `RateLimited`, for the outbox to schedule.
     pub async fn send(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<Value, DeliveryError> {
+        let mut waits = 0;
+        loop {
+            match self.send_once(method.clone(), path, body, authorised).await {
+                Err(DeliveryError::RateLimited(wait)) if wait <= MAX_INLINE_WAIT && waits < MAX_INLINE_WAITS => {
+                    tracing::debug!(path, wait_ms = wait.as_millis() as u64, "rate limited by Discord; waiting");
+                    tokio::time::sleep(wait).await;
+                    waits += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<Value, DeliveryError> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
         if authorised {
             let token = self.bot_token.as_deref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
@@ -51,6 +72,7 @@ impl DiscordRest {
         }
         let detail = format!("{method} {path}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
         Err(match status {
+            // The body's `retry_after` is in seconds with a fraction; the header is rounded up.
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = answer["retry_after"].as_f64().or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
                 DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))

@@ -42,7 +42,7 @@ fn typed_options_become_the_command_grammar() {
     );
     assert_eq!(line("deal", vec![sub("show", vec![])]), "/deal show");
     assert_eq!(line("keepable", vec![sub("help", vec![])]), "/keepable help");
-    assert_eq!(line("keepable", vec![sub("run", vec![text("command", "staffing crm-rollout")])]), "/keepable run staffing crm-rollout");
+    assert_eq!(line("keepable", vec![sub("run", vec![text("command", "staffing crm-rollout")])]), "/keepable staffing crm-rollout");
 }
 
 #[test]

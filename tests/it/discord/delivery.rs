@@ -1,0 +1,94 @@
+//! Outbox delivery to the fake Discord: channel posts with `nonce` + `enforce_nonce`, a 429's
+//! `retry_after` honoured, a 5xx retried with back-off, and never a duplicate message.
+
+use std::time::Duration;
+
+use keepable::store::outbox::OutboundMessage;
+use serde_json::json;
+
+use super::fake::{Call, Failure};
+use super::{buttons, embed_text, text, Harness, BOT_TOKEN, PRESALES, SELLER};
+use crate::support::{eventually, TestDb};
+
+/// `/scope` by the seller: the ticket card goes to the presales channel through the outbox.
+async fn open_ticket(harness: &Harness, description: &str) {
+    let answer = harness.post(&harness.command(SELLER, "scope", json!([text("description", description)]))).await;
+    answer.private_title();
+}
+
+/// The presales card's outbox row, once the worker has sent it.
+async fn sent_card(harness: &Harness) -> OutboundMessage {
+    let target = format!("channel:{PRESALES}");
+    eventually(|| async {
+        let messages = harness.app.store.outbox_messages().await.unwrap();
+        messages.into_iter().find(|m| m.target == target && m.state == "sent")
+    })
+    .await
+}
+
+fn posts(harness: &Harness) -> Vec<Call> {
+    harness.fake.calls_to("POST", &format!("/channels/{PRESALES}/messages"))
+}
+
+#[tokio::test]
+async fn a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    open_ticket(&harness, "Quantum CPQ connector").await;
+    let sent = sent_card(&harness).await;
+    let calls = posts(&harness);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let body = &calls[0].body;
+    let nonce = body["nonce"].as_str().expect("a string nonce");
+    assert!(!nonce.is_empty() && nonce.len() <= 25, "Discord allows 25 characters: {nonce}");
+    assert_eq!(body["enforce_nonce"], true);
+    assert_eq!(calls[0].authorization.as_deref(), Some(format!("Bot {BOT_TOKEN}").as_str()));
+    assert!(embed_text(body).contains("Quantum CPQ connector"), "{body}");
+    assert!(buttons(body).iter().any(|id| id.starts_with("accept_ticket:")), "{body}");
+    let message = &harness.fake.messages_in(PRESALES)[0];
+    assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", message["id"].as_str().unwrap())), "where it went is recorded");
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    harness.fake.fail_next(1, Failure::RateLimited(0.4));
+    open_ticket(&harness, "Quantum CPQ connector").await;
+    sent_card(&harness).await;
+    let calls = posts(&harness);
+    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 200], "{calls:?}");
+    let waited = calls[1].at.duration_since(calls[0].at);
+    assert!(waited >= Duration::from_millis(400), "retried after {waited:?}, before retry_after");
+    assert_eq!(calls[0].body["nonce"], calls[1].body["nonce"], "a retry is the same post");
+    assert_eq!(harness.fake.messages_in(PRESALES).len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplicate() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    // Discord made the message, but the answer was lost: only the nonce stops a second one.
+    harness.fake.fail_next(1, Failure::ServerErrorAfterCreating);
+    open_ticket(&harness, "Quantum CPQ connector").await;
+    let sent = sent_card(&harness).await;
+    let calls = posts(&harness);
+    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [500, 200], "{calls:?}");
+    let waited = calls[1].at.duration_since(calls[0].at);
+    assert!(waited >= Duration::from_secs(1), "a 5xx is retried after a back-off, not at once ({waited:?})");
+    assert_eq!(calls[0].body["nonce"], calls[1].body["nonce"]);
+    let messages = harness.fake.messages_in(PRESALES);
+    assert_eq!(messages.len(), 1, "exactly one message: {messages:?}");
+    assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", messages[0]["id"].as_str().unwrap())));
+}
+
+#[tokio::test]
+async fn a_plain_server_error_is_retried_until_delivered() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    harness.fake.fail_next(1, Failure::ServerError);
+    open_ticket(&harness, "Offline mobile app").await;
+    sent_card(&harness).await;
+    assert_eq!(posts(&harness).iter().map(|c| c.status).collect::<Vec<_>>(), [500, 200]);
+    assert_eq!(harness.fake.messages_in(PRESALES).len(), 1);
+}

@@ -1,0 +1,201 @@
+//! A local fake of Discord's REST API (`/api/v10` on `127.0.0.1:0`): it records every call with
+//! its method, path and body, creates channel messages (honouring `nonce` + `enforce_nonce` the way
+//! Discord does), edits them, opens DM channels, edits deferred responses and bulk-overwrites
+//! commands; and it can fail the next N calls with a 429 (JSON `retry_after`) or a 500.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// The version prefix the fake serves under, like Discord's.
+const PREFIX: &str = "/api/v10";
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    /// The path after `/api/v10`, e.g. `/channels/1090000000000000001/messages`.
+    pub path: String,
+    pub body: Value,
+    pub authorization: Option<String>,
+    /// The status the fake answered with.
+    pub status: u16,
+    pub at: Instant,
+}
+
+/// How the fake fails a call.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// 429 with `{"retry_after": seconds, "global": false}` (and the rounded `Retry-After` header).
+    RateLimited(f64),
+    /// 500, without doing anything.
+    ServerError,
+    /// Creates the message, then answers 500 as if the response had been lost on the way back.
+    ServerErrorAfterCreating,
+}
+
+#[derive(Default)]
+struct Fake {
+    calls: Vec<Call>,
+    failures: VecDeque<Failure>,
+    next_id: u64,
+    /// Messages by id.
+    messages: HashMap<String, Value>,
+    /// `(channel, nonce)` → message id, for `enforce_nonce`.
+    nonces: HashMap<(String, String), String>,
+}
+
+/// A running fake; dropped, its server task ends with the test's runtime.
+pub struct FakeDiscord {
+    /// The base URL to use as `DiscordSettings::api_url`.
+    pub api_url: String,
+    state: Arc<Mutex<Fake>>,
+}
+
+impl FakeDiscord {
+    pub async fn start() -> FakeDiscord {
+        let state = Arc::new(Mutex::new(Fake { next_id: 1_500_000_000_000_000_000, ..Fake::default() }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().fallback(answer).with_state(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        FakeDiscord { api_url: format!("http://{addr}{PREFIX}"), state }
+    }
+
+    /// Fails the next `count` calls (whatever they are) with `failure`.
+    pub fn fail_next(&self, count: usize, failure: Failure) {
+        self.state.lock().unwrap().failures.extend(std::iter::repeat_n(failure, count));
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Calls with `method` whose path matches `pattern`, where `*` ends a segment pattern (`7*`
+    /// matches one segment starting with 7; `*` alone any one segment).
+    pub fn calls_to(&self, method: &str, pattern: &str) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.method == method && path_matches(pattern, &c.path)).collect()
+    }
+
+    /// Every message that exists, in creation order (a retried post with the same nonce is one).
+    pub fn messages(&self) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        let mut messages: Vec<Value> = state.messages.values().cloned().collect();
+        messages.sort_by_key(|m| m["id"].as_str().unwrap_or_default().parse::<u64>().unwrap_or_default());
+        messages
+    }
+
+    /// Messages in `channel`.
+    pub fn messages_in(&self, channel: &str) -> Vec<Value> {
+        self.messages().into_iter().filter(|m| m["channel_id"] == channel).collect()
+    }
+}
+
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    let segment = |p: &str, s: &str| match p.strip_suffix('*') {
+        Some(prefix) => s.len() > prefix.len() && s.starts_with(prefix),
+        None => p == s,
+    };
+    pattern.len() == path.len() && pattern.iter().zip(&path).all(|(p, s)| segment(p, s))
+}
+
+async fn answer(State(state): State<Arc<Mutex<Fake>>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().strip_prefix(PREFIX).unwrap_or(uri.path()).to_string();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
+    let mut fake = state.lock().unwrap();
+    let failure = fake.failures.pop_front();
+    let (status, answer) = match failure {
+        Some(Failure::RateLimited(seconds)) => {
+            let answer = json!({ "message": "You are being rate limited.", "retry_after": seconds, "global": false });
+            (StatusCode::TOO_MANY_REQUESTS, answer)
+        }
+        Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "500: Internal Server Error", "code": 0 })),
+        Some(Failure::ServerErrorAfterCreating) => {
+            fake.route(method.as_str(), &path, &body);
+            (StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "500: Internal Server Error", "code": 0 }))
+        }
+        None => fake.route(method.as_str(), &path, &body),
+    };
+    let call = Call { method: method.to_string(), path, body, authorization, status: status.as_u16(), at: Instant::now() };
+    fake.calls.push(call);
+    let mut response = (status, Json(answer)).into_response();
+    if let Some(Failure::RateLimited(seconds)) = failure {
+        response.headers_mut().insert("retry-after", seconds.ceil().to_string().parse().unwrap());
+    }
+    response
+}
+
+impl Fake {
+    fn id(&mut self) -> String {
+        self.next_id += 1;
+        self.next_id.to_string()
+    }
+
+    fn route(&mut self, method: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            ("POST", ["channels", channel, "messages"]) => (StatusCode::OK, self.create_message(channel, body)),
+            ("PATCH", ["channels", channel, "messages", id]) => match self.messages.get_mut(*id) {
+                Some(message) if message["channel_id"] == *channel => {
+                    merge(message, body);
+                    (StatusCode::OK, message.clone())
+                }
+                _ => (StatusCode::NOT_FOUND, json!({ "message": "Unknown Message", "code": 10008 })),
+            },
+            ("POST", ["users", "@me", "channels"]) => {
+                let recipient = body["recipient_id"].clone();
+                (StatusCode::OK, json!({ "id": format!("7{}", &self.id()[1..]), "type": 1, "recipients": [{ "id": recipient }] }))
+            }
+            ("PATCH", ["webhooks", _application, _token, "messages", "@original"]) => {
+                let mut message = json!({ "id": self.id(), "channel_id": "0", "flags": 64 });
+                merge(&mut message, body);
+                (StatusCode::OK, message)
+            }
+            ("PUT", ["applications", application, "commands"] | ["applications", application, "guilds", _, "commands"]) => {
+                let commands = body.as_array().cloned().unwrap_or_default();
+                let registered: Vec<Value> = commands
+                    .into_iter()
+                    .map(|mut command| {
+                        merge(&mut command, &json!({ "id": self.id(), "application_id": application, "version": "1" }));
+                        command
+                    })
+                    .collect();
+                (StatusCode::OK, Value::Array(registered))
+            }
+            _ => (StatusCode::NOT_FOUND, json!({ "message": "404: Not Found", "code": 0 })),
+        }
+    }
+
+    /// Like Discord: with `enforce_nonce`, a second post with the same nonce returns the first message.
+    fn create_message(&mut self, channel: &str, body: &Value) -> Value {
+        let nonce = body["nonce"].as_str().map(String::from).filter(|_| body["enforce_nonce"] == true);
+        if let Some(id) = nonce.as_ref().and_then(|n| self.nonces.get(&(channel.to_string(), n.clone()))) {
+            return self.messages[id].clone();
+        }
+        let id = self.id();
+        let mut message = json!({ "id": id, "channel_id": channel, "content": "", "embeds": [], "components": [] });
+        merge(&mut message, body);
+        if let Some(nonce) = nonce {
+            self.nonces.insert((channel.to_string(), nonce), id.clone());
+        }
+        self.messages.insert(id, message.clone());
+        message
+    }
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    if let (Some(target), Some(patch)) = (target.as_object_mut(), patch.as_object()) {
+        for (key, value) in patch {
+            target.insert(key.clone(), value.clone());
+        }
+    }
+}

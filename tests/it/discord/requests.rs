@@ -1,0 +1,149 @@
+//! Who gets in: the published vector with the clock injected, forged, foreign, stale, unsigned,
+//! replayed and oversized requests, and the PING Discord sends to check the endpoint.
+
+use chrono::{DateTime, Duration};
+use serde_json::json;
+
+use super::{sign_with, signing_key, sub, text, Harness, SELLER};
+use crate::support::{now, TestDb};
+
+/// The signature of timestamp `1700000000` + body `{"type":1}` with the RFC 8032 test 1 key.
+const VECTOR: &str =
+    "1695961a47c91a1ec033b819b7e87e3dbc583dd0cee6d1fd0216f58ac87b6228ae531ddbf91fb7bc28d7edf7f08604da16f54624f38a6bc0614e4dc13cd47f0f";
+
+#[tokio::test]
+async fn the_rfc_8032_vector_verifies_with_the_clock_injected_at_its_timestamp() {
+    let db = TestDb::sqlite();
+    let harness = Harness::with(&db, DateTime::from_timestamp(1_700_000_000, 0).unwrap(), |_| {}).await;
+    assert_eq!(harness.sign("1700000000", br#"{"type":1}"#), VECTOR, "the test signer agrees with the published vector");
+    let headers = [("X-Signature-Ed25519", VECTOR), ("X-Signature-Timestamp", "1700000000")];
+    let answer = harness.post_raw(&headers, br#"{"type":1}"#.to_vec()).await;
+    assert_eq!((answer.status, answer.body), (200, json!({ "type": 1 })));
+}
+
+#[tokio::test]
+async fn the_same_vector_is_refused_with_401_by_todays_clock() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let headers = [("X-Signature-Ed25519", VECTOR), ("X-Signature-Timestamp", "1700000000")];
+    assert_eq!(harness.post_raw(&headers, br#"{"type":1}"#.to_vec()).await.status, 401);
+}
+
+#[tokio::test]
+async fn a_ping_is_answered_with_pong() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let ping = json!({ "id": "1300000000000000999", "application_id": super::APPLICATION_ID, "type": 1, "token": "t", "version": 1 });
+    let answer = harness.post(&ping).await;
+    assert_eq!((answer.status, answer.body), (200, json!({ "type": 1 })));
+}
+
+#[tokio::test]
+async fn a_forged_signature_is_refused_with_401() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let body = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")])).to_string().into_bytes();
+    let timestamp = harness.timestamp();
+    let good = harness.sign(&timestamp, &body);
+    let mut flipped = hex::decode(&good).unwrap();
+    flipped[10] ^= 0x01;
+    let forgeries = [
+        hex::encode(flipped),
+        harness.sign(&timestamp, br#"{"type":1}"#),
+        harness.sign(&(now().timestamp() - 1).to_string(), &body),
+        "00".repeat(64),
+        "not hex at all".into(),
+        good[..126].to_string(),
+    ];
+    for forged in &forgeries {
+        let answer = harness.post_raw(&[("X-Signature-Ed25519", forged), ("X-Signature-Timestamp", &timestamp)], body.clone()).await;
+        assert_eq!(answer.status, 401, "forged signature {forged} got {answer:?}");
+    }
+    let answer = harness.post_raw(&[("X-Signature-Ed25519", &good), ("X-Signature-Timestamp", &timestamp)], body).await;
+    assert_eq!(answer.status, 200, "the genuine request still gets in: {answer:?}");
+}
+
+#[tokio::test]
+async fn a_request_signed_with_another_key_is_refused_with_401() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    // RFC 8032 TEST 2's secret key: a valid key, just not this application's.
+    let other = signing_key("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+    let timestamp = harness.timestamp();
+    let signature = sign_with(&other, &timestamp, br#"{"type":1}"#);
+    let answer =
+        harness.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], br#"{"type":1}"#.to_vec()).await;
+    assert_eq!(answer.status, 401, "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_timestamp_more_than_five_minutes_away_is_refused_with_401() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let body = br#"{"type":1}"#.to_vec();
+    for (offset, expected) in [(-301, 401), (301, 401), (-3600, 401), (-299, 200), (299, 200), (0, 200)] {
+        let timestamp = (now() + Duration::seconds(offset)).timestamp().to_string();
+        let signature = harness.sign(&timestamp, &body);
+        let answer = harness.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body.clone()).await;
+        assert_eq!(answer.status, expected, "timestamp {offset:+}s from now: {answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn missing_signature_headers_are_refused_with_401() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let body = br#"{"type":1}"#.to_vec();
+    let timestamp = harness.timestamp();
+    let signature = harness.sign(&timestamp, &body);
+    let header_sets: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("X-Signature-Ed25519", &signature)],
+        &[("X-Signature-Timestamp", &timestamp)],
+        &[("X-Signature-Ed25519", ""), ("X-Signature-Timestamp", "")],
+    ];
+    for headers in header_sets {
+        let answer = harness.post_raw(headers, body.clone()).await;
+        assert_eq!(answer.status, 401, "headers {headers:?}: {answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_interaction_is_refused_and_acts_only_once() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let options = json!([sub("new", json!([text("name", "Replay Co"), text("package", "crm-rollout")]))]);
+    let command = harness.command(SELLER, "deal", options);
+    let first = harness.post(&command).await;
+    assert_eq!(first.kind(), 4, "{first:?}");
+    let replay = harness.post(&command).await;
+    assert_eq!(replay.status, 401, "the same interaction id again is a replay: {replay:?}");
+    let deals = harness.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action.starts_with("deal.")).count();
+    assert_eq!(deals, 1, "the deal was created once");
+    // A new interaction with the same content is not a replay.
+    let again = harness.post(&harness.command(SELLER, "deal", json!([sub("show", json!([]))]))).await;
+    assert_eq!(again.kind(), 4, "{again:?}");
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_refused_with_413() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let limit = keepable::server::MAX_BODY;
+    let padded = |size: usize| {
+        let skeleton = r#"{"type":1,"pad":""}"#;
+        format!(r#"{{"type":1,"pad":"{}"}}"#, "x".repeat(size - skeleton.len())).into_bytes()
+    };
+    let at_limit = harness.post_signed_bytes(padded(limit)).await;
+    assert_eq!((at_limit.status, at_limit.body), (200, json!({ "type": 1 })), "exactly 1 MiB is allowed");
+    let over = harness.post_signed_bytes(padded(limit + 1)).await;
+    assert_eq!(over.status, 413, "one byte more is refused");
+}
+
+impl Harness {
+    async fn post_signed_bytes(&self, body: Vec<u8>) -> super::Answer {
+        let timestamp = self.timestamp();
+        let signature = self.sign(&timestamp, &body);
+        self.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body).await
+    }
+}
