@@ -9,6 +9,7 @@ mod delivery;
 mod fake;
 mod modals;
 mod requests;
+mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;

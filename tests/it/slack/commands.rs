@@ -113,3 +113,25 @@ async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_tick
             .await;
     assert!(text_of(&card).contains("Salesforce CPQ bridge"), "{card:#}");
 }
+
+#[tokio::test]
+async fn a_slow_answer_is_acknowledged_within_three_seconds_and_follows_on_the_response_url() {
+    use sqlx::Connection;
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    // Another writer holds the database, so the answer cannot be ready in time.
+    let mut blocker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let started = std::time::Instant::now();
+    let ack = slack.command(SELLER, DEAL_ROOM, "/deal new Slowpoke package=crm-rollout").await;
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(3), "acknowledged after {waited:?}");
+    assert_eq!(ack["response_type"], "ephemeral", "{ack:#}");
+    assert!(!text_of(&ack).contains("Slowpoke"), "the answer was not ready: {ack:#}");
+    assert!(slack.responses("command").is_empty());
+
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    let answer = eventually(|| async { slack.responses("command").first().cloned() }).await;
+    assert!(text_of(&answer).contains("Slowpoke"), "{answer:#}");
+    assert_eq!(answer["response_type"], "ephemeral");
+}

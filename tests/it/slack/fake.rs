@@ -43,6 +43,8 @@ struct Recorded {
     /// Failures to answer, per method, in order.
     failures: HashMap<String, VecDeque<Failure>>,
     groups: HashMap<String, Vec<String>>,
+    /// What `apps.connections.open` answers (Socket Mode).
+    socket_url: Option<String>,
     next_ts: u64,
 }
 
@@ -85,6 +87,11 @@ impl FakeSlack {
     /// Makes `usergroups.users.list` answer `users` for `group`.
     pub fn set_group(&self, group: &str, users: &[&str]) {
         self.state.lock().unwrap().groups.insert(group.to_string(), users.iter().map(|u| u.to_string()).collect());
+    }
+
+    /// Makes `apps.connections.open` hand out `url` as the Socket Mode websocket.
+    pub fn set_socket_url(&self, url: &str) {
+        self.state.lock().unwrap().socket_url = Some(url.to_string());
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -133,6 +140,10 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
         "usergroups.users.list" => match state.groups.get(body["usergroup"].as_str().unwrap_or_default()) {
             Some(users) => json!({ "ok": true, "users": users }),
             None => json!({ "ok": false, "error": "no_such_subteam" }),
+        },
+        "apps.connections.open" => match &state.socket_url {
+            Some(url) => json!({ "ok": true, "url": url }),
+            None => json!({ "ok": false, "error": "invalid_auth" }),
         },
         _ => json!({ "ok": true }),
     }
