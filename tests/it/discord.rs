@@ -8,6 +8,7 @@ mod commands;
 mod delivery;
 mod fake;
 mod requests;
+mod tickets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub const APPROVER: Member = Member { id: "900000000000000002", roles: &[APPROVE
 pub const SECOND_APPROVER: Member = Member { id: "900000000000000003", roles: &[OTHER_ROLE, APPROVER_ROLE] };
 pub const STRANGER: Member = Member { id: "900000000000000004", roles: &[OTHER_ROLE] };
 pub const PM: Member = Member { id: "900000000000000005", roles: &[] };
+pub const PRESALES_MEMBER: Member = Member { id: "900000000000000006", roles: &[PRESALES_ROLE] };
 
 /// Approvers and presales are Discord roles; channels are channel ids.
 pub fn discord_firm_settings() -> Settings {
@@ -238,6 +240,20 @@ impl Harness {
             "components": [{ "type": 1, "components": [{ "type": 2, "style": 1, "label": "Button", "custom_id": custom_id }] }]
         });
         click
+    }
+
+    /// The same interaction arriving from a direct message in `channel`: no guild, no member
+    /// (so no roles), the user at the top level.
+    pub fn in_dm(&self, mut interaction: Value, channel: &str) -> Value {
+        let object = interaction.as_object_mut().unwrap();
+        let user = object.remove("member").map(|member| member["user"].clone()).unwrap();
+        object.remove("guild_id");
+        object.remove("guild_locale");
+        object.insert("user".into(), user);
+        object.insert("context".into(), json!(1));
+        object.insert("channel_id".into(), json!(channel));
+        object.insert("channel".into(), json!({ "id": channel, "type": 1 }));
+        interaction
     }
 
     /// A modal submission: `fields` are (text input custom_id, value), one per action row.

@@ -140,6 +140,33 @@ async fn a_body_over_one_mebibyte_is_refused_with_413() {
     assert_eq!(over.status, 413, "one byte more is refused");
 }
 
+#[tokio::test]
+async fn a_chunked_body_over_one_mebibyte_is_refused_with_413_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let stream = tokio::net::TcpStream::connect(harness.server.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // No Content-Length: the limit must hold while the body streams in.
+    tokio::spawn(async move {
+        let head = "POST /discord/interactions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\nConnection: close\r\nX-Signature-Ed25519: 00\r\nX-Signature-Timestamp: 0\r\n\r\n";
+        let _ = writer.write_all(head.as_bytes()).await;
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        for _ in 0..17 {
+            if writer.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        let _ = writer.write_all(b"0\r\n\r\n").await;
+    });
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read_to_end(&mut response)).await;
+    assert!(read.is_ok(), "the server answered and closed the connection");
+    let status_line = String::from_utf8_lossy(&response).lines().next().unwrap_or_default().to_string();
+    assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
+}
+
 impl Harness {
     async fn post_signed_bytes(&self, body: Vec<u8>) -> super::Answer {
         let timestamp = self.timestamp();
