@@ -13,10 +13,14 @@ use super::web_api::WebApi;
 /// How long a group's member list is trusted.
 pub(crate) const CACHE_FOR: Duration = Duration::from_secs(60);
 
+/// A group's members, shared between the cache and its readers.
+type Members = Arc<HashSet<String>>;
+
 pub(crate) struct GroupCache {
     api: WebApi,
     ttl: Duration,
-    members: Mutex<HashMap<String, (Instant, Arc<HashSet<String>>)>>,
+    /// By group id: when the members were fetched, and who they were.
+    members: Mutex<HashMap<String, (Instant, Members)>>,
 }
 
 impl GroupCache {
@@ -39,7 +43,7 @@ impl GroupCache {
 
     /// The members of `group`, from the cache or from Slack. The lock is held across the call so
     /// concurrent clicks wait for one answer instead of each asking Slack.
-    async fn members_of(&self, group: &str) -> Option<Arc<HashSet<String>>> {
+    async fn members_of(&self, group: &str) -> Option<Members> {
         let mut cache = self.members.lock().await;
         if let Some((fetched, members)) = cache.get(group) {
             if fetched.elapsed() < self.ttl {

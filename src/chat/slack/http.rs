@@ -1,7 +1,7 @@
 //! The HTTP endpoints Slack calls: `/slack/commands`, `/slack/interactions` and `/slack/events`.
 //! Each one reads the body under the size cap (413), acknowledges `ssl_check=1`, verifies the
-//! signature (401 on any failure, unlike slack-morphism's 400), then hands the decoded payload to
-//! the same handler Socket Mode uses.
+//! signature (401 on any failure, unlike slack-morphism's 400), refuses a replayed command or
+//! click (401), then hands the decoded payload to the same handler Socket Mode uses.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -23,7 +23,7 @@ pub(crate) fn router(slack: Slack) -> Router {
 }
 
 async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
-    let body = match accept(&slack, &headers, body).await {
+    let body = match accept(&slack, &headers, body, Replays::Refused).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -34,7 +34,7 @@ async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Bod
 }
 
 async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
-    let body = match accept(&slack, &headers, body).await {
+    let body = match accept(&slack, &headers, body, Replays::Refused).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -48,7 +48,7 @@ async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Body)
 }
 
 async fn event(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
-    let body = match accept(&slack, &headers, body).await {
+    let body = match accept(&slack, &headers, body, Replays::ByEventId).await {
         Ok(body) => body,
         Err(response) => return response,
     };
@@ -58,9 +58,19 @@ async fn event(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Re
     }
 }
 
+/// How a second copy of a signed request is recognised.
+#[derive(Clone, Copy, PartialEq)]
+enum Replays {
+    /// Slack never resends a slash command or an interaction, so a signature seen before within
+    /// the five-minute window is a replay (see `replay`).
+    Refused,
+    /// Slack does retry events; they are de-duplicated by `event_id` instead.
+    ByEventId,
+}
+
 /// The raw body of a request Slack signed, or the response that ends it: 413 when too large,
-/// 200 for an `ssl_check`, 401 when not signed by Slack within the time window.
-async fn accept(slack: &Slack, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+/// 200 for an `ssl_check`, 401 when not signed by Slack within the time window or replayed.
+async fn accept(slack: &Slack, headers: &HeaderMap, body: Body, replays: Replays) -> Result<Bytes, Response> {
     let body = verify::read_capped(headers, body).await.map_err(IntoResponse::into_response)?;
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
     // before (and whether or not) it is signed; it never reaches a handler.
@@ -72,6 +82,14 @@ async fn accept(slack: &Slack, headers: &HeaderMap, body: Body) -> Result<Bytes,
         tracing::warn!(%refusal, "refused a request that Slack did not sign");
         StatusCode::UNAUTHORIZED.into_response()
     })?;
+    if replays == Replays::Refused {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let sent_at = header(verify::TIMESTAMP_HEADER).trim().parse().unwrap_or_default();
+        if !slack.replays.first_time(header(verify::SIGNATURE_HEADER), sent_at, now) {
+            tracing::warn!("refused a replayed Slack request");
+            return Err(StatusCode::UNAUTHORIZED.into_response());
+        }
+    }
     Ok(body)
 }
 

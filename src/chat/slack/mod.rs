@@ -2,9 +2,9 @@
 //! outbox delivery to the Web API. Only translation lives here: a Slack payload becomes an
 //! `(Actor, command text or action id)`, and a `Reply` becomes Block Kit.
 //!
-//! How a request flows: `http` checks the size and the signature (`verify`), then hands the
-//! payload to `commands`, `interactions` or `events`; Socket Mode (`socket_mode`) hands its
-//! envelopes to the same functions. Replies are rendered by `blocks` (messages) and `modals`
+//! How a request flows: `http` checks the size, the signature (`verify`) and for replays
+//! (`replay`), then hands the payload to `commands`, `interactions` or `events`; Socket Mode
+//! (`socket_mode`) hands its envelopes to the same functions. Replies are rendered by `blocks` (messages) and `modals`
 //! (views); `web_api` talks to Slack, `delivery` drains the outbox through it, and `groups`
 //! resolves user-group membership for approver checks.
 
@@ -16,6 +16,7 @@ mod groups;
 mod http;
 mod interactions;
 mod modals;
+mod replay;
 pub mod socket_mode;
 pub mod verify;
 mod web_api;
@@ -71,13 +72,14 @@ pub(crate) struct Slack {
     pub settings: Arc<SlackSettings>,
     pub api: web_api::WebApi,
     groups: Arc<groups::GroupCache>,
+    replays: Arc<replay::ReplayGuard>,
 }
 
 impl Slack {
     pub fn new(app: App, settings: Arc<SlackSettings>) -> Slack {
         let api = web_api::WebApi::new(&settings);
         let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
-        Slack { app, settings, api, groups }
+        Slack { app, settings, api, groups, replays: Arc::default() }
     }
 
     /// The acting user in `channel`, with the configured approver / presales groups they are in.

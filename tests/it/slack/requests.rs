@@ -246,3 +246,21 @@ async fn a_retried_event_is_acted_on_once() {
     crate::support::eventually(|| async { Some(()).filter(|_| !thread_posts(&slack, other_ts).is_empty()) }).await;
     assert_eq!(thread_posts(&slack, ts).len(), 1, "the retries of Ev0002 did not answer again");
 }
+
+#[tokio::test]
+async fn a_replayed_command_or_click_is_refused_with_401_and_acts_once() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let at = slack.app.clock.now().timestamp();
+    let form = deal_form("U-SELLER");
+    assert_eq!(slack.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(), 200);
+    assert_eq!(slack.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(), 401, "the same signed request again");
+    let click = super::block_actions("U-SELLER", "C-DEAL", "commit_start:forged", &slack.fake.response_url("click"));
+    let click = serde_urlencoded::to_string([("payload", click.to_string())]).unwrap();
+    assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 200);
+    assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 401);
+    crate::support::eventually(|| async { Some(()).filter(|_| !slack.responses("click").is_empty()) }).await;
+    assert_eq!(slack.responses("click").len(), 1, "the replayed click was not run");
+    let created = slack.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action == "deal.created").count();
+    assert_eq!(created, 1, "the replayed command created no second deal");
+}

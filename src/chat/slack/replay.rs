@@ -1,0 +1,58 @@
+//! Refusing replays of signed requests. Slack never resends a slash command or an interaction, so
+//! a signature seen before is a copy someone captured and sent again within the five-minute
+//! window. Signatures are remembered in memory until their timestamp leaves the window: nothing
+//! touches the database before Slack is acknowledged. (Events are retried by Slack and are
+//! de-duplicated by `event_id` in the store instead.)
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+
+use super::verify::MAX_SKEW_SECONDS;
+
+/// The signatures accepted within the window.
+#[derive(Default)]
+pub(crate) struct ReplayGuard {
+    seen: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    signatures: HashSet<String>,
+    /// `(forget after, signature)` in the order they were accepted.
+    expiries: VecDeque<(i64, String)>,
+}
+
+impl ReplayGuard {
+    /// True the first time `signature` (of a request sent at `sent_at`) is presented; `now` and
+    /// `sent_at` are Unix seconds.
+    pub fn first_time(&self, signature: &str, sent_at: i64, now: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        while seen.expiries.front().is_some_and(|(forget_after, _)| *forget_after < now) {
+            if let Some((_, old)) = seen.expiries.pop_front() {
+                seen.signatures.remove(&old);
+            }
+        }
+        if !seen.signatures.insert(signature.to_string()) {
+            return false;
+        }
+        seen.expiries.push_back((sent_at + MAX_SKEW_SECONDS, signature.to_string()));
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_is_accepted_once_while_it_could_verify() {
+        let guard = ReplayGuard::default();
+        assert!(guard.first_time("v0=a", 1000, 1000));
+        assert!(!guard.first_time("v0=a", 1000, 1200));
+        assert!(guard.first_time("v0=b", 1000, 1200));
+        // Once its timestamp is out of the window the signature cannot verify any more, so it
+        // is forgotten.
+        assert!(guard.first_time("v0=c", 1400, 1400));
+        assert!(guard.seen.lock().unwrap().signatures.len() == 1);
+    }
+}
