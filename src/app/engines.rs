@@ -66,9 +66,8 @@ impl App {
             }
         };
         let window = Window { first: first_candidate(self.clock.today(), not_before), horizon: self.settings.horizon_weeks };
-        let roles: Vec<String> = pattern.requirements.iter().map(|r| r.role.clone()).collect();
-        let (people, holidays) = self.store.capacity(&roles, window.first, window.last_day(pattern.weeks)).await?;
-        let result = earliest_start(&pattern, &people, &Calendar::new(holidays), window);
+        let capacity = self.store.capacity().await?;
+        let result = earliest_start(&pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), window);
         Ok(StartAnswer { package, pattern, window, result })
     }
 

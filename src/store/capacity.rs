@@ -1,56 +1,70 @@
-//! The earliest-start loader: active people of some roles with their bookings and time off in a
-//! date range, and the holidays in it.
+//! The capacity data the earliest-start engine needs: every active person with their bookings and
+//! time off, and the holidays.
 //!
-//! A large firm has tens of thousands of bookings in a year, and handing them to sqlx one row at a
-//! time costs more than the rule itself. Each table is therefore read as one JSON array built by
-//! the database (`json_group_array` on SQLite, `json_agg` on PostgreSQL) and parsed with serde.
+//! A large firm has tens of thousands of bookings, and reading them for every answer would cost
+//! more than the rule. So the data is kept in memory, stamped with the `capacity` row of
+//! `data_versions`, which triggers bump on every change to people, allocations, time off and
+//! holidays (an import, a hold, a release) — in the same transaction, on every instance's
+//! database. Each answer checks the stamp with one small query and reloads when it moved.
+//! A reload reads each table in bulk with `Store::json_rows`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use serde::de::DeserializeOwned;
 use sqlx::Row;
 
-use super::{Backend, Store};
+use super::Store;
 use crate::domain::capacity::{Booking, PersonLoad};
 use crate::domain::hours::Hours;
 
+/// Every active person with all their bookings and time off, and every holiday.
+#[derive(Debug, Default)]
+pub struct Capacity {
+    pub people: Vec<PersonLoad>,
+    pub holidays: Vec<NaiveDate>,
+}
+
+/// The last capacity read, with the data version it was read at.
+pub(super) type CapacityCache = tokio::sync::Mutex<Option<(i64, Arc<Capacity>)>>;
+
 impl Store {
-    /// Active people of `roles` with their bookings and time off overlapping `from..=to`, and the
-    /// holidays in that range.
-    pub async fn capacity(&self, roles: &[String], from: NaiveDate, to: NaiveDate) -> anyhow::Result<(Vec<PersonLoad>, Vec<NaiveDate>)> {
-        if roles.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
+    /// The firm's current capacity data, from memory when nothing changed since it was read.
+    pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
+        let version: i64 = sqlx::query("SELECT version FROM data_versions WHERE name = 'capacity'")
+            .fetch_one(&self.pool)
+            .await
+            .context("reading the capacity version")?
+            .get(0);
+        let mut cached = self.capacity_cache.lock().await;
+        if let Some((at, capacity)) = cached.as_ref() {
+            if *at == version {
+                return Ok(capacity.clone());
+            }
         }
-        let (from, to) = (from.to_string(), to.to_string());
-        let in_roles = (4..4 + roles.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-        // $1 and $2 bound the range, $3 is `active`, $4… are the roles.
-        let of_people = format!("p.active = $3 AND p.role IN ({in_roles}) AND $1 <= $2");
+        // Read after the version: a change in between makes the next answer reload again.
+        let capacity = Arc::new(self.load_capacity().await?);
+        *cached = Some((version, capacity.clone()));
+        Ok(capacity)
+    }
+
+    async fn load_capacity(&self) -> anyhow::Result<Capacity> {
         let people: Vec<(String, String, f64)> =
-            self.json_rows("p.id, p.role, p.weekly_hours", &format!("FROM people p WHERE {of_people}"), &from, &to, roles).await?;
+            self.json_rows("id, role, weekly_hours", "FROM people WHERE active", &[]).await.context("loading people")?;
         let bookings: Vec<(String, String, String, f64, String)> = self
             .json_rows(
                 "a.person, a.start_date, a.end_date, a.hours_per_week, a.status",
-                &format!(
-                    "FROM allocations a JOIN people p ON p.id = a.person WHERE a.end_date >= $1 AND a.start_date <= $2 AND {of_people}"
-                ),
-                &from,
-                &to,
-                roles,
+                "FROM allocations a JOIN people p ON p.id = a.person WHERE p.active",
+                &[],
             )
             .await
             .context("loading allocations")?;
         let time_off: Vec<(String, String, String)> = self
-            .json_rows(
-                "t.person, t.start_date, t.end_date",
-                &format!("FROM time_off t JOIN people p ON p.id = t.person WHERE t.end_date >= $1 AND t.start_date <= $2 AND {of_people}"),
-                &from,
-                &to,
-                roles,
-            )
+            .json_rows("t.person, t.start_date, t.end_date", "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active", &[])
             .await
             .context("loading time off")?;
+        let holidays: Vec<(String,)> = self.json_rows("date", "FROM holidays", &[]).await.context("loading holidays")?;
 
         let mut people: Vec<PersonLoad> = people
             .into_iter()
@@ -79,40 +93,11 @@ impl Store {
                 people[i].time_off.push((parse_date(&start)?, parse_date(&end)?));
             }
         }
-        let holidays = sqlx::query("SELECT date FROM holidays WHERE date >= $1 AND date <= $2")
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await
-            .context("loading holidays")?
-            .iter()
-            .map(|r| parse_date(&r.get::<String, _>(0)))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((people, holidays))
-    }
-
-    /// Runs `SELECT <columns> <rest>` as one JSON array of row arrays and parses it.
-    async fn json_rows<T: DeserializeOwned>(
-        &self,
-        columns: &str,
-        rest: &str,
-        from: &str,
-        to: &str,
-        roles: &[String],
-    ) -> anyhow::Result<Vec<T>> {
-        let sql = match self.backend {
-            Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
-            Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"),
-        };
-        let mut query = sqlx::query(&sql).bind(from.to_string()).bind(to.to_string()).bind(true);
-        for role in roles {
-            query = query.bind(role.clone());
-        }
-        let json: String = query.fetch_one(&self.pool).await.context("loading capacity")?.get(0);
-        serde_json::from_str(&json).context("reading capacity rows")
+        let holidays = holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Capacity { people, holidays })
     }
 }
 
 fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("bad date '{text}' in the database"))
+    text.parse().with_context(|| format!("bad date '{text}' in the database"))
 }

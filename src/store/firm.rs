@@ -323,61 +323,67 @@ impl Store {
         Ok(rows.iter().map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) }).collect())
     }
 
+    /// Every finished and unfinished project of `package` in history.csv.
     pub async fn history(&self, package: &str) -> anyhow::Result<Vec<HistoryRow>> {
-        let rows = sqlx::query(
-            "SELECT id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders \
-             FROM history WHERE package = $1 ORDER BY id",
-        )
-        .bind(package)
-        .fetch_all(&self.pool)
-        .await
-        .context("loading history")?;
-        rows.iter()
-            .map(|r| {
+        type Row = (String, String, String, String, String, f64, Option<String>, Option<f64>, Option<f64>, Option<i64>);
+        let rows: Vec<Row> = self
+            .json_rows(
+                "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders",
+                "FROM history WHERE package = $1",
+                &[package],
+            )
+            .await
+            .context("loading history")?;
+        let mut history = rows
+            .into_iter()
+            .map(|(id, client, package, start, end, effort_hours, planned_end, sold_margin, closed_margin, change_orders)| {
                 Ok(HistoryRow {
-                    id: r.get(0),
-                    client: r.get(1),
-                    package: r.get(2),
-                    start: parse_date(&r.get::<String, _>(3))?,
-                    end: parse_date(&r.get::<String, _>(4))?,
-                    effort_hours: r.get(5),
-                    planned_end: r.get::<Option<String>, _>(6).map(|d| parse_date(&d)).transpose()?,
-                    sold_margin: r.get(7),
-                    closed_margin: r.get(8),
-                    change_orders: r.get(9),
+                    id,
+                    client,
+                    package,
+                    start: parse_date(&start)?,
+                    end: parse_date(&end)?,
+                    effort_hours,
+                    planned_end: planned_end.map(|d| parse_date(&d)).transpose()?,
+                    sold_margin,
+                    closed_margin,
+                    change_orders,
                 })
             })
-            .collect()
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        history.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(history)
     }
 
-    /// All deliverables, and the package items of `package` (all items without one).
+    /// The deliverable library, with the package items of `package` (of every package when `None`).
     pub async fn library(&self, package: Option<&str>) -> anyhow::Result<Library> {
-        let deliverables =
-            sqlx::query("SELECT id, name, aliases, category, effort_hours, price, depends_on, description FROM deliverables ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .context("loading deliverables")?
-                .iter()
-                .map(|r| Deliverable {
-                    id: r.get(0),
-                    name: r.get(1),
-                    aliases: split_list(&r.get::<String, _>(2)),
-                    category: Category::parse(&r.get::<String, _>(3)).unwrap_or(Category::Standard),
-                    effort_hours: r.get(4),
-                    price: r.get(5),
-                    depends_on: split_list(&r.get::<String, _>(6)),
-                    description: r.get(7),
-                })
-                .collect();
-        let items = sqlx::query("SELECT package, deliverable, inclusion FROM package_items WHERE package = $1 OR $2")
-            .bind(package.unwrap_or(""))
-            .bind(package.is_none())
-            .fetch_all(&self.pool)
+        type Row = (String, String, String, String, f64, f64, String, String);
+        let rows: Vec<Row> = self
+            .json_rows("id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables", &[])
             .await
-            .context("loading package items")?
-            .iter()
-            .filter_map(|r| {
-                Some(PackageItem { package: r.get(0), deliverable: r.get(1), inclusion: Inclusion::parse(&r.get::<String, _>(2))? })
+            .context("loading deliverables")?;
+        let mut deliverables: Vec<Deliverable> = rows
+            .into_iter()
+            .map(|(id, name, aliases, category, effort_hours, price, depends_on, description)| Deliverable {
+                id,
+                name,
+                aliases: split_list(&aliases),
+                category: Category::parse(&category).unwrap_or(Category::Standard),
+                effort_hours,
+                price,
+                depends_on: split_list(&depends_on),
+                description,
+            })
+            .collect();
+        deliverables.sort_by(|a, b| a.id.cmp(&b.id));
+        let items: Vec<(String, String, String)> = self
+            .json_rows("package, deliverable, inclusion", "FROM package_items WHERE package = $1 OR $1 = ''", &[package.unwrap_or("")])
+            .await
+            .context("loading package items")?;
+        let items = items
+            .into_iter()
+            .filter_map(|(package, deliverable, inclusion)| {
+                Some(PackageItem { package, deliverable, inclusion: Inclusion::parse(&inclusion)? })
             })
             .collect();
         Ok(Library { deliverables, items })

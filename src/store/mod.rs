@@ -2,7 +2,7 @@
 //!
 //! Both backends share one schema (per-backend migration folders only where types differ) and
 //! the same queries; backend-specific SQL is kept to the outbox claim (`outbox.rs`) and the
-//! capacity loader's JSON aggregation (`capacity.rs`).
+//! bulk reads' JSON aggregation (`Store::json_rows`).
 
 mod audit;
 mod capacity;
@@ -15,6 +15,7 @@ mod requests;
 mod workflow;
 
 pub use audit::AuditEntry;
+pub use capacity::Capacity;
 pub use csv_import::{parse_dir, parse_files, ImportProblem, ParsedFirm};
 pub use firm::ImportSummary;
 pub use requests::*;
@@ -38,6 +39,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    capacity_cache: std::sync::Arc<capacity::CapacityCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -84,7 +86,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("running migrations")?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, capacity_cache: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -97,6 +99,30 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl Store {
+    /// Runs `SELECT <columns> <rest>` as one JSON array of row arrays, built by the database
+    /// (`json_group_array` on SQLite, `json_agg` on PostgreSQL), and parses it. sqlx hands rows
+    /// over one at a time, which is slow for the thousands of rows the engines read; one text
+    /// value is not. `binds` are bound as text to `$1`, `$2`, ….
+    pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        columns: &str,
+        rest: &str,
+        binds: &[&str],
+    ) -> anyhow::Result<Vec<T>> {
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
+            Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"),
+        };
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = query.bind(bind.to_string());
+        }
+        let json: String = sqlx::Row::get(&query.fetch_one(&self.pool).await?, 0);
+        serde_json::from_str(&json).context("reading the rows")
     }
 }
 

@@ -171,3 +171,25 @@ async fn an_update_waits_until_the_message_it_replaces_is_sent() {
         assert_eq!(second.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v2"]);
     }
 }
+
+#[tokio::test]
+async fn capacity_kept_in_memory_sees_changes_made_by_another_instance() {
+    for db in TestDb::all().await {
+        let first = Store::connect(&db.url).await.unwrap();
+        let second = Store::connect(&db.url).await.unwrap();
+        let (parsed, problems) = parse_files(&firm_files("person,project,start,end,hours_per_week\n"));
+        assert!(problems.is_empty());
+        first.import(&parsed).await.unwrap().unwrap();
+        let before = first.capacity().await.unwrap();
+        assert_eq!(before.people.len(), 2, "{}", db.url);
+        assert!(before.people.iter().all(|p| p.bookings.is_empty()));
+        assert!(std::sync::Arc::ptr_eq(&before, &first.capacity().await.unwrap()), "unchanged data is not read again");
+
+        let (parsed, _) = parse_files(&firm_files("person,project,start,end,hours_per_week,status\np1,x,2027-01-04,2027-02-26,32,tentative\n"));
+        second.import(&parsed).await.unwrap().unwrap();
+        let after = first.capacity().await.unwrap();
+        let ann = after.people.iter().find(|p| p.id == "p1").unwrap();
+        assert_eq!(ann.bookings.len(), 1, "{}", db.url);
+        assert!(ann.bookings[0].tentative);
+    }
+}

@@ -163,9 +163,8 @@ impl App {
             .unwrap_or_default();
         let pattern = Pattern { requirements, weeks };
         let end = start + Duration::weeks(weeks) - Duration::days(1);
-        let roles: Vec<String> = pattern.requirements.iter().map(|r| r.role.clone()).collect();
-        let (people, holidays) = self.store.capacity(&roles, start, end).await?;
-        let chosen = qualifying_people(&pattern, &people, &Calendar::new(holidays), start);
+        let capacity = self.store.capacity().await?;
+        let chosen = qualifying_people(&pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
         let mut bookings = Vec::new();
         for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
             if (candidates.len() as i64) < requirement.count {
