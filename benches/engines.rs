@@ -3,7 +3,10 @@
 //! including reading what the rule needs from the database and wording the reply.
 //!
 //! `cargo bench --bench engines` (budgets, on 2 cores: earliest start under 10 ms at 2,000 people
-//! and under 50 ms at 10,000; comparables and inclusion under 2 ms).
+//! and under 50 ms at 10,000; comparables and inclusion under 2 ms). Capacity and history stay in
+//! memory between questions while their data version holds (`store/cache.rs`), so the steady
+//! state reads one version row; `earliest_start_after_a_change` measures the first answer after a
+//! change, which reads all capacity again.
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -53,6 +56,21 @@ fn engines(c: &mut Criterion) {
             });
             group.finish();
         }
+        // The first answer after the capacity data changed (an import, a hold) reads it all again.
+        let mut group = c.benchmark_group("earliest_start_after_a_change");
+        group.sample_size(20);
+        group.bench_with_input(BenchmarkId::from_parameter(people), &questions[0].1, |b, question| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'")
+                        .execute(app.store.pool())
+                        .await
+                        .expect("bumping the version");
+                    app.ask(&seller, question).await
+                })
+            })
+        });
+        group.finish();
     }
 }
 

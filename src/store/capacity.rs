@@ -1,19 +1,12 @@
 //! The capacity data the earliest-start engine needs: every active person with their bookings and
-//! time off, and the holidays.
-//!
-//! A large firm has tens of thousands of bookings, and reading them for every answer would cost
-//! more than the rule. So the data is kept in memory, stamped with the `capacity` row of
-//! `data_versions`, which triggers bump on every change to people, allocations, time off and
-//! holidays (an import, a hold, a release) — in the same transaction, on every instance's
-//! database. Each answer checks the stamp with one small query and reloads when it moved.
-//! A reload reads each table in bulk with `Store::json_rows`.
+//! time off, and the holidays. A large firm has tens of thousands of bookings, so this is kept in
+//! memory and read again only when it changed (see `cache.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use sqlx::Row;
 
 use super::Store;
 use crate::domain::capacity::{Booking, PersonLoad};
@@ -26,27 +19,10 @@ pub struct Capacity {
     pub holidays: Vec<NaiveDate>,
 }
 
-/// The last capacity read, with the data version it was read at.
-pub(super) type CapacityCache = tokio::sync::Mutex<Option<(i64, Arc<Capacity>)>>;
-
 impl Store {
     /// The firm's current capacity data, from memory when nothing changed since it was read.
     pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
-        let version: i64 = sqlx::query("SELECT version FROM data_versions WHERE name = 'capacity'")
-            .fetch_one(&self.pool)
-            .await
-            .context("reading the capacity version")?
-            .get(0);
-        let mut cached = self.capacity_cache.lock().await;
-        if let Some((at, capacity)) = cached.as_ref() {
-            if *at == version {
-                return Ok(capacity.clone());
-            }
-        }
-        // Read after the version: a change in between makes the next answer reload again.
-        let capacity = Arc::new(self.load_capacity().await?);
-        *cached = Some((version, capacity.clone()));
-        Ok(capacity)
+        self.versioned(&self.caches.capacity, || self.load_capacity()).await
     }
 
     async fn load_capacity(&self) -> anyhow::Result<Capacity> {

@@ -1,6 +1,7 @@
 //! The firm's data in the database: the import transaction and the engines' loaders.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -323,36 +324,45 @@ impl Store {
         Ok(rows.iter().map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) }).collect())
     }
 
-    /// Every finished and unfinished project of `package` in history.csv.
-    pub async fn history(&self, package: &str) -> anyhow::Result<Vec<HistoryRow>> {
+    /// The projects of `package` in history.csv, ordered by id.
+    pub async fn history(&self, package: &str) -> anyhow::Result<Arc<Vec<HistoryRow>>> {
+        let all = self.versioned(&self.caches.history, || self.load_history()).await?;
+        Ok(all.get(package).cloned().unwrap_or_default())
+    }
+
+    async fn load_history(&self) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
         type Row = (String, String, String, String, String, f64, Option<String>, Option<f64>, Option<f64>, Option<i64>);
         let rows: Vec<Row> = self
             .json_rows(
                 "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders",
-                "FROM history WHERE package = $1",
-                &[package],
+                "FROM history",
+                &[],
             )
             .await
             .context("loading history")?;
-        let mut history = rows
+        let mut by_package: HashMap<String, Vec<HistoryRow>> = HashMap::new();
+        for (id, client, package, start, end, effort_hours, planned_end, sold_margin, closed_margin, change_orders) in rows {
+            let row = HistoryRow {
+                id,
+                client,
+                package: package.clone(),
+                start: parse_date(&start)?,
+                end: parse_date(&end)?,
+                effort_hours,
+                planned_end: planned_end.map(|d| parse_date(&d)).transpose()?,
+                sold_margin,
+                closed_margin,
+                change_orders,
+            };
+            by_package.entry(package).or_default().push(row);
+        }
+        Ok(by_package
             .into_iter()
-            .map(|(id, client, package, start, end, effort_hours, planned_end, sold_margin, closed_margin, change_orders)| {
-                Ok(HistoryRow {
-                    id,
-                    client,
-                    package,
-                    start: parse_date(&start)?,
-                    end: parse_date(&end)?,
-                    effort_hours,
-                    planned_end: planned_end.map(|d| parse_date(&d)).transpose()?,
-                    sold_margin,
-                    closed_margin,
-                    change_orders,
-                })
+            .map(|(package, mut rows)| {
+                rows.sort_by(|a, b| a.id.cmp(&b.id));
+                (package, Arc::new(rows))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        history.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(history)
+            .collect())
     }
 
     /// The deliverable library, with the package items of `package` (of every package when `None`).

@@ -5,6 +5,7 @@
 //! bulk reads' JSON aggregation (`Store::json_rows`).
 
 mod audit;
+mod cache;
 mod capacity;
 mod csv_import;
 pub mod demo;
@@ -22,10 +23,24 @@ pub use requests::*;
 pub use workflow::*;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::AnyPool;
+
+/// What the engines keep in memory between questions (see `cache.rs`).
+struct Caches {
+    capacity: cache::Versioned<Capacity>,
+    /// Every package's history rows, by package id.
+    history: cache::Versioned<std::collections::HashMap<String, Arc<Vec<crate::domain::firm::HistoryRow>>>>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches { capacity: cache::Versioned::new("capacity"), history: cache::Versioned::new("history") }
+    }
+}
 
 /// Which database engine a `Store` talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +54,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    capacity_cache: std::sync::Arc<capacity::CapacityCache>,
+    caches: Arc<Caches>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -86,7 +101,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("running migrations")?;
-        Ok(Store { pool, backend, capacity_cache: Default::default() })
+        Ok(Store { pool, backend, caches: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
