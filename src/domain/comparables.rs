@@ -85,7 +85,7 @@ pub fn nearest<'a>(set: &Comparables<'a>, effort: Option<f64>, count: usize) -> 
         Some(effort) => {
             rows.sort_by(|a, b| (a.effort_hours - effort).abs().total_cmp(&(b.effort_hours - effort).abs()).then(b.end.cmp(&a.end)))
         }
-        None => rows.sort_by(|a, b| b.end.cmp(&a.end)),
+        None => rows.sort_by_key(|row| std::cmp::Reverse(row.end)),
     }
     rows.truncate(count);
     rows

@@ -19,7 +19,10 @@ const ROLES: [(&str, &str, i64, u32); 5] = [
     ("analyst", "Analyst", 1, 24),
 ];
 
-const PACKAGES: [(&str, &str, i64, &[(&str, i64, i64)]); 8] = [
+/// A package: id, name, duration in weeks, and its staffing rows (role, count, hours per week).
+type PackageSpec = (&'static str, &'static str, i64, &'static [(&'static str, i64, i64)]);
+
+const PACKAGES: [PackageSpec; 8] = [
     ("crm-rollout", "CRM Rollout", 12, &[("principal", 1, 8), ("senior", 2, 24), ("consultant", 2, 32)]),
     ("data-audit", "Data Audit", 4, &[("architect", 1, 16), ("analyst", 2, 32)]),
     ("bi-dashboards", "BI Dashboards", 6, &[("senior", 1, 24), ("analyst", 2, 24)]),

@@ -103,7 +103,7 @@ impl App {
             ),
             _ => (format!("{} ({})", text(&p["name"]), text(&p["verdict"]).replace('_', "-")), "deliverable library".to_string()),
         };
-        self.record_commitment(actor, &deal, kind, &summary, &source, p.clone(), None).await
+        self.record_commitment(actor, &deal, kind, &summary, &source, p.clone()).await
     }
 
     async fn record_commitment(
@@ -114,7 +114,6 @@ impl App {
         summary: &str,
         source: &str,
         details: Value,
-        approval_id: Option<String>,
     ) -> Result<Reply, AppError> {
         let now = self.now_text();
         let commitment = Commitment {
@@ -124,7 +123,8 @@ impl App {
             summary: summary.into(),
             details,
             source: source.into(),
-            approval_id,
+            // Approved exceptions are recorded by the approval itself, with its id.
+            approval_id: None,
             created_by: actor.user.clone(),
             created_at: now.clone(),
         };
