@@ -32,8 +32,12 @@ impl Platforms {
         })
     }
 
-    /// Who delivers the outbox: Slack when configured, else Discord.
+    /// Who delivers the outbox: Slack when configured, else Discord. The configured channels and
+    /// approvers are one platform's ids, so an instance delivers to one platform.
     pub fn deliverer(&self) -> Option<Arc<dyn Deliver>> {
+        if self.slack.is_some() && self.discord.is_some() {
+            tracing::warn!("both Slack and Discord are configured: outbound messages go to Slack; run one instance per platform");
+        }
         if let Some(settings) = &self.slack {
             return Some(Arc::new(slack::SlackDelivery::new(settings.clone())));
         }
