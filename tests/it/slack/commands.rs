@@ -135,3 +135,24 @@ async fn a_slow_answer_is_acknowledged_within_three_seconds_and_follows_on_the_r
     assert!(text_of(&answer).contains("Slowpoke"), "{answer:#}");
     assert_eq!(answer["response_type"], "ephemeral");
 }
+
+#[tokio::test]
+async fn the_manifest_declares_every_command_scope_and_url_the_server_serves() {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slack/manifest.yml")).unwrap();
+    for (name, _) in keepable::app::command::SYNTAX {
+        assert!(manifest.contains(&format!("- command: /{name}\n")), "/{name} is not in the manifest");
+    }
+    for scope in ["commands", "chat:write", "chat:write.public", "im:write", "usergroups:read", "app_mentions:read"] {
+        assert!(manifest.contains(&format!("      - {scope}\n")), "scope {scope} is not in the manifest");
+    }
+    assert!(manifest.contains("      - app_mention\n") && manifest.contains("socket_mode_enabled: false"));
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let paths: Vec<&str> = manifest.lines().filter_map(|line| line.split("url: https://keepable.example.com").nth(1)).collect();
+    assert_eq!(paths.len(), 7 + 2, "seven commands, events and interactivity: {paths:?}");
+    for path in paths {
+        // An endpoint of ours answers an unsigned request 401, where an unknown path would be 404.
+        let status = slack.http.post(slack.server.url(path)).body("x=1").send().await.unwrap().status();
+        assert_eq!(status, 401, "{path}");
+    }
+}
