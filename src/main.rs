@@ -11,6 +11,14 @@ use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
 use keepable::store::{self, Store};
 
+/// `println!` that does not panic when the reader has gone (`keepable outbox | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "keepable", version, about = "Promise only what delivery can keep.")]
 struct Cli {
@@ -142,14 +150,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let clock = Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
     if let Command::GenFirm { people, seed, dir } = &cli.command {
         store::gen_firm::generate(dir, *people, *seed, clock.today())?;
-        println!("wrote a firm of {people} people to {}", dir.display());
+        out!("wrote a firm of {people} people to {}", dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Discord { command: DiscordCommand::Register { guild } } = &cli.command {
         let platforms = keepable::server::Platforms::from_env()?;
         let discord = platforms.discord.context("set DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN first")?;
         let count = keepable::chat::discord::register::register_commands(&discord, guild.as_deref()).await?;
-        println!("registered {count} commands{}", guild.as_ref().map(|g| format!(" in guild {g}")).unwrap_or_default());
+        out!("registered {count} commands{}", guild.as_ref().map(|g| format!(" in guild {g}")).unwrap_or_default());
         return Ok(ExitCode::SUCCESS);
     }
     let settings = Settings::load(cli.config.as_deref())?;
@@ -157,9 +165,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let app = App::new(store.clone(), settings, clock)?;
     let print = |json: bool, reply: &keepable::app::reply::Reply| {
         if json {
-            println!("{}", reply.to_json());
+            out!("{}", reply.to_json());
         } else {
-            println!("{}", keepable::chat::console::render(reply));
+            out!("{}", keepable::chat::console::render(reply));
         }
         if reply.is_error() {
             ExitCode::FAILURE
@@ -169,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     };
     let code = match cli.command {
         Command::Migrate => {
-            println!("database is up to date");
+            out!("database is up to date");
             ExitCode::SUCCESS
         }
         Command::Import { dir } => {
@@ -179,8 +187,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Ok(summary) => {
                     let now = keepable::store::timestamp(clock.now());
                     store.audit_now(&now, "cli", "import", &dir.display().to_string(), &summary.to_string()).await?;
-                    print!("{summary}");
-                    println!("imported in {:.2}s", started.elapsed().as_secs_f64());
+                    out!("{}", summary.to_string().trim_end());
+                    out!("imported in {:.2}s", started.elapsed().as_secs_f64());
                     return Ok(ExitCode::SUCCESS);
                 }
                 Err(problems) => problems,
@@ -205,7 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             if store.is_empty().await? {
                 let demo = store::demo::demo_firm(clock.today())?;
                 match store.import(&demo).await? {
-                    Ok(_) => println!("Loaded the demo firm (Northwind Consulting) into {}.", cli.db),
+                    Ok(_) => out!("Loaded the demo firm (Northwind Consulting) into {}.", cli.db),
                     Err(problems) => anyhow::bail!("could not load the demo firm: {}", problems[0]),
                 }
             }
@@ -215,10 +223,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Outbox { json } => {
             let messages = store.outbox_messages().await?;
             if json {
-                println!("{}", serde_json::to_string(&messages.iter().map(outbox_json).collect::<Vec<_>>())?);
+                out!("{}", serde_json::to_string(&messages.iter().map(outbox_json).collect::<Vec<_>>())?);
             } else {
                 for m in &messages {
-                    println!(
+                    out!(
                         "#{} {} [{}]{}\n{}\n",
                         m.id,
                         m.target,
@@ -233,10 +241,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Audit { json } => {
             let entries = store.audit_entries().await?;
             if json {
-                println!("{}", serde_json::to_string(&entries)?);
+                out!("{}", serde_json::to_string(&entries)?);
             } else {
                 for e in &entries {
-                    println!("{} {} {} {} {}", e.at, e.actor, e.action, e.subject, e.details);
+                    out!("{} {} {} {} {}", e.at, e.actor, e.action, e.subject, e.details);
                 }
             }
             ExitCode::SUCCESS
@@ -244,9 +252,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::RunDue { json } => {
             let report = app.run_due().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                out!("{}", serde_json::to_string(&report)?);
             } else {
-                println!("{report:?}");
+                out!("{report:?}");
             }
             ExitCode::SUCCESS
         }

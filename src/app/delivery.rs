@@ -28,6 +28,9 @@ pub trait Deliver: Send + Sync {
     async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError>;
 }
 
+/// How long a claim lasts; longer than one delivery with its retries can take.
+const LEASE: Duration = Duration::seconds(60);
+
 /// Attempts before a message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 
@@ -39,9 +42,16 @@ pub fn backoff(attempts: i64) -> Duration {
 /// Delivers every due message once; returns how many were sent.
 pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -> anyhow::Result<usize> {
     let now = Utc::now();
-    let lease = timestamp(now + Duration::seconds(60));
+    let lease = timestamp(now + LEASE);
     let mut sent = 0;
     for message in store.claim_due(worker, &timestamp(now), &lease, 50).await? {
+        // A slow platform can outlast the batch's lease: renew it per message, and leave the
+        // message to whoever claimed it since if it ran out.
+        let now = Utc::now();
+        if !store.renew_lease(message.id, worker, &timestamp(now), &timestamp(now + LEASE)).await? {
+            tracing::warn!(id = message.id, "outbox lease ran out before sending; left to another worker");
+            continue;
+        }
         let replaces = match message.updates {
             Some(id) => store.outbox_message(id).await?.and_then(|m| m.platform_ref),
             None => None,

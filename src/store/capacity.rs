@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 
+use super::firm::parse_date;
 use super::Store;
 use crate::domain::capacity::{Booking, PersonLoad};
 use crate::domain::hours::Hours;
@@ -72,8 +73,4 @@ impl Store {
         let holidays = holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Capacity { people, holidays })
     }
-}
-
-fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
-    text.parse().with_context(|| format!("bad date '{text}' in the database"))
 }

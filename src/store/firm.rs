@@ -92,7 +92,7 @@ fn date_text(date: NaiveDate) -> Value {
     Value::Text(date.to_string())
 }
 
-fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
+pub(super) fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("bad date '{text}' in the database"))
 }
 

@@ -111,6 +111,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// Extends `worker`'s lease on a message to `lease_until`, just before sending it; false when
+    /// the lease ran out (or another worker holds it), and the message must not be sent.
+    pub async fn renew_lease(&self, id: i64, worker: &str, now: &str, lease_until: &str) -> anyhow::Result<bool> {
+        let done =
+            sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
+                .bind(lease_until)
+                .bind(id)
+                .bind(worker)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Marks a claimed message delivered; only the worker holding the lease can.
     pub async fn mark_sent(&self, id: i64, worker: &str, platform_ref: &str, now: &str) -> anyhow::Result<bool> {
         let done = sqlx::query(
