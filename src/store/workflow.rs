@@ -316,6 +316,13 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the event ids recorded before `before`: platforms retry and replay within
+    /// minutes, so a day's memory is plenty. Returns how many were forgotten.
+    pub async fn forget_events_before(&self, before: &str) -> anyhow::Result<u64> {
+        let done = sqlx::query("DELETE FROM processed_events WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records a platform event id; false when it was seen before (a retry).
     pub async fn first_delivery_of_event(&self, event_id: &str, at: &str) -> anyhow::Result<bool> {
         let done = sqlx::query("INSERT INTO processed_events (event_id, at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")

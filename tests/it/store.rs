@@ -194,3 +194,16 @@ async fn capacity_kept_in_memory_sees_changes_made_by_another_instance() {
         assert!(ann.bookings[0].tentative);
     }
 }
+
+#[tokio::test]
+async fn platform_event_ids_are_remembered_until_they_are_forgotten() {
+    for db in TestDb::all().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        assert!(store.first_delivery_of_event("slack:Ev1", "2026-11-25T10:00:00Z").await.unwrap());
+        assert!(!store.first_delivery_of_event("slack:Ev1", "2026-11-25T10:01:00Z").await.unwrap(), "a retry is seen");
+        assert!(store.first_delivery_of_event("slack:Ev2", "2026-11-26T09:00:00Z").await.unwrap());
+        assert_eq!(store.forget_events_before("2026-11-26T00:00:00Z").await.unwrap(), 1, "{}", db.url);
+        assert!(!store.first_delivery_of_event("slack:Ev2", "2026-11-26T09:05:00Z").await.unwrap());
+        assert!(store.first_delivery_of_event("slack:Ev1", "2026-11-26T09:05:00Z").await.unwrap());
+    }
+}

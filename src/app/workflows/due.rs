@@ -1,5 +1,6 @@
-//! Time-based work: approval reminders, escalations and expiries, handover reminders, and the
-//! release of lapsed capacity holds. `keepable run-due` runs it once; `serve` on a schedule.
+//! Time-based work: approval reminders, escalations and expiries, handover reminders, the release
+//! of lapsed capacity holds, and forgetting old platform event ids. `keepable run-due` runs it
+//! once; `serve` on a schedule.
 
 use chrono::Duration;
 use serde::Serialize;
@@ -17,6 +18,8 @@ pub struct DueReport {
     pub expired: usize,
     pub handovers_reminded: usize,
     pub holds_released: usize,
+    /// Platform event ids old enough that no retry or replay can still arrive.
+    pub events_forgotten: u64,
 }
 
 impl App {
@@ -91,6 +94,7 @@ impl App {
             }
             tx.commit().await?;
         }
+        report.events_forgotten = self.store.forget_events_before(&timestamp(self.clock.now() - Duration::days(1))).await?;
         Ok(report)
     }
 }
