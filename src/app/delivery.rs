@@ -28,8 +28,9 @@ pub trait Deliver: Send + Sync {
     async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError>;
 }
 
-/// How long a claim lasts; longer than one delivery with its retries can take.
-const LEASE: Duration = Duration::seconds(60);
+/// How long a claim lasts: longer than one delivery can take with its in-line retries (a Discord
+/// direct message is two requests, each with a 15 s timeout and up to three short 429 waits).
+const LEASE: Duration = Duration::seconds(300);
 
 /// Attempts before a message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;

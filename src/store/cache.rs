@@ -3,15 +3,16 @@
 //! Each kind of data has a row in `data_versions` that triggers bump in the same transaction as any
 //! change to its tables (an import, a hold, a release), on whichever instance made it. A read
 //! checks that version with one small query and loads the data again only when it moved, so an
-//! answer never uses data older than the last committed change.
+//! answer never uses data older than the last committed change. A load reads the version and every
+//! table in one snapshot (`Snapshot`), so it never mixes data from before and after a change.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
-use super::Store;
+use super::{Backend, Store};
 
 /// The last load of one kind of data, with the version it was loaded at.
 pub(crate) struct Versioned<T> {
@@ -26,29 +27,59 @@ impl<T> Versioned<T> {
     }
 }
 
+/// A read-only transaction that sees one committed state of the database throughout (repeatable
+/// read on PostgreSQL; on SQLite in WAL mode every read transaction does), with the data version
+/// as of that state.
+pub(crate) struct Snapshot {
+    pub tx: Transaction<'static, Any>,
+    pub version: i64,
+}
+
 impl Store {
     /// The data of `cache`, from memory when its version has not moved since `load` last ran.
     pub(crate) async fn versioned<T, F, Fut>(&self, cache: &Versioned<T>, load: F) -> anyhow::Result<Arc<T>>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Snapshot) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        let version: i64 = sqlx::query("SELECT version FROM data_versions WHERE name = $1")
-            .bind(cache.name)
-            .fetch_one(&self.pool)
-            .await
-            .with_context(|| format!("reading the {} data version", cache.name))?
-            .get(0);
+        let version = current_version(&self.pool, cache.name).await?;
         // Held while loading, so concurrent questions wait for one load instead of each loading.
         let mut slot = cache.slot.lock().await;
         if let Some((at, data)) = slot.as_ref() {
-            if *at == version {
+            // Versions only grow: a newer load by someone we waited for is good enough.
+            if *at >= version {
                 return Ok(data.clone());
             }
         }
-        // Loaded after the version was read: a change in between makes the next read load again.
-        let data = Arc::new(load().await?);
-        *slot = Some((version, data.clone()));
+        let snapshot = self.snapshot(cache.name).await?;
+        let loaded_at = snapshot.version;
+        let data = Arc::new(load(snapshot).await?);
+        *slot = Some((loaded_at, data.clone()));
         Ok(data)
     }
+
+    async fn snapshot(&self, name: &str) -> anyhow::Result<Snapshot> {
+        let mut tx = self.pool.begin().await.context("starting a read snapshot")?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        }
+        let version = current_version(&mut *tx, name).await?;
+        Ok(Snapshot { tx, version })
+    }
+}
+
+async fn current_version<'c>(executor: impl sqlx::Executor<'c, Database = Any>, name: &str) -> anyhow::Result<i64> {
+    let row = sqlx::query("SELECT version FROM data_versions WHERE name = $1")
+        .bind(name)
+        .fetch_one(executor)
+        .await
+        .with_context(|| format!("reading the {name} data version"))?;
+    Ok(row.get(0))
+}
+
+/// Locks the `name` version row for the rest of `conn`'s transaction and returns the version:
+/// a read-then-write (placing a hold on what capacity showed) checks nothing changed since.
+pub(crate) async fn lock_version(conn: &mut sqlx::AnyConnection, name: &str) -> anyhow::Result<i64> {
+    sqlx::query("UPDATE data_versions SET version = version WHERE name = $1").bind(name).execute(&mut *conn).await?;
+    current_version(&mut *conn, name).await
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 
+use super::cache::Snapshot;
 use super::firm::parse_date;
 use super::Store;
 use crate::domain::capacity::{Booking, PersonLoad};
@@ -18,19 +19,29 @@ use crate::domain::hours::Hours;
 pub struct Capacity {
     pub people: Vec<PersonLoad>,
     pub holidays: Vec<NaiveDate>,
+    /// The data version this was read at.
+    pub version: i64,
 }
 
 impl Store {
-    /// The firm's current capacity data, from memory when nothing changed since it was read.
-    pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
-        self.versioned(&self.caches.capacity, || self.load_capacity()).await
+    /// Locks the capacity data for the rest of `conn`'s transaction and returns its version, so a
+    /// hold placed on a `capacity()` read can check that nothing changed in between.
+    pub async fn lock_capacity(conn: &mut sqlx::AnyConnection) -> anyhow::Result<i64> {
+        super::cache::lock_version(conn, "capacity").await.context("locking capacity")
     }
 
-    async fn load_capacity(&self) -> anyhow::Result<Capacity> {
+    /// The firm's current capacity data, from memory when nothing changed since it was read.
+    pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
+        self.versioned(&self.caches.capacity, |snapshot| self.load_capacity(snapshot)).await
+    }
+
+    async fn load_capacity(&self, snapshot: Snapshot) -> anyhow::Result<Capacity> {
+        let Snapshot { mut tx, version } = snapshot;
         let people: Vec<(String, String, f64)> =
-            self.json_rows("id, role, weekly_hours", "FROM people WHERE active", &[]).await.context("loading people")?;
+            self.json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active", &[]).await.context("loading people")?;
         let bookings: Vec<(String, String, String, f64, String)> = self
             .json_rows(
+                &mut *tx,
                 "a.person, a.start_date, a.end_date, a.hours_per_week, a.status",
                 "FROM allocations a JOIN people p ON p.id = a.person WHERE p.active",
                 &[],
@@ -38,10 +49,15 @@ impl Store {
             .await
             .context("loading allocations")?;
         let time_off: Vec<(String, String, String)> = self
-            .json_rows("t.person, t.start_date, t.end_date", "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active", &[])
+            .json_rows(
+                &mut *tx,
+                "t.person, t.start_date, t.end_date",
+                "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active",
+                &[],
+            )
             .await
             .context("loading time off")?;
-        let holidays: Vec<(String,)> = self.json_rows("date", "FROM holidays", &[]).await.context("loading holidays")?;
+        let holidays: Vec<(String,)> = self.json_rows(&mut *tx, "date", "FROM holidays", &[]).await.context("loading holidays")?;
 
         let mut people: Vec<PersonLoad> = people
             .into_iter()
@@ -71,6 +87,6 @@ impl Store {
             }
         }
         let holidays = holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Capacity { people, holidays })
+        Ok(Capacity { people, holidays, version })
     }
 }

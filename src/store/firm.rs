@@ -326,14 +326,15 @@ impl Store {
 
     /// The projects of `package` in history.csv, ordered by id.
     pub async fn history(&self, package: &str) -> anyhow::Result<Arc<Vec<HistoryRow>>> {
-        let all = self.versioned(&self.caches.history, || self.load_history()).await?;
+        let all = self.versioned(&self.caches.history, |snapshot| self.load_history(snapshot)).await?;
         Ok(all.get(package).cloned().unwrap_or_default())
     }
 
-    async fn load_history(&self) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
+    async fn load_history(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
         type Row = (String, String, String, String, String, f64, Option<String>, Option<f64>, Option<f64>, Option<i64>);
         let rows: Vec<Row> = self
             .json_rows(
+                &mut *snapshot.tx,
                 "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders",
                 "FROM history",
                 &[],
@@ -369,7 +370,7 @@ impl Store {
     pub async fn library(&self, package: Option<&str>) -> anyhow::Result<Library> {
         type Row = (String, String, String, String, f64, f64, String, String);
         let rows: Vec<Row> = self
-            .json_rows("id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables", &[])
+            .json_rows(&self.pool, "id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables", &[])
             .await
             .context("loading deliverables")?;
         let mut deliverables: Vec<Deliverable> = rows
@@ -387,7 +388,12 @@ impl Store {
             .collect();
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
-            .json_rows("package, deliverable, inclusion", "FROM package_items WHERE package = $1 OR $1 = ''", &[package.unwrap_or("")])
+            .json_rows(
+                &self.pool,
+                "package, deliverable, inclusion",
+                "FROM package_items WHERE package = $1 OR $1 = ''",
+                &[package.unwrap_or("")],
+            )
             .await
             .context("loading package items")?;
         let items = items

@@ -122,8 +122,9 @@ impl Store {
     /// (`json_group_array` on SQLite, `json_agg` on PostgreSQL), and parses it. sqlx hands rows
     /// over one at a time, which is slow for the thousands of rows the engines read; one text
     /// value is not. `binds` are bound as text to `$1`, `$2`, ….
-    pub(crate) async fn json_rows<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn json_rows<'c, T: serde::de::DeserializeOwned>(
         &self,
+        executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
         columns: &str,
         rest: &str,
         binds: &[&str],
@@ -136,7 +137,7 @@ impl Store {
         for bind in binds {
             query = query.bind(bind.to_string());
         }
-        let json: String = sqlx::Row::get(&query.fetch_one(&self.pool).await?, 0);
+        let json: String = sqlx::Row::get(&query.fetch_one(executor).await?, 0);
         serde_json::from_str(&json).context("reading the rows")
     }
 }

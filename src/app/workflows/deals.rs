@@ -12,7 +12,7 @@ use crate::domain::calendar::Calendar;
 use crate::domain::capacity::{qualifying_people, Pattern, Requirement};
 use crate::domain::hours::Hours;
 use crate::domain::library::normalize;
-use crate::store::{timestamp, Commitment, Deal, Handover, Hold, Store};
+use crate::store::{timestamp, Capacity, Commitment, Deal, Handover, Hold, Store};
 
 impl App {
     pub(in crate::app) async fn deal(&self, actor: &Actor, command: DealCommand) -> Result<Reply, AppError> {
@@ -163,21 +163,21 @@ impl App {
             .unwrap_or_default();
         let pattern = Pattern { requirements, weeks };
         let end = start + Duration::weeks(weeks) - Duration::days(1);
-        let capacity = self.store.capacity().await?;
-        let chosen = qualifying_people(&pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
-        let mut bookings = Vec::new();
-        for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
-            if (candidates.len() as i64) < requirement.count {
-                return Err(UserError::Refused(format!(
-                    "Capacity changed since this answer: {} is no longer free from {start}. Ask /earliest-start again.",
-                    requirement.role
-                ))
-                .into());
+        // Another hold may land between reading capacity and booking it: book only on the
+        // version that was read, and read again when it moved.
+        let mut attempts = 0;
+        let (mut tx, bookings) = loop {
+            let capacity = self.store.capacity().await?;
+            let bookings = self.hold_bookings(&pattern, &capacity, start)?;
+            let mut tx = self.store.pool().begin().await?;
+            if Store::lock_capacity(&mut tx).await? == capacity.version {
+                break (tx, bookings);
             }
-            for person in candidates.iter().take(requirement.count as usize) {
-                bookings.push((person.id.clone(), requirement.hours_per_week.as_f64()));
+            attempts += 1;
+            if attempts == 5 {
+                return Err(UserError::Refused("Capacity is changing right now; press Hold again in a moment.".into()).into());
             }
-        }
+        };
         let now = self.clock.now();
         let hold = Hold {
             id: new_id("HLD", 6),
@@ -190,7 +190,6 @@ impl App {
             expires_at: timestamp(now + Duration::days(self.settings.hold_days)),
         };
         let summary = pattern_summary(&p["roles"]);
-        let mut tx = self.store.pool().begin().await?;
         Store::insert_hold(&mut tx, &hold, &bookings).await?;
         Store::audit(&mut tx, &hold.created_at, &actor.user, "hold.created", &hold.id, &format!("deal {} {summary} from {start}", deal.id))
             .await?;
@@ -204,6 +203,25 @@ impl App {
             .set("end", end)
             .set("expires_at", &hold.expires_at)
             .set("people_held", bookings.len()))
+    }
+
+    /// Who to book for a hold of `pattern` from `start`: qualifying people, chosen by the system.
+    fn hold_bookings(&self, pattern: &Pattern, capacity: &Capacity, start: NaiveDate) -> Result<Vec<(String, f64)>, AppError> {
+        let chosen = qualifying_people(pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
+        let mut bookings = Vec::new();
+        for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
+            if (candidates.len() as i64) < requirement.count {
+                return Err(UserError::Refused(format!(
+                    "Capacity changed since this answer: {} is no longer free from {start}. Ask /earliest-start again.",
+                    requirement.role
+                ))
+                .into());
+            }
+            for person in candidates.iter().take(requirement.count as usize) {
+                bookings.push((person.id.clone(), requirement.hours_per_week.as_f64()));
+            }
+        }
+        Ok(bookings)
     }
 
     async fn win_deal(&self, actor: &Actor, given: Option<&str>, pm: &str) -> Result<Reply, AppError> {
