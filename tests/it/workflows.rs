@@ -259,3 +259,40 @@ async fn buttons_of_someone_elses_answer_do_nothing() {
     assert!(app.act(&seller, "commit_start:forged", &HashMap::new()).await.is_error());
     assert!(app.act(&seller, "drop_tables", &HashMap::new()).await.is_error());
 }
+
+#[tokio::test]
+async fn two_sellers_holding_the_last_free_person_at_once_book_them_once() {
+    for db in TestDb::all().await {
+        let files = vec![
+            ("roles.csv", "id,name,rank\nsenior,Senior,3\n".to_string()),
+            ("people.csv", "id,name,role,weekly_hours\np1,Ann,senior,40\n".to_string()),
+            ("packages.csv", "id,name,duration_weeks\nsolo,Solo,2\n".to_string()),
+            ("package_roles.csv", "package,role,count,hours_per_week\nsolo,senior,1,40\n".to_string()),
+        ];
+        let (parsed, problems) = keepable::store::parse_files(&files);
+        assert!(problems.is_empty(), "{problems:?}");
+        // Two instances on one database, each with its own capacity in memory.
+        let instance = || async {
+            let store = keepable::store::Store::connect(&db.url).await.unwrap();
+            App::new(store, settings(), Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
+        };
+        let (first, second) = (instance().await, instance().await);
+        first.store.import(&parsed).await.unwrap().unwrap();
+        let (ann, bob) = (actor("U-ANN", "C-ANN"), actor("U-BOB", "C-BOB"));
+        first.ask(&ann, "/deal new Alpha package=solo").await;
+        second.ask(&bob, "/deal new Beta package=solo").await;
+        let (a, b) = (first.ask(&ann, "/earliest-start solo").await, second.ask(&bob, "/earliest-start solo").await);
+        assert_eq!(a.data["earliest_start"], b.data["earliest_start"], "both see the one free person");
+
+        let (hold_a, hold_b, no_fields) = (action(&a, "hold"), action(&b, "hold"), HashMap::new());
+        let (held_a, held_b) = tokio::join!(first.act(&ann, &hold_a, &no_fields), second.act(&bob, &hold_b, &no_fields));
+        let kinds = [held_a.kind.as_str(), held_b.kind.as_str()];
+        assert!(kinds.contains(&"hold") && kinds.contains(&"error"), "exactly one hold: {held_a:?} {held_b:?} on {}", db.url);
+        let refused = if held_a.is_error() { &held_a } else { &held_b };
+        assert!(refused.headline.contains("no longer free"), "{refused:?}");
+        use sqlx::Row;
+        let held: i64 =
+            sqlx::query("SELECT COUNT(*) FROM allocations WHERE hold_id IS NOT NULL").fetch_one(first.store.pool()).await.unwrap().get(0);
+        assert_eq!(held, 1, "{}", db.url);
+    }
+}
