@@ -1,11 +1,12 @@
 -- Version numbers of the data the answer engines keep in memory: `capacity` (people, allocations,
--- time off, holidays) and `history`. Triggers bump them in the same transaction as any change, so
--- every process sharing the database knows when to read the data again.
+-- time off, holidays), `history`, and `library` (deliverables, package items). Triggers bump them
+-- in the same transaction as any change, so every process sharing the database knows when to read
+-- the data again.
 CREATE TABLE data_versions (
     name TEXT PRIMARY KEY,
     version BIGINT NOT NULL
 );
-INSERT INTO data_versions (name, version) VALUES ('capacity', 0), ('history', 0);
+INSERT INTO data_versions (name, version) VALUES ('capacity', 0), ('history', 0), ('library', 0);
 
 CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -24,3 +25,7 @@ CREATE TRIGGER holidays_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON 
     FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('capacity');
 CREATE TRIGGER history_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON history
     FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('history');
+CREATE TRIGGER deliverables_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON deliverables
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('library');
+CREATE TRIGGER package_items_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON package_items
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version('library');

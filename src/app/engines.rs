@@ -237,7 +237,7 @@ impl App {
             None => None,
         };
         let package_id = package.as_ref().map(|p| p.id.as_str());
-        let library = self.store.library(package_id).await?;
+        let library = self.store.library().await?;
         let mut context = json!({"query": item, "package_name": package.as_ref().map(|p| p.name.clone())});
         let Some(deliverable) = library.find_exact(item) else {
             let suggestions: Vec<String> = library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();

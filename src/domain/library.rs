@@ -61,7 +61,7 @@ impl From<Inclusion> for Verdict {
     }
 }
 
-/// The library as loaded: deliverables and, for one package, its items.
+/// The library as loaded: deliverables and package items (of one package or of all).
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     pub deliverables: Vec<Deliverable>,

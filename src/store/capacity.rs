@@ -58,6 +58,9 @@ impl Store {
             .await
             .context("loading time off")?;
         let holidays: Vec<(String,)> = self.json_rows(&mut *tx, "date", "FROM holidays", &[]).await.context("loading holidays")?;
+        // End the snapshot explicitly: a dropped transaction's rollback is only queued, and the
+        // connection would go back to the pool still read-only.
+        tx.commit().await.context("ending the capacity snapshot")?;
 
         let mut people: Vec<PersonLoad> = people
             .into_iter()

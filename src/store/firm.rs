@@ -341,6 +341,7 @@ impl Store {
             )
             .await
             .context("loading history")?;
+        snapshot.tx.commit().await.context("ending the history snapshot")?;
         let mut by_package: HashMap<String, Vec<HistoryRow>> = HashMap::new();
         for (id, client, package, start, end, effort_hours, planned_end, sold_margin, closed_margin, change_orders) in rows {
             let row = HistoryRow {
@@ -366,11 +367,20 @@ impl Store {
             .collect())
     }
 
-    /// The deliverable library, with the package items of `package` (of every package when `None`).
-    pub async fn library(&self, package: Option<&str>) -> anyhow::Result<Library> {
+    /// The deliverable library with every package's items, from memory while it is unchanged.
+    pub async fn library(&self) -> anyhow::Result<Arc<Library>> {
+        self.versioned(&self.caches.library, |snapshot| self.load_library(snapshot)).await
+    }
+
+    async fn load_library(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<Library> {
         type Row = (String, String, String, String, f64, f64, String, String);
         let rows: Vec<Row> = self
-            .json_rows(&self.pool, "id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables", &[])
+            .json_rows(
+                &mut *snapshot.tx,
+                "id, name, aliases, category, effort_hours, price, depends_on, description",
+                "FROM deliverables",
+                &[],
+            )
             .await
             .context("loading deliverables")?;
         let mut deliverables: Vec<Deliverable> = rows
@@ -388,14 +398,10 @@ impl Store {
             .collect();
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
-            .json_rows(
-                &self.pool,
-                "package, deliverable, inclusion",
-                "FROM package_items WHERE package = $1 OR $1 = ''",
-                &[package.unwrap_or("")],
-            )
+            .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items", &[])
             .await
             .context("loading package items")?;
+        snapshot.tx.commit().await.context("ending the library snapshot")?;
         let items = items
             .into_iter()
             .filter_map(|(package, deliverable, inclusion)| {

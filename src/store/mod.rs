@@ -34,11 +34,16 @@ struct Caches {
     capacity: cache::Versioned<Capacity>,
     /// Every package's history rows, by package id.
     history: cache::Versioned<std::collections::HashMap<String, Arc<Vec<crate::domain::firm::HistoryRow>>>>,
+    library: cache::Versioned<crate::domain::library::Library>,
 }
 
 impl Default for Caches {
     fn default() -> Self {
-        Caches { capacity: cache::Versioned::new("capacity"), history: cache::Versioned::new("history") }
+        Caches {
+            capacity: cache::Versioned::new("capacity"),
+            history: cache::Versioned::new("history"),
+            library: cache::Versioned::new("library"),
+        }
     }
 }
 

@@ -167,7 +167,7 @@ impl App {
             };
             return Err(UserError::Refused(message).into());
         }
-        let library = self.store.library(None).await?;
+        let library = self.store.library().await?;
         if let Some(existing) = library.find_exact(&ticket.description) {
             return Err(UserError::Refused(format!("'{}' already matches {} in the library.", ticket.description, existing.id)).into());
         }

@@ -153,15 +153,15 @@ pub async fn suggestions(app: &App, option: &str, typed: &str) -> anyhow::Result
         "package" => app.store.packages().await?.into_iter().map(|p| (p.name, p.id.clone(), vec![p.id])).collect(),
         "item" => app
             .store
-            .library(None)
+            .library()
             .await?
             .deliverables
-            .into_iter()
+            .iter()
             .map(|d| {
                 let value = if d.name.chars().count() <= 100 { d.name.clone() } else { d.id.clone() };
-                let mut keys = d.aliases;
-                keys.push(d.id);
-                (d.name, value, keys)
+                let mut keys = d.aliases.clone();
+                keys.push(d.id.clone());
+                (d.name.clone(), value, keys)
             })
             .collect(),
         _ => Vec::new(),
