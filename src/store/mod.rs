@@ -77,10 +77,14 @@ impl Store {
         } else {
             anyhow::bail!("unsupported database URL '{url}': use sqlite://FILE or postgres://…");
         };
+        let separator = if url.contains('?') { '&' } else { '?' };
         let url = match backend {
-            Backend::Sqlite if !url.contains("mode=") => {
-                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
-            }
+            Backend::Sqlite if !url.contains("mode=") => format!("{url}{separator}mode=rwc"),
+            // sqlx's Any driver sends a NULL `Option<f64>` to PostgreSQL typed as float4, and a
+            // cached prepared statement keeps that type: the same statement bound with a value
+            // later fails ("incorrect binary data format"). Preparing each statement afresh keeps
+            // every execution's parameter types its own.
+            Backend::Postgres if !url.contains("statement-cache-capacity=") => format!("{url}{separator}statement-cache-capacity=0"),
             _ => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url).with_context(|| format!("parsing database URL {url}"))?;

@@ -207,3 +207,38 @@ async fn platform_event_ids_are_remembered_until_they_are_forgotten() {
         assert!(store.first_delivery_of_event("slack:Ev1", "2026-11-26T09:05:00Z").await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn a_statement_run_first_with_a_missing_number_then_with_one_works() {
+    use keepable::store::{Ticket, TicketChange};
+    for db in TestDb::all().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        let at = "2026-11-25T10:00:00Z".to_string();
+        let ticket = |id: &str| Ticket {
+            id: id.into(),
+            deal_id: None,
+            package: None,
+            requester: "U-SELLER".into(),
+            channel: "C1".into(),
+            description: "CPQ".into(),
+            state: "open".into(),
+            effort_hours: None,
+            price: None,
+            notes: None,
+            reason: None,
+            deliverable_id: None,
+            handled_by: None,
+            message_id: None,
+            created_at: at.clone(),
+            updated_at: at.clone(),
+        };
+        // One connection: the same statement is prepared once with NULL numbers, then reused.
+        let mut tx = store.pool().begin().await.unwrap();
+        Store::insert_ticket(&mut tx, &ticket("T1")).await.unwrap();
+        assert!(Store::move_ticket(&mut tx, "T1", "open", "accepted", "U-P", &at, &TicketChange::default()).await.unwrap());
+        let scoped = TicketChange { effort_hours: Some(40.5), price: Some(4800.0), ..TicketChange::default() };
+        let moved = Store::move_ticket(&mut tx, "T1", "accepted", "scoped", "U-P", &at, &scoped).await;
+        assert!(moved.as_ref().is_ok_and(|m| *m), "{moved:?} on {}", db.url);
+        tx.commit().await.unwrap();
+    }
+}

@@ -70,6 +70,8 @@ pub async fn demo_store(db: &TestDb) -> Store {
 }
 
 pub async fn demo_app(db: &TestDb, settings: Settings) -> App {
+    // Internal errors are logged, not shown: let a failing test print them.
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("keepable=error").try_init();
     let store = demo_store(db).await;
     App::new(store, settings, Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
 }
