@@ -131,7 +131,7 @@ impl App {
             let offer = json!({
                 "package": answer.package.as_ref().map(|p| p.id.clone()),
                 "start": start, "weeks": answer.pattern.weeks,
-                "roles": answer.pattern.requirements.iter().map(|r| json!({"role": r.role, "count": r.count, "hours_per_week": r.hours_per_week.as_f64()})).collect::<Vec<_>>(),
+                "roles": answer.pattern.requirements.iter().map(|r| json!({"role": r.role, "role_name": role_name(&r.role), "count": r.count, "hours_per_week": r.hours_per_week.as_f64()})).collect::<Vec<_>>(),
                 "ignoring_tentative": result.earliest_start_ignoring_tentative,
                 "computed_at": self.clock.today(),
             });

@@ -353,7 +353,8 @@ fn pattern_summary(roles: &Value) -> String {
                     format!(
                         "{} × {} at {} h/week",
                         r["count"],
-                        text(&r["role"]),
+                        // Offers made since role names were recorded carry them; older ones the id.
+                        r["role_name"].as_str().map(str::to_string).unwrap_or_else(|| text(&r["role"])),
                         Hours::from_f64(r["hours_per_week"].as_f64().unwrap_or(0.0))
                     )
                 })
