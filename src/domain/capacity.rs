@@ -54,11 +54,6 @@ impl Window {
     pub fn candidate(&self, index: usize) -> NaiveDate {
         self.first + Duration::weeks(index as i64)
     }
-
-    /// The last day any computation over this window for `weeks` weeks can look at.
-    pub fn last_day(&self, weeks: i64) -> NaiveDate {
-        self.first + Duration::weeks(self.horizon as i64 + weeks) - Duration::days(1)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

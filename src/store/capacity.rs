@@ -38,26 +38,20 @@ impl Store {
     async fn load_capacity(&self, snapshot: Snapshot) -> anyhow::Result<Capacity> {
         let Snapshot { mut tx, version } = snapshot;
         let people: Vec<(String, String, f64)> =
-            self.json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active", &[]).await.context("loading people")?;
+            self.json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active").await.context("loading people")?;
         let bookings: Vec<(String, String, String, f64, String)> = self
             .json_rows(
                 &mut *tx,
                 "a.person, a.start_date, a.end_date, a.hours_per_week, a.status",
                 "FROM allocations a JOIN people p ON p.id = a.person WHERE p.active",
-                &[],
             )
             .await
             .context("loading allocations")?;
         let time_off: Vec<(String, String, String)> = self
-            .json_rows(
-                &mut *tx,
-                "t.person, t.start_date, t.end_date",
-                "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active",
-                &[],
-            )
+            .json_rows(&mut *tx, "t.person, t.start_date, t.end_date", "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active")
             .await
             .context("loading time off")?;
-        let holidays: Vec<(String,)> = self.json_rows(&mut *tx, "date", "FROM holidays", &[]).await.context("loading holidays")?;
+        let holidays: Vec<(String,)> = self.json_rows(&mut *tx, "date", "FROM holidays").await.context("loading holidays")?;
         // End the snapshot explicitly: a dropped transaction's rollback is only queued, and the
         // connection would go back to the pool still read-only.
         tx.commit().await.context("ending the capacity snapshot")?;

@@ -337,7 +337,6 @@ impl Store {
                 &mut *snapshot.tx,
                 "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders",
                 "FROM history",
-                &[],
             )
             .await
             .context("loading history")?;
@@ -375,12 +374,7 @@ impl Store {
     async fn load_library(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<Library> {
         type Row = (String, String, String, String, f64, f64, String, String);
         let rows: Vec<Row> = self
-            .json_rows(
-                &mut *snapshot.tx,
-                "id, name, aliases, category, effort_hours, price, depends_on, description",
-                "FROM deliverables",
-                &[],
-            )
+            .json_rows(&mut *snapshot.tx, "id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables")
             .await
             .context("loading deliverables")?;
         let mut deliverables: Vec<Deliverable> = rows
@@ -398,7 +392,7 @@ impl Store {
             .collect();
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
-            .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items", &[])
+            .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items")
             .await
             .context("loading package items")?;
         snapshot.tx.commit().await.context("ending the library snapshot")?;

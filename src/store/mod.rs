@@ -130,23 +130,18 @@ impl Store {
     /// Runs `SELECT <columns> <rest>` as one JSON array of row arrays, built by the database
     /// (`json_group_array` on SQLite, `json_agg` on PostgreSQL), and parses it. sqlx hands rows
     /// over one at a time, which is slow for the thousands of rows the engines read; one text
-    /// value is not. `binds` are bound as text to `$1`, `$2`, ….
+    /// value is not.
     pub(crate) async fn json_rows<'c, T: serde::de::DeserializeOwned>(
         &self,
         executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
         columns: &str,
         rest: &str,
-        binds: &[&str],
     ) -> anyhow::Result<Vec<T>> {
         let sql = match self.backend {
             Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
             Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"),
         };
-        let mut query = sqlx::query(&sql);
-        for bind in binds {
-            query = query.bind(bind.to_string());
-        }
-        let json: String = sqlx::Row::get(&query.fetch_one(executor).await?, 0);
+        let json: String = sqlx::Row::get(&sqlx::query(&sql).fetch_one(executor).await?, 0);
         serde_json::from_str(&json).context("reading the rows")
     }
 }
