@@ -185,8 +185,10 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             let (parsed, problems) = store::parse_dir(&dir)?;
             let problems = match store.import_reporting(&parsed, problems).await? {
                 Ok(summary) => {
-                    let now = keepable::store::timestamp(clock.now());
-                    store.audit_now(&now, "cli", "import", &dir.display().to_string(), &summary.to_string()).await?;
+                    let subject = dir.display().to_string();
+                    let details = summary.to_string();
+                    let entry = keepable::store::Audit { at: clock.now(), actor: "cli", action: "import", subject: &subject, details: &details };
+                    store.audit(entry).await?;
                     out!("{}", summary.to_string().trim_end());
                     out!("imported in {:.2}s", started.elapsed().as_secs_f64());
                     return Ok(ExitCode::SUCCESS);
@@ -272,13 +274,11 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
 
 /// The outbox contract of `keepable outbox --json`.
 fn outbox_json(m: &keepable::store::outbox::OutboundMessage) -> serde_json::Value {
-    let actions: Vec<serde_json::Value> = m.reply["actions"]
-        .as_array()
-        .map(|a| a.iter().map(|x| serde_json::json!({"id": x["id"], "label": x["label"]})).collect())
-        .unwrap_or_default();
+    let actions: Vec<serde_json::Value> =
+        m.reply.actions.iter().map(|b| serde_json::json!({"id": b.action.to_string(), "label": b.label})).collect();
     serde_json::json!({
         "id": m.id, "target": m.target, "text": m.text, "actions": actions, "state": m.state,
-        "updates": m.updates, "kind": m.reply["kind"], "attempts": m.attempts, "created_at": m.created_at,
+        "updates": m.updates, "kind": m.reply.kind, "attempts": m.attempts, "created_at": m.created_at,
         "sent_at": m.sent_at, "idempotency_key": m.idempotency_key,
     })
 }

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
 use crate::store::outbox::OutboundMessage;
-use crate::store::{timestamp, Store};
+use crate::store::Store;
+#[cfg(test)]
+use crate::store::timestamp;
 
 /// Why a delivery did not happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,13 +45,12 @@ pub fn backoff(attempts: i64) -> Duration {
 /// Delivers every due message once; returns how many were sent.
 pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -> anyhow::Result<usize> {
     let now = Utc::now();
-    let lease = timestamp(now + LEASE);
     let mut sent = 0;
-    for message in store.claim_due(worker, &timestamp(now), &lease, 50).await? {
+    for message in store.claim_due(worker, now, now + LEASE, 50).await? {
         // A slow platform can outlast the batch's lease: renew it per message, and leave the
         // message to whoever claimed it since if it ran out.
         let now = Utc::now();
-        if !store.renew_lease(message.id, worker, &timestamp(now), &timestamp(now + LEASE)).await? {
+        if !store.renew_lease(message.id, worker, now, now + LEASE).await? {
             tracing::warn!(id = message.id, "outbox lease ran out before sending; left to another worker");
             continue;
         }
@@ -59,7 +60,7 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
         };
         match deliverer.deliver(&message, replaces.as_deref()).await {
             Ok(platform_ref) => {
-                store.mark_sent(message.id, worker, &platform_ref, &timestamp(Utc::now())).await?;
+                store.mark_sent(message.id, worker, &platform_ref, Utc::now()).await?;
                 sent += 1;
             }
             Err(error) => {
@@ -73,8 +74,8 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
                     }
                     DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
                 };
-                tracing::warn!(id = message.id, target = message.target, error = text, "delivery failed");
-                store.mark_retry(message.id, worker, &text, next.map(timestamp).as_deref()).await?;
+                tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
+                store.mark_retry(message.id, worker, &text, next).await?;
             }
         }
     }

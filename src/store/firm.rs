@@ -289,20 +289,21 @@ impl Store {
 
     /// True when no package has been imported yet (the console then loads the demo firm).
     pub async fn is_empty(&self) -> anyhow::Result<bool> {
-        let row = sqlx::query("SELECT COUNT(*) FROM packages").fetch_one(&self.pool).await?;
-        Ok(row.get::<i64, _>(0) == 0)
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM packages").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? == 0)
     }
 
     pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
-        let rows = sqlx::query("SELECT id, name, duration_weeks, description FROM packages ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .context("loading packages")?;
-        Ok(rows.iter().map(|r| Package { id: r.get(0), name: r.get(1), duration_weeks: r.get(2), description: r.get(3) }).collect())
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as("SELECT id, name, duration_weeks, description FROM packages ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .context("loading packages")?;
+        Ok(rows.into_iter().map(|(id, name, duration_weeks, description)| Package { id, name, duration_weeks, description }).collect())
     }
 
     pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, i64, f64)> = sqlx::query_as(
             "SELECT pr.package, pr.role, pr.count, pr.hours_per_week FROM package_roles pr \
              JOIN roles r ON r.id = pr.role WHERE pr.package = $1 ORDER BY r.rank DESC, pr.role",
         )
@@ -311,17 +312,17 @@ impl Store {
         .await
         .context("loading package roles")?;
         Ok(rows
-            .iter()
-            .map(|r| PackageRole { package: r.get(0), role: r.get(1), count: r.get(2), hours_per_week: Hours::from_f64(r.get(3)) })
+            .into_iter()
+            .map(|(package, role, count, hours)| PackageRole { package, role, count, hours_per_week: Hours::from_f64(hours) })
             .collect())
     }
 
     pub async fn roles(&self) -> anyhow::Result<Vec<Role>> {
-        let rows = sqlx::query("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
             .fetch_all(&self.pool)
             .await
             .context("loading roles")?;
-        Ok(rows.iter().map(|r| Role { id: r.get(0), name: r.get(1), rank: r.get(2), description: r.get(3) }).collect())
+        Ok(rows.into_iter().map(|(id, name, rank, description)| Role { id, name, rank, description }).collect())
     }
 
     /// The projects of `package` in history.csv, ordered by id.
@@ -379,17 +380,19 @@ impl Store {
             .context("loading deliverables")?;
         let mut deliverables: Vec<Deliverable> = rows
             .into_iter()
-            .map(|(id, name, aliases, category, effort_hours, price, depends_on, description)| Deliverable {
-                id,
+            .map(|(id, name, aliases, category, effort_hours, price, depends_on, description)| -> anyhow::Result<Deliverable> {
+                Ok(Deliverable {
+                id: id.clone(),
                 name,
                 aliases: split_list(&aliases),
-                category: Category::parse(&category).unwrap_or(Category::Standard),
+                category: Category::parse(&category).with_context(|| format!("deliverable {id}: unknown category '{category}'"))?,
                 effort_hours,
                 price,
                 depends_on: split_list(&depends_on),
                 description,
             })
-            .collect();
+            })
+            .collect::<anyhow::Result<_>>()?;
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
             .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items")
@@ -398,40 +401,18 @@ impl Store {
         snapshot.tx.commit().await.context("ending the library snapshot")?;
         let items = items
             .into_iter()
-            .filter_map(|(package, deliverable, inclusion)| {
-                Some(PackageItem { package, deliverable, inclusion: Inclusion::parse(&inclusion)? })
+            .map(|(package, deliverable, inclusion)| {
+                let parsed = Inclusion::parse(&inclusion).with_context(|| format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'"))?;
+                Ok(PackageItem { package, deliverable, inclusion: parsed })
             })
-            .collect();
+            .collect::<anyhow::Result<_>>()?;
         Ok(Library { deliverables, items })
     }
 
     /// The people a platform user id or email maps to (people.csv's identity columns).
     pub async fn person_for_user(&self, user: &str) -> anyhow::Result<Option<(String, String)>> {
-        let row = sqlx::query("SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1")
-            .bind(user)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
-    }
-
-    /// Adds one deliverable (from a scoped ticket) in an open connection.
-    pub(crate) async fn insert_deliverable(conn: &mut AnyConnection, d: &Deliverable) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO deliverables (id, name, aliases, category, effort_hours, price, depends_on, description) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(d.id.clone())
-        .bind(d.name.clone())
-        .bind(d.aliases.join(";"))
-        .bind(d.category.as_str())
-        .bind(d.effort_hours)
-        .bind(d.price)
-        .bind(d.depends_on.join(";"))
-        .bind(d.description.clone())
-        .execute(conn)
-        .await
-        .context("adding the deliverable")?;
-        Ok(())
+        let sql = "SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1";
+        Ok(sqlx::query_as(sql).bind(user).fetch_optional(&self.pool).await?)
     }
 }
 
