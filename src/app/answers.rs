@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::domain::firm::HistoryRow;
 use crate::domain::library::Verdict;
 
 /// `/earliest-start`: SPEC 4.2.
@@ -86,6 +87,18 @@ pub struct NearestProject {
     pub weeks: f64,
     pub effort_hours: f64,
     pub end: NaiveDate,
+}
+
+impl From<&HistoryRow> for NearestProject {
+    fn from(row: &HistoryRow) -> Self {
+        NearestProject {
+            id: row.id.clone(),
+            client: row.client.clone(),
+            weeks: ((row.duration_days() as f64) / 7.0 * 10.0).round() / 10.0,
+            effort_hours: row.effort_hours,
+            end: row.end,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -110,25 +110,7 @@ impl App {
             today: self.clock.today(),
         };
         let mut reply = self.answer("earliest_start", &answer)?;
-        if let Some(start) = answer.earliest_start {
-            let roles = answer
-                .roles
-                .iter()
-                .map(|r| OfferedRole {
-                    role: r.role.clone(),
-                    role_name: Some(r.role_name.clone()),
-                    count: r.count,
-                    hours_per_week: r.hours_per_week,
-                })
-                .collect();
-            let terms = OfferTerms::Start(StartOffer {
-                package: answer.package.clone(),
-                start,
-                weeks: answer.weeks,
-                roles,
-                ignoring_tentative: answer.earliest_start_ignoring_tentative,
-                computed_at: answer.today,
-            });
+        if let Some(terms) = start_offer(&answer) {
             let id = self.offer(actor, terms).await?;
             reply.actions.push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
             reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
@@ -186,16 +168,7 @@ impl App {
             p10_days: set.p10_days,
             p50_days: set.p50_days,
             p90_days: set.p90_days,
-            nearest: nearest(&set, effort, 3)
-                .into_iter()
-                .map(|row| NearestProject {
-                    id: row.id.clone(),
-                    client: row.client.clone(),
-                    weeks: ((row.duration_days() as f64) / 7.0 * 10.0).round() / 10.0,
-                    effort_hours: row.effort_hours,
-                    end: row.end,
-                })
-                .collect(),
+            nearest: nearest(&set, effort, 3).into_iter().map(NearestProject::from).collect(),
             deadline: None,
             deadline_date: deadline,
             requested_weeks: None,
@@ -215,20 +188,7 @@ impl App {
             approval_required: verdict.approval_required,
         });
         let mut reply = self.answer("comparables", &answer)?;
-        let terms = OfferTerms::Deadline(DeadlineOffer {
-            package: package.id.clone(),
-            deadline,
-            start: verdict.start,
-            requested_days: verdict.requested_days,
-            share_within: verdict.share_within,
-            approval_required: verdict.approval_required,
-            n: answer.n,
-            p10_days: set.p10_days,
-            p50_days: set.p50_days,
-            p90_days: set.p90_days,
-            effort,
-            computed_at: today,
-        });
+        let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
         let id = self.offer(actor, terms).await?;
         if verdict.approval_required {
             reply.actions.push(Button::new(Action::RequestApproval(id), "Request approval").primary());
@@ -280,29 +240,65 @@ impl App {
             .map(|d| Dependency { deliverable: d.deliverable, name: d.name, verdict: d.verdict, price: d.price, effort_hours: d.effort_hours })
             .collect();
         let mut reply = self.answer("inclusion", &answer)?;
-        let terms = OfferTerms::Scope(ScopeOffer {
-            deliverable: deliverable.id.clone(),
-            name: deliverable.name.clone(),
-            verdict,
-            package: package_id,
-            price: deliverable.price,
-            effort_hours: deliverable.effort_hours,
-            separately_priced: verdict.separately_priced(),
-            depends_on: answer
-                .depends_on
-                .iter()
-                .map(|d| OfferedDependency {
-                    deliverable: d.deliverable.clone(),
-                    verdict: d.verdict,
-                    price: d.price,
-                    effort_hours: d.effort_hours,
-                })
-                .collect(),
-        });
+        let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
         let id = self.offer(actor, terms).await?;
         reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
         Ok(reply)
     }
+}
+
+/// What the buttons on an earliest-start answer commit, when there is a start to commit.
+fn start_offer(answer: &EarliestStartAnswer) -> Option<OfferTerms> {
+    let roles = answer
+        .roles
+        .iter()
+        .map(|r| OfferedRole { role: r.role.clone(), role_name: Some(r.role_name.clone()), count: r.count, hours_per_week: r.hours_per_week })
+        .collect();
+    Some(OfferTerms::Start(StartOffer {
+        package: answer.package.clone(),
+        start: answer.earliest_start?,
+        weeks: answer.weeks,
+        roles,
+        ignoring_tentative: answer.earliest_start_ignoring_tentative,
+        computed_at: answer.today,
+    }))
+}
+
+/// What the button on a comparables answer with a deadline commits (or asks approval for).
+fn deadline_offer(answer: &ComparablesAnswer, deadline: NaiveDate) -> Option<OfferTerms> {
+    let verdict = answer.deadline.as_ref()?;
+    Some(OfferTerms::Deadline(DeadlineOffer {
+        package: answer.package.clone(),
+        deadline,
+        start: verdict.start,
+        requested_days: verdict.requested_days,
+        share_within: verdict.share_within,
+        approval_required: verdict.approval_required,
+        n: answer.n,
+        p10_days: answer.p10_days,
+        p50_days: answer.p50_days,
+        p90_days: answer.p90_days,
+        effort: answer.effort,
+        computed_at: answer.today,
+    }))
+}
+
+/// What "Add to deal scope" on an inclusion answer commits, when a deliverable matched.
+fn scope_offer(answer: &InclusionAnswer) -> Option<OfferTerms> {
+    Some(OfferTerms::Scope(ScopeOffer {
+        deliverable: answer.deliverable.clone()?,
+        name: answer.name.clone()?,
+        verdict: answer.verdict,
+        package: answer.package.clone(),
+        price: answer.price?,
+        effort_hours: answer.effort_hours?,
+        separately_priced: answer.verdict.separately_priced(),
+        depends_on: answer
+            .depends_on
+            .iter()
+            .map(|d| OfferedDependency { deliverable: d.deliverable.clone(), verdict: d.verdict, price: d.price, effort_hours: d.effort_hours })
+            .collect(),
+    }))
 }
 
 /// Roles grouped by their own first start, when not every role can start on the same day.
