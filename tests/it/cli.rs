@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::TestDb;
+use crate::support::{on_both_databases, TestDb};
 
 fn keepable(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keepable"))
@@ -50,31 +50,29 @@ fn the_acceptance_examples_pass() {
     assert!(stdout.trim_end().ends_with(" 0 failed"), "{stdout}");
 }
 
-#[tokio::test]
-async fn a_broken_csv_is_refused_with_its_line_and_the_database_answers_as_before() {
-    for db in TestDb::all().await {
-        assert!(keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]).status.success());
-        let before = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
-        let broken = tempfile::tempdir().unwrap();
-        for entry in std::fs::read_dir(acceptance_firm()).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "csv") {
-                std::fs::copy(&path, broken.path().join(path.file_name().unwrap())).unwrap();
-            }
+on_both_databases!(a_broken_csv_is_refused_with_its_line_and_the_database_answers_as_before);
+async fn a_broken_csv_is_refused_with_its_line_and_the_database_answers_as_before(db: TestDb) {
+    assert!(keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]).status.success());
+    let before = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
+    let broken = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(acceptance_firm()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            std::fs::copy(&path, broken.path().join(path.file_name().unwrap())).unwrap();
         }
-        let allocations = broken.path().join("allocations.csv");
-        let mut text = std::fs::read_to_string(&allocations).unwrap();
-        text.push_str("p000,proj-x,2027-02-30,2027-03-30,8,confirmed\n");
-        let line = text.lines().count();
-        std::fs::write(&allocations, text).unwrap();
-        let output = keepable(&db.url, &["import", broken.path().to_str().unwrap()]);
-        assert_eq!(output.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(&format!("allocations.csv:{line}: start: bad date '2027-02-30'")), "{stderr}");
-        let after = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
-        assert_eq!(before["earliest_start"], after["earliest_start"]);
-        assert_eq!(before["roles"], after["roles"]);
     }
+    let allocations = broken.path().join("allocations.csv");
+    let mut text = std::fs::read_to_string(&allocations).unwrap();
+    text.push_str("p000,proj-x,2027-02-30,2027-03-30,8,confirmed\n");
+    let line = text.lines().count();
+    std::fs::write(&allocations, text).unwrap();
+    let output = keepable(&db.url, &["import", broken.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("allocations.csv:{line}: start: bad date '2027-02-30'")), "{stderr}");
+    let after = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
+    assert_eq!(before["earliest_start"], after["earliest_start"]);
+    assert_eq!(before["roles"], after["roles"]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Shared test support: a fresh database per test (SQLite always; PostgreSQL when
 //! `KEEPABLE_TEST_POSTGRES_URL` is set, and then an unreachable server fails the test), the demo
 //! firm loaded, an `App` with an injected clock, and a running server on `127.0.0.1:0`.
+//! `on_both_databases!` turns one test into `…_on_sqlite` and `…_on_postgres`.
 
 #![allow(dead_code)]
 
@@ -22,11 +23,15 @@ pub fn now() -> DateTime<Utc> {
     "2026-11-25T15:00:00Z".parse().unwrap()
 }
 
-/// A database that lives as long as the test.
+/// A database that lives as long as the test: a SQLite file in a temporary directory, or a
+/// PostgreSQL database that the test's `…_on_postgres` wrapper drops when the test has passed.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
+
+/// The server the PostgreSQL tests make their databases on.
+const POSTGRES_URL: &str = "KEEPABLE_TEST_POSTGRES_URL";
 
 impl TestDb {
     pub fn sqlite() -> TestDb {
@@ -35,26 +40,62 @@ impl TestDb {
         TestDb { url, _dir: Some(dir) }
     }
 
-    /// A fresh PostgreSQL database, or `None` when `KEEPABLE_TEST_POSTGRES_URL` is not set.
+    /// A fresh PostgreSQL database `keepable_test_<uuid>`, or `None` when
+    /// `KEEPABLE_TEST_POSTGRES_URL` is not set; set, an unreachable server fails the test.
     pub async fn postgres() -> Option<TestDb> {
-        let base = std::env::var("KEEPABLE_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-        use sqlx::Connection;
-        let mut admin = sqlx::PgConnection::connect(&base)
-            .await
-            .unwrap_or_else(|e| panic!("KEEPABLE_TEST_POSTGRES_URL is set but {base} is unreachable: {e}"));
+        let base = std::env::var(POSTGRES_URL).ok().filter(|u| !u.is_empty())?;
+        let mut admin = postgres_admin(&base).await;
         let name = format!("keepable_test_{}", uuid::Uuid::new_v4().simple());
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
         let (prefix, _) = base.rsplit_once('/').unwrap();
         Some(TestDb { url: format!("{prefix}/{name}"), _dir: None })
     }
 
-    /// SQLite, plus PostgreSQL when configured: the store suite runs on both.
-    pub async fn all() -> Vec<TestDb> {
-        let mut dbs = vec![TestDb::sqlite()];
-        dbs.extend(TestDb::postgres().await);
-        dbs
+    /// Drops the PostgreSQL database at `url` that `postgres()` made, and with it any connection
+    /// still open to it (a server task winding down). Drop cannot be async, so the test's wrapper
+    /// calls this; a test that fails leaves its database behind, which `.ci/run` cleans up.
+    pub async fn drop_postgres(url: &str) {
+        let base = std::env::var(POSTGRES_URL).unwrap();
+        let (_, name) = url.rsplit_once('/').unwrap();
+        assert!(name.starts_with("keepable_test_"), "only a test database is dropped: {url}");
+        let mut admin = postgres_admin(&base).await;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
     }
 }
+
+async fn postgres_admin(base: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(base).await.unwrap_or_else(|e| panic!("{POSTGRES_URL} is set but {base} is unreachable: {e}"))
+}
+
+/// Turns `async fn name(db: TestDb)` into two tests, `name_on_sqlite` and `name_on_postgres`, so a
+/// failure names its backend. The PostgreSQL one passes at once when `KEEPABLE_TEST_POSTGRES_URL`
+/// is not set, fails when it is set and the server cannot be reached, and drops its database when
+/// the test has passed. Write it above the function:
+///
+/// ```ignore
+/// on_both_databases!(an_approval_is_decided_once);
+/// async fn an_approval_is_decided_once(db: TestDb) { … }
+/// ```
+macro_rules! on_both_databases {
+    ($test:ident) => {
+        ::paste::paste! {
+            #[tokio::test]
+            async fn [<$test _on_sqlite>]() {
+                $test($crate::support::TestDb::sqlite()).await;
+            }
+
+            #[tokio::test]
+            async fn [<$test _on_postgres>]() {
+                let Some(db) = $crate::support::TestDb::postgres().await else { return };
+                let url = db.url.clone();
+                $test(db).await;
+                $crate::support::TestDb::drop_postgres(&url).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_databases;
 
 /// Settings used by the workflow tests: U-APPROVER and U-BOSS approve, U-PRESALES scopes.
 pub fn settings() -> Settings {

@@ -6,7 +6,7 @@ use chrono::Duration;
 use keepable::app::reply::Reply;
 use keepable::app::{Actor, App, Clock};
 
-use crate::support::{actor, demo_app, now, settings, today, TestDb};
+use crate::support::{actor, demo_app, now, on_both_databases, settings, today, TestDb};
 
 fn action(reply: &Reply, verb: &str) -> String {
     reply
@@ -41,49 +41,47 @@ async fn request_deadline_approval(app: &App, seller: &Actor) -> String {
     requested.data["approval_id"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited() {
-    for db in TestDb::all().await {
-        let app = demo_app(&db, settings()).await;
-        let seller = actor("U-SELLER", "C-DEAL");
-        let id = request_deadline_approval(&app, &seller).await;
-        let approve = outbox_action(&app, "approve").await;
-        assert_eq!(approve, format!("approve:{id}"));
+on_both_databases!(an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited);
+async fn an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let seller = actor("U-SELLER", "C-DEAL");
+    let id = request_deadline_approval(&app, &seller).await;
+    let approve = outbox_action(&app, "approve").await;
+    assert_eq!(approve, format!("approve:{id}"));
 
-        let stranger = app.act(&actor("U-STRANGER", "C-LEAD"), &approve, &HashMap::new()).await;
-        assert!(stranger.is_error() && stranger.headline.contains("not authorised"), "{stranger:?}");
-        let mut seller_approver = settings();
-        seller_approver.approvers.push("U-SELLER".into());
-        let seller_app = App::new(app.store.clone(), seller_approver, app.clock).unwrap();
-        let own = seller_app.act(&seller, &approve, &HashMap::new()).await;
-        assert!(own.is_error() && own.headline.contains("own request"), "{own:?}");
+    let stranger = app.act(&actor("U-STRANGER", "C-LEAD"), &approve, &HashMap::new()).await;
+    assert!(stranger.is_error() && stranger.headline.contains("not authorised"), "{stranger:?}");
+    let mut seller_approver = settings();
+    seller_approver.approvers.push("U-SELLER".into());
+    let seller_app = App::new(app.store.clone(), seller_approver, app.clock).unwrap();
+    let own = seller_app.act(&seller, &approve, &HashMap::new()).await;
+    assert!(own.is_error() && own.headline.contains("own request"), "{own:?}");
 
-        let decided = app.act(&actor("U-APPROVER", "C-LEAD"), &approve, &HashMap::new()).await;
-        assert_eq!(
-            (decided.kind.as_str(), decided.data["state"].as_str(), decided.data["decided_by"].as_str()),
-            ("approval_decided", Some("approved"), Some("U-APPROVER"))
-        );
-        let late = app.act(&actor("U-BOSS", "C-LEAD"), &approve, &HashMap::new()).await;
-        assert!(late.is_error() && late.headline.contains("U-APPROVER"), "{late:?}");
+    let decided = app.act(&actor("U-APPROVER", "C-LEAD"), &approve, &HashMap::new()).await;
+    assert_eq!(
+        (decided.kind.as_str(), decided.data["state"].as_str(), decided.data["decided_by"].as_str()),
+        ("approval_decided", Some("approved"), Some("U-APPROVER"))
+    );
+    let late = app.act(&actor("U-BOSS", "C-LEAD"), &approve, &HashMap::new()).await;
+    assert!(late.is_error() && late.headline.contains("U-APPROVER"), "{late:?}");
 
-        let messages = app.store.outbox_messages().await.unwrap();
-        let card = messages.iter().find(|m| m.idempotency_key == format!("approval:{id}:card")).unwrap();
-        assert_eq!(card.target, "channel:leadership");
-        let update = messages.iter().find(|m| m.updates == Some(card.id)).expect("the card is updated in place");
-        assert!(update.text.contains("Approved"), "{}", update.text);
-        assert!(messages.iter().any(|m| m.target == "user:U-SELLER" && m.text.contains("approved")));
-        let deal = app.ask(&seller, "/deal show").await;
-        assert!(deal.data["commitments"][0]["approval_id"] == id.as_str(), "{deal:?}");
+    let messages = app.store.outbox_messages().await.unwrap();
+    let card = messages.iter().find(|m| m.idempotency_key == format!("approval:{id}:card")).unwrap();
+    assert_eq!(card.target, "channel:leadership");
+    let update = messages.iter().find(|m| m.updates == Some(card.id)).expect("the card is updated in place");
+    assert!(update.text.contains("Approved"), "{}", update.text);
+    assert!(messages.iter().any(|m| m.target == "user:U-SELLER" && m.text.contains("approved")));
+    let deal = app.ask(&seller, "/deal show").await;
+    assert!(deal.data["commitments"][0]["approval_id"] == id.as_str(), "{deal:?}");
 
-        let audit: Vec<(String, String)> = app.store.audit_entries().await.unwrap().into_iter().map(|e| (e.actor, e.action)).collect();
-        for expected in [
-            ("U-STRANGER", "approval.refused"),
-            ("U-SELLER", "approval.refused"),
-            ("U-APPROVER", "approval.approved"),
-            ("U-BOSS", "approval.refused"),
-        ] {
-            assert!(audit.contains(&(expected.0.into(), expected.1.into())), "{expected:?} missing from {audit:?}");
-        }
+    let audit: Vec<(String, String)> = app.store.audit_entries().await.unwrap().into_iter().map(|e| (e.actor, e.action)).collect();
+    for expected in [
+        ("U-STRANGER", "approval.refused"),
+        ("U-SELLER", "approval.refused"),
+        ("U-APPROVER", "approval.approved"),
+        ("U-BOSS", "approval.refused"),
+    ] {
+        assert!(audit.contains(&(expected.0.into(), expected.1.into())), "{expected:?} missing from {audit:?}");
     }
 }
 
@@ -102,63 +100,58 @@ async fn a_rejection_needs_a_reason_and_tells_the_seller_why() {
     assert!(notice.text.contains("Too tight for Q1"), "{}", notice.text);
 }
 
-#[tokio::test]
-async fn two_processes_deciding_at_once_produce_exactly_one_decision() {
-    for db in TestDb::all().await {
-        let app = demo_app(&db, settings()).await;
-        let id = request_deadline_approval(&app, &actor("U-SELLER", "C-DEAL")).await;
-        // A second App on its own connection pool stands in for a second instance.
-        let store = keepable::store::Store::connect(&db.url).await.unwrap();
-        let other = App::new(store, settings(), app.clock).unwrap();
-        let (first, approve) = (app.clone(), format!("approve:{id}"));
-        let a = tokio::spawn(async move { first.act(&actor("U-APPROVER", "C"), &approve, &HashMap::new()).await });
-        let reject = format!("reject:{id}");
-        let b = tokio::spawn(async move { other.act(&actor("U-BOSS", "C"), &reject, &fields(&[("reason", "no")])).await });
-        let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        assert_eq!([a.is_error(), b.is_error()].iter().filter(|e| !**e).count(), 1, "{a:?} {b:?}");
-        let decisions = app
-            .store
-            .audit_entries()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.action == "approval.approved" || e.action == "approval.rejected")
-            .count();
-        assert_eq!(decisions, 1);
-    }
+on_both_databases!(two_processes_deciding_at_once_produce_exactly_one_decision);
+async fn two_processes_deciding_at_once_produce_exactly_one_decision(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let id = request_deadline_approval(&app, &actor("U-SELLER", "C-DEAL")).await;
+    // A second App on its own connection pool stands in for a second instance.
+    let store = keepable::store::Store::connect(&db.url).await.unwrap();
+    let other = App::new(store, settings(), app.clock).unwrap();
+    let (first, approve) = (app.clone(), format!("approve:{id}"));
+    let a = tokio::spawn(async move { first.act(&actor("U-APPROVER", "C"), &approve, &HashMap::new()).await });
+    let reject = format!("reject:{id}");
+    let b = tokio::spawn(async move { other.act(&actor("U-BOSS", "C"), &reject, &fields(&[("reason", "no")])).await });
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!([a.is_error(), b.is_error()].iter().filter(|e| !**e).count(), 1, "{a:?} {b:?}");
+    let decisions = app
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "approval.approved" || e.action == "approval.rejected")
+        .count();
+    assert_eq!(decisions, 1);
 }
 
-#[tokio::test]
-async fn a_scoped_ticket_added_to_the_library_answers_the_next_seller() {
-    for db in TestDb::all().await {
-        let app = demo_app(&db, settings()).await;
-        let seller = actor("U-SELLER", "C-DEAL");
-        let unknown = app.ask(&seller, "/included quantum CPQ connector").await;
-        assert_eq!(unknown.data["verdict"], "not_in_library");
-        let ticket = app.act(&seller, &action(&unknown, "open_ticket"), &HashMap::new()).await;
-        assert_eq!((ticket.kind.as_str(), ticket.data["state"].as_str()), ("ticket", Some("open")));
-        let id = ticket.data["ticket_id"].as_str().unwrap().to_string();
-        let presales = actor("U-PRESALES", "C-PRESALES");
-        assert!(app.act(&seller, &format!("accept_ticket:{id}"), &HashMap::new()).await.is_error(), "only presales moves tickets");
-        assert!(
-            app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800")])).await.is_error(),
-            "accept before scoping"
-        );
-        assert_eq!(app.act(&presales, &format!("accept_ticket:{id}"), &HashMap::new()).await.data["state"], "accepted");
-        let bad = app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "lots"), ("price", "4800")])).await;
-        assert!(bad.is_error() && bad.headline.contains("effort"));
-        let scoped = app
-            .act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800"), ("notes", "two objects")]))
-            .await;
-        assert_eq!(scoped.data.get("state").and_then(|s| s.as_str()), Some("scoped"), "{scoped:?} on {}", db.url);
-        let added = app.act(&presales, &format!("add_to_library:{id}"), &HashMap::new()).await;
-        assert!(added.data["deliverable_id"].is_string(), "{added:?}");
-        let known = app.ask(&actor("U-OTHER", "C-X"), "/included Quantum CPQ connector").await;
-        assert_eq!(known.kind, "inclusion", "{known:?} on {}", db.url);
-        assert_eq!((known.data["verdict"].as_str(), known.data["price"].as_f64()), (Some("customization"), Some(4800.0)));
-        let notices = app.store.outbox_messages().await.unwrap().into_iter().filter(|m| m.target == "user:U-SELLER").count();
-        assert_eq!(notices, 3, "the requester hears of each transition");
-    }
+on_both_databases!(a_scoped_ticket_added_to_the_library_answers_the_next_seller);
+async fn a_scoped_ticket_added_to_the_library_answers_the_next_seller(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let seller = actor("U-SELLER", "C-DEAL");
+    let unknown = app.ask(&seller, "/included quantum CPQ connector").await;
+    assert_eq!(unknown.data["verdict"], "not_in_library");
+    let ticket = app.act(&seller, &action(&unknown, "open_ticket"), &HashMap::new()).await;
+    assert_eq!((ticket.kind.as_str(), ticket.data["state"].as_str()), ("ticket", Some("open")));
+    let id = ticket.data["ticket_id"].as_str().unwrap().to_string();
+    let presales = actor("U-PRESALES", "C-PRESALES");
+    assert!(app.act(&seller, &format!("accept_ticket:{id}"), &HashMap::new()).await.is_error(), "only presales moves tickets");
+    assert!(
+        app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800")])).await.is_error(),
+        "accept before scoping"
+    );
+    assert_eq!(app.act(&presales, &format!("accept_ticket:{id}"), &HashMap::new()).await.data["state"], "accepted");
+    let bad = app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "lots"), ("price", "4800")])).await;
+    assert!(bad.is_error() && bad.headline.contains("effort"));
+    let scoped =
+        app.act(&presales, &format!("scope_ticket:{id}"), &fields(&[("effort", "40"), ("price", "4800"), ("notes", "two objects")])).await;
+    assert_eq!(scoped.data.get("state").and_then(|s| s.as_str()), Some("scoped"), "{scoped:?} on {}", db.url);
+    let added = app.act(&presales, &format!("add_to_library:{id}"), &HashMap::new()).await;
+    assert!(added.data["deliverable_id"].is_string(), "{added:?}");
+    let known = app.ask(&actor("U-OTHER", "C-X"), "/included Quantum CPQ connector").await;
+    assert_eq!(known.kind, "inclusion", "{known:?} on {}", db.url);
+    assert_eq!((known.data["verdict"].as_str(), known.data["price"].as_f64()), (Some("customization"), Some(4800.0)));
+    let notices = app.store.outbox_messages().await.unwrap().into_iter().filter(|m| m.target == "user:U-SELLER").count();
+    assert_eq!(notices, 3, "the requester hears of each transition");
 }
 
 #[tokio::test]
@@ -211,27 +204,25 @@ async fn pending_approvals_are_reminded_escalated_and_expire() {
     assert!(targets.contains(&"channel:leadership-escalations".to_string()), "{targets:?}");
 }
 
-#[tokio::test]
-async fn a_won_deal_hands_over_to_the_pm_who_alone_acknowledges() {
-    for db in TestDb::all().await {
-        let app = demo_app(&db, settings()).await;
-        let seller = actor("U-SELLER", "C-DEAL");
-        app.ask(&seller, "/deal new \"Acme CRM\" package=crm-rollout").await;
-        let start = app.ask(&seller, "/earliest-start crm-rollout").await;
-        assert_eq!(app.act(&seller, &action(&start, "commit_start"), &HashMap::new()).await.kind, "commitment");
-        let sso = app.ask(&seller, "/included sso package=crm-rollout").await;
-        assert_eq!(app.act(&seller, &action(&sso, "add_scope"), &HashMap::new()).await.kind, "commitment");
-        let won = app.ask(&seller, "/deal won pm=<@U-PM|pat>").await;
-        assert_eq!((won.kind.as_str(), won.data["status"].as_str()), ("deal", Some("won")), "{won:?}");
-        let dm = app.store.outbox_messages().await.unwrap().into_iter().find(|m| m.target == "user:U-PM").unwrap();
-        assert!(dm.text.contains("Single sign-on") && dm.text.contains("start"), "{}", dm.text);
-        let ack = outbox_action(&app, "ack_handover").await;
-        assert!(app.act(&seller, &ack, &HashMap::new()).await.is_error(), "only the PM acknowledges");
-        let acked = app.act(&actor("U-PM", "D-PM"), &ack, &HashMap::new()).await;
-        assert_eq!((acked.kind.as_str(), acked.data["state"].as_str()), ("handover", Some("acknowledged")));
-        assert!(app.act(&actor("U-PM", "D-PM"), &ack, &HashMap::new()).await.is_error(), "acknowledged once");
-        assert!(app.ask(&seller, "/deal won pm=U-PM").await.is_error(), "a deal is won once");
-    }
+on_both_databases!(a_won_deal_hands_over_to_the_pm_who_alone_acknowledges);
+async fn a_won_deal_hands_over_to_the_pm_who_alone_acknowledges(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let seller = actor("U-SELLER", "C-DEAL");
+    app.ask(&seller, "/deal new \"Acme CRM\" package=crm-rollout").await;
+    let start = app.ask(&seller, "/earliest-start crm-rollout").await;
+    assert_eq!(app.act(&seller, &action(&start, "commit_start"), &HashMap::new()).await.kind, "commitment");
+    let sso = app.ask(&seller, "/included sso package=crm-rollout").await;
+    assert_eq!(app.act(&seller, &action(&sso, "add_scope"), &HashMap::new()).await.kind, "commitment");
+    let won = app.ask(&seller, "/deal won pm=<@U-PM|pat>").await;
+    assert_eq!((won.kind.as_str(), won.data["status"].as_str()), ("deal", Some("won")), "{won:?}");
+    let dm = app.store.outbox_messages().await.unwrap().into_iter().find(|m| m.target == "user:U-PM").unwrap();
+    assert!(dm.text.contains("Single sign-on") && dm.text.contains("start"), "{}", dm.text);
+    let ack = outbox_action(&app, "ack_handover").await;
+    assert!(app.act(&seller, &ack, &HashMap::new()).await.is_error(), "only the PM acknowledges");
+    let acked = app.act(&actor("U-PM", "D-PM"), &ack, &HashMap::new()).await;
+    assert_eq!((acked.kind.as_str(), acked.data["state"].as_str()), ("handover", Some("acknowledged")));
+    assert!(app.act(&actor("U-PM", "D-PM"), &ack, &HashMap::new()).await.is_error(), "acknowledged once");
+    assert!(app.ask(&seller, "/deal won pm=U-PM").await.is_error(), "a deal is won once");
 }
 
 #[tokio::test]
@@ -260,39 +251,37 @@ async fn buttons_of_someone_elses_answer_do_nothing() {
     assert!(app.act(&seller, "drop_tables", &HashMap::new()).await.is_error());
 }
 
-#[tokio::test]
-async fn two_sellers_holding_the_last_free_person_at_once_book_them_once() {
-    for db in TestDb::all().await {
-        let files = vec![
-            ("roles.csv", "id,name,rank\nsenior,Senior,3\n".to_string()),
-            ("people.csv", "id,name,role,weekly_hours\np1,Ann,senior,40\n".to_string()),
-            ("packages.csv", "id,name,duration_weeks\nsolo,Solo,2\n".to_string()),
-            ("package_roles.csv", "package,role,count,hours_per_week\nsolo,senior,1,40\n".to_string()),
-        ];
-        let (parsed, problems) = keepable::store::parse_files(&files);
-        assert!(problems.is_empty(), "{problems:?}");
-        // Two instances on one database, each with its own capacity in memory.
-        let instance = || async {
-            let store = keepable::store::Store::connect(&db.url).await.unwrap();
-            App::new(store, settings(), Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
-        };
-        let (first, second) = (instance().await, instance().await);
-        first.store.import(&parsed).await.unwrap().unwrap();
-        let (ann, bob) = (actor("U-ANN", "C-ANN"), actor("U-BOB", "C-BOB"));
-        first.ask(&ann, "/deal new Alpha package=solo").await;
-        second.ask(&bob, "/deal new Beta package=solo").await;
-        let (a, b) = (first.ask(&ann, "/earliest-start solo").await, second.ask(&bob, "/earliest-start solo").await);
-        assert_eq!(a.data["earliest_start"], b.data["earliest_start"], "both see the one free person");
+on_both_databases!(two_sellers_holding_the_last_free_person_at_once_book_them_once);
+async fn two_sellers_holding_the_last_free_person_at_once_book_them_once(db: TestDb) {
+    let files = vec![
+        ("roles.csv", "id,name,rank\nsenior,Senior,3\n".to_string()),
+        ("people.csv", "id,name,role,weekly_hours\np1,Ann,senior,40\n".to_string()),
+        ("packages.csv", "id,name,duration_weeks\nsolo,Solo,2\n".to_string()),
+        ("package_roles.csv", "package,role,count,hours_per_week\nsolo,senior,1,40\n".to_string()),
+    ];
+    let (parsed, problems) = keepable::store::parse_files(&files);
+    assert!(problems.is_empty(), "{problems:?}");
+    // Two instances on one database, each with its own capacity in memory.
+    let instance = || async {
+        let store = keepable::store::Store::connect(&db.url).await.unwrap();
+        App::new(store, settings(), Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
+    };
+    let (first, second) = (instance().await, instance().await);
+    first.store.import(&parsed).await.unwrap().unwrap();
+    let (ann, bob) = (actor("U-ANN", "C-ANN"), actor("U-BOB", "C-BOB"));
+    first.ask(&ann, "/deal new Alpha package=solo").await;
+    second.ask(&bob, "/deal new Beta package=solo").await;
+    let (a, b) = (first.ask(&ann, "/earliest-start solo").await, second.ask(&bob, "/earliest-start solo").await);
+    assert_eq!(a.data["earliest_start"], b.data["earliest_start"], "both see the one free person");
 
-        let (hold_a, hold_b, no_fields) = (action(&a, "hold"), action(&b, "hold"), HashMap::new());
-        let (held_a, held_b) = tokio::join!(first.act(&ann, &hold_a, &no_fields), second.act(&bob, &hold_b, &no_fields));
-        let kinds = [held_a.kind.as_str(), held_b.kind.as_str()];
-        assert!(kinds.contains(&"hold") && kinds.contains(&"error"), "exactly one hold: {held_a:?} {held_b:?} on {}", db.url);
-        let refused = if held_a.is_error() { &held_a } else { &held_b };
-        assert!(refused.headline.contains("no longer free"), "{refused:?}");
-        use sqlx::Row;
-        let held: i64 =
-            sqlx::query("SELECT COUNT(*) FROM allocations WHERE hold_id IS NOT NULL").fetch_one(first.store.pool()).await.unwrap().get(0);
-        assert_eq!(held, 1, "{}", db.url);
-    }
+    let (hold_a, hold_b, no_fields) = (action(&a, "hold"), action(&b, "hold"), HashMap::new());
+    let (held_a, held_b) = tokio::join!(first.act(&ann, &hold_a, &no_fields), second.act(&bob, &hold_b, &no_fields));
+    let kinds = [held_a.kind.as_str(), held_b.kind.as_str()];
+    assert!(kinds.contains(&"hold") && kinds.contains(&"error"), "exactly one hold: {held_a:?} {held_b:?} on {}", db.url);
+    let refused = if held_a.is_error() { &held_a } else { &held_b };
+    assert!(refused.headline.contains("no longer free"), "{refused:?}");
+    use sqlx::Row;
+    let held: i64 =
+        sqlx::query("SELECT COUNT(*) FROM allocations WHERE hold_id IS NOT NULL").fetch_one(first.store.pool()).await.unwrap().get(0);
+    assert_eq!(held, 1, "{}", db.url);
 }

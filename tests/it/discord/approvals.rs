@@ -8,7 +8,7 @@ use super::{
     button, buttons, embed_text, sub, text, Harness, Member, APPROVER, DEAL_CHANNEL, LEADERSHIP, SECOND_APPROVER, SELLER,
     SELLER_WITH_APPROVER_ROLE, STRANGER,
 };
-use crate::support::{eventually, TestDb};
+use crate::support::{eventually, on_both_databases, TestDb};
 
 /// The seller opens a deal, checks a deadline the comparables do not support and clicks
 /// "Request approval"; returns the card as posted to the leadership channel.
@@ -38,46 +38,44 @@ async fn audited(harness: &Harness, actor: &str, action: &str) -> bool {
     harness.app.store.audit_entries().await.unwrap().iter().any(|e| e.actor == actor && e.action == action)
 }
 
-#[tokio::test]
-async fn the_approval_flow_runs_by_buttons_on_every_database() {
-    for db in TestDb::all().await {
-        let harness = Harness::start(&db).await;
-        let card = seller_requests_approval(&harness).await;
-        let approve = button(&card, "approve").expect("the card has Approve");
-        assert!(button(&card, "reject").is_some(), "the card has Reject");
-        assert!(embed_text(&card).contains(SELLER.id), "the card names the requester: {card}");
-        let id = approval_id(&approve);
+on_both_databases!(the_approval_flow_runs_by_buttons);
+async fn the_approval_flow_runs_by_buttons(db: TestDb) {
+    let harness = Harness::start(&db).await;
+    let card = seller_requests_approval(&harness).await;
+    let approve = button(&card, "approve").expect("the card has Approve");
+    assert!(button(&card, "reject").is_some(), "the card has Reject");
+    assert!(embed_text(&card).contains(SELLER.id), "the card names the requester: {card}");
+    let id = approval_id(&approve);
 
-        let refused = click_card(&harness, STRANGER, &approve).await;
-        assert!(refused.private_title().contains("not authorised"), "{refused:?}");
-        assert!(audited(&harness, STRANGER.id, "approval.refused").await, "the refused attempt is audited");
+    let refused = click_card(&harness, STRANGER, &approve).await;
+    assert!(refused.private_title().contains("not authorised"), "{refused:?}");
+    assert!(audited(&harness, STRANGER.id, "approval.refused").await, "the refused attempt is audited");
 
-        let own = click_card(&harness, SELLER_WITH_APPROVER_ROLE, &approve).await;
-        assert!(own.private_title().contains("own request"), "{own:?}");
-        assert_eq!(harness.app.store.approval(&id).await.unwrap().unwrap().state, "pending", "refusals change nothing");
+    let own = click_card(&harness, SELLER_WITH_APPROVER_ROLE, &approve).await;
+    assert!(own.private_title().contains("own request"), "{own:?}");
+    assert_eq!(harness.app.store.approval(&id).await.unwrap().unwrap().state, "pending", "refusals change nothing");
 
-        let decided = click_card(&harness, APPROVER, &approve).await;
-        assert!(decided.private_title().contains("approved"), "{decided:?}");
-        let card_id = card["id"].as_str().unwrap().to_string();
-        let edit_path = format!("/channels/{LEADERSHIP}/messages/{card_id}");
-        let edit = eventually(|| async { harness.fake.calls_to("PATCH", &edit_path).into_iter().find(|c| c.status == 200) }).await;
-        let edited = &harness.fake.messages_in(LEADERSHIP)[0];
-        assert!(embed_text(edited).contains("Approved") && embed_text(edited).contains(APPROVER.id), "{edited}");
-        assert_eq!(buttons(&edit.body), Vec::<String>::new(), "a decided card has no buttons");
-        assert_eq!(harness.fake.messages_in(LEADERSHIP).len(), 1, "edited in place, not posted again");
+    let decided = click_card(&harness, APPROVER, &approve).await;
+    assert!(decided.private_title().contains("approved"), "{decided:?}");
+    let card_id = card["id"].as_str().unwrap().to_string();
+    let edit_path = format!("/channels/{LEADERSHIP}/messages/{card_id}");
+    let edit = eventually(|| async { harness.fake.calls_to("PATCH", &edit_path).into_iter().find(|c| c.status == 200) }).await;
+    let edited = &harness.fake.messages_in(LEADERSHIP)[0];
+    assert!(embed_text(edited).contains("Approved") && embed_text(edited).contains(APPROVER.id), "{edited}");
+    assert_eq!(buttons(&edit.body), Vec::<String>::new(), "a decided card has no buttons");
+    assert_eq!(harness.fake.messages_in(LEADERSHIP).len(), 1, "edited in place, not posted again");
 
-        let dm = eventually(|| async { harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next() }).await;
-        assert_eq!(dm.body["recipient_id"], SELLER.id);
-        let dm_channel = eventually(|| async { harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next() }).await;
-        assert!(embed_text(&dm_channel.body).contains("approved"), "the seller is told: {}", dm_channel.body);
+    let dm = eventually(|| async { harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next() }).await;
+    assert_eq!(dm.body["recipient_id"], SELLER.id);
+    let dm_channel = eventually(|| async { harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next() }).await;
+    assert!(embed_text(&dm_channel.body).contains("approved"), "the seller is told: {}", dm_channel.body);
 
-        let late = click_card(&harness, SECOND_APPROVER, &approve).await;
-        let title = late.private_title();
-        assert!(title.contains("already approved") && title.contains(APPROVER.id), "told who decided: {title}");
-        assert!(audited(&harness, APPROVER.id, "approval.approved").await);
-        assert!(!audited(&harness, SECOND_APPROVER.id, "approval.approved").await, "decided once");
-        harness.server.stop().await;
-    }
+    let late = click_card(&harness, SECOND_APPROVER, &approve).await;
+    let title = late.private_title();
+    assert!(title.contains("already approved") && title.contains(APPROVER.id), "told who decided: {title}");
+    assert!(audited(&harness, APPROVER.id, "approval.approved").await);
+    assert!(!audited(&harness, SECOND_APPROVER.id, "approval.approved").await, "decided once");
+    harness.server.stop().await;
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::fake::{Call, Failure};
 use super::{button, buttons, text_of, Harness};
-use crate::support::{demo_app, eventually, TestDb};
+use crate::support::{demo_app, eventually, on_both_databases, TestDb};
 
 pub(super) const SELLER: &str = "U-SELLER";
 pub(super) const DEAL_ROOM: &str = "C-DEAL";
@@ -61,44 +61,42 @@ async fn audited(slack: &Harness, user: &str, action: &str) -> bool {
     slack.app.store.audit_entries().await.unwrap().iter().any(|e| e.actor == user && e.action == action)
 }
 
-#[tokio::test]
-async fn the_approval_flow_works_by_buttons_end_to_end() {
-    for db in TestDb::all().await {
-        let slack = harness(&db).await;
-        let card = request_approval(&slack).await;
-        let text = text_of(&card);
-        assert!(text.contains("<@U-SELLER>") && text.contains("comparable projects"), "the card carries the evidence: {text}");
-        let approve = button(&card, "approve");
-        assert!(buttons(&card).iter().any(|id| id.starts_with("reject:")));
+on_both_databases!(the_approval_flow_works_by_buttons_end_to_end);
+async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
+    let slack = harness(&db).await;
+    let card = request_approval(&slack).await;
+    let text = text_of(&card);
+    assert!(text.contains("<@U-SELLER>") && text.contains("comparable projects"), "the card carries the evidence: {text}");
+    let approve = button(&card, "approve");
+    assert!(buttons(&card).iter().any(|id| id.starts_with("reject:")));
 
-        assert_eq!(slack.click("U-STRANGER", LEADERSHIP, &approve, "stranger").await, 200);
-        assert!(text_of(&told(&slack, "stranger").await).contains("not authorised"));
-        assert!(audited(&slack, "U-STRANGER", "approval.refused").await);
+    assert_eq!(slack.click("U-STRANGER", LEADERSHIP, &approve, "stranger").await, 200);
+    assert!(text_of(&told(&slack, "stranger").await).contains("not authorised"));
+    assert!(audited(&slack, "U-STRANGER", "approval.refused").await);
 
-        assert_eq!(slack.click(SELLER, LEADERSHIP, &approve, "self").await, 200);
-        assert!(text_of(&told(&slack, "self").await).contains("your own request"));
-        assert!(audited(&slack, SELLER, "approval.refused").await);
+    assert_eq!(slack.click(SELLER, LEADERSHIP, &approve, "self").await, 200);
+    assert!(text_of(&told(&slack, "self").await).contains("your own request"));
+    assert!(audited(&slack, SELLER, "approval.refused").await);
 
-        assert_eq!(slack.click("U-APPROVER", LEADERSHIP, &approve, "approver").await, 200);
-        assert!(text_of(&told(&slack, "approver").await).contains("approved"));
-        let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
-        assert_eq!(update["ts"], card_ts(&slack), "the card is updated in place");
-        let updated = text_of(&update);
-        assert!(updated.contains("*Approved* by <@U-APPROVER>"), "{updated}");
-        assert!(buttons(&update).is_empty(), "a decided card has no buttons left: {update:#}");
-        let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
-        assert!(text_of(&notice).contains("*approved* by <@U-APPROVER>"), "{notice:#}");
+    assert_eq!(slack.click("U-APPROVER", LEADERSHIP, &approve, "approver").await, 200);
+    assert!(text_of(&told(&slack, "approver").await).contains("approved"));
+    let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
+    assert_eq!(update["ts"], card_ts(&slack), "the card is updated in place");
+    let updated = text_of(&update);
+    assert!(updated.contains("*Approved* by <@U-APPROVER>"), "{updated}");
+    assert!(buttons(&update).is_empty(), "a decided card has no buttons left: {update:#}");
+    let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
+    assert!(text_of(&notice).contains("*approved* by <@U-APPROVER>"), "{notice:#}");
 
-        assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "late").await, 200);
-        let late = text_of(&told(&slack, "late").await);
-        assert!(late.contains("already approved by U-APPROVER"), "the late approver is told who decided: {late}");
+    assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "late").await, 200);
+    let late = text_of(&told(&slack, "late").await);
+    assert!(late.contains("already approved by U-APPROVER"), "the late approver is told who decided: {late}");
 
-        assert_eq!(sent(&slack, "chat.update", LEADERSHIP).len(), 1, "decided once, updated once");
-        assert_eq!(sent(&slack, "chat.postMessage", LEADERSHIP).len(), 1);
-        let lookups: Vec<Call> = slack.fake.succeeded("usergroups.users.list");
-        assert_eq!(lookups.len(), 1, "the group is asked once and cached: {lookups:?}");
-        assert_eq!(lookups[0].body["usergroup"], LEADS);
-    }
+    assert_eq!(sent(&slack, "chat.update", LEADERSHIP).len(), 1, "decided once, updated once");
+    assert_eq!(sent(&slack, "chat.postMessage", LEADERSHIP).len(), 1);
+    let lookups: Vec<Call> = slack.fake.succeeded("usergroups.users.list");
+    assert_eq!(lookups.len(), 1, "the group is asked once and cached: {lookups:?}");
+    assert_eq!(lookups[0].body["usergroup"], LEADS);
 }
 
 /// The `ts` Slack answered when the approval card was posted to leadership.

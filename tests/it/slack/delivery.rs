@@ -10,7 +10,7 @@ use keepable::store::timestamp;
 
 use super::fake::{Call, Failure, FakeSlack};
 use super::{intervals, platforms, text_of, Harness};
-use crate::support::{actor, demo_app, eventually, settings, TestDb, TestServer};
+use crate::support::{actor, demo_app, eventually, on_both_databases, settings, TestDb, TestServer};
 
 /// Opens a scoping ticket, whose card the outbox must post to the presales channel.
 async fn open_ticket(app: &App, what: &str) {
@@ -37,26 +37,24 @@ async fn all_sent(app: &App) -> Vec<i64> {
     .await
 }
 
-#[tokio::test]
-async fn a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once() {
-    for db in TestDb::all().await {
-        let slack = Harness::start(demo_app(&db, settings()).await).await;
-        slack.fake.fail_next("chat.postMessage", 1, Failure::RateLimited(1));
-        open_ticket(&slack.app, "Salesforce CPQ bridge").await;
-        let limited = eventually(|| async { attempts(&slack.fake).first().cloned() }).await;
-        assert_eq!(limited.status, 429);
-        // A message written during the wait waits too: nothing is sent into the limit.
-        open_ticket(&slack.app, "Workday HR feed").await;
-        assert_eq!(all_sent(&slack.app).await.len(), 2);
-        let tries = attempts(&slack.fake);
-        assert_eq!(tries.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 200, 200]);
-        for later in &tries[1..] {
-            assert!(later.at - limited.at >= Duration::from_secs(1), "Retry-After honoured: {:?}", later.at - limited.at);
-        }
-        assert_eq!(posts_of(&slack.fake, "Salesforce CPQ bridge"), 1);
-        assert_eq!(posts_of(&slack.fake, "Workday HR feed"), 1);
-        assert_eq!(tries[1].token.as_deref(), Some(super::BOT_TOKEN));
+on_both_databases!(a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once);
+async fn a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once(db: TestDb) {
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    slack.fake.fail_next("chat.postMessage", 1, Failure::RateLimited(1));
+    open_ticket(&slack.app, "Salesforce CPQ bridge").await;
+    let limited = eventually(|| async { attempts(&slack.fake).first().cloned() }).await;
+    assert_eq!(limited.status, 429);
+    // A message written during the wait waits too: nothing is sent into the limit.
+    open_ticket(&slack.app, "Workday HR feed").await;
+    assert_eq!(all_sent(&slack.app).await.len(), 2);
+    let tries = attempts(&slack.fake);
+    assert_eq!(tries.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 200, 200]);
+    for later in &tries[1..] {
+        assert!(later.at - limited.at >= Duration::from_secs(1), "Retry-After honoured: {:?}", later.at - limited.at);
     }
+    assert_eq!(posts_of(&slack.fake, "Salesforce CPQ bridge"), 1);
+    assert_eq!(posts_of(&slack.fake, "Workday HR feed"), 1);
+    assert_eq!(tries[1].token.as_deref(), Some(super::BOT_TOKEN));
 }
 
 #[tokio::test]
@@ -72,32 +70,30 @@ async fn a_server_error_is_retried_with_back_off_and_delivered_once() {
     assert_eq!(posts_of(&slack.fake, "Workday HR feed"), 1);
 }
 
-#[tokio::test]
-async fn nothing_is_lost_or_sent_twice_across_restarts() {
-    for db in TestDb::all().await {
-        let app = demo_app(&db, settings()).await;
-        let fake = FakeSlack::start().await;
-        // Written while no server runs.
-        open_ticket(&app, "Written while down").await;
+on_both_databases!(nothing_is_lost_or_sent_twice_across_restarts);
+async fn nothing_is_lost_or_sent_twice_across_restarts(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let fake = FakeSlack::start().await;
+    // Written while no server runs.
+    open_ticket(&app, "Written while down").await;
 
-        let first = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
-        all_sent(&app).await;
-        first.stop().await;
-        assert_eq!(posts_of(&fake, "Written while down"), 1);
+    let first = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
+    all_sent(&app).await;
+    first.stop().await;
+    assert_eq!(posts_of(&fake, "Written while down"), 1);
 
-        // An instance that claimed a message and died before sending it: its lease runs out.
-        open_ticket(&app, "Claimed by a dead instance").await;
-        let now = Utc::now();
-        let lease = timestamp(now + chrono::Duration::seconds(1));
-        let claimed = app.store.claim_due("dead-instance", &timestamp(now), &lease, 10).await.unwrap();
-        assert_eq!(claimed.len(), 1);
+    // An instance that claimed a message and died before sending it: its lease runs out.
+    open_ticket(&app, "Claimed by a dead instance").await;
+    let now = Utc::now();
+    let lease = timestamp(now + chrono::Duration::seconds(1));
+    let claimed = app.store.claim_due("dead-instance", &timestamp(now), &lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
 
-        let second = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
-        open_ticket(&app, "Written after the restart").await;
-        all_sent(&app).await;
-        second.stop().await;
-        for what in ["Written while down", "Claimed by a dead instance", "Written after the restart"] {
-            assert_eq!(posts_of(&fake, what), 1, "{what}");
-        }
+    let second = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
+    open_ticket(&app, "Written after the restart").await;
+    all_sent(&app).await;
+    second.stop().await;
+    for what in ["Written while down", "Claimed by a dead instance", "Written after the restart"] {
+        assert_eq!(posts_of(&fake, what), 1, "{what}");
     }
 }

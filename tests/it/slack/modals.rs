@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::approvals::{card_ts, harness, request_approval, sent, DEAL_ROOM, LEADERSHIP, SELLER};
 use super::{button, text_of, Harness};
-use crate::support::{eventually, TestDb};
+use crate::support::{eventually, on_both_databases, TestDb};
 
 /// The trigger id `super::block_actions` sends with every click.
 const CLICK_TRIGGER: &str = "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3";
@@ -31,36 +31,34 @@ fn field_errors(status: reqwest::StatusCode, body: &str) -> Value {
     answer["errors"].clone()
 }
 
-#[tokio::test]
-async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one() {
-    for db in TestDb::all().await {
-        let slack = harness(&db).await;
-        let card = request_approval(&slack).await;
-        let reject = button(&card, "reject");
-        let modal = open_modal(&slack, "U-APPROVER", LEADERSHIP, &reject).await;
-        assert_eq!(modal["blocks"][0]["block_id"], "reason");
-        assert!(slack.app.store.approval(reject.trim_start_matches("reject:")).await.unwrap().unwrap().state == "pending");
+on_both_databases!(a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one);
+async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: TestDb) {
+    let slack = harness(&db).await;
+    let card = request_approval(&slack).await;
+    let reject = button(&card, "reject");
+    let modal = open_modal(&slack, "U-APPROVER", LEADERSHIP, &reject).await;
+    assert_eq!(modal["blocks"][0]["block_id"], "reason");
+    assert!(slack.app.store.approval(reject.trim_start_matches("reject:")).await.unwrap().unwrap().state == "pending");
 
-        let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "   ")]).await;
-        let errors = field_errors(status, &body);
-        assert!(errors["reason"].as_str().unwrap().contains("reason"), "{errors:#}");
+    let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "   ")]).await;
+    let errors = field_errors(status, &body);
+    assert!(errors["reason"].as_str().unwrap().contains("reason"), "{errors:#}");
 
-        let (status, body) = slack.submit("U-STRANGER", &modal, &[("reason", "Because")]).await;
-        let errors = field_errors(status, &body);
-        assert!(errors["reason"].as_str().unwrap().contains("not authorised"), "a refusal shows in the modal: {errors:#}");
+    let (status, body) = slack.submit("U-STRANGER", &modal, &[("reason", "Because")]).await;
+    let errors = field_errors(status, &body);
+    assert!(errors["reason"].as_str().unwrap().contains("not authorised"), "a refusal shows in the modal: {errors:#}");
 
-        let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "Too tight for Q1")]).await;
-        assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good reason closes the modal");
-        let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
-        assert_eq!(update["ts"], card_ts(&slack));
-        assert!(text_of(&update).contains("*Rejected* by <@U-APPROVER>"), "{update:#}");
-        assert!(text_of(&update).contains("Too tight for Q1"));
-        let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
-        assert!(text_of(&notice).contains("Too tight for Q1"), "{notice:#}");
-        // The approver hears the outcome privately, in the channel the modal was opened from.
-        let private = eventually(|| async { sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned() }).await;
-        assert_eq!(private["user"], "U-APPROVER");
-    }
+    let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "Too tight for Q1")]).await;
+    assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good reason closes the modal");
+    let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
+    assert_eq!(update["ts"], card_ts(&slack));
+    assert!(text_of(&update).contains("*Rejected* by <@U-APPROVER>"), "{update:#}");
+    assert!(text_of(&update).contains("Too tight for Q1"));
+    let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
+    assert!(text_of(&notice).contains("Too tight for Q1"), "{notice:#}");
+    // The approver hears the outcome privately, in the channel the modal was opened from.
+    let private = eventually(|| async { sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned() }).await;
+    assert_eq!(private["user"], "U-APPROVER");
 }
 
 #[tokio::test]
