@@ -187,7 +187,8 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Ok(summary) => {
                     let subject = dir.display().to_string();
                     let details = summary.to_string();
-                    let entry = keepable::store::Audit { at: clock.now(), actor: "cli", action: "import", subject: &subject, details: &details };
+                    let entry =
+                        keepable::store::Audit { at: clock.now(), actor: "cli", action: "import", subject: &subject, details: &details };
                     store.audit(entry).await?;
                     out!("{}", summary.to_string().trim_end());
                     out!("imported in {:.2}s", started.elapsed().as_secs_f64());

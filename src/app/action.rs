@@ -37,8 +37,11 @@ pub enum Action {
     AcknowledgeHandover(String),
 }
 
+/// Makes an action from its subject.
+type Make = fn(String) -> Action;
+
 /// The wire verbs, in one table.
-const VERBS: &[(&str, fn(String) -> Action)] = &[
+const VERBS: &[(&str, Make)] = &[
     ("commit_start", Action::CommitStart),
     ("commit_deadline", Action::CommitDeadline),
     ("add_scope", Action::AddScope),

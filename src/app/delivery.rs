@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
 use crate::store::outbox::OutboundMessage;
-use crate::store::Store;
 #[cfg(test)]
 use crate::store::timestamp;
+use crate::store::Store;
 
 /// Why a delivery did not happen.
 #[derive(Debug, Clone, PartialEq)]

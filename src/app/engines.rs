@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 
 use super::action::Action;
 use super::answers::{
-    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer, NearestProject, Phase, RoleStart,
-    StaffedRole, StaffingAnswer,
+    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer, NearestProject, Phase, RoleStart, StaffedRole,
+    StaffingAnswer,
 };
 use super::command::{RoleSpec, StartTarget};
 use super::error::{AppError, UserError};
@@ -237,7 +237,13 @@ impl App {
         answer.depends_on = library
             .dependencies(deliverable, package_id.as_deref())
             .into_iter()
-            .map(|d| Dependency { deliverable: d.deliverable, name: d.name, verdict: d.verdict, price: d.price, effort_hours: d.effort_hours })
+            .map(|d| Dependency {
+                deliverable: d.deliverable,
+                name: d.name,
+                verdict: d.verdict,
+                price: d.price,
+                effort_hours: d.effort_hours,
+            })
             .collect();
         let mut reply = self.answer("inclusion", &answer)?;
         let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
@@ -252,7 +258,12 @@ fn start_offer(answer: &EarliestStartAnswer) -> Option<OfferTerms> {
     let roles = answer
         .roles
         .iter()
-        .map(|r| OfferedRole { role: r.role.clone(), role_name: Some(r.role_name.clone()), count: r.count, hours_per_week: r.hours_per_week })
+        .map(|r| OfferedRole {
+            role: r.role.clone(),
+            role_name: Some(r.role_name.clone()),
+            count: r.count,
+            hours_per_week: r.hours_per_week,
+        })
         .collect();
     Some(OfferTerms::Start(StartOffer {
         package: answer.package.clone(),
@@ -296,7 +307,12 @@ fn scope_offer(answer: &InclusionAnswer) -> Option<OfferTerms> {
         depends_on: answer
             .depends_on
             .iter()
-            .map(|d| OfferedDependency { deliverable: d.deliverable.clone(), verdict: d.verdict, price: d.price, effort_hours: d.effort_hours })
+            .map(|d| OfferedDependency {
+                deliverable: d.deliverable.clone(),
+                verdict: d.verdict,
+                price: d.price,
+                effort_hours: d.effort_hours,
+            })
             .collect(),
     }))
 }

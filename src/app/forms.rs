@@ -123,10 +123,8 @@ impl Form {
     /// Keys the form does not declare are refused, so a typo is not silently dropped.
     pub fn check(self, values: &HashMap<String, String>) -> Result<FormInput, Vec<FieldError>> {
         let fields = self.fields();
-        let mut errors: Vec<FieldError> = fields
-            .iter()
-            .filter_map(|f| f.problem(text(values, f.key)).map(|message| FieldError { key: f.key, message }))
-            .collect();
+        let mut errors: Vec<FieldError> =
+            fields.iter().filter_map(|f| f.problem(text(values, f.key)).map(|message| FieldError { key: f.key, message })).collect();
         let mut unknown: Vec<&String> = values.keys().filter(|k| !fields.iter().any(|f| f.key == k.as_str())).collect();
         unknown.sort();
         for key in unknown {
@@ -177,13 +175,17 @@ mod tests {
 
     #[test]
     fn an_empty_reason_is_refused_by_name() {
-        assert_eq!(messages(Form::RejectApproval.check(&values(&[("reason", "  ")]))), [("reason".into(), "The reason is required.".into())]);
+        assert_eq!(
+            messages(Form::RejectApproval.check(&values(&[("reason", "  ")]))),
+            [("reason".into(), "The reason is required.".into())]
+        );
     }
 
     #[test]
     fn scoping_gives_typed_effort_price_and_notes() {
         let input = Form::ScopeTicket.check(&values(&[("effort", "1,200"), ("price", "$18,000"), ("notes", " two approval levels ")]));
-        let expected = TicketChange { effort_hours: Some(1200.0), price: Some(18000.0), notes: Some("two approval levels".into()), reason: None };
+        let expected =
+            TicketChange { effort_hours: Some(1200.0), price: Some(18000.0), notes: Some("two approval levels".into()), reason: None };
         assert_eq!(input, Ok(FormInput::Scoping(expected)));
     }
 

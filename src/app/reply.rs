@@ -34,9 +34,25 @@ impl std::str::FromStr for Target {
     }
 }
 
+impl Target {
+    /// Whether this is the target written `text` (`channel:C1`).
+    fn is(&self, text: &str) -> bool {
+        match (self, text.split_once(':')) {
+            (Target::Channel(id), Some(("channel", other))) | (Target::User(id), Some(("user", other))) => id == other,
+            _ => false,
+        }
+    }
+}
+
 impl PartialEq<&str> for Target {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        self.is(other)
+    }
+}
+
+impl PartialEq<String> for Target {
+    fn eq(&self, other: &String) -> bool {
+        self.is(other)
     }
 }
 

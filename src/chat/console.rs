@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
-use crate::app::delivery::{deliver_due, Deliver, DeliveryError};
 use crate::app::action::Action;
+use crate::app::delivery::{deliver_due, Deliver, DeliveryError};
 use crate::app::reply::{Button, Reply};
 use crate::app::{Actor, App};
 use crate::store::outbox::OutboundMessage;

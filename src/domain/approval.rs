@@ -201,9 +201,7 @@ pub fn check_decision(
         return Err(DecisionRefusal::NotAuthorised);
     }
     match approval.state {
-        ApprovalState::Pending if now >= approval.expires_at => {
-            return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) })
-        }
+        ApprovalState::Pending if now >= approval.expires_at => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
         ApprovalState::Pending => {}
         ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
         decided => {

@@ -4,7 +4,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-
 text_enum! {
     pub enum HoldState {
         Active = "active",

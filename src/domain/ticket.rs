@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-
 text_enum! {
     pub enum TicketState {
         Open = "open",

@@ -64,9 +64,8 @@ impl Store {
     /// Pending approvals whose `timer` is due at `now`.
     pub async fn approvals_due(&self, timer: ApprovalTimer, now: DateTime<Utc>) -> StoreResult<Vec<Approval>> {
         let column = column(timer);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM approvals WHERE state = 'pending' AND {column} IS NOT NULL AND {column} <= $1 ORDER BY id"
-        );
+        let sql =
+            format!("SELECT {COLUMNS} FROM approvals WHERE state = 'pending' AND {column} IS NOT NULL AND {column} <= $1 ORDER BY id");
         Ok(sqlx::query_as(&sql).bind(timestamp(now)).fetch_all(&self.pool).await?)
     }
 }

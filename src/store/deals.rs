@@ -209,14 +209,13 @@ impl Tx {
         pm: Option<&str>,
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE deals SET status = $1, pm = COALESCE($2, pm), closed_at = $3 WHERE id = $4 AND status = 'open'")
-                .bind(status.as_str())
-                .bind(pm)
-                .bind(timestamp(at))
-                .bind(id)
-                .execute(self.conn())
-                .await?;
+        let done = sqlx::query("UPDATE deals SET status = $1, pm = COALESCE($2, pm), closed_at = $3 WHERE id = $4 AND status = 'open'")
+            .bind(status.as_str())
+            .bind(pm)
+            .bind(timestamp(at))
+            .bind(id)
+            .execute(self.conn())
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

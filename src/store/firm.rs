@@ -318,10 +318,11 @@ impl Store {
     }
 
     pub async fn roles(&self) -> anyhow::Result<Vec<Role>> {
-        let rows: Vec<(String, String, i64, String)> = sqlx::query_as("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
-            .fetch_all(&self.pool)
-            .await
-            .context("loading roles")?;
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
+                .fetch_all(&self.pool)
+                .await
+                .context("loading roles")?;
         Ok(rows.into_iter().map(|(id, name, rank, description)| Role { id, name, rank, description }).collect())
     }
 
@@ -382,15 +383,15 @@ impl Store {
             .into_iter()
             .map(|(id, name, aliases, category, effort_hours, price, depends_on, description)| -> anyhow::Result<Deliverable> {
                 Ok(Deliverable {
-                id: id.clone(),
-                name,
-                aliases: split_list(&aliases),
-                category: Category::parse(&category).with_context(|| format!("deliverable {id}: unknown category '{category}'"))?,
-                effort_hours,
-                price,
-                depends_on: split_list(&depends_on),
-                description,
-            })
+                    id: id.clone(),
+                    name,
+                    aliases: split_list(&aliases),
+                    category: Category::parse(&category).with_context(|| format!("deliverable {id}: unknown category '{category}'"))?,
+                    effort_hours,
+                    price,
+                    depends_on: split_list(&depends_on),
+                    description,
+                })
             })
             .collect::<anyhow::Result<_>>()?;
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
@@ -402,7 +403,8 @@ impl Store {
         let items = items
             .into_iter()
             .map(|(package, deliverable, inclusion)| {
-                let parsed = Inclusion::parse(&inclusion).with_context(|| format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'"))?;
+                let parsed = Inclusion::parse(&inclusion)
+                    .with_context(|| format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'"))?;
                 Ok(PackageItem { package, deliverable, inclusion: parsed })
             })
             .collect::<anyhow::Result<_>>()?;

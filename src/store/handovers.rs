@@ -32,9 +32,7 @@ impl Store {
     }
 
     pub async fn handovers_to_remind(&self, now: DateTime<Utc>) -> StoreResult<Vec<Handover>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM handovers WHERE state = 'sent' AND remind_at IS NOT NULL AND remind_at <= $1 ORDER BY id"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM handovers WHERE state = 'sent' AND remind_at IS NOT NULL AND remind_at <= $1 ORDER BY id");
         Ok(sqlx::query_as(&sql).bind(timestamp(now)).fetch_all(&self.pool).await?)
     }
 }

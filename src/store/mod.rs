@@ -139,6 +139,36 @@ impl Store {
         Ok(Tx { inner })
     }
 
+    /// How many rows `table` holds (one of the firm's or the workflows' tables).
+    pub async fn count(&self, table: &str) -> StoreResult<i64> {
+        const TABLES: &[&str] = &[
+            "roles",
+            "people",
+            "allocations",
+            "time_off",
+            "holidays",
+            "packages",
+            "package_roles",
+            "deliverables",
+            "package_items",
+            "history",
+            "deals",
+            "commitments",
+            "holds",
+            "approvals",
+            "tickets",
+            "handovers",
+            "outbox",
+            "audit_log",
+            "offers",
+        ];
+        if !TABLES.contains(&table) {
+            return Err(StoreError::NotFound { what: "table", id: table.into() });
+        }
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&self.pool).await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -91,10 +91,8 @@ impl Tx {
         .bind(timestamp(now))
         .execute(self.conn())
         .await?;
-        let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
-            .bind(message.idempotency_key)
-            .fetch_one(self.conn())
-            .await?;
+        let row =
+            sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1").bind(message.idempotency_key).fetch_one(self.conn()).await?;
         Ok(row.try_get("id")?)
     }
 }
@@ -119,13 +117,8 @@ impl Store {
             "UPDATE outbox SET claimed_by = $1, lease_until = $3 WHERE id IN \
              (SELECT o.id FROM outbox o WHERE {due} ORDER BY o.id LIMIT $4 {lock}) RETURNING {COLUMNS}"
         );
-        let mut messages: Vec<OutboundMessage> = sqlx::query_as(&sql)
-            .bind(worker)
-            .bind(timestamp(now))
-            .bind(timestamp(lease_until))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let mut messages: Vec<OutboundMessage> =
+            sqlx::query_as(&sql).bind(worker).bind(timestamp(now)).bind(timestamp(lease_until)).bind(limit).fetch_all(&self.pool).await?;
         messages.sort_by_key(|m| m.id);
         Ok(messages)
     }
@@ -133,15 +126,14 @@ impl Store {
     /// Extends `worker`'s lease on a message to `lease_until`, just before sending it; false when
     /// the lease ran out (or another worker holds it), and the message must not be sent.
     pub async fn renew_lease(&self, id: i64, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4",
-        )
-        .bind(timestamp(lease_until))
-        .bind(id)
-        .bind(worker)
-        .bind(timestamp(now))
-        .execute(&self.pool)
-        .await?;
+        let done =
+            sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
+                .bind(timestamp(lease_until))
+                .bind(id)
+                .bind(worker)
+                .bind(timestamp(now))
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -10,8 +10,8 @@ use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
 use crate::app::Actor;
 use crate::domain::approval::{
-    check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers, DeadlineEvidence, Decider,
-    EarlyStartEvidence, Evidence,
+    check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers, DeadlineEvidence, Decider, EarlyStartEvidence,
+    Evidence,
 };
 use crate::domain::deal::{Commitment, CommitmentDetails, CommitmentKind};
 use crate::domain::offer::{OfferKind, OfferTerms};
@@ -57,16 +57,14 @@ impl App {
         if date <= self.clock.today() {
             return Err(UserError::Refused(format!("{date} is not in the future.")).into());
         }
-        let package =
-            p.package.clone().ok_or(UserError::Refused("An earlier start can be requested for a package only.".into()))?;
+        let package = p.package.clone().ok_or(UserError::Refused("An earlier start can be requested for a package only.".into()))?;
         let evidence = Evidence::EarlyStart(EarlyStartEvidence {
             earliest_start: earliest,
             ignoring_tentative: p.ignoring_tentative,
             roles: p.roles.clone(),
             weeks: p.weeks,
         });
-        self.request_approval(actor, &offer.channel, Request { package, requested_date: date, start_date: Some(earliest), evidence })
-            .await
+        self.request_approval(actor, &offer.channel, Request { package, requested_date: date, start_date: Some(earliest), evidence }).await
     }
 
     async fn request_approval(&self, actor: &Actor, offer_channel: &str, request: Request) -> Result<Reply, AppError> {
@@ -128,8 +126,7 @@ impl App {
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
         });
-        let mut card =
-            self.reply("approval_card", "approval_card", context)?.set("approval_id", &approval.id).set("state", approval.state);
+        let mut card = self.reply("approval_card", "approval_card", context)?.set("approval_id", &approval.id).set("state", approval.state);
         card.private = false;
         if approval.state == ApprovalState::Pending {
             card.actions.push(button(Action::Approve(approval.id.clone()), "Approve").primary());

@@ -197,7 +197,8 @@ impl App {
         let details = format!("deal {} {summary} from {}", deal.id, start.start);
         self.audit(&mut tx, &actor.user, "hold.created", &hold.id, &details).await?;
         tx.commit().await?;
-        let context = json!({"deal_name": deal.name, "summary": summary, "start": start.start, "end": end, "expires": hold.expires_at.date_naive()});
+        let context =
+            json!({"deal_name": deal.name, "summary": summary, "start": start.start, "end": end, "expires": hold.expires_at.date_naive()});
         Ok(self
             .reply("hold", "hold", context)?
             .set("hold_id", &hold.id)
@@ -350,4 +351,3 @@ fn hold_bookings(pattern: &Pattern, capacity: &Capacity, start: NaiveDate) -> Re
     }
     Ok(bookings)
 }
-

@@ -29,14 +29,14 @@ pub struct DueReport {
 
 impl App {
     pub async fn run_due(&self) -> Result<DueReport, AppError> {
-        let mut report = DueReport::default();
-        report.expired = self.expire_approvals().await?;
-        report.escalated = self.chase_approvals(ApprovalTimer::Escalation).await?;
-        report.reminded = self.chase_approvals(ApprovalTimer::Reminder).await?;
-        report.handovers_reminded = self.remind_handovers().await?;
-        report.holds_released = self.expire_holds().await?;
-        report.events_forgotten = self.store.forget_events_before(self.clock.now() - Duration::days(1)).await?;
-        Ok(report)
+        Ok(DueReport {
+            expired: self.expire_approvals().await?,
+            escalated: self.chase_approvals(ApprovalTimer::Escalation).await?,
+            reminded: self.chase_approvals(ApprovalTimer::Reminder).await?,
+            handovers_reminded: self.remind_handovers().await?,
+            holds_released: self.expire_holds().await?,
+            events_forgotten: self.store.forget_events_before(self.clock.now() - Duration::days(1)).await?,
+        })
     }
 
     async fn expire_approvals(&self) -> Result<usize, AppError> {
@@ -77,7 +77,8 @@ impl App {
 
     fn approval_reminder(&self, approval: &Approval, what: &str) -> Result<crate::app::reply::Reply, AppError> {
         let subject = format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
-        let context = json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
+        let context =
+            json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
         let mut reply = self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
         reply.private = false;
         reply.actions.push(button(Action::Approve(approval.id.clone()), "Approve").primary());

@@ -108,7 +108,10 @@ pub(crate) fn submitted_values(state: &ViewState) -> HashMap<String, String> {
 
 /// The submission checked by the form's own rules: its typed values and the fields the form
 /// declares, or the problems by block id (Slack shows each under its input).
-pub(crate) fn validate(form: Form, values: &HashMap<String, String>) -> Result<(FormInput, HashMap<String, String>), HashMap<String, String>> {
+pub(crate) fn validate(
+    form: Form,
+    values: &HashMap<String, String>,
+) -> Result<(FormInput, HashMap<String, String>), HashMap<String, String>> {
     let declared: HashMap<String, String> =
         values.iter().filter(|(key, _)| form.fields().iter().any(|f| f.key == key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     match form.check(&declared) {

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use keepable::app::App;
-use keepable::store::timestamp;
 
 use super::fake::{Call, Failure, FakeSlack};
 use super::{intervals, platforms, text_of, Harness};
@@ -85,8 +84,7 @@ async fn nothing_is_lost_or_sent_twice_across_restarts(db: TestDb) {
     // An instance that claimed a message and died before sending it: its lease runs out.
     open_ticket(&app, "Claimed by a dead instance").await;
     let now = Utc::now();
-    let lease = timestamp(now + chrono::Duration::seconds(1));
-    let claimed = app.store.claim_due("dead-instance", &timestamp(now), &lease, 10).await.unwrap();
+    let claimed = app.store.claim_due("dead-instance", now, now + chrono::Duration::seconds(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
     let second = TestServer::start(app.clone(), platforms(&fake), intervals()).await;

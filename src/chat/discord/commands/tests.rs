@@ -27,7 +27,10 @@ fn typed_options_become_the_command_grammar() {
         line("earliest-start", vec![text("package", "crm-rollout"), text("not-before", "2027-01-04")]),
         parsed("/earliest-start crm-rollout not-before=2027-01-04")
     );
-    assert_eq!(line("earliest-start", vec![text("roles", "senior:2@20"), text("weeks", "8")]), parsed("/earliest-start roles=senior:2@20 weeks=8"));
+    assert_eq!(
+        line("earliest-start", vec![text("roles", "senior:2@20"), text("weeks", "8")]),
+        parsed("/earliest-start roles=senior:2@20 weeks=8")
+    );
     assert_eq!(line("staffing", vec![text("package", "CRM Rollout")]), parsed("/staffing \"CRM Rollout\""));
     assert_eq!(
         line("included", vec![text("item", "SSO integration"), text("package", "crm-rollout")]),
@@ -40,7 +43,11 @@ fn typed_options_become_the_command_grammar() {
     assert_eq!(line("scope", vec![text("description", "Okta SSO"), text("deal", "acme")]), parsed("/scope \"Okta SSO\" deal=acme"));
     assert_eq!(
         line("deal", vec![sub("new", vec![text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme \"Big\" Corp")])]),
-        parsed("/deal new \"Acme CRM\" package=crm-rollout client=\"Acme 'Big' Corp\"")
+        Command::Deal(command::DealCommand::New {
+            name: "Acme CRM".into(),
+            package: "crm-rollout".into(),
+            client: Some("Acme \"Big\" Corp".into()),
+        })
     );
     assert_eq!(
         line("deal", vec![sub("won", vec![text("pm", "900000000000000002"), text("deal", "acme-crm")])]),
