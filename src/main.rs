@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
-use keepable::store::{self, Store};
+use keepable::store::Store;
 
 /// `println!` that does not panic when the reader has gone (`keepable outbox | head`).
 macro_rules! out {
@@ -149,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     use std::process::ExitCode;
     let clock = Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
     if let Command::GenFirm { people, seed, dir } = &cli.command {
-        store::gen_firm::generate(dir, *people, *seed, clock.today())?;
+        keepable::import::gen_firm::generate(dir, *people, *seed, clock.today())?;
         out!("wrote a firm of {people} people to {}", dir.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -182,7 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Import { dir } => {
             let started = std::time::Instant::now();
-            let (parsed, problems) = store::parse_dir(&dir)?;
+            let (parsed, problems) = keepable::import::parse_dir(&dir)?;
             let problems = match store.import_reporting(&parsed, problems).await? {
                 Ok(summary) => {
                     let now = keepable::store::timestamp(clock.now());
@@ -211,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }
         Command::Console { who } => {
             if store.is_empty().await? {
-                let demo = store::demo::demo_firm(clock.today())?;
+                let demo = keepable::import::demo::demo_firm(clock.today())?;
                 match store.import(&demo).await? {
                     Ok(_) => out!("Loaded the demo firm (Northwind Consulting) into {}.", cli.db),
                     Err(problems) => anyhow::bail!("could not load the demo firm: {}", problems[0]),

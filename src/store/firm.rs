@@ -9,11 +9,11 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use super::csv_import::{check_references, sort_problems, KnownIds, ParsedFirm};
-use super::{ImportProblem, Store};
+use super::Store;
 use crate::domain::firm::*;
 use crate::domain::hours::Hours;
 use crate::domain::library::Library;
+use crate::import::{check_references, sort_problems, ImportProblem, KnownIds, ParsedFirm};
 
 /// Rows per file written by one import.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,17 +7,15 @@
 mod audit;
 mod cache;
 mod capacity;
-mod csv_import;
-pub mod demo;
 mod firm;
-pub mod gen_firm;
 pub mod outbox;
 mod requests;
 mod workflow;
 
+/// Kept for callers written before reading the CSV set moved to `crate::import`.
+pub use crate::import::parse_files;
 pub use audit::AuditEntry;
 pub use capacity::Capacity;
-pub use csv_import::{parse_dir, parse_files, ImportProblem, ParsedFirm};
 pub use firm::ImportSummary;
 pub use requests::*;
 pub use workflow::*;

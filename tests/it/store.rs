@@ -23,7 +23,7 @@ async fn importing_the_same_export_twice_changes_nothing() {
     for db in TestDb::all().await {
         let store = demo_store(&db).await;
         let before = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
-        let demo = keepable::store::demo::demo_firm(crate::support::today()).unwrap();
+        let demo = keepable::import::demo::demo_firm(crate::support::today()).unwrap();
         store.import(&demo).await.unwrap().unwrap();
         let after = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
         assert_eq!(before, after, "{}", db.url);

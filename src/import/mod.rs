@@ -1,4 +1,6 @@
-//! Reading and validating the CSV set of SPEC section 3.
+//! The firm's CSV set (SPEC section 3) read into domain rows and checked, before anything is
+//! stored: `reader` parses one file, `checks` looks across files, `demo` is the bundled demo firm
+//! and `gen_firm` writes large generated firms. The database write is `Store::import`.
 //!
 //! Every problem is collected (never the first only) as `file:line: column: what is wrong`, where
 //! the header is line 1 of the file.
@@ -327,6 +329,8 @@ fn parse_row(parsed: &mut ParsedFirm, file: &'static str, mut row: Row<'_, '_>) 
     parsed.lines.insert((file, index - 1), line);
 }
 
+pub mod demo;
+pub mod gen_firm;
 mod reader;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::csv_import::{parse_files, ParsedFirm};
+use super::{parse_files, ParsedFirm};
 use crate::domain::calendar::monday_of;
 
 macro_rules! demo_files {
@@ -58,7 +58,7 @@ pub fn demo_firm(today: NaiveDate) -> anyhow::Result<ParsedFirm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::csv_import::{check_references, KnownIds};
+    use crate::import::{check_references, KnownIds};
 
     #[test]
     fn the_demo_firm_is_valid_and_complete() {
