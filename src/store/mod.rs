@@ -8,6 +8,7 @@ mod audit;
 mod cache;
 mod capacity;
 mod firm;
+mod import;
 pub mod outbox;
 mod requests;
 mod workflow;
@@ -16,7 +17,7 @@ mod workflow;
 pub use crate::import::parse_files;
 pub use audit::AuditEntry;
 pub use capacity::Capacity;
-pub use firm::ImportSummary;
+pub use import::ImportSummary;
 pub use requests::*;
 pub use workflow::*;
 
