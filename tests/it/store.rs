@@ -38,7 +38,7 @@ on_both_databases!(importing_the_same_export_twice_changes_nothing);
 async fn importing_the_same_export_twice_changes_nothing(db: TestDb) {
     let store = demo_store(&db).await;
     let before = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
-    let demo = keepable::store::demo::demo_firm(crate::support::today()).unwrap();
+    let demo = keepable::import::demo::demo_firm(crate::support::today()).unwrap();
     store.import(&demo).await.unwrap().unwrap();
     let after = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
     assert_eq!(before, after, "{}", db.url);
