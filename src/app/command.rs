@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use super::error::UserError;
+use super::text::user;
 use crate::domain::hours::Hours;
 
 /// A requirement as typed: `ROLE:COUNT@HOURS`.
@@ -272,7 +273,7 @@ fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
 
 fn parse_roles(text: &str) -> Result<Vec<RoleSpec>, UserError> {
     let bad = |part: &str| UserError::Syntax {
-        message: format!("'{part}' is not ROLE:COUNT@HOURS (for example senior:2@20)"),
+        message: format!("'{}' is not ROLE:COUNT@HOURS (for example senior:2@20)", user(part)),
         syntax: syntax_of("earliest-start"),
     };
     let mut specs: Vec<RoleSpec> = Vec::new();
@@ -283,7 +284,10 @@ fn parse_roles(text: &str) -> Result<Vec<RoleSpec>, UserError> {
         let hours = Hours::parse(hours).filter(|h| *h > Hours::ZERO).ok_or_else(|| bad(part))?;
         let role = role.trim().to_lowercase();
         if specs.iter().any(|s| s.role == role) {
-            return Err(UserError::Syntax { message: format!("role '{role}' appears twice"), syntax: syntax_of("earliest-start") });
+            return Err(UserError::Syntax {
+                message: format!("role '{}' appears twice", user(&role)),
+                syntax: syntax_of("earliest-start"),
+            });
         }
         specs.push(RoleSpec { role, count, hours_per_week: hours });
     }
@@ -312,7 +316,7 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
             DealCommand::Won { deal: deal(args), pm: user_reference(&pm) }
         }
         "lost" => DealCommand::Lost { deal: deal(args) },
-        other => return Err(UserError::Syntax { message: format!("unknown deal action '{other}'"), syntax }),
+        other => return Err(UserError::Syntax { message: format!("unknown deal action '{}'", user(other)), syntax }),
     })
 }
 

@@ -2,34 +2,35 @@
 
 use chrono::NaiveDate;
 
+use super::text::user;
 use crate::store::StoreError;
 
 /// A mistake the person asking can fix; its `Display` is what they read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UserError {
-    #[error("Unknown command '{command}'.{}", suggestion.map(|s| format!(" Did you mean /{s}? Usage: {}", super::command::syntax_of(s))).unwrap_or_else(|| " Type /keepable help to see the commands.".into()))]
+    #[error("Unknown command '{}'.{}", user(command), suggestion.map(|s| format!(" Did you mean /{s}? Usage: {}", super::command::syntax_of(s))).unwrap_or_else(|| " Type /keepable help to see the commands.".into()))]
     UnknownCommand { command: String, suggestion: Option<&'static str> },
-    #[error("Unknown option '{option}='. Usage: {syntax}")]
+    #[error("Unknown option '{}='. Usage: {syntax}", user(option))]
     UnknownOption { option: String, syntax: &'static str },
     #[error("Missing {what}. Usage: {syntax}")]
     Missing { what: &'static str, syntax: &'static str },
-    #[error("'{value}' is not a date for {option}=: write YYYY-MM-DD, for example {option}=2027-06-30. Usage: {syntax}")]
+    #[error("'{}' is not a date for {option}=: write YYYY-MM-DD, for example {option}=2027-06-30. Usage: {syntax}", user(value))]
     BadDate { option: &'static str, value: String, syntax: &'static str },
-    #[error("'{value}' is not a valid number for {option}=. Usage: {syntax}")]
+    #[error("'{}' is not a valid number for {option}=. Usage: {syntax}", user(value))]
     BadNumber { option: &'static str, value: String, syntax: &'static str },
     #[error("The deadline {deadline} is before the start {start}.")]
     DeadlineBeforeStart { start: NaiveDate, deadline: NaiveDate },
     #[error("{message}. Usage: {syntax}")]
     Syntax { message: String, syntax: &'static str },
-    #[error("Unknown package '{given}'.{} Known packages: {known}.", suggestion.as_ref().map(|s| format!(" Did you mean {s}?")).unwrap_or_default())]
+    #[error("Unknown package '{}'.{} Known packages: {known}.", user(given), suggestion.as_ref().map(|s| format!(" Did you mean {s}?")).unwrap_or_default())]
     UnknownPackage { given: String, suggestion: Option<String>, known: String },
-    #[error("Unknown role '{given}'. Known roles: {known}.")]
+    #[error("Unknown role '{}'. Known roles: {known}.", user(given))]
     UnknownRole { given: String, known: String },
     #[error("No package has been imported yet: run `keepable import DIR` first.")]
     NoPackages,
     #[error("{0}")]
     Refused(String),
-    #[error("Unknown deal '{0}'. /deal show lists the deal bound to this channel; /deal new creates one.")]
+    #[error("Unknown deal '{}'. /deal show lists the deal bound to this channel; /deal new creates one.", user(.0))]
     UnknownDeal(String),
     #[error("No deal is bound to this channel: start one with /deal new <name> package=<package>, or add deal=<deal>.")]
     NoDeal,
@@ -59,6 +60,15 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::domain::deal::DealRefusal> for UserError {
+    fn from(refusal: crate::domain::deal::DealRefusal) -> Self {
+        use crate::domain::deal::DealRefusal;
+        match refusal {
+            DealRefusal::AlreadyClosed { name, status } => UserError::Refused(format!("Deal {} is already {status}.", user(&name))),
+        }
+    }
+}
+
 macro_rules! refusal_from {
     ($($refusal:ty),+) => {
         $(impl From<$refusal> for UserError {
@@ -68,11 +78,6 @@ macro_rules! refusal_from {
         })+
     };
 }
-refusal_from!(
-    crate::domain::offer::OfferRefusal,
-    crate::domain::deal::DealRefusal,
-    crate::domain::handover::AcknowledgeRefusal,
-    crate::domain::hold::HoldRefusal
-);
+refusal_from!(crate::domain::offer::OfferRefusal, crate::domain::handover::AcknowledgeRefusal, crate::domain::hold::HoldRefusal);
 
 pub type AppResult<T> = Result<T, AppError>;

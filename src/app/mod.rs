@@ -11,6 +11,7 @@ pub mod error;
 pub mod forms;
 pub mod prompts;
 pub mod reply;
+pub mod text;
 mod workflows;
 
 pub use workflows::DueReport;

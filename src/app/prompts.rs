@@ -50,6 +50,14 @@ impl Prompts {
         env.add_filter("hours", format_hours);
         env.add_filter("weeks", format_weeks);
         env.add_filter("percent", format_percent);
+        // Every value a template shows is data, and data may be a person's text: mark it, so each
+        // platform shows it as text (`app::text`).
+        env.set_formatter(|out, _state, value| {
+            if !value.is_undefined() && !value.is_none() {
+                out.write_str(&super::text::user(&value.to_string()))?;
+            }
+            Ok(())
+        });
         for (name, source) in TEMPLATES {
             let source = match dir.map(|d| d.join(format!("{name}.j2"))).filter(|p| p.exists()) {
                 Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,

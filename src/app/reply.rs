@@ -142,8 +142,8 @@ impl Reply {
     pub fn error(message: impl Into<String>) -> Self {
         let message = message.into();
         let mut reply = Reply::new("error");
-        reply.headline = message.clone();
-        reply.data.insert("message".into(), Value::String(message));
+        reply.data.insert("message".into(), Value::String(super::text::plain(&message)));
+        reply.headline = message;
         reply
     }
 
@@ -171,8 +171,18 @@ impl Reply {
         self
     }
 
-    /// The whole reply as readable text (console, `ask`, outbox `text`).
+    /// The whole reply as readable text (console, `ask`, outbox `text`), a person's text shown
+    /// as it was written, without its markers.
     pub fn to_text(&self) -> String {
+        let text = super::text::plain(&self.marked_text());
+        // Nothing a terminal would act on: escapes, bell, bidi overrides.
+        text.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+            .collect()
+    }
+
+    fn marked_text(&self) -> String {
         let mut out = self.headline.clone();
         if !self.body.is_empty() {
             out.push_str("\n\n");

@@ -8,6 +8,7 @@ use crate::app::action::Action;
 use crate::app::command::{DealCommand, StartTarget};
 use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
+use crate::app::text::user;
 use crate::app::{resolve_package, Actor};
 use crate::domain::calendar::Calendar;
 use crate::domain::capacity::{qualifying_people, Pattern, Requirement};
@@ -230,7 +231,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         if !tx.close_deal(&deal.id, DealStatus::Won, Some(pm), now).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is no longer open.", deal.name)).into());
+            return Err(UserError::Refused(format!("Deal {} is no longer open.", user(&deal.name))).into());
         }
         tx.confirm_holds(&deal.id).await?;
         tx.insert_handover(&handover).await?;
@@ -249,7 +250,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         if !tx.close_deal(&deal.id, DealStatus::Lost, None, self.clock.now()).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is no longer open.", deal.name)).into());
+            return Err(UserError::Refused(format!("Deal {} is no longer open.", user(&deal.name))).into());
         }
         tx.release_deal_holds(&deal.id).await?;
         self.audit(&mut tx, &actor.user, "deal.lost", &deal.id, "").await?;
@@ -318,7 +319,7 @@ impl App {
         let pm = Target::User(handover.pm.clone());
         self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id).await?;
         let mut notice = Reply::new("notice");
-        notice.headline = format!("<@{}> acknowledged the handover of {}.", handover.pm, deal.name);
+        notice.headline = format!("<@{}> acknowledged the handover of {}.", handover.pm, user(&deal.name));
         self.send(&mut tx, format!("handover:{id}:notice"), Target::User(deal.seller.clone()), &notice, None).await?;
         self.audit(&mut tx, &actor.user, "handover.acknowledged", id, &deal.id).await?;
         tx.commit().await?;

@@ -6,6 +6,7 @@ use super::{button, new_id, App};
 use crate::app::action::Action;
 use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
+use crate::app::text::user;
 use crate::app::Actor;
 use crate::domain::deal::{slug, unique_slug};
 use crate::domain::firm::{Category, Deliverable};
@@ -163,7 +164,9 @@ impl App {
         }
         let library = self.store.library().await?;
         if let Some(existing) = library.find_exact(&ticket.description) {
-            return Err(UserError::Refused(format!("'{}' already matches {} in the library.", ticket.description, existing.id)).into());
+            return Err(
+                UserError::Refused(format!("'{}' already matches {} in the library.", user(&ticket.description), existing.id)).into()
+            );
         }
         let fallback = ticket.id.to_lowercase();
         let deliverable_id = unique_slug(&slug(&ticket.description, &fallback), |id| library.get(id).is_some());

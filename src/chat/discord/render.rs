@@ -3,13 +3,14 @@
 //! Discord's length limits are applied here so a long answer is cut, not refused.
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText, CreateInteractionResponseMessage,
-    CreateMessage, CreateModal, EditInteractionResponse, EditMessage, InputTextStyle,
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse, EditMessage, InputTextStyle, UserId,
 };
 
 use super::commands::truncate;
 use crate::app::forms::Form;
 use crate::app::reply::{ActionStyle, Reply};
+use crate::app::text;
 
 /// The `custom_id` of the modal `/scope` opens when no description is typed.
 pub const SCOPE_MODAL: &str = "/scope";
@@ -27,18 +28,29 @@ pub struct ReplyView {
     pub facts: Vec<(String, String)>,
     pub context: Vec<String>,
     pub actions: Vec<(String, String, ActionStyle)>,
+    /// The users the bot itself mentions: the only ones a message may notify.
+    pub mentions: Vec<String>,
+}
+
+/// Text for a place Discord renders markdown: the bot's markup converted, a person's escaped.
+fn marked_down(text: &str) -> String {
+    text::render(text, markdown, text::discord_escape)
 }
 
 impl From<&Reply> for ReplyView {
     fn from(reply: &Reply) -> Self {
+        let mut mentions = text::bot_mentions(&reply.headline);
+        mentions.extend(text::bot_mentions(&reply.body));
         ReplyView {
             is_error: reply.is_error(),
             private: reply.private,
-            headline: reply.headline.clone(),
-            body: reply.body.clone(),
-            facts: reply.facts.clone(),
-            context: reply.context.clone(),
-            actions: reply.actions.iter().map(|a| (a.action.to_string(), a.label.clone(), a.style)).collect(),
+            // Titles and footers are plain text on Discord: nothing in them is parsed.
+            headline: text::plain(&reply.headline),
+            body: marked_down(&reply.body),
+            facts: reply.facts.iter().map(|(label, value)| (text::plain(label), marked_down(value))).collect(),
+            context: reply.context.iter().map(|line| text::plain(line)).collect(),
+            actions: reply.actions.iter().map(|a| (a.action.to_string(), text::plain(&a.label), a.style)).collect(),
+            mentions,
         }
     }
 }
@@ -58,13 +70,13 @@ pub fn embed(view: &ReplyView) -> CreateEmbed {
         embed = embed.title(truncate(&view.headline, 256));
     }
     if !view.body.is_empty() {
-        embed = embed.description(truncate(&markdown(&view.body), 4096));
+        embed = embed.description(truncate(&view.body, 4096));
     } else if view.headline.is_empty() {
         embed = embed.description("(no answer)");
     }
     for (label, value) in view.facts.iter().take(25) {
         let value = if value.trim().is_empty() { "—" } else { value };
-        embed = embed.field(truncate(label, 256), truncate(&markdown(value), 1024), true);
+        embed = embed.field(truncate(label, 256), truncate(value, 1024), true);
     }
     if !view.context.is_empty() {
         embed = embed.footer(CreateEmbedFooter::new(truncate(&view.context.join("\n"), 2048)));
@@ -92,7 +104,8 @@ pub fn components(view: &ReplyView) -> Vec<CreateActionRow> {
 
 /// An interaction response message (type 4), ephemeral when it should be.
 pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
-    let message = CreateInteractionResponseMessage::new().embed(embed(view)).ephemeral(view.ephemeral());
+    let message =
+        CreateInteractionResponseMessage::new().embed(embed(view)).ephemeral(view.ephemeral()).allowed_mentions(allowed_mentions(view));
     let rows = components(view);
     if rows.is_empty() {
         message
@@ -103,17 +116,25 @@ pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
 
 /// The edit of a deferred response's original message.
 pub fn edit_original(view: &ReplyView) -> EditInteractionResponse {
-    EditInteractionResponse::new().embed(embed(view)).components(components(view))
+    EditInteractionResponse::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+}
+
+/// Nobody is notified but the users the bot itself mentions: never `@everyone`, a role, or
+/// whoever a person's text names.
+pub fn allowed_mentions(view: &ReplyView) -> CreateAllowedMentions {
+    let users = view.mentions.iter().filter_map(|id| id.parse::<u64>().ok()).map(UserId::new);
+    // `parse` stays empty: no everyone, no roles, no users by the text alone.
+    CreateAllowedMentions::new().users(users)
 }
 
 /// A new channel message (delivery adds the nonce).
 pub fn create_message(view: &ReplyView) -> CreateMessage {
-    CreateMessage::new().embed(embed(view)).components(components(view))
+    CreateMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
 }
 
 /// An edit in place; an empty component list removes buttons once a card is decided.
 pub fn edit_message(view: &ReplyView) -> EditMessage {
-    EditMessage::new().embed(embed(view)).components(components(view))
+    EditMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
 }
 
 /// The modal a form is shown as; its `custom_id` is what the submission completes (the action's

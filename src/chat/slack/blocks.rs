@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 
 use crate::app::reply::{ActionStyle, Reply};
+use crate::app::text;
 
 /// Slack's limits (https://api.slack.com/reference/block-kit/blocks).
 const HEADER_MAX: usize = 150;
@@ -37,20 +38,25 @@ pub(crate) struct Button {
     pub style: Option<String>,
 }
 
+/// The reply's text as Slack mrkdwn: the bot's own markup as written, a person's text escaped.
+fn mrkdwn(text: &str) -> String {
+    text::render(text, str::to_string, text::slack_escape)
+}
+
 impl From<&Reply> for Card {
     fn from(reply: &Reply) -> Card {
         Card {
             kind: reply.kind.clone(),
-            headline: reply.headline.clone(),
-            body: reply.body.clone(),
-            facts: reply.facts.clone(),
-            context: reply.context.clone(),
+            headline: mrkdwn(&reply.headline),
+            body: mrkdwn(&reply.body),
+            facts: reply.facts.iter().map(|(label, value)| (mrkdwn(label), mrkdwn(value))).collect(),
+            context: reply.context.iter().map(|line| mrkdwn(line)).collect(),
             actions: reply
                 .actions
                 .iter()
                 .map(|a| Button {
                     id: a.action.to_string(),
-                    label: a.label.clone(),
+                    label: text::plain(&a.label),
                     style: match a.style {
                         ActionStyle::Primary => Some("primary".into()),
                         ActionStyle::Danger => Some("danger".into()),
@@ -123,7 +129,7 @@ impl Card {
             return SlackSectionBlock::new().with_text(md!(clip(&format!(":warning: {headline}"), SECTION_MAX))).into();
         }
         let plain = headline.replace('*', "");
-        let needs_markup = headline.contains(['<', '`', '~']);
+        let needs_markup = headline.contains(['<', '`', '~', '&']);
         if needs_markup || plain.chars().count() > HEADER_MAX || plain.trim().is_empty() {
             return SlackSectionBlock::new().with_text(md!(clip(headline, SECTION_MAX))).into();
         }

@@ -1,0 +1,126 @@
+//! User text stays text (SPEC 5.6). Deal names, clients, descriptions, reasons and notes reach
+//! replies marked as user text (`user`), and each adapter escapes the marked spans for its
+//! platform (`render`): on Slack they cannot mention a channel, a group or everyone, nor make a
+//! link the bot did not make; on Discord they cannot ping anyone or mask a link; in a terminal
+//! they cannot move the cursor or recolour the screen. Text the bot writes itself passes as is.
+
+/// Opens and closes a span of user text (Unicode private-use characters, never typed).
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+/// Marks `text` as written by a person: each line is its own span, so a line of user text can
+/// never become the reply's headline or small print by starting with `> `. Control characters
+/// (terminal escapes, bidi overrides) are dropped.
+pub fn user(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !is_control(*c) || *c == '\n').collect();
+    clean.split('\n').map(|line| format!("{OPEN}{line}{CLOSE}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Characters no message should carry from a person: C0 and C1 controls (but tab and newline),
+/// bidirectional overrides and isolates, and the span markers themselves.
+fn is_control(c: char) -> bool {
+    (c.is_control() && c != '\t' && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | OPEN | CLOSE)
+}
+
+/// `text` with every span of user text passed through `escape` and everything else through
+/// `markup` (the bot's own formatting), markers removed.
+pub fn render(text: &str, mut markup: impl FnMut(&str) -> String, mut escape: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(OPEN) {
+        out.push_str(&markup(&rest[..open]));
+        let inside = &rest[open + OPEN.len_utf8()..];
+        let close = inside.find(CLOSE).unwrap_or(inside.len());
+        out.push_str(&escape(&inside[..close]));
+        rest = inside.get(close + CLOSE.len_utf8()..).unwrap_or("");
+    }
+    out.push_str(&markup(rest));
+    out
+}
+
+/// The text as a person reads it in a terminal or a log: markers removed, nothing escaped.
+pub fn plain(text: &str) -> String {
+    text.chars().filter(|c| *c != OPEN && *c != CLOSE).collect()
+}
+
+/// Slack mrkdwn: `&`, `<` and `>` are the only control characters (`<!channel>`, `<@U1>`,
+/// `<https://x|label>` all need `<`).
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Discord markdown: formatting, masked links and mention syntax escaped with a backslash;
+/// `@` followed by a zero-width space so `@everyone` and `@here` stay words.
+pub fn discord_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '[' | ']' | '(' | ')' | '#' | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{200B}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The user ids the bot itself mentions (`<@U1>` outside user text): the only people a Discord
+/// message may notify.
+pub fn bot_mentions(text: &str) -> Vec<String> {
+    let mut mentions = Vec::new();
+    render(
+        text,
+        |markup| {
+            let mut rest = markup;
+            while let Some(at) = rest.find("<@") {
+                let after = &rest[at + 2..];
+                let id: String = after.trim_start_matches('!').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                if !id.is_empty() && !mentions.contains(&id) {
+                    mentions.push(id);
+                }
+                rest = after;
+            }
+            String::new()
+        },
+        |_| String::new(),
+    );
+    mentions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slack(text: &str) -> String {
+        render(text, str::to_string, slack_escape)
+    }
+
+    #[test]
+    fn user_text_cannot_mention_or_link_on_slack() {
+        let card = format!("Deal {} by <@U1>", user("<!channel> <https://x|Approve in Keepable> & <!subteam^S1>"));
+        assert_eq!(slack(&card), "Deal &lt;!channel&gt; &lt;https://x|Approve in Keepable&gt; &amp; &lt;!subteam^S1&gt; by <@U1>");
+    }
+
+    #[test]
+    fn user_text_cannot_ping_or_mask_a_link_on_discord() {
+        let card = format!("**{}** for <@123>", user("@everyone [Approve](https://evil) <@456> *x*"));
+        let shown = render(&card, str::to_string, discord_escape);
+        assert_eq!(shown, "**@\u{200B}everyone \\[Approve\\]\\(https\\://evil\\) \\<@\u{200B}456\\> \\*x\\*** for <@123>");
+        assert_eq!(bot_mentions(&card), ["123"]);
+    }
+
+    #[test]
+    fn a_line_of_user_text_cannot_become_small_print_and_controls_are_dropped() {
+        let marked = user("ok\n> Approved by the CEO\u{1b}[2J\u{202E}");
+        assert!(marked.lines().all(|line| !line.starts_with("> ")), "{marked:?}");
+        assert_eq!(plain(&marked), "ok\n> Approved by the CEO[2J");
+    }
+
+    #[test]
+    fn markers_typed_by_a_person_cannot_close_a_span_early() {
+        let marked = user("a\u{E001}<!here>");
+        assert_eq!(slack(&marked), "a&lt;!here&gt;");
+    }
+}
