@@ -78,9 +78,8 @@ async fn the_approval_flow_runs_by_buttons(db: TestDb) {
     harness.server.stop().await;
 }
 
-#[tokio::test]
-async fn reject_opens_a_modal_and_a_bad_submission_changes_nothing() {
-    let db = TestDb::sqlite();
+on_both_databases!(reject_opens_a_modal_and_a_bad_submission_changes_nothing);
+async fn reject_opens_a_modal_and_a_bad_submission_changes_nothing(db: TestDb) {
     let harness = Harness::start(&db).await;
     let card = seller_requests_approval(&harness).await;
     let reject = button(&card, "reject").unwrap();

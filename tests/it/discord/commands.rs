@@ -5,7 +5,7 @@ use keepable::chat::discord::register::register_commands;
 use serde_json::{json, Value};
 
 use super::{embed_text, sub, text, Harness, APPLICATION_ID, BOT_TOKEN, GUILD, PM, PRESALES, SELLER};
-use crate::support::{actor, eventually, now, TestDb};
+use crate::support::{actor, eventually, now, on_both_databases, TestDb};
 
 /// A command's answer through Discord, beside the app's own answer to the line it should become.
 async fn same_answer(harness: &Harness, name: &str, options: Value, line: &str) {
@@ -60,9 +60,8 @@ async fn an_answer_offers_its_actions_as_buttons_whose_custom_id_is_the_action_i
     assert!(answer.is_ephemeral(), "{answer:?}");
 }
 
-#[tokio::test]
-async fn deal_and_scope_commands_run_through_their_typed_options() {
-    let db = TestDb::sqlite();
+on_both_databases!(deal_and_scope_commands_run_through_their_typed_options);
+async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
     let harness = Harness::start(&db).await;
     let new = json!([sub("new", json!([text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme Ltd")]))]);
     assert!(harness.post(&harness.command(SELLER, "deal", new)).await.private_title().contains("Acme CRM"));

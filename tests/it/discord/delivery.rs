@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::fake::{Call, Failure};
 use super::{buttons, embed_text, text, Harness, BOT_TOKEN, PRESALES, SELLER};
-use crate::support::{eventually, TestDb};
+use crate::support::{eventually, on_both_databases, TestDb};
 
 /// `/scope` by the seller: the ticket card goes to the presales channel through the outbox.
 async fn open_ticket(harness: &Harness, description: &str) {
@@ -30,9 +30,8 @@ fn posts(harness: &Harness) -> Vec<Call> {
     harness.fake.calls_to("POST", &format!("/channels/{PRESALES}/messages"))
 }
 
-#[tokio::test]
-async fn a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token);
+async fn a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token(db: TestDb) {
     let harness = Harness::start(&db).await;
     open_ticket(&harness, "Quantum CPQ connector").await;
     let sent = sent_card(&harness).await;
@@ -49,9 +48,8 @@ async fn a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token() {
     assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", message["id"].as_str().unwrap())), "where it went is recorded");
 }
 
-#[tokio::test]
-async fn a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once);
+async fn a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once(db: TestDb) {
     let harness = Harness::start(&db).await;
     harness.fake.fail_next(1, Failure::RateLimited(0.4));
     open_ticket(&harness, "Quantum CPQ connector").await;
@@ -64,9 +62,8 @@ async fn a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once() {
     assert_eq!(harness.fake.messages_in(PRESALES).len(), 1);
 }
 
-#[tokio::test]
-async fn a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplicate() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplicate);
+async fn a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplicate(db: TestDb) {
     let harness = Harness::start(&db).await;
     // Discord made the message, but the answer was lost: only the nonce stops a second one.
     harness.fake.fail_next(1, Failure::ServerErrorAfterCreating);
@@ -82,9 +79,8 @@ async fn a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplic
     assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", messages[0]["id"].as_str().unwrap())));
 }
 
-#[tokio::test]
-async fn a_plain_server_error_is_retried_until_delivered() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_plain_server_error_is_retried_until_delivered);
+async fn a_plain_server_error_is_retried_until_delivered(db: TestDb) {
     let harness = Harness::start(&db).await;
     harness.fake.fail_next(1, Failure::ServerError);
     open_ticket(&harness, "Offline mobile app").await;

@@ -4,11 +4,10 @@
 use serde_json::json;
 
 use super::{button, buttons, embed_text, sub, text, Harness, PM, PRESALES, PRESALES_MEMBER, SELLER};
-use crate::support::{eventually, TestDb};
+use crate::support::{eventually, on_both_databases, TestDb};
 
-#[tokio::test]
-async fn presales_scopes_a_ticket_by_buttons_and_a_bad_form_changes_nothing() {
-    let db = TestDb::sqlite();
+on_both_databases!(presales_scopes_a_ticket_by_buttons_and_a_bad_form_changes_nothing);
+async fn presales_scopes_a_ticket_by_buttons_and_a_bad_form_changes_nothing(db: TestDb) {
     let harness = Harness::start(&db).await;
     let scope = json!([text("description", "Quantum CPQ connector")]);
     harness.post(&harness.command(SELLER, "scope", scope)).await.private_title();
@@ -46,9 +45,8 @@ async fn presales_scopes_a_ticket_by_buttons_and_a_bad_form_changes_nothing() {
     assert!(!buttons(&scoped).iter().any(|b| b.starts_with("scope_ticket:")), "{scoped}");
 }
 
-#[tokio::test]
-async fn a_project_manager_acknowledges_the_handover_from_a_direct_message() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_project_manager_acknowledges_the_handover_from_a_direct_message);
+async fn a_project_manager_acknowledges_the_handover_from_a_direct_message(db: TestDb) {
     let harness = Harness::start(&db).await;
     let new = json!([sub("new", json!([text("name", "Acme CRM"), text("package", "crm-rollout")]))]);
     harness.post(&harness.command(SELLER, "deal", new)).await.private_title();

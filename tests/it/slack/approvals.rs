@@ -105,9 +105,8 @@ pub(super) fn card_ts(slack: &Harness) -> Value {
     posted.map(|c| c.answer["ts"].clone()).expect("the card was posted")
 }
 
-#[tokio::test]
-async fn when_slack_cannot_list_the_approver_group_its_members_are_refused() {
-    let db = TestDb::sqlite();
+on_both_databases!(when_slack_cannot_list_the_approver_group_its_members_are_refused);
+async fn when_slack_cannot_list_the_approver_group_its_members_are_refused(db: TestDb) {
     let slack = harness(&db).await;
     slack.fake.fail_next("usergroups.users.list", 100, Failure::ServerError);
     let card = request_approval(&slack).await;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{button, buttons, text_of, Harness};
-use crate::support::{demo_app, eventually, settings, TestDb};
+use crate::support::{demo_app, eventually, on_both_databases, settings, TestDb};
 
 const SELLER: &str = "U-SELLER";
 const DEAL_ROOM: &str = "C-DEAL";
@@ -49,9 +49,8 @@ async fn each_seller_command_answers_ephemerally_in_block_kit() {
     assert!(slack.fake.calls().is_empty(), "answers went back inline, not through the Web API: {:?}", slack.fake.calls());
 }
 
-#[tokio::test]
-async fn deal_and_scope_commands_answer_and_act() {
-    let db = TestDb::sqlite();
+on_both_databases!(deal_and_scope_commands_answer_and_act);
+async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     let slack = harness(&db).await;
     let created = slack.command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme").await;
     assert!(text_of(&created).contains("Acme CRM"), "{created:#}");
@@ -88,9 +87,8 @@ async fn a_bad_command_gets_a_friendly_error_that_says_what_is_valid() {
     }
 }
 
-#[tokio::test]
-async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket() {
-    let db = TestDb::sqlite();
+on_both_databases!(scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket);
+async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket(db: TestDb) {
     let slack = harness(&db).await;
     let answer = slack.command(SELLER, DEAL_ROOM, "/scope").await;
     assert_eq!(answer, Value::Null, "an empty acknowledgement: the modal is the answer");

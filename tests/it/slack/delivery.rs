@@ -57,9 +57,8 @@ async fn a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once
     assert_eq!(tries[1].token.as_deref(), Some(super::BOT_TOKEN));
 }
 
-#[tokio::test]
-async fn a_server_error_is_retried_with_back_off_and_delivered_once() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_server_error_is_retried_with_back_off_and_delivered_once);
+async fn a_server_error_is_retried_with_back_off_and_delivered_once(db: TestDb) {
     let slack = Harness::start(demo_app(&db, settings()).await).await;
     slack.fake.fail_next("chat.postMessage", 1, Failure::ServerError);
     open_ticket(&slack.app, "Workday HR feed").await;

@@ -61,9 +61,8 @@ async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: T
     assert_eq!(private["user"], "U-APPROVER");
 }
 
-#[tokio::test]
-async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields() {
-    let db = TestDb::sqlite();
+on_both_databases!(scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields);
+async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields(db: TestDb) {
     let slack = harness(&db).await;
     slack.command(SELLER, DEAL_ROOM, "/scope Salesforce CPQ bridge").await;
     let card = eventually(|| async { sent(&slack, "chat.postMessage", "presales").first().cloned() }).await;
