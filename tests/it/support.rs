@@ -165,6 +165,16 @@ impl Drop for TestServer {
     }
 }
 
+/// How long a test awaits an event it expects (a call arriving at a fake, a websocket frame)
+/// before it fails rather than hang. A guard, not a synchronisation: the event, when it comes,
+/// ends the wait at once.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Awaits `event`, failing the test with `what` if it has not happened within `HANG_GUARD`.
+pub async fn or_fail<T>(what: &str, event: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG_GUARD, event).await.unwrap_or_else(|_| panic!("{what} did not happen"))
+}
+
 /// Polls `check` until it returns `Some`, for at most five seconds (workers run on intervals).
 pub async fn eventually<T, F, Fut>(mut check: F) -> T
 where

@@ -135,7 +135,7 @@ async fn an_answer_not_ready_in_time_is_deferred_then_edited_into_the_original_r
     assert_eq!(answer.kind(), 5, "deferred: {answer:?}");
     assert!(answer.is_ephemeral() && answer.body["data"]["embeds"].is_null(), "a private loading state first: {answer:?}");
     let path = format!("/webhooks/{APPLICATION_ID}/{}/messages/@original", command["token"].as_str().unwrap());
-    let edit = eventually(|| async { harness.fake.calls_to("PATCH", &path).into_iter().next() }).await;
+    let edit = harness.fake.until(|| harness.fake.calls_to("PATCH", &path).into_iter().next()).await;
     let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), "/staffing crm-rollout").await;
     assert_eq!(edit.body["embeds"][0]["title"], expected.headline.as_str());
     assert_eq!(edit.authorization, None, "webhook edits are authorised by the interaction token alone");

@@ -39,7 +39,7 @@ pub(super) fn sent(slack: &Harness, method: &str, channel: &str) -> Vec<Value> {
 
 /// The one answer posted to the response_url named `name`, once it is there.
 pub(super) async fn told(slack: &Harness, name: &str) -> Value {
-    let answers = eventually(|| async { Some(slack.responses(name)).filter(|r| !r.is_empty()) }).await;
+    let answers = slack.fake.until(|| Some(slack.responses(name)).filter(|r| !r.is_empty())).await;
     assert_eq!(answers.len(), 1, "{name}: {answers:#?}");
     assert_eq!(answers[0]["response_type"], "ephemeral", "{name}: only the clicker sees it");
     answers[0].clone()

@@ -129,7 +129,7 @@ async fn a_slow_answer_is_acknowledged_within_three_seconds_and_follows_on_the_r
     assert!(slack.responses("command").is_empty());
 
     sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
-    let answer = eventually(|| async { slack.responses("command").first().cloned() }).await;
+    let answer = slack.fake.until(|| slack.responses("command").first().cloned()).await;
     assert!(text_of(&answer).contains("Slowpoke"), "{answer:#}");
     assert_eq!(answer["response_type"], "ephemeral");
 }

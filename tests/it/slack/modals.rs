@@ -57,7 +57,7 @@ async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: T
     let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
     assert!(text_of(&notice).contains("Too tight for Q1"), "{notice:#}");
     // The approver hears the outcome privately, in the channel the modal was opened from.
-    let private = eventually(|| async { sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned() }).await;
+    let private = slack.fake.until(|| sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned()).await;
     assert_eq!(private["user"], "U-APPROVER");
 }
 
