@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{button, buttons, text_of, Harness};
-use crate::support::{demo_app, eventually, on_both_databases, settings, TestDb};
+use crate::support::{demo_app, on_both_databases, settings, TestDb};
 
 const SELLER: &str = "U-SELLER";
 const DEAL_ROOM: &str = "C-DEAL";
@@ -61,9 +61,9 @@ async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     let scoped = slack.command(SELLER, DEAL_ROOM, "/scope a CPQ connector to SAP").await;
     assert!(!text_of(&scoped).contains(":warning:"), "{scoped:#}");
     // The ticket reaches presales through the outbox, as a card with its buttons.
-    let card =
-        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
-            .await;
+    slack.deliver().await;
+    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("CPQ connector to SAP"), "{card:#}");
     assert!(buttons(&card).iter().any(|id| id.starts_with("accept_ticket:")), "{card:#}");
 }
@@ -106,9 +106,9 @@ async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_tick
 
     let (status, body) = slack.submit(SELLER, &view, &[("description", "Salesforce CPQ bridge")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good submission closes the modal");
-    let card =
-        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
-            .await;
+    slack.deliver().await;
+    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("Salesforce CPQ bridge"), "{card:#}");
 }
 

@@ -1,4 +1,4 @@
-//! A local fake of the Slack Web API: it records every call (method, body, time, the status it
+//! A local fake of the Slack Web API: it records every call (method, body, token, the status it
 //! answered) and answers like Slack does, or with a 429 / 500 when told to fail the next calls.
 //! `response_url` posts land here too (`/response/NAME`), recorded as method `response:NAME`.
 //! A test waits for a call the bot makes on its own time (a `response_url` answer, a thread reply)
@@ -6,7 +6,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -28,7 +27,6 @@ pub struct Call {
     /// The HTTP status the fake answered, and its JSON answer (null for failures).
     pub status: u16,
     pub answer: Value,
-    pub at: Instant,
 }
 
 /// How the fake fails a call.
@@ -147,7 +145,7 @@ async fn api(State(state): State<Arc<Mutex<Recorded>>>, Path(method): Path<Strin
         Some(Failure::ServerError) => (500, Value::Null),
         None => (200, answer(&mut state, &method, &body)),
     };
-    state.record(Call { method, body, token, status, answer: answer.clone(), at: Instant::now() });
+    state.record(Call { method, body, token, status, answer: answer.clone() });
     match failure {
         Some(Failure::RateLimited(seconds)) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "").into_response(),
         Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response(),
@@ -179,14 +177,7 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
 async fn response_url(State(state): State<Arc<Mutex<Recorded>>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let body = decode(&headers, &body);
     let token = bearer(&headers);
-    state.lock().unwrap().record(Call {
-        method: format!("response:{name}"),
-        body,
-        token,
-        status: 200,
-        answer: json!({ "ok": true }),
-        at: Instant::now(),
-    });
+    state.lock().unwrap().record(Call { method: format!("response:{name}"), body, token, status: 200, answer: json!({ "ok": true }) });
     Json(json!({ "ok": true })).into_response()
 }
 

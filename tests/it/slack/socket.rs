@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use keepable::chat::slack::SlackSettings;
-use keepable::server::Platforms;
+use keepable::server::{Intervals, Platforms};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::fake::FakeSlack;
-use super::{block_actions, button, intervals, text_of};
+use super::{block_actions, button, text_of};
 use crate::support::{demo_app, settings, TestDb, TestServer};
 
 const APP_TOKEN: &str = "xapp-1-A0001-test";
@@ -60,7 +60,7 @@ async fn socket_mode_runs_the_same_handlers_over_a_websocket() {
         app_token: Some(APP_TOKEN.into()),
         api_url: fake.api_url(),
     };
-    let _server = TestServer::start(app, Platforms { slack: Some(Arc::new(settings)), discord: None }, intervals()).await;
+    let _server = TestServer::start(app, Platforms { slack: Some(Arc::new(settings)), discord: None }, Intervals::STEPPED).await;
 
     let (stream, _) = tokio::time::timeout(Duration::from_secs(5), websocket.accept()).await.expect("the bot connects").unwrap();
     let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
