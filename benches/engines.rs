@@ -12,7 +12,8 @@ use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
-use keepable::store::{self, Store};
+use keepable::import;
+use keepable::store::Store;
 
 const SIZES: [usize; 2] = [2_000, 10_000];
 
@@ -24,8 +25,8 @@ fn today() -> NaiveDate {
 async fn firm_app(people: usize) -> (App, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let csv = dir.path().join("firm");
-    store::gen_firm::generate(&csv, people, 7, today()).expect("generating the firm");
-    let (parsed, problems) = store::parse_dir(&csv).expect("reading the firm");
+    import::gen_firm::generate(&csv, people, 7, today()).expect("generating the firm");
+    let (parsed, problems) = import::parse_dir(&csv).expect("reading the firm");
     assert!(problems.is_empty(), "generated firm has problems: {problems:?}");
     let url = format!("sqlite://{}", dir.path().join("firm.db").display());
     let store = Store::connect(&url).await.expect("opening SQLite");
@@ -62,10 +63,7 @@ fn engines(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(people), &questions[0].1, |b, question| {
             b.iter(|| {
                 runtime.block_on(async {
-                    sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'")
-                        .execute(app.store.pool())
-                        .await
-                        .expect("bumping the version");
+                    app.store.touch_capacity().await.expect("bumping the version");
                     app.ask(&seller, question).await
                 })
             })

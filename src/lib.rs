@@ -6,11 +6,13 @@
 //! - `app` parses the command, runs it against the `store` and the pure rules in `domain`, and
 //!   writes any outbound messages to the outbox in the same transaction as the state change;
 //! - `app::delivery` drains the outbox through a platform's `Deliver` implementation;
+//! - `import` reads and checks the firm's CSV files, which `store` then writes in one transaction;
 //! - `server` hosts the HTTP endpoints and the background workers; `config` holds the settings.
 
 pub mod app;
 pub mod chat;
 pub mod config;
 pub mod domain;
+pub mod import;
 pub mod server;
 pub mod store;

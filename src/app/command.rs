@@ -161,10 +161,29 @@ fn command_name(word: &str) -> Result<&'static str, UserError> {
 
 /// Parses one command line such as `/comparables crm-rollout deadline=2027-06-30`.
 pub fn parse(text: &str) -> Result<Command, UserError> {
-    let mut tokens = tokenize(text).into_iter();
-    let Some(first) = tokens.next() else { return Ok(Command::Help) };
+    let mut words = Vec::new();
+    let mut options = Vec::new();
+    for (i, token) in tokenize(text).into_iter().enumerate() {
+        match token.split_once('=') {
+            Some((key, value)) if i > 0 && is_option_key(key) => options.push((key.to_string(), value.to_string())),
+            _ => words.push(token),
+        }
+    }
+    from_parts(words, options)
+}
+
+fn is_option_key(key: &str) -> bool {
+    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Builds a command from words already split (the command name, subcommands, positional values
+/// kept whole) and `key=value` options: what an adapter with typed options (Discord) calls, so a
+/// value containing `x=y` or quotes stays the value it was.
+pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<Command, UserError> {
+    let mut words = words.into_iter();
+    let Some(first) = words.next() else { return Ok(Command::Help) };
     let mut name = command_name(&first)?;
-    let mut rest: Vec<String> = tokens.collect();
+    let mut rest: Vec<String> = words.collect();
     if name == "help" {
         // `/keepable earliest-start crm` runs the inner command.
         match rest.first() {
@@ -179,15 +198,8 @@ pub fn parse(text: &str) -> Result<Command, UserError> {
             }
         }
     }
-    let mut args = Args { command: name, words: Vec::new(), options: Vec::new() };
-    for token in rest {
-        match token.split_once('=') {
-            Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {
-                args.options.push((key.to_lowercase().replace('_', "-"), value.to_string()))
-            }
-            _ => args.words.push(token),
-        }
-    }
+    let options = options.into_iter().map(|(key, value)| (key.to_lowercase().replace('_', "-"), value)).collect();
+    let mut args = Args { command: name, words: rest, options };
     let command = match name {
         "earliest-start" => parse_earliest_start(&mut args)?,
         "staffing" => Command::Staffing { package: args.required_text("a package")? },

@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 
 use super::Clock;
 use crate::store::outbox::OutboundMessage;
-use crate::store::{timestamp, Store};
+#[cfg(test)]
+use crate::store::timestamp;
+use crate::store::Store;
 
 /// Why a delivery did not happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,13 +49,12 @@ pub fn backoff(attempts: i64) -> Duration {
 /// it themselves and move their clock to let a wait (a `Retry-After`, a back-off, a lease) pass.
 pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, clock: &Clock) -> anyhow::Result<usize> {
     let now = clock.now();
-    let lease = timestamp(now + LEASE);
     let mut sent = 0;
-    for message in store.claim_due(worker, &timestamp(now), &lease, 50).await? {
+    for message in store.claim_due(worker, now, now + LEASE, 50).await? {
         // A slow platform can outlast the batch's lease: renew it per message, and leave the
         // message to whoever claimed it since if it ran out.
         let now = clock.now();
-        if !store.renew_lease(message.id, worker, &timestamp(now), &timestamp(now + LEASE)).await? {
+        if !store.renew_lease(message.id, worker, now, now + LEASE).await? {
             tracing::warn!(id = message.id, "outbox lease ran out before sending; left to another worker");
             continue;
         }
@@ -63,7 +64,7 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, c
         };
         match deliverer.deliver(&message, replaces.as_deref(), now).await {
             Ok(platform_ref) => {
-                store.mark_sent(message.id, worker, &platform_ref, &timestamp(clock.now())).await?;
+                store.mark_sent(message.id, worker, &platform_ref, clock.now()).await?;
                 sent += 1;
             }
             Err(error) => {
@@ -77,8 +78,8 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, c
                     }
                     DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
                 };
-                tracing::warn!(id = message.id, target = message.target, error = text, "delivery failed");
-                store.mark_retry(message.id, worker, &text, next.map(timestamp).as_deref()).await?;
+                tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
+                store.mark_retry(message.id, worker, &text, next).await?;
             }
         }
     }

@@ -1,17 +1,22 @@
 //! The answer engines as commands: load what the rule needs, apply the pure rule, word the reply.
 
 use chrono::NaiveDate;
-use serde_json::{json, Value};
 
+use super::action::Action;
+use super::answers::{
+    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer, NearestProject, Phase, RoleStart, StaffedRole,
+    StaffingAnswer,
+};
 use super::command::{RoleSpec, StartTarget};
 use super::error::{AppError, UserError};
-use super::reply::{Action, Reply};
+use super::reply::{Button, Reply};
 use super::{resolve_package, Actor, App};
 use crate::domain::calendar::{first_candidate, Calendar};
 use crate::domain::capacity::{earliest_start, Pattern, Requirement, Window};
 use crate::domain::comparables::{comparables, deadline_verdict, nearest};
 use crate::domain::firm::{Package, Role};
 use crate::domain::library::Verdict;
+use crate::domain::offer::{DeadlineOffer, OfferTerms, OfferedDependency, OfferedRole, ScopeOffer, StartOffer, TicketOffer};
 
 /// An earliest-start answer with what produced it, for replies, holds and approvals.
 pub(crate) struct StartAnswer {
@@ -77,69 +82,40 @@ impl App {
         target: StartTarget,
         not_before: Option<NaiveDate>,
     ) -> Result<Reply, AppError> {
-        let answer = self.compute_start(&target, not_before).await?;
+        let computed = self.compute_start(&target, not_before).await?;
         let roles = self.store.roles().await?;
         let role_name = |id: &str| roles.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string());
-        let result = &answer.result;
-        let role_rows: Vec<Value> = answer
-            .pattern
-            .requirements
-            .iter()
-            .zip(&result.per_requirement)
-            .map(|(r, start)| {
-                json!({
-                    "role": r.role, "role_name": role_name(&r.role), "count": r.count,
-                    "hours_per_week": r.hours_per_week.as_f64(), "earliest_start": start,
+        let result = &computed.result;
+        let requirements = &computed.pattern.requirements;
+        let answer = EarliestStartAnswer {
+            package: computed.package.as_ref().map(|p| p.id.clone()),
+            weeks: computed.pattern.weeks,
+            earliest_start: result.earliest_start,
+            earliest_start_ignoring_tentative: result.earliest_start_ignoring_tentative,
+            roles: requirements
+                .iter()
+                .zip(&result.per_requirement)
+                .map(|(r, start)| RoleStart {
+                    role: r.role.clone(),
+                    role_name: role_name(&r.role),
+                    count: r.count,
+                    hours_per_week: r.hours_per_week.as_f64(),
+                    earliest_start: *start,
                 })
-            })
-            .collect();
-        // The phased view: group roles by their own first start, when they differ.
-        let mut phased: Vec<(NaiveDate, Vec<String>)> = Vec::new();
-        for (r, start) in answer.pattern.requirements.iter().zip(&result.per_requirement) {
-            if let Some(start) = start {
-                let label = if r.count > 1 { format!("{} × {}", r.count, role_name(&r.role)) } else { role_name(&r.role) };
-                match phased.iter_mut().find(|(d, _)| d == start) {
-                    Some((_, labels)) => labels.push(label),
-                    None => phased.push((*start, vec![label])),
-                }
-            }
-        }
-        phased.sort();
-        let phased: Vec<Value> = if phased.len() > 1 {
-            phased.iter().map(|(date, labels)| json!({"date": date, "roles": labels.join(" and ")})).collect()
-        } else {
-            Vec::new()
+                .collect(),
+            subject: computed.package.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "This team".into()),
+            phased: phases(requirements, &result.per_requirement, &role_name),
+            horizon: computed.window.horizon,
+            not_before,
+            today: self.clock.today(),
         };
-        let subject = match &answer.package {
-            Some(p) => p.name.clone(),
-            None => "This team".to_string(),
-        };
-        let context = json!({
-            "subject": subject, "earliest_start": result.earliest_start,
-            "earliest_start_ignoring_tentative": result.earliest_start_ignoring_tentative,
-            "weeks": answer.pattern.weeks, "roles": role_rows, "phased": phased,
-            "horizon": answer.window.horizon, "not_before": not_before, "today": self.clock.today(),
-        });
-        let mut reply = self
-            .reply("earliest_start", "earliest_start", context)?
-            .set("package", answer.package.as_ref().map(|p| p.id.clone()))
-            .set("weeks", answer.pattern.weeks)
-            .set("earliest_start", result.earliest_start)
-            .set("earliest_start_ignoring_tentative", result.earliest_start_ignoring_tentative)
-            .set("roles", &role_rows);
-        if let Some(start) = result.earliest_start {
-            let offer = json!({
-                "package": answer.package.as_ref().map(|p| p.id.clone()),
-                "start": start, "weeks": answer.pattern.weeks,
-                "roles": answer.pattern.requirements.iter().map(|r| json!({"role": r.role, "role_name": role_name(&r.role), "count": r.count, "hours_per_week": r.hours_per_week.as_f64()})).collect::<Vec<_>>(),
-                "ignoring_tentative": result.earliest_start_ignoring_tentative,
-                "computed_at": self.clock.today(),
-            });
-            let id = self.offer(actor, "start", &offer).await?;
-            reply.actions.push(Action::new(format!("commit_start:{id}"), "Commit this start").primary());
-            reply.actions.push(Action::new(format!("hold:{id}"), "Hold this capacity"));
+        let mut reply = self.answer("earliest_start", &answer)?;
+        if let Some(terms) = start_offer(&answer) {
+            let id = self.offer(actor, terms).await?;
+            reply.actions.push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
+            reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
             if answer.package.is_some() {
-                reply.actions.push(Action::new(format!("request_early_start:{id}"), "Ask for an earlier start"));
+                reply.actions.push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
             }
         }
         Ok(reply)
@@ -149,20 +125,26 @@ impl App {
         let package = self.package(given).await?;
         let pattern = self.package_pattern(&package).await?;
         let roles = self.store.roles().await?;
-        let rows: Vec<Value> = pattern
-            .requirements
-            .iter()
-            .map(|r| {
-                let role = roles.iter().find(|x| x.id == r.role);
-                json!({
-                    "role": r.role, "count": r.count, "hours_per_week": r.hours_per_week.as_f64(),
-                    "role_name": role.map(|x| x.name.clone()).unwrap_or_else(|| r.role.clone()),
-                    "description": role.map(|x| x.description.clone()).unwrap_or_default(),
+        let answer = StaffingAnswer {
+            package: package.id.clone(),
+            package_name: package.name.clone(),
+            weeks: pattern.weeks,
+            roles: pattern
+                .requirements
+                .iter()
+                .map(|r| {
+                    let role = roles.iter().find(|x| x.id == r.role);
+                    StaffedRole {
+                        role: r.role.clone(),
+                        role_name: role.map(|x| x.name.clone()).unwrap_or_else(|| r.role.clone()),
+                        description: role.map(|x| x.description.clone()).unwrap_or_default(),
+                        count: r.count,
+                        hours_per_week: r.hours_per_week.as_f64(),
+                    }
                 })
-            })
-            .collect();
-        let context = json!({"package_name": package.name, "weeks": pattern.weeks, "roles": rows});
-        Ok(self.reply("staffing", "staffing", context)?.set("package", &package.id).set("weeks", pattern.weeks).set("roles", rows))
+                .collect(),
+        };
+        self.answer("staffing", &answer)
     }
 
     pub(super) async fn comparables(
@@ -177,56 +159,41 @@ impl App {
         let history = self.store.history(&package.id).await?;
         let today = self.clock.today();
         let set = comparables(&history, today, effort);
-        let n = set.rows.len();
-        let near: Vec<Value> = nearest(&set, effort, 3)
-            .into_iter()
-            .map(|row| json!({"id": row.id, "client": row.client, "weeks": ((row.duration_days() as f64) / 7.0 * 10.0).round() / 10.0, "effort_hours": row.effort_hours, "end": row.end}))
-            .collect();
-        let mut context = json!({
-            "package_name": package.name, "n": n, "effort": effort, "effort_filter_applied": set.effort_filter_applied,
-            "p10_days": set.p10_days, "p50_days": set.p50_days, "p90_days": set.p90_days, "nearest": near, "today": today,
+        let mut answer = ComparablesAnswer {
+            package: package.id.clone(),
+            package_name: package.name.clone(),
+            n: set.rows.len(),
+            effort,
+            effort_filter_applied: set.effort_filter_applied,
+            p10_days: set.p10_days,
+            p50_days: set.p50_days,
+            p90_days: set.p90_days,
+            nearest: nearest(&set, effort, 3).into_iter().map(NearestProject::from).collect(),
+            deadline: None,
+            deadline_date: deadline,
+            requested_weeks: None,
+            today,
+        };
+        let Some(deadline) = deadline else { return self.answer("comparables", &answer) };
+        let start = match start {
+            Some(start) => Some(start),
+            None => self.compute_start(&StartTarget::Package(package.id.clone()), None).await?.result.earliest_start,
+        };
+        let verdict = deadline_verdict(&set, start, deadline);
+        answer.requested_weeks = verdict.requested_days.map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string());
+        answer.deadline = Some(DeadlineAnswer {
+            start: verdict.start,
+            requested_days: verdict.requested_days,
+            share_within: verdict.share_within,
+            approval_required: verdict.approval_required,
         });
-        let mut verdict_json = None;
-        if let Some(deadline) = deadline {
-            let start = match start {
-                Some(start) => Some(start),
-                None => self.compute_start(&StartTarget::Package(package.id.clone()), None).await?.result.earliest_start,
-            };
-            let verdict = deadline_verdict(&set, start, deadline);
-            let value = json!({
-                "start": verdict.start, "requested_days": verdict.requested_days,
-                "share_within": verdict.share_within, "approval_required": verdict.approval_required,
-            });
-            context["deadline"] = value.clone();
-            context["deadline_date"] = json!(deadline);
-            context["requested_weeks"] =
-                json!(verdict.requested_days.map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string()));
-            verdict_json = Some((value, verdict, deadline));
-        }
-        let mut reply = self
-            .reply("comparables", "comparables", context)?
-            .set("package", &package.id)
-            .set("n", n)
-            .set("effort_filter_applied", set.effort_filter_applied)
-            .set("p10_days", set.p10_days)
-            .set("p50_days", set.p50_days)
-            .set("p90_days", set.p90_days)
-            .set("nearest", &near);
-        if let Some((value, verdict, deadline)) = verdict_json {
-            reply = reply.set("deadline", &value);
-            let offer = json!({
-                "package": package.id, "deadline": deadline, "start": verdict.start,
-                "requested_days": verdict.requested_days, "share_within": verdict.share_within,
-                "approval_required": verdict.approval_required, "n": n,
-                "p10_days": set.p10_days, "p50_days": set.p50_days, "p90_days": set.p90_days,
-                "effort": effort, "computed_at": today,
-            });
-            let id = self.offer(actor, "deadline", &offer).await?;
-            if verdict.approval_required {
-                reply.actions.push(Action::new(format!("request_approval:{id}"), "Request approval").primary());
-            } else {
-                reply.actions.push(Action::new(format!("commit_deadline:{id}"), "Commit this deadline").primary());
-            }
+        let mut reply = self.answer("comparables", &answer)?;
+        let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
+        let id = self.offer(actor, terms).await?;
+        if verdict.approval_required {
+            reply.actions.push(Button::new(Action::RequestApproval(id), "Request approval").primary());
+        } else {
+            reply.actions.push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
         }
         Ok(reply)
     }
@@ -236,54 +203,134 @@ impl App {
             Some(given) => Some(self.package(given).await?),
             None => None,
         };
-        let package_id = package.as_ref().map(|p| p.id.as_str());
+        let package_id = package.as_ref().map(|p| p.id.clone());
         let library = self.store.library().await?;
-        let mut context = json!({"query": item, "package_name": package.as_ref().map(|p| p.name.clone())});
+        let mut answer = InclusionAnswer {
+            verdict: Verdict::NotInLibrary,
+            deliverable: None,
+            name: None,
+            description: None,
+            package: package_id.clone(),
+            package_name: package.as_ref().map(|p| p.name.clone()),
+            price: None,
+            effort_hours: None,
+            separately_priced: None,
+            depends_on: Vec::new(),
+            query: item.to_string(),
+            suggestions: Vec::new(),
+        };
         let Some(deliverable) = library.find_exact(item) else {
-            let suggestions: Vec<String> = library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
-            context["verdict"] = json!("not_in_library");
-            context["suggestions"] = json!(suggestions);
-            let id = self.offer(actor, "ticket", &json!({"description": item, "package": package_id})).await?;
-            let mut reply = self
-                .reply("inclusion", "inclusion", context)?
-                .set("verdict", Verdict::NotInLibrary)
-                .set("deliverable", Value::Null)
-                .set("price", Value::Null)
-                .set("effort_hours", Value::Null)
-                .set("depends_on", Vec::<Value>::new())
-                .set("suggestions", suggestions);
-            reply.actions.push(Action::new(format!("open_ticket:{id}"), "Open a scoping ticket").primary());
+            answer.suggestions = library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
+            let mut reply = self.answer("inclusion", &answer)?;
+            let id = self.offer(actor, OfferTerms::Ticket(TicketOffer { description: item.to_string(), package: package_id })).await?;
+            reply.actions.push(Button::new(Action::OpenTicket(id), "Open a scoping ticket").primary());
             return Ok(reply);
         };
-        let verdict = library.verdict(deliverable, package_id);
-        let dependencies = library.dependencies(deliverable, package_id);
-        context["verdict"] = json!(verdict);
-        context["name"] = json!(deliverable.name);
-        context["description"] = json!(deliverable.description);
-        context["price"] = json!(deliverable.price);
-        context["effort_hours"] = json!(deliverable.effort_hours);
-        context["dependencies"] = json!(dependencies);
-        let depends_on: Vec<Value> = dependencies
-            .iter()
-            .map(|d| json!({"deliverable": d.deliverable, "verdict": d.verdict, "price": d.price, "effort_hours": d.effort_hours}))
+        let verdict = library.verdict(deliverable, package_id.as_deref());
+        answer.verdict = verdict;
+        answer.deliverable = Some(deliverable.id.clone());
+        answer.name = Some(deliverable.name.clone());
+        answer.description = Some(deliverable.description.clone()).filter(|d| !d.is_empty());
+        answer.price = Some(deliverable.price);
+        answer.effort_hours = Some(deliverable.effort_hours);
+        answer.separately_priced = Some(verdict.separately_priced());
+        answer.depends_on = library
+            .dependencies(deliverable, package_id.as_deref())
+            .into_iter()
+            .map(|d| Dependency {
+                deliverable: d.deliverable,
+                name: d.name,
+                verdict: d.verdict,
+                price: d.price,
+                effort_hours: d.effort_hours,
+            })
             .collect();
-        let offer = json!({
-            "deliverable": deliverable.id, "name": deliverable.name, "verdict": verdict, "package": package_id,
-            "price": deliverable.price, "effort_hours": deliverable.effort_hours, "separately_priced": verdict.separately_priced(),
-            "depends_on": depends_on,
-        });
-        let id = self.offer(actor, "scope", &offer).await?;
-        let mut reply = self
-            .reply("inclusion", "inclusion", context)?
-            .set("verdict", verdict)
-            .set("deliverable", &deliverable.id)
-            .set("name", &deliverable.name)
-            .set("package", package_id)
-            .set("price", deliverable.price)
-            .set("effort_hours", deliverable.effort_hours)
-            .set("separately_priced", verdict.separately_priced())
-            .set("depends_on", depends_on);
-        reply.actions.push(Action::new(format!("add_scope:{id}"), "Add to deal scope").primary());
+        let mut reply = self.answer("inclusion", &answer)?;
+        let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
+        let id = self.offer(actor, terms).await?;
+        reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
         Ok(reply)
     }
+}
+
+/// What the buttons on an earliest-start answer commit, when there is a start to commit.
+fn start_offer(answer: &EarliestStartAnswer) -> Option<OfferTerms> {
+    let roles = answer
+        .roles
+        .iter()
+        .map(|r| OfferedRole {
+            role: r.role.clone(),
+            role_name: Some(r.role_name.clone()),
+            count: r.count,
+            hours_per_week: r.hours_per_week,
+        })
+        .collect();
+    Some(OfferTerms::Start(StartOffer {
+        package: answer.package.clone(),
+        start: answer.earliest_start?,
+        weeks: answer.weeks,
+        roles,
+        ignoring_tentative: answer.earliest_start_ignoring_tentative,
+        computed_at: answer.today,
+    }))
+}
+
+/// What the button on a comparables answer with a deadline commits (or asks approval for).
+fn deadline_offer(answer: &ComparablesAnswer, deadline: NaiveDate) -> Option<OfferTerms> {
+    let verdict = answer.deadline.as_ref()?;
+    Some(OfferTerms::Deadline(DeadlineOffer {
+        package: answer.package.clone(),
+        deadline,
+        start: verdict.start,
+        requested_days: verdict.requested_days,
+        share_within: verdict.share_within,
+        approval_required: verdict.approval_required,
+        n: answer.n,
+        p10_days: answer.p10_days,
+        p50_days: answer.p50_days,
+        p90_days: answer.p90_days,
+        effort: answer.effort,
+        computed_at: answer.today,
+    }))
+}
+
+/// What "Add to deal scope" on an inclusion answer commits, when a deliverable matched.
+fn scope_offer(answer: &InclusionAnswer) -> Option<OfferTerms> {
+    Some(OfferTerms::Scope(ScopeOffer {
+        deliverable: answer.deliverable.clone()?,
+        name: answer.name.clone()?,
+        verdict: answer.verdict,
+        package: answer.package.clone(),
+        price: answer.price?,
+        effort_hours: answer.effort_hours?,
+        separately_priced: answer.verdict.separately_priced(),
+        depends_on: answer
+            .depends_on
+            .iter()
+            .map(|d| OfferedDependency {
+                deliverable: d.deliverable.clone(),
+                verdict: d.verdict,
+                price: d.price,
+                effort_hours: d.effort_hours,
+            })
+            .collect(),
+    }))
+}
+
+/// Roles grouped by their own first start, when not every role can start on the same day.
+fn phases(requirements: &[Requirement], starts: &[Option<NaiveDate>], role_name: &impl Fn(&str) -> String) -> Vec<Phase> {
+    let mut phased: Vec<(NaiveDate, Vec<String>)> = Vec::new();
+    for (r, start) in requirements.iter().zip(starts) {
+        let Some(start) = start else { continue };
+        let label = if r.count > 1 { format!("{} × {}", r.count, role_name(&r.role)) } else { role_name(&r.role) };
+        match phased.iter_mut().find(|(d, _)| d == start) {
+            Some((_, labels)) => labels.push(label),
+            None => phased.push((*start, vec![label])),
+        }
+    }
+    phased.sort();
+    if phased.len() < 2 {
+        return Vec::new();
+    }
+    phased.into_iter().map(|(date, labels)| Phase { date, roles: labels.join(" and ") }).collect()
 }

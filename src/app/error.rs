@@ -2,6 +2,8 @@
 
 use chrono::NaiveDate;
 
+use crate::store::StoreError;
+
 /// A mistake the person asking can fix; its `Display` is what they read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UserError {
@@ -33,6 +35,8 @@ pub enum UserError {
     NoDeal,
     #[error("That button has expired or does not belong to you; ask again.")]
     UnknownAction,
+    #[error("Someone else changed this at the same moment; look at it again and retry.")]
+    Conflict,
 }
 
 /// What running a command or action can fail with.
@@ -44,10 +48,31 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(e.into())
+impl From<StoreError> for AppError {
+    /// A conflict is someone else's change landing first: the person can look again and retry.
+    /// Anything else is ours to log.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { .. } => AppError::User(UserError::Conflict),
+            other => AppError::Internal(other.into()),
+        }
     }
 }
+
+macro_rules! refusal_from {
+    ($($refusal:ty),+) => {
+        $(impl From<$refusal> for UserError {
+            fn from(refusal: $refusal) -> Self {
+                UserError::Refused(refusal.to_string())
+            }
+        })+
+    };
+}
+refusal_from!(
+    crate::domain::offer::OfferRefusal,
+    crate::domain::deal::DealRefusal,
+    crate::domain::handover::AcknowledgeRefusal,
+    crate::domain::hold::HoldRefusal
+);
 
 pub type AppResult<T> = Result<T, AppError>;

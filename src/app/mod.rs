@@ -2,10 +2,13 @@
 //! and answer with a platform-neutral `Reply`. State changes write their outbound messages to the
 //! outbox in the same transaction.
 
+pub mod action;
+pub mod answers;
 pub mod command;
 pub mod delivery;
 mod engines;
 pub mod error;
+pub mod forms;
 pub mod prompts;
 pub mod reply;
 mod workflows;
@@ -75,19 +78,30 @@ impl App {
     /// Runs one command line as `actor`; errors become error replies.
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
         let result = match command::parse(text) {
-            Ok(command) => self.run(actor, command).await,
+            Ok(command) => self.dispatch(actor, command).await,
             Err(error) => Err(error.into()),
         };
         self.finish(result)
     }
 
-    /// Performs a button's action as `actor`, with modal `fields` where the action asks for them.
-    pub async fn act(&self, actor: &Actor, action_id: &str, fields: &HashMap<String, String>) -> Reply {
-        let result = self.perform(actor, action_id, fields).await;
+    /// Runs one typed command as `actor` (Discord's typed options arrive this way, never re-joined
+    /// into text); errors become error replies.
+    pub async fn run(&self, actor: &Actor, command: Command) -> Reply {
+        let result = self.dispatch(actor, command).await;
         self.finish(result)
     }
 
-    async fn run(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
+    /// Performs a button's action (its `verb:subject` wire form) as `actor`, with the fields of
+    /// the action's form where it has one; the fields are checked here, whatever the adapter did.
+    pub async fn act(&self, actor: &Actor, wire: &str, fields: &HashMap<String, String>) -> Reply {
+        let result = match wire.parse::<action::Action>() {
+            Ok(action) => self.perform(actor, action, fields).await,
+            Err(_) => Err(UserError::UnknownAction.into()),
+        };
+        self.finish(result)
+    }
+
+    async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
         match command {
             Command::EarliestStart { target, not_before } => self.earliest_start(actor, target, not_before).await,
             Command::Staffing { package } => self.staffing(&package).await,
@@ -114,6 +128,18 @@ impl App {
     fn help(&self) -> Result<Reply, AppError> {
         let commands: Vec<&str> = command::SYNTAX.iter().map(|(_, syntax)| *syntax).collect();
         self.reply("help", "help", serde_json::json!({ "commands": commands }))
+    }
+
+    /// An engine's answer: rendered by the template of the same name, and as the reply's JSON.
+    fn answer(&self, kind: &str, answer: &impl serde::Serialize) -> Result<Reply, AppError> {
+        let data = match serde_json::to_value(answer).map_err(anyhow::Error::from)? {
+            serde_json::Value::Object(data) => data,
+            _ => serde_json::Map::new(),
+        };
+        let text = self.prompts.render(kind, &data)?;
+        let mut reply = Reply::new(kind).with_text(&text);
+        reply.data = data;
+        Ok(reply)
     }
 
     /// Renders template `template` into a reply of `kind`.

@@ -1,23 +1,85 @@
 //! The platform-neutral reply: what every adapter renders (text, JSON, Block Kit, Discord embeds).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::action::Action;
+
+/// Where an outbound message goes: a channel (leadership, presales), or a person's direct
+/// messages (the seller, the PM). Stored as `channel:ID` / `user:ID`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Channel(String),
+    User(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Channel(id) => write!(f, "channel:{id}"),
+            Target::User(id) => write!(f, "user:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = crate::domain::UnknownValue;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.split_once(':') {
+            Some(("channel", id)) if !id.is_empty() => Ok(Target::Channel(id.to_string())),
+            Some(("user", id)) if !id.is_empty() => Ok(Target::User(id.to_string())),
+            _ => Err(crate::domain::UnknownValue { what: "message target", value: text.to_string() }),
+        }
+    }
+}
+
+impl Target {
+    /// Whether this is the target written `text` (`channel:C1`).
+    fn is(&self, text: &str) -> bool {
+        match (self, text.split_once(':')) {
+            (Target::Channel(id), Some(("channel", other))) | (Target::User(id), Some(("user", other))) => id == other,
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq<&str> for Target {
+    fn eq(&self, other: &&str) -> bool {
+        self.is(other)
+    }
+}
+
+impl PartialEq<String> for Target {
+    fn eq(&self, other: &String) -> bool {
+        self.is(other)
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// How a button should look where the platform has styles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionStyle {
+    #[default]
     Default,
     Primary,
     Danger,
 }
 
-/// A button with a stable id: `verb:subject`, resolved on the server when clicked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Action {
-    pub id: String,
+/// A button: what pressing it does, resolved and authorised on the server when pressed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Button {
+    /// The action, as its `verb:subject` wire form.
+    #[serde(rename = "id")]
+    pub action: Action,
     pub label: String,
-    #[serde(skip_serializing_if = "is_default")]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub style: ActionStyle,
 }
 
@@ -25,9 +87,9 @@ fn is_default(style: &ActionStyle) -> bool {
     *style == ActionStyle::Default
 }
 
-impl Action {
-    pub fn new(id: impl Into<String>, label: impl Into<String>) -> Self {
-        Action { id: id.into(), label: label.into(), style: ActionStyle::Default }
+impl Button {
+    pub fn new(action: Action, label: impl Into<String>) -> Self {
+        Button { action, label: label.into(), style: ActionStyle::Default }
     }
 
     pub fn primary(mut self) -> Self {
@@ -39,41 +101,10 @@ impl Action {
         self.style = ActionStyle::Danger;
         self
     }
-
-    /// The verb part of the id (`approve` in `approve:A1`).
-    pub fn verb(id: &str) -> &str {
-        id.split_once(':').map(|(verb, _)| verb).unwrap_or(id)
-    }
-
-    /// Whether clicking it must first ask for more input (a modal on chat platforms).
-    pub fn needs_input(id: &str) -> Option<&'static [InputField]> {
-        match Self::verb(id) {
-            "reject" => Some(&[InputField { key: "reason", label: "Reason", multiline: true, required: true }]),
-            "request_early_start" => {
-                Some(&[InputField { key: "date", label: "Start date (YYYY-MM-DD)", multiline: false, required: true }])
-            }
-            "decline_ticket" => Some(&[InputField { key: "reason", label: "Why it is declined", multiline: true, required: true }]),
-            "scope_ticket" => Some(&[
-                InputField { key: "effort", label: "Effort (hours)", multiline: false, required: true },
-                InputField { key: "price", label: "Price", multiline: false, required: true },
-                InputField { key: "notes", label: "Notes", multiline: true, required: false },
-            ]),
-            _ => None,
-        }
-    }
 }
 
-/// One input a modal asks for before an action runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputField {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub multiline: bool,
-    pub required: bool,
-}
-
-/// A reply to a command or action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A reply to a command or action; stored in the outbox as JSON and decoded by every adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     /// `earliest_start`, `comparables`, `error`, … (the JSON contract's `kind`).
     pub kind: String,
@@ -85,10 +116,12 @@ pub struct Reply {
     pub facts: Vec<(String, String)>,
     /// Small print: where the answer came from.
     pub context: Vec<String>,
-    pub actions: Vec<Action>,
+    pub actions: Vec<Button>,
     /// Only the asker sees it (ephemeral on Slack and Discord).
     pub private: bool,
-    /// Machine-readable fields of the `ask --json` contract.
+    /// Machine-readable fields of the `ask --json` contract (written by the app, never read
+    /// back field by field).
+    #[serde(default)]
     pub data: Map<String, Value>,
 }
 

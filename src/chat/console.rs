@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
+use crate::app::action::Action;
 use crate::app::delivery::{deliver_due, Deliver, DeliveryError};
-use crate::app::reply::{Action, Reply};
+use crate::app::reply::{Button, Reply};
 use crate::app::{Actor, App};
 use crate::store::outbox::OutboundMessage;
 
@@ -30,14 +31,8 @@ impl Deliver for TerminalDelivery {
     async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
         let verb = if replaces.is_some() { "updated" } else { "to" };
         let mut text = format!("\n── {verb} {} ──\n{}", message.target, message.text);
-        if let Some(actions) = message.reply["actions"].as_array() {
-            for action in actions {
-                text.push_str(&format!(
-                    "\n  ({}) {}",
-                    action["id"].as_str().unwrap_or_default(),
-                    action["label"].as_str().unwrap_or_default()
-                ));
-            }
+        for button in &message.reply.actions {
+            text.push_str(&format!("\n  ({}) {}", button.action, button.label));
         }
         println!("{text}\n");
         Ok(format!("terminal:{}", message.id))
@@ -55,7 +50,7 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
         let _ = editor.load_history(path);
     }
     println!("Keepable console: you are {} in #{}. {HELP}", actor.user, actor.channel);
-    let mut last: Vec<Action> = Vec::new();
+    let mut last: Vec<Button> = Vec::new();
     loop {
         let line = match editor.readline(&format!("{}@{}> ", actor.user, actor.channel)) {
             Ok(line) => line,
@@ -91,8 +86,8 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
                     println!("No button {index} on the last answer.");
                     continue;
                 };
-                let fields = ask_fields(&mut editor, &action.id)?;
-                app.act(&actor, &action.id, &fields).await
+                let fields = ask_fields(&mut editor, &action.action)?;
+                app.act(&actor, &action.action.to_string(), &fields).await
             }
             _ => app.ask(&actor, line).await,
         };
@@ -107,9 +102,9 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
 }
 
 /// Asks for the inputs an action needs (a reason, effort and price, a date).
-fn ask_fields(editor: &mut DefaultEditor, action_id: &str) -> anyhow::Result<HashMap<String, String>> {
+fn ask_fields(editor: &mut DefaultEditor, action: &Action) -> anyhow::Result<HashMap<String, String>> {
     let mut fields = HashMap::new();
-    for field in Action::needs_input(action_id).unwrap_or(&[]) {
+    for field in action.form().map(|form| form.fields()).unwrap_or(&[]) {
         let value = editor.readline(&format!("{}: ", field.label))?;
         fields.insert(field.key.to_string(), value.trim().to_string());
     }

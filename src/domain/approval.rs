@@ -1,57 +1,142 @@
-//! The approval state machine (SPEC 5.2): who may decide, and what a decision does.
+//! Approvals (SPEC 5.2): who may decide a request, when it reminds, escalates and expires, and
+//! what a decision does. A newcomer asking "who may approve?" reads `check_decision`.
 
-use serde::Serialize;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalKind {
-    Deadline,
-    EarlyStart,
+use super::membership::Membership;
+use super::offer::OfferedRole;
+
+text_enum! {
+    /// What is asked for: a deadline shorter than the rule allows, or a start before capacity allows.
+    pub enum ApprovalKind {
+        Deadline = "deadline",
+        EarlyStart = "early_start",
+    }
 }
 
-impl ApprovalKind {
-    pub fn as_str(self) -> &'static str {
+text_enum! {
+    pub enum ApprovalState {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        Expired = "expired",
+    }
+}
+
+/// What leadership decides from, as the request carried it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    Deadline(DeadlineEvidence),
+    EarlyStart(EarlyStartEvidence),
+}
+
+impl Evidence {
+    pub fn kind(&self) -> ApprovalKind {
         match self {
-            Self::Deadline => "deadline",
-            Self::EarlyStart => "early_start",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "deadline" => Some(Self::Deadline),
-            "early_start" => Some(Self::EarlyStart),
-            _ => None,
+            Evidence::Deadline(_) => ApprovalKind::Deadline,
+            Evidence::EarlyStart(_) => ApprovalKind::EarlyStart,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApprovalState {
-    Pending,
-    Approved,
-    Rejected,
-    Expired,
+/// The comparables behind a deadline request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineEvidence {
+    pub n: usize,
+    pub p10_days: Option<f64>,
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub requested_days: Option<i64>,
+    pub share_within: f64,
+    pub effort: Option<f64>,
+    /// The start the requested days are counted from.
+    pub start: Option<NaiveDate>,
 }
 
-impl ApprovalState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Expired => "expired",
-        }
+/// The capacity answer behind an earlier-start request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStartEvidence {
+    pub earliest_start: NaiveDate,
+    pub ignoring_tentative: Option<NaiveDate>,
+    pub roles: Vec<OfferedRole>,
+    pub weeks: i64,
+}
+
+/// A request for an exception, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub id: String,
+    pub deal_id: Option<String>,
+    pub package: String,
+    pub requester: String,
+    pub channel: String,
+    pub requested_date: NaiveDate,
+    /// The start a deadline was judged from, or the earliest start an early start undercuts.
+    pub start_date: Option<NaiveDate>,
+    pub evidence: Evidence,
+    pub state: ApprovalState,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// The outbox message of the leadership card, updated in place on decision.
+    pub message_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub remind_at: Option<DateTime<Utc>>,
+    pub escalate_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Approval {
+    pub fn kind(&self) -> ApprovalKind {
+        self.evidence.kind()
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "pending" => Some(Self::Pending),
-            "approved" => Some(Self::Approved),
-            "rejected" => Some(Self::Rejected),
-            "expired" => Some(Self::Expired),
-            _ => None,
+    /// "a deadline of 2027-06-29 for crm-rollout"
+    pub fn describe(&self) -> String {
+        match self.kind() {
+            ApprovalKind::Deadline => format!("a deadline of {} for {}", self.requested_date, self.package),
+            ApprovalKind::EarlyStart => format!(
+                "a start on {} for {} (earliest from capacity: {})",
+                self.requested_date,
+                self.package,
+                self.start_date.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// How long a pending request waits before a reminder, an escalation and its expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApprovalTimers {
+    pub reminder_hours: i64,
+    pub escalation_hours: i64,
+    pub expiry_hours: i64,
+}
+
+/// The timers of a pending request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalTimer {
+    Reminder,
+    Escalation,
+    Expiry,
+}
+
+/// When a request made at `now` is reminded, escalated and expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub remind_at: DateTime<Utc>,
+    pub escalate_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ApprovalTimers {
+    pub fn schedule(&self, now: DateTime<Utc>) -> Schedule {
+        Schedule {
+            remind_at: now + Duration::hours(self.reminder_hours),
+            escalate_at: now + Duration::hours(self.escalation_hours),
+            expires_at: now + Duration::hours(self.expiry_hours),
         }
     }
 }
@@ -68,6 +153,13 @@ impl ApprovalDecision {
         match self {
             Self::Approve => ApprovalState::Approved,
             Self::Reject { .. } => ApprovalState::Rejected,
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Approve => None,
+            Self::Reject { reason } => Some(reason),
         }
     }
 }
@@ -87,33 +179,40 @@ pub enum DecisionRefusal {
     Expired { at: String },
 }
 
-/// The facts about a request a decision is checked against.
-#[derive(Debug, Clone)]
-pub struct ApprovalFacts {
-    pub state: ApprovalState,
-    pub requester: String,
-    pub decided_by: Option<String>,
-    pub decided_at: Option<String>,
+/// Who is deciding, as the server knows them.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    pub user: &'a str,
+    /// The platform groups (Slack user groups, Discord roles) the platform says they are in.
+    pub groups: &'a [String],
 }
 
-/// Server-side authorisation, deny by default: `is_approver` comes from configuration (user ids
-/// or a group/role the platform resolved), never from the request itself.
-pub fn check_decision(facts: &ApprovalFacts, actor: &str, is_approver: bool, decision: &ApprovalDecision) -> Result<(), DecisionRefusal> {
-    if !is_approver {
+/// Who may decide `approval` at `now`: a configured approver (deny by default), not the
+/// requester, while the request is pending and before it expires — whether or not the expiry
+/// sweep has run. A rejection needs a reason.
+pub fn check_decision(
+    approval: &Approval,
+    decider: Decider<'_>,
+    approvers: &Membership,
+    decision: &ApprovalDecision,
+    now: DateTime<Utc>,
+) -> Result<(), DecisionRefusal> {
+    if !approvers.contains(decider.user, decider.groups) {
         return Err(DecisionRefusal::NotAuthorised);
     }
-    match facts.state {
+    match approval.state {
+        ApprovalState::Pending if now >= approval.expires_at => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
         ApprovalState::Pending => {}
-        ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: facts.decided_at.clone().unwrap_or_default() }),
+        ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
         decided => {
             return Err(DecisionRefusal::AlreadyDecided {
                 state: decided.as_str(),
-                by: facts.decided_by.clone().unwrap_or_default(),
-                at: facts.decided_at.clone().unwrap_or_default(),
+                by: approval.decided_by.clone().unwrap_or_default(),
+                at: approval.decided_at.map(shown).unwrap_or_default(),
             })
         }
     }
-    if facts.requester == actor {
+    if approval.requester == decider.user {
         return Err(DecisionRefusal::OwnRequest);
     }
     if let ApprovalDecision::Reject { reason } = decision {
@@ -124,44 +223,9 @@ pub fn check_decision(facts: &ApprovalFacts, actor: &str, is_approver: bool, dec
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pending() -> ApprovalFacts {
-        ApprovalFacts { state: ApprovalState::Pending, requester: "U1".into(), decided_by: None, decided_at: None }
-    }
-
-    #[test]
-    fn an_approver_may_decide_someone_elses_request() {
-        assert_eq!(check_decision(&pending(), "U2", true, &ApprovalDecision::Approve), Ok(()));
-    }
-
-    #[test]
-    fn deny_by_default() {
-        assert_eq!(check_decision(&pending(), "U2", false, &ApprovalDecision::Approve), Err(DecisionRefusal::NotAuthorised));
-    }
-
-    #[test]
-    fn no_self_approval() {
-        assert_eq!(check_decision(&pending(), "U1", true, &ApprovalDecision::Approve), Err(DecisionRefusal::OwnRequest));
-    }
-
-    #[test]
-    fn a_rejection_needs_a_reason() {
-        let reject = ApprovalDecision::Reject { reason: "  ".into() };
-        assert_eq!(check_decision(&pending(), "U2", true, &reject), Err(DecisionRefusal::ReasonMissing));
-    }
-
-    #[test]
-    fn a_decided_request_stays_decided() {
-        let decided = ApprovalFacts {
-            state: ApprovalState::Approved,
-            decided_by: Some("U3".into()),
-            decided_at: Some("2027-03-10T10:00:00Z".into()),
-            ..pending()
-        };
-        let refusal = check_decision(&decided, "U2", true, &ApprovalDecision::Approve).unwrap_err();
-        assert!(refusal.to_string().contains("U3"));
-    }
+fn shown(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,35 +1,47 @@
 //! The scoping-ticket state machine (SPEC 5.3): open -> accepted -> scoped | declined.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketState {
-    Open,
-    Accepted,
-    Scoped,
-    Declined,
+text_enum! {
+    pub enum TicketState {
+        Open = "open",
+        Accepted = "accepted",
+        Scoped = "scoped",
+        Declined = "declined",
+    }
 }
 
-impl TicketState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Accepted => "accepted",
-            Self::Scoped => "scoped",
-            Self::Declined => "declined",
-        }
-    }
+/// A scoping ticket, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ticket {
+    pub id: String,
+    pub deal_id: Option<String>,
+    pub package: Option<String>,
+    pub requester: String,
+    pub channel: String,
+    pub description: String,
+    pub state: TicketState,
+    pub effort_hours: Option<f64>,
+    pub price: Option<f64>,
+    pub notes: Option<String>,
+    pub reason: Option<String>,
+    /// The deliverable it became, once added to the library.
+    pub deliverable_id: Option<String>,
+    pub handled_by: Option<String>,
+    /// The outbox message of the presales card, updated in place at each step.
+    pub message_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
 
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "open" => Some(Self::Open),
-            "accepted" => Some(Self::Accepted),
-            "scoped" => Some(Self::Scoped),
-            "declined" => Some(Self::Declined),
-            _ => None,
-        }
-    }
+/// What a move sets on the ticket: scoping gives effort, price and notes; declining a reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketChange {
+    pub effort_hours: Option<f64>,
+    pub price: Option<f64>,
+    pub notes: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,50 +1,71 @@
-//! The audit log: every state change and every refused attempt, with actor and time.
+//! The audit log (SPEC 5.5): every state change and every refused attempt, with actor and time.
 
-use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
-use super::Store;
+use super::decode::{text, time, timestamp};
+use super::{Store, StoreResult, Tx};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     pub id: i64,
-    pub at: String,
+    pub at: DateTime<Utc>,
     pub actor: String,
     pub action: String,
     pub subject: String,
     pub details: String,
 }
 
-impl Store {
-    /// Records one entry inside the caller's transaction (or on its own connection).
-    pub async fn audit(conn: &mut AnyConnection, at: &str, actor: &str, action: &str, subject: &str, details: &str) -> anyhow::Result<()> {
+impl FromRow<'_, AnyRow> for AuditEntry {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(AuditEntry {
+            id: row.try_get("id")?,
+            at: time(row, "at")?,
+            actor: text(row, "actor")?,
+            action: text(row, "action")?,
+            subject: text(row, "subject")?,
+            details: text(row, "details")?,
+        })
+    }
+}
+
+/// One entry to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Audit<'a> {
+    pub at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub details: &'a str,
+}
+
+impl Tx {
+    /// Records one entry inside this transaction.
+    pub async fn audit(&mut self, entry: Audit<'_>) -> StoreResult<()> {
         sqlx::query("INSERT INTO audit_log (at, actor, action, subject, details) VALUES ($1, $2, $3, $4, $5)")
-            .bind(at)
-            .bind(actor)
-            .bind(action)
-            .bind(subject)
-            .bind(details)
-            .execute(conn)
-            .await
-            .context("writing the audit log")?;
+            .bind(timestamp(entry.at))
+            .bind(entry.actor)
+            .bind(entry.action)
+            .bind(entry.subject)
+            .bind(entry.details)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
+}
 
-    /// Records one entry in its own transaction (refusals, imports).
-    pub async fn audit_now(&self, at: &str, actor: &str, action: &str, subject: &str, details: &str) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        Self::audit(&mut conn, at, actor, action, subject, details).await
+impl Store {
+    /// Records one entry on its own (refusals, imports).
+    pub async fn audit(&self, entry: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.audit(entry).await?;
+        tx.commit().await
     }
 
-    pub async fn audit_entries(&self) -> anyhow::Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT id, at, actor, action, subject, details FROM audit_log ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .context("reading the audit log")?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry { id: r.get(0), at: r.get(1), actor: r.get(2), action: r.get(3), subject: r.get(4), details: r.get(5) })
-            .collect())
+    pub async fn audit_entries(&self) -> StoreResult<Vec<AuditEntry>> {
+        let sql = "SELECT id, at, actor, action, subject, details FROM audit_log ORDER BY id";
+        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
     }
 }

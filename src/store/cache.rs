@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Backend, Store};
+use super::{Backend, Store, StoreResult};
 
 /// The last load of one kind of data, with the version it was loaded at.
 pub(crate) struct Versioned<T> {
@@ -58,6 +58,13 @@ impl Store {
         Ok(data)
     }
 
+    /// Marks the capacity data as changed, so every instance reads it again on its next answer
+    /// (what an import or a hold does through the triggers).
+    pub async fn touch_capacity(&self) -> StoreResult<()> {
+        sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn snapshot(&self, name: &str) -> anyhow::Result<Snapshot> {
         let mut tx = self.pool.begin().await.context("starting a read snapshot")?;
         if self.backend == Backend::Postgres {
@@ -68,18 +75,14 @@ impl Store {
     }
 }
 
-async fn current_version<'c>(executor: impl sqlx::Executor<'c, Database = Any>, name: &str) -> anyhow::Result<i64> {
-    let row = sqlx::query("SELECT version FROM data_versions WHERE name = $1")
-        .bind(name)
-        .fetch_one(executor)
-        .await
-        .with_context(|| format!("reading the {name} data version"))?;
-    Ok(row.get(0))
+async fn current_version<'c>(executor: impl sqlx::Executor<'c, Database = Any>, name: &str) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT version FROM data_versions WHERE name = $1").bind(name).fetch_one(executor).await?;
+    Ok(row.try_get("version")?)
 }
 
 /// Locks the `name` version row for the rest of `conn`'s transaction and returns the version:
 /// a read-then-write (placing a hold on what capacity showed) checks nothing changed since.
-pub(crate) async fn lock_version(conn: &mut sqlx::AnyConnection, name: &str) -> anyhow::Result<i64> {
+pub(crate) async fn lock_version(conn: &mut sqlx::AnyConnection, name: &str) -> StoreResult<i64> {
     sqlx::query("UPDATE data_versions SET version = version WHERE name = $1").bind(name).execute(&mut *conn).await?;
     current_version(&mut *conn, name).await
 }

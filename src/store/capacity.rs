@@ -23,13 +23,15 @@ pub struct Capacity {
     pub version: i64,
 }
 
-impl Store {
-    /// Locks the capacity data for the rest of `conn`'s transaction and returns its version, so a
+impl super::Tx {
+    /// Locks the capacity data for the rest of this transaction and returns its version, so a
     /// hold placed on a `capacity()` read can check that nothing changed in between.
-    pub async fn lock_capacity(conn: &mut sqlx::AnyConnection) -> anyhow::Result<i64> {
-        super::cache::lock_version(conn, "capacity").await.context("locking capacity")
+    pub async fn lock_capacity(&mut self) -> super::StoreResult<i64> {
+        super::cache::lock_version(self.conn(), "capacity").await
     }
+}
 
+impl Store {
     /// The firm's current capacity data, from memory when nothing changed since it was read.
     pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
         self.versioned(&self.caches.capacity, |snapshot| self.load_capacity(snapshot)).await

@@ -1,26 +1,37 @@
-//! Persistence with sqlx: one `Store` over SQLite (the embedded default) and PostgreSQL.
+//! Persistence with sqlx: one `Store` over SQLite (the embedded default) and PostgreSQL. This is
+//! the only module that knows sqlx.
+//!
+//! Writes happen in a transaction: `Store::begin()` gives a `Tx` whose methods are the writes
+//! (`tx.insert_deal(…)`, `tx.enqueue(…)`, `tx.audit(…)`), and reads are generic over an executor
+//! so a read inside a transaction goes through that transaction (`tx.approval(id)`), never
+//! through the pool while the transaction holds SQLite's write lock. Files mirror the workflows
+//! they serve (`approvals.rs` beside `app/workflows/approvals.rs`).
 //!
 //! Both backends share one schema (per-backend migration folders only where types differ) and
-//! the same queries; backend-specific SQL is kept to the outbox claim (`outbox.rs`) and the
-//! bulk reads' JSON aggregation (`Store::json_rows`).
+//! the same queries; backend-specific SQL is kept to the outbox claim (`outbox.rs`), the bulk
+//! reads' JSON aggregation (`Store::json_rows`) and how a transaction begins.
 
+mod approvals;
 mod audit;
 mod cache;
 mod capacity;
-mod csv_import;
-pub mod demo;
+mod deals;
+mod decode;
+mod error;
+mod events;
 mod firm;
-pub mod gen_firm;
+mod handovers;
+mod import;
 pub mod outbox;
-mod requests;
-mod workflow;
+mod tickets;
 
-pub use audit::AuditEntry;
+/// Kept for callers written before reading the CSV set moved to `crate::import`.
+pub use crate::import::parse_files;
+pub use audit::{Audit, AuditEntry};
 pub use capacity::Capacity;
-pub use csv_import::{parse_dir, parse_files, ImportProblem, ParsedFirm};
-pub use firm::ImportSummary;
-pub use requests::*;
-pub use workflow::*;
+pub use decode::timestamp;
+pub use error::{StoreError, StoreResult};
+pub use import::ImportSummary;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -117,8 +128,44 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Starts a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// transactions that read then write queue on `busy_timeout` instead of failing to upgrade.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let inner = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx { inner })
+    }
+
+    /// How many rows `table` holds (one of the firm's or the workflows' tables).
+    pub async fn count(&self, table: &str) -> StoreResult<i64> {
+        const TABLES: &[&str] = &[
+            "roles",
+            "people",
+            "allocations",
+            "time_off",
+            "holidays",
+            "packages",
+            "package_roles",
+            "deliverables",
+            "package_items",
+            "history",
+            "deals",
+            "commitments",
+            "holds",
+            "approvals",
+            "tickets",
+            "handovers",
+            "outbox",
+            "audit_log",
+            "offers",
+        ];
+        if !TABLES.contains(&table) {
+            return Err(StoreError::NotFound { what: "table", id: table.into() });
+        }
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&self.pool).await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
     }
 
     pub async fn close(&self) {
@@ -141,7 +188,7 @@ impl Store {
             Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
             Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"),
         };
-        let json: String = sqlx::Row::get(&sqlx::query(&sql).fetch_one(executor).await?, 0);
+        let json: String = sqlx::Row::try_get(&sqlx::query(&sql).fetch_one(executor).await?, 0)?;
         serde_json::from_str(&json).context("reading the rows")
     }
 }
@@ -160,7 +207,21 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// The current time as stored: UTC `YYYY-MM-DDTHH:MM:SSZ`, which sorts as text.
-pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// One transaction: the writes are its methods; dropped without `commit`, it rolls back.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        Ok(self.inner.commit().await?)
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        Ok(self.inner.rollback().await?)
+    }
+
+    fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
 }

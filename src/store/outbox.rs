@@ -4,88 +4,109 @@
 //! writer at a time and claims in a single `UPDATE … RETURNING`. A claim is a lease: if its
 //! instance dies, the message becomes claimable again when the lease ends.
 
-use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{FromRow, Row};
 
-use super::{Backend, Store};
+use super::decode::{json, opt_text, opt_time, parsed, text, time, timestamp};
+use super::{Backend, Store, StoreError, StoreResult, Tx};
+use crate::app::reply::{Reply, Target};
+use crate::domain::text_enum;
+
+text_enum! {
+    pub enum OutboxState {
+        Pending = "pending",
+        Sent = "sent",
+        Failed = "failed",
+    }
+}
 
 /// One message in the outbox.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboundMessage {
     pub id: i64,
     pub idempotency_key: String,
-    /// `channel:ID` or `user:ID`.
-    pub target: String,
+    pub target: Target,
+    /// The reply as readable text (the console, logs, the CLI).
     pub text: String,
-    /// The reply model as JSON, for adapters that render blocks or embeds.
-    pub reply: serde_json::Value,
+    /// The reply model, for adapters that render blocks or embeds.
+    pub reply: Reply,
     /// The message this one replaces in place.
     pub updates: Option<i64>,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
     /// Where the platform put it (Slack `channel:ts`, Discord `channel:message`).
     pub platform_ref: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, idempotency_key, target, text, reply, updates, state, attempts, last_error, platform_ref, created_at, sent_at";
 
-fn from_row(row: &AnyRow) -> OutboundMessage {
-    OutboundMessage {
-        id: row.get(0),
-        idempotency_key: row.get(1),
-        target: row.get(2),
-        text: row.get(3),
-        reply: serde_json::from_str(&row.get::<String, _>(4)).unwrap_or(serde_json::Value::Null),
-        updates: row.get(5),
-        state: row.get(6),
-        attempts: row.get(7),
-        last_error: row.get(8),
-        platform_ref: row.get(9),
-        created_at: row.get(10),
-        sent_at: row.get(11),
+impl FromRow<'_, AnyRow> for OutboundMessage {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OutboundMessage {
+            id: row.try_get("id")?,
+            idempotency_key: text(row, "idempotency_key")?,
+            target: parsed(row, "target")?,
+            text: text(row, "text")?,
+            reply: json(row, "reply")?,
+            updates: row.try_get("updates")?,
+            state: parsed(row, "state")?,
+            attempts: row.try_get("attempts")?,
+            last_error: opt_text(row, "last_error")?,
+            platform_ref: opt_text(row, "platform_ref")?,
+            created_at: time(row, "created_at")?,
+            sent_at: opt_time(row, "sent_at")?,
+        })
     }
 }
 
 /// What a state change wants sent.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
+    /// The same key is the same message: a retried state change sends nothing twice.
     pub idempotency_key: String,
-    pub target: String,
-    pub text: String,
-    pub reply: &'a serde_json::Value,
+    pub target: Target,
+    pub reply: &'a Reply,
+    /// The earlier message this one replaces in place (a decided card).
     pub updates: Option<i64>,
 }
 
-impl Store {
-    /// Adds a message inside the caller's transaction; the same idempotency key yields the same id.
-    pub async fn enqueue(conn: &mut AnyConnection, message: NewMessage<'_>, now: &str) -> anyhow::Result<i64> {
+impl Tx {
+    /// Adds a message inside this transaction; the same idempotency key yields the same id.
+    pub async fn enqueue(&mut self, message: NewMessage<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
+        let reply = serde_json::to_string(message.reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO outbox (idempotency_key, target, text, reply, updates, state, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(message.idempotency_key.clone())
-        .bind(message.target)
-        .bind(message.text)
-        .bind(message.reply.to_string())
+        .bind(message.target.to_string())
+        .bind(message.reply.to_text())
+        .bind(reply)
         .bind(message.updates)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .context("writing to the outbox")?;
+        .bind(timestamp(now))
+        .execute(self.conn())
+        .await?;
         let row =
-            sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1").bind(message.idempotency_key).fetch_one(&mut *conn).await?;
-        Ok(row.get(0))
+            sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1").bind(message.idempotency_key).fetch_one(self.conn()).await?;
+        Ok(row.try_get("id")?)
     }
+}
 
+impl Store {
     /// Claims up to `limit` due messages for `worker` until `lease_until`. An update waits until
     /// the message it replaces has been sent.
-    pub async fn claim_due(&self, worker: &str, now: &str, lease_until: &str, limit: i64) -> anyhow::Result<Vec<OutboundMessage>> {
+    pub async fn claim_due(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboundMessage>> {
         let due = "o.state = 'pending' AND o.next_attempt_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2) \
                    AND (o.updates IS NULL OR EXISTS (SELECT 1 FROM outbox u WHERE u.id = o.updates AND u.state <> 'pending'))";
         let lock = match self.backend {
@@ -96,43 +117,34 @@ impl Store {
             "UPDATE outbox SET claimed_by = $1, lease_until = $3 WHERE id IN \
              (SELECT o.id FROM outbox o WHERE {due} ORDER BY o.id LIMIT $4 {lock}) RETURNING {COLUMNS}"
         );
-        let mut rows: Vec<OutboundMessage> = sqlx::query(&sql)
-            .bind(worker)
-            .bind(now)
-            .bind(lease_until)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .context("claiming outbox messages")?
-            .iter()
-            .map(from_row)
-            .collect();
-        rows.sort_by_key(|m| m.id);
-        Ok(rows)
+        let mut messages: Vec<OutboundMessage> =
+            sqlx::query_as(&sql).bind(worker).bind(timestamp(now)).bind(timestamp(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        messages.sort_by_key(|m| m.id);
+        Ok(messages)
     }
 
     /// Extends `worker`'s lease on a message to `lease_until`, just before sending it; false when
     /// the lease ran out (or another worker holds it), and the message must not be sent.
-    pub async fn renew_lease(&self, id: i64, worker: &str, now: &str, lease_until: &str) -> anyhow::Result<bool> {
+    pub async fn renew_lease(&self, id: i64, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<bool> {
         let done =
             sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
-                .bind(lease_until)
+                .bind(timestamp(lease_until))
                 .bind(id)
                 .bind(worker)
-                .bind(now)
+                .bind(timestamp(now))
                 .execute(&self.pool)
                 .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Marks a claimed message delivered; only the worker holding the lease can.
-    pub async fn mark_sent(&self, id: i64, worker: &str, platform_ref: &str, now: &str) -> anyhow::Result<bool> {
+    pub async fn mark_sent(&self, id: i64, worker: &str, platform_ref: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE outbox SET state = 'sent', platform_ref = $1, sent_at = $2, attempts = attempts + 1, lease_until = NULL \
              WHERE id = $3 AND claimed_by = $4 AND state = 'pending'",
         )
         .bind(platform_ref)
-        .bind(now)
+        .bind(timestamp(now))
         .bind(id)
         .bind(worker)
         .execute(&self.pool)
@@ -141,15 +153,15 @@ impl Store {
     }
 
     /// Puts a claimed message back for another attempt at `next_attempt_at`, or fails it for good.
-    pub async fn mark_retry(&self, id: i64, worker: &str, error: &str, next_attempt_at: Option<&str>) -> anyhow::Result<()> {
-        let state = if next_attempt_at.is_some() { "pending" } else { "failed" };
+    pub async fn mark_retry(&self, id: i64, worker: &str, error: &str, next_attempt_at: Option<DateTime<Utc>>) -> StoreResult<()> {
+        let state = if next_attempt_at.is_some() { OutboxState::Pending } else { OutboxState::Failed };
         sqlx::query(
             "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
              attempts = attempts + 1, lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND state = 'pending'",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(error)
-        .bind(next_attempt_at)
+        .bind(next_attempt_at.map(timestamp))
         .bind(id)
         .bind(worker)
         .execute(&self.pool)
@@ -157,13 +169,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn outbox_messages(&self) -> anyhow::Result<Vec<OutboundMessage>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id")).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(from_row).collect())
+    pub async fn outbox_messages(&self) -> StoreResult<Vec<OutboundMessage>> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id")).fetch_all(&self.pool).await?)
     }
 
-    pub async fn outbox_message(&self, id: i64) -> anyhow::Result<Option<OutboundMessage>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.as_ref().map(from_row))
+    pub async fn outbox_message(&self, id: i64) -> StoreResult<Option<OutboundMessage>> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?)
     }
 }

@@ -1,5 +1,7 @@
 //! The store suite: every test runs on SQLite and, when configured, on PostgreSQL.
 
+use chrono::{DateTime, Utc};
+use keepable::app::reply::{Reply, Target};
 use keepable::store::outbox::NewMessage;
 use keepable::store::{parse_files, Store};
 
@@ -14,15 +16,29 @@ fn firm_files(allocations: &str) -> Vec<(&'static str, String)> {
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.pool()).await.unwrap().get(0)
+    store.count(table).await.unwrap()
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// Queues one message in its own transaction.
+async fn enqueue(store: &Store, key: &str, text: &str, updates: Option<i64>) -> i64 {
+    let mut reply = Reply::new("notice");
+    reply.headline = text.into();
+    let mut tx = store.begin().await.unwrap();
+    let message = NewMessage { idempotency_key: key.into(), target: Target::Channel("C1".into()), reply: &reply, updates };
+    let id = tx.enqueue(message, at("2027-01-01T00:00:00Z")).await.unwrap();
+    tx.commit().await.unwrap();
+    id
 }
 
 on_both_databases!(importing_the_same_export_twice_changes_nothing);
 async fn importing_the_same_export_twice_changes_nothing(db: TestDb) {
     let store = demo_store(&db).await;
     let before = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
-    let demo = keepable::store::demo::demo_firm(crate::support::today()).unwrap();
+    let demo = keepable::import::demo::demo_firm(crate::support::today()).unwrap();
     store.import(&demo).await.unwrap().unwrap();
     let after = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
     assert_eq!(before, after, "{}", db.url);
@@ -62,27 +78,17 @@ async fn an_upsert_updates_rows_by_key(db: TestDb) {
 on_both_databases!(an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends);
 async fn an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
-    let reply = serde_json::json!({"kind": "notice"});
-    let mut conn = store.pool().acquire().await.unwrap();
-    let message = |key: &str| NewMessage {
-        idempotency_key: key.into(),
-        target: "channel:C1".into(),
-        text: "hi".into(),
-        reply: &reply,
-        updates: None,
-    };
-    let first = Store::enqueue(&mut conn, message("k1"), "2027-01-01T00:00:00Z").await.unwrap();
-    let again = Store::enqueue(&mut conn, message("k1"), "2027-01-01T00:00:00Z").await.unwrap();
+    let first = enqueue(&store, "k1", "hi", None).await;
+    let again = enqueue(&store, "k1", "hi", None).await;
     assert_eq!(first, again, "the same idempotency key is one message");
-    drop(conn);
-    let claimed = store.claim_due("w1", "2027-01-01T00:00:01Z", "2027-01-01T00:01:01Z", 10).await.unwrap();
+    let claimed = store.claim_due("w1", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:01Z"), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_due("w2", "2027-01-01T00:00:02Z", "2027-01-01T00:01:02Z", 10).await.unwrap().is_empty());
+    assert!(store.claim_due("w2", at("2027-01-01T00:00:02Z"), at("2027-01-01T00:01:02Z"), 10).await.unwrap().is_empty());
     // w1 dies; after the lease w2 takes over, and w1 can no longer mark it sent.
-    let taken = store.claim_due("w2", "2027-01-01T00:02:00Z", "2027-01-01T00:03:00Z", 10).await.unwrap();
+    let taken = store.claim_due("w2", at("2027-01-01T00:02:00Z"), at("2027-01-01T00:03:00Z"), 10).await.unwrap();
     assert_eq!(taken.len(), 1);
-    assert!(!store.mark_sent(first, "w1", "C1:1", "2027-01-01T00:02:01Z").await.unwrap());
-    assert!(store.mark_sent(first, "w2", "C1:1", "2027-01-01T00:02:01Z").await.unwrap());
+    assert!(!store.mark_sent(first, "w1", "C1:1", at("2027-01-01T00:02:01Z")).await.unwrap());
+    assert!(store.mark_sent(first, "w2", "C1:1", at("2027-01-01T00:02:01Z")).await.unwrap());
     let sent = store.outbox_message(first).await.unwrap().unwrap();
     assert_eq!((sent.state.as_str(), sent.platform_ref.as_deref()), ("sent", Some("C1:1")));
 }
@@ -90,21 +96,16 @@ async fn an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends(db: Tes
 on_both_databases!(concurrent_claims_never_hand_out_a_message_twice);
 async fn concurrent_claims_never_hand_out_a_message_twice(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
-    let reply = serde_json::json!({"kind": "notice"});
-    let mut conn = store.pool().acquire().await.unwrap();
     for i in 0..40 {
-        let message =
-            NewMessage { idempotency_key: format!("k{i}"), target: "channel:C1".into(), text: "hi".into(), reply: &reply, updates: None };
-        Store::enqueue(&mut conn, message, "2027-01-01T00:00:00Z").await.unwrap();
+        enqueue(&store, &format!("k{i}"), "hi", None).await;
     }
-    drop(conn);
     let mut workers = Vec::new();
     for w in 0..4 {
         let store = store.clone();
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let batch = store.claim_due(&format!("w{w}"), "2027-01-01T00:00:01Z", "2027-01-01T01:00:00Z", 3).await.unwrap();
+                let batch = store.claim_due(&format!("w{w}"), at("2027-01-01T00:00:01Z"), at("2027-01-01T01:00:00Z"), 3).await.unwrap();
                 if batch.is_empty() {
                     return mine;
                 }
@@ -125,27 +126,12 @@ async fn concurrent_claims_never_hand_out_a_message_twice(db: TestDb) {
 on_both_databases!(an_update_waits_until_the_message_it_replaces_is_sent);
 async fn an_update_waits_until_the_message_it_replaces_is_sent(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
-    let reply = serde_json::json!({"kind": "notice"});
-    let mut conn = store.pool().acquire().await.unwrap();
-    let original = Store::enqueue(
-        &mut conn,
-        NewMessage { idempotency_key: "a".into(), target: "channel:C".into(), text: "v1".into(), reply: &reply, updates: None },
-        "2027-01-01T00:00:00Z",
-    )
-    .await
-    .unwrap();
-    Store::enqueue(
-        &mut conn,
-        NewMessage { idempotency_key: "b".into(), target: "channel:C".into(), text: "v2".into(), reply: &reply, updates: Some(original) },
-        "2027-01-01T00:00:00Z",
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let first = store.claim_due("w", "2027-01-01T00:00:01Z", "2027-01-01T00:01:00Z", 10).await.unwrap();
+    let original = enqueue(&store, "a", "v1", None).await;
+    enqueue(&store, "b", "v2", Some(original)).await;
+    let first = store.claim_due("w", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:00Z"), 10).await.unwrap();
     assert_eq!(first.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v1"]);
-    store.mark_sent(original, "w", "C:1", "2027-01-01T00:00:02Z").await.unwrap();
-    let second = store.claim_due("w", "2027-01-01T00:00:03Z", "2027-01-01T00:01:00Z", 10).await.unwrap();
+    store.mark_sent(original, "w", "C:1", at("2027-01-01T00:00:02Z")).await.unwrap();
+    let second = store.claim_due("w", at("2027-01-01T00:00:03Z"), at("2027-01-01T00:01:00Z"), 10).await.unwrap();
     assert_eq!(second.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v2"]);
 }
 
@@ -172,19 +158,19 @@ async fn capacity_kept_in_memory_sees_changes_made_by_another_instance(db: TestD
 on_both_databases!(platform_event_ids_are_remembered_until_they_are_forgotten);
 async fn platform_event_ids_are_remembered_until_they_are_forgotten(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
-    assert!(store.first_delivery_of_event("slack:Ev1", "2026-11-25T10:00:00Z").await.unwrap());
-    assert!(!store.first_delivery_of_event("slack:Ev1", "2026-11-25T10:01:00Z").await.unwrap(), "a retry is seen");
-    assert!(store.first_delivery_of_event("slack:Ev2", "2026-11-26T09:00:00Z").await.unwrap());
-    assert_eq!(store.forget_events_before("2026-11-26T00:00:00Z").await.unwrap(), 1, "{}", db.url);
-    assert!(!store.first_delivery_of_event("slack:Ev2", "2026-11-26T09:05:00Z").await.unwrap());
-    assert!(store.first_delivery_of_event("slack:Ev1", "2026-11-26T09:05:00Z").await.unwrap());
+    assert!(store.first_delivery_of_event("slack:Ev1", at("2026-11-25T10:00:00Z")).await.unwrap());
+    assert!(!store.first_delivery_of_event("slack:Ev1", at("2026-11-25T10:01:00Z")).await.unwrap(), "a retry is seen");
+    assert!(store.first_delivery_of_event("slack:Ev2", at("2026-11-26T09:00:00Z")).await.unwrap());
+    assert_eq!(store.forget_events_before(at("2026-11-26T00:00:00Z")).await.unwrap(), 1, "{}", db.url);
+    assert!(!store.first_delivery_of_event("slack:Ev2", at("2026-11-26T09:05:00Z")).await.unwrap());
+    assert!(store.first_delivery_of_event("slack:Ev1", at("2026-11-26T09:05:00Z")).await.unwrap());
 }
 
 on_both_databases!(a_statement_run_first_with_a_missing_number_then_with_one_works);
 async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: TestDb) {
-    use keepable::store::{Ticket, TicketChange};
+    use keepable::domain::ticket::{Ticket, TicketChange, TicketState};
     let store = Store::connect(&db.url).await.unwrap();
-    let at = "2026-11-25T10:00:00Z".to_string();
+    let now = at("2026-11-25T10:00:00Z");
     let ticket = |id: &str| Ticket {
         id: id.into(),
         deal_id: None,
@@ -192,7 +178,7 @@ async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: Tes
         requester: "U-SELLER".into(),
         channel: "C1".into(),
         description: "CPQ".into(),
-        state: "open".into(),
+        state: TicketState::Open,
         effort_hours: None,
         price: None,
         notes: None,
@@ -200,15 +186,16 @@ async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: Tes
         deliverable_id: None,
         handled_by: None,
         message_id: None,
-        created_at: at.clone(),
-        updated_at: at.clone(),
+        created_at: now,
+        updated_at: now,
     };
-    // One connection: the same statement is prepared once with NULL numbers, then reused.
-    let mut tx = store.pool().begin().await.unwrap();
-    Store::insert_ticket(&mut tx, &ticket("T1")).await.unwrap();
-    assert!(Store::move_ticket(&mut tx, "T1", "open", "accepted", "U-P", &at, &TicketChange::default()).await.unwrap());
+    // One transaction: the same statement is prepared once with NULL numbers, then reused.
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_ticket(&ticket("T1")).await.unwrap();
+    let accept = (TicketState::Open, TicketState::Accepted);
+    assert!(tx.move_ticket("T1", accept, "U-P", now, &TicketChange::default()).await.unwrap());
     let scoped = TicketChange { effort_hours: Some(40.5), price: Some(4800.0), ..TicketChange::default() };
-    let moved = Store::move_ticket(&mut tx, "T1", "accepted", "scoped", "U-P", &at, &scoped).await;
+    let moved = tx.move_ticket("T1", (TicketState::Accepted, TicketState::Scoped), "U-P", now, &scoped).await;
     assert!(moved.as_ref().is_ok_and(|m| *m), "{moved:?} on {}", db.url);
     tx.commit().await.unwrap();
 }

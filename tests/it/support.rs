@@ -108,7 +108,7 @@ pub fn settings() -> Settings {
 /// A store with the demo firm imported.
 pub async fn demo_store(db: &TestDb) -> Store {
     let store = Store::connect(&db.url).await.unwrap();
-    let demo = keepable::store::demo::demo_firm(today()).unwrap();
+    let demo = keepable::import::demo::demo_firm(today()).unwrap();
     store.import(&demo).await.unwrap().unwrap();
     store
 }

@@ -1,18 +1,24 @@
 //! Deals, commitments, capacity holds and the handover (SPEC 5.1, 5.4).
 
 use chrono::{Duration, NaiveDate};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{button, new_id, App};
+use crate::app::action::Action;
 use crate::app::command::{DealCommand, StartTarget};
 use crate::app::error::{AppError, UserError};
-use crate::app::reply::Reply;
+use crate::app::reply::{Reply, Target};
 use crate::app::{resolve_package, Actor};
 use crate::domain::calendar::Calendar;
 use crate::domain::capacity::{qualifying_people, Pattern, Requirement};
-use crate::domain::hours::Hours;
-use crate::domain::library::normalize;
-use crate::store::{timestamp, Capacity, Commitment, Deal, Handover, Hold, Store};
+use crate::domain::deal::{nth_candidate, slug, Commitment, CommitmentDetails, CommitmentKind, Deal, DealStatus};
+use crate::domain::handover::{Handover, HandoverState};
+use crate::domain::hold::{Hold, HoldState};
+use crate::domain::offer::{pattern_summary, OfferKind, OfferTerms, StartOffer};
+use crate::store::Capacity;
+
+/// How many ids a new deal tries (`acme`, `acme-2`, …) when others take them at the same moment.
+const DEAL_ID_ATTEMPTS: usize = 50;
 
 impl App {
     pub(in crate::app) async fn deal(&self, actor: &Actor, command: DealCommand) -> Result<Reply, AppError> {
@@ -34,36 +40,40 @@ impl App {
         }
     }
 
+    /// Creates a deal under the first free id its name gives; two sellers naming "Acme" at the
+    /// same moment get `acme` and `acme-2`.
     async fn new_deal(&self, actor: &Actor, name: &str, package: &str, client: Option<String>) -> Result<Reply, AppError> {
         let packages = self.store.packages().await?;
         let package = resolve_package(&packages, package)?;
-        let base = normalize(name).replace(' ', "-");
-        let base = if base.is_empty() { "deal".to_string() } else { base };
-        let mut id = base.clone();
-        let mut n = 2;
-        while self.store.deal_id_taken(&id).await? {
-            id = format!("{base}-{n}");
+        let base = slug(name, "deal");
+        let mut n = 1;
+        while self.store.deal_id_taken(&nth_candidate(&base, n)).await? {
             n += 1;
         }
-        let now = self.now_text();
-        let deal = Deal {
-            id,
-            name: name.into(),
-            client: client.unwrap_or_default(),
-            package: package.id.clone(),
-            seller: actor.user.clone(),
-            channel: actor.channel.clone(),
-            status: "open".into(),
-            pm: None,
-            created_at: now.clone(),
-            closed_at: None,
-        };
-        let mut tx = self.store.pool().begin().await?;
-        Store::insert_deal(&mut tx, &deal).await?;
-        Store::bind_channel(&mut tx, &actor.channel, &deal.id).await?;
-        Store::audit(&mut tx, &now, &actor.user, "deal.created", &deal.id, &format!("package {}", deal.package)).await?;
-        tx.commit().await?;
-        self.deal_reply(&deal, "created").await
+        for candidate in n..n + DEAL_ID_ATTEMPTS {
+            let deal = Deal {
+                id: nth_candidate(&base, candidate),
+                name: name.into(),
+                client: client.clone().unwrap_or_default(),
+                package: package.id.clone(),
+                seller: actor.user.clone(),
+                channel: actor.channel.clone(),
+                status: DealStatus::Open,
+                pm: None,
+                created_at: self.clock.now(),
+                closed_at: None,
+            };
+            let mut tx = self.store.begin().await?;
+            match tx.insert_deal(&deal).await {
+                Err(conflict) if conflict.is_conflict_on("deals") => continue,
+                other => other?,
+            }
+            tx.bind_channel(&actor.channel, &deal.id).await?;
+            self.audit(&mut tx, &actor.user, "deal.created", &deal.id, &format!("package {}", deal.package)).await?;
+            tx.commit().await?;
+            return self.deal_reply(&deal, "created").await;
+        }
+        Err(UserError::Conflict.into())
     }
 
     async fn deal_reply(&self, deal: &Deal, event: &str) -> Result<Reply, AppError> {
@@ -74,103 +84,96 @@ impl App {
             .reply("deal", "deal", context)?
             .set("deal", deal)
             .set("deal_id", &deal.id)
-            .set("status", &deal.status)
+            .set("status", deal.status)
             .set("commitments", &commitments)
             .set("tickets", &tickets))
     }
 
-    /// "Commit this start", "Commit this deadline", "Add to deal scope".
-    pub(super) async fn commit_offer(&self, actor: &Actor, verb: &str, offer_id: &str) -> Result<Reply, AppError> {
-        let kind = match verb {
-            "commit_start" => "start",
-            "commit_deadline" => "deadline",
-            _ => "scope",
-        };
-        let offer = self.owned_offer(actor, offer_id, kind).await?;
+    /// "Commit this start" on an earliest-start answer.
+    pub(super) async fn commit_start(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+        let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
+        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
         let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        let p = &offer.payload;
-        if kind == "deadline" && p["approval_required"].as_bool().unwrap_or(true) {
+        let summary = format!("start {} ({} weeks, {})", start.start, start.weeks, pattern_summary(&start.roles));
+        let source = format!("earliest-start engine, capacity as of {}", start.computed_at);
+        self.record_commitment(actor, &deal, CommitmentKind::Start, summary, source, CommitmentDetails::Offer(offer.terms.clone())).await
+    }
+
+    /// "Commit this deadline" on a comparables answer the deadline rule supports.
+    pub(super) async fn commit_deadline(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+        let offer = self.owned_offer(actor, offer_id, OfferKind::Deadline).await?;
+        let OfferTerms::Deadline(deadline) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
+        if deadline.approval_required {
             return Err(UserError::Refused("This deadline needs leadership approval first: use Request approval.".into()).into());
         }
-        let (summary, source) = match kind {
-            "start" => (
-                format!("start {} ({} weeks, {})", text(&p["start"]), p["weeks"], pattern_summary(&p["roles"])),
-                format!("earliest-start engine, capacity as of {}", text(&p["computed_at"])),
-            ),
-            "deadline" => (
-                format!("deadline {} from a start of {}", text(&p["deadline"]), text(&p["start"])),
-                format!("comparables: {} projects, {:.0}% finished within", p["n"], p["share_within"].as_f64().unwrap_or(0.0) * 100.0),
-            ),
-            _ => (format!("{} ({})", text(&p["name"]), text(&p["verdict"]).replace('_', "-")), "deliverable library".to_string()),
-        };
-        self.record_commitment(actor, &deal, kind, &summary, &source, p.clone()).await
+        let from = deadline.start.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
+        let summary = format!("deadline {} from a start of {from}", deadline.deadline);
+        let within = deadline.share_within * 100.0;
+        let source = format!("comparables: {} projects, {within:.0}% finished within", deadline.n);
+        let details = CommitmentDetails::Offer(offer.terms.clone());
+        self.record_commitment(actor, &deal, CommitmentKind::Deadline, summary, source, details).await
+    }
+
+    /// "Add to deal scope" on an inclusion answer.
+    pub(super) async fn add_scope(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+        let offer = self.owned_offer(actor, offer_id, OfferKind::Scope).await?;
+        let OfferTerms::Scope(scope) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
+        let summary = format!("{} ({})", scope.name, scope.verdict.as_str().replace('_', "-"));
+        let details = CommitmentDetails::Offer(offer.terms.clone());
+        self.record_commitment(actor, &deal, CommitmentKind::Scope, summary, "deliverable library".into(), details).await
     }
 
     async fn record_commitment(
         &self,
         actor: &Actor,
         deal: &Deal,
-        kind: &str,
-        summary: &str,
-        source: &str,
-        details: Value,
+        kind: CommitmentKind,
+        summary: String,
+        source: String,
+        details: CommitmentDetails,
     ) -> Result<Reply, AppError> {
-        let now = self.now_text();
         let commitment = Commitment {
             id: 0,
             deal_id: deal.id.clone(),
-            kind: kind.into(),
-            summary: summary.into(),
+            kind,
+            summary,
             details,
-            source: source.into(),
+            source,
             // Approved exceptions are recorded by the approval itself, with its id.
             approval_id: None,
             created_by: actor.user.clone(),
-            created_at: now.clone(),
+            created_at: self.clock.now(),
         };
-        let mut tx = self.store.pool().begin().await?;
-        Store::insert_commitment(&mut tx, &commitment).await?;
-        Store::audit(&mut tx, &now, &actor.user, "commitment.recorded", &deal.id, summary).await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_commitment(&commitment).await?;
+        self.audit(&mut tx, &actor.user, "commitment.recorded", &deal.id, &commitment.summary).await?;
         tx.commit().await?;
-        let context = json!({"deal_name": deal.name, "summary": summary, "source": source});
+        let context = json!({"deal_name": deal.name, "summary": commitment.summary, "source": commitment.source});
         Ok(self
             .reply("commitment", "commitment", context)?
             .set("deal_id", &deal.id)
             .set("commitment", kind)
-            .set("summary", summary)
-            .set("source", source))
+            .set("summary", &commitment.summary)
+            .set("source", &commitment.source))
     }
 
     /// "Hold this capacity": tentative bookings for qualifying people, chosen by the system.
     pub(super) async fn hold(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, "start").await?;
+        let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
+        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
         let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        let p = &offer.payload;
-        let start: NaiveDate = text(&p["start"]).parse().map_err(|_| UserError::UnknownAction)?;
-        let weeks = p["weeks"].as_i64().unwrap_or(1);
-        let requirements: Vec<Requirement> = p["roles"]
-            .as_array()
-            .map(|roles| {
-                roles
-                    .iter()
-                    .map(|r| Requirement {
-                        role: text(&r["role"]),
-                        count: r["count"].as_i64().unwrap_or(1),
-                        hours_per_week: Hours::from_f64(r["hours_per_week"].as_f64().unwrap_or(0.0)),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let pattern = Pattern { requirements, weeks };
-        let end = start + Duration::weeks(weeks) - Duration::days(1);
+        let pattern = held_pattern(start);
+        let end = start.start + Duration::weeks(start.weeks) - Duration::days(1);
         // Another hold may land between reading capacity and booking it: book only on the
         // version that was read, and read again when it moved.
         let mut attempts = 0;
         let (mut tx, bookings) = loop {
             let capacity = self.store.capacity().await?;
-            let bookings = self.hold_bookings(&pattern, &capacity, start)?;
-            let mut tx = self.store.pool().begin().await?;
-            if Store::lock_capacity(&mut tx).await? == capacity.version {
+            let bookings = hold_bookings(&pattern, &capacity, start.start)?;
+            let mut tx = self.store.begin().await?;
+            if tx.lock_capacity().await? == capacity.version {
                 break (tx, bookings);
             }
             attempts += 1;
@@ -182,46 +185,28 @@ impl App {
         let hold = Hold {
             id: new_id("HLD", 6),
             deal_id: deal.id.clone(),
-            start_date: start.to_string(),
-            end_date: end.to_string(),
-            state: "active".into(),
+            start_date: start.start,
+            end_date: end,
+            state: HoldState::Active,
             created_by: actor.user.clone(),
-            created_at: timestamp(now),
-            expires_at: timestamp(now + Duration::days(self.settings.hold_days)),
+            created_at: now,
+            expires_at: now + Duration::days(self.settings.hold_days),
         };
-        let summary = pattern_summary(&p["roles"]);
-        Store::insert_hold(&mut tx, &hold, &bookings).await?;
-        Store::audit(&mut tx, &hold.created_at, &actor.user, "hold.created", &hold.id, &format!("deal {} {summary} from {start}", deal.id))
-            .await?;
+        let summary = pattern_summary(&start.roles);
+        tx.insert_hold(&hold, &bookings).await?;
+        let details = format!("deal {} {summary} from {}", deal.id, start.start);
+        self.audit(&mut tx, &actor.user, "hold.created", &hold.id, &details).await?;
         tx.commit().await?;
-        let context = json!({"deal_name": deal.name, "summary": summary, "start": start, "end": end, "expires": (now + Duration::days(self.settings.hold_days)).date_naive()});
+        let context =
+            json!({"deal_name": deal.name, "summary": summary, "start": start.start, "end": end, "expires": hold.expires_at.date_naive()});
         Ok(self
             .reply("hold", "hold", context)?
             .set("hold_id", &hold.id)
             .set("deal_id", &deal.id)
-            .set("start", start)
+            .set("start", start.start)
             .set("end", end)
-            .set("expires_at", &hold.expires_at)
+            .set("expires_at", hold.expires_at)
             .set("people_held", bookings.len()))
-    }
-
-    /// Who to book for a hold of `pattern` from `start`: qualifying people, chosen by the system.
-    fn hold_bookings(&self, pattern: &Pattern, capacity: &Capacity, start: NaiveDate) -> Result<Vec<(String, f64)>, AppError> {
-        let chosen = qualifying_people(pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
-        let mut bookings = Vec::new();
-        for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
-            if (candidates.len() as i64) < requirement.count {
-                return Err(UserError::Refused(format!(
-                    "Capacity changed since this answer: {} is no longer free from {start}. Ask /earliest-start again.",
-                    requirement.role
-                ))
-                .into());
-            }
-            for person in candidates.iter().take(requirement.count as usize) {
-                bookings.push((person.id.clone(), requirement.hours_per_week.as_f64()));
-            }
-        }
-        Ok(bookings)
     }
 
     async fn win_deal(&self, actor: &Actor, given: Option<&str>, pm: &str) -> Result<Reply, AppError> {
@@ -229,45 +214,47 @@ impl App {
         if pm.is_empty() {
             return Err(UserError::Missing { what: "pm=<user>", syntax: crate::app::command::syntax_of("deal") }.into());
         }
+        deal.close(DealStatus::Won).map_err(UserError::from)?;
+        let now = self.clock.now();
         let handover = Handover {
             id: new_id("H", 6),
             deal_id: deal.id.clone(),
             pm: pm.into(),
-            state: "sent".into(),
+            state: HandoverState::Sent,
             message_id: None,
-            created_at: self.now_text(),
-            remind_at: Some(timestamp(self.clock.now() + Duration::hours(self.settings.handover_reminder_hours))),
+            created_at: now,
+            remind_at: Some(now + Duration::hours(self.settings.handover_reminder_hours)),
             acknowledged_at: None,
         };
         let message = self.handover_reply(&deal, &handover).await?;
-        let now = self.now_text();
-        let mut tx = self.store.pool().begin().await?;
-        if !Store::close_deal(&mut tx, &deal.id, "won", Some(pm), &now).await? {
+        let mut tx = self.store.begin().await?;
+        if !tx.close_deal(&deal.id, DealStatus::Won, Some(pm), now).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is already {}.", deal.name, deal.status)).into());
+            return Err(UserError::Refused(format!("Deal {} is no longer open.", deal.name)).into());
         }
-        Store::confirm_holds(&mut tx, &deal.id).await?;
-        Store::insert_handover(&mut tx, &handover).await?;
-        let message_id = Self::send(&mut tx, format!("handover:{}:dm", handover.id), format!("user:{pm}"), &message, None, &now).await?;
-        Store::set_handover_message(&mut tx, &handover.id, message_id).await?;
-        Store::audit(&mut tx, &now, &actor.user, "deal.won", &deal.id, &format!("handover {} to {pm}", handover.id)).await?;
+        tx.confirm_holds(&deal.id).await?;
+        tx.insert_handover(&handover).await?;
+        let key = format!("handover:{}:dm", handover.id);
+        let message_id = self.send(&mut tx, key, Target::User(pm.into()), &message, None).await?;
+        tx.set_handover_message(&handover.id, message_id).await?;
+        self.audit(&mut tx, &actor.user, "deal.won", &deal.id, &format!("handover {} to {pm}", handover.id)).await?;
+        let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
-        let deal = self.store.deal(&deal.id).await?.unwrap_or(deal);
         Ok(self.deal_reply(&deal, "won").await?.set("handover_id", &handover.id))
     }
 
     async fn lose_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Reply, AppError> {
         let deal = self.find_deal(actor, given).await?;
-        let now = self.now_text();
-        let mut tx = self.store.pool().begin().await?;
-        if !Store::close_deal(&mut tx, &deal.id, "lost", None, &now).await? {
+        deal.close(DealStatus::Lost).map_err(UserError::from)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.close_deal(&deal.id, DealStatus::Lost, None, self.clock.now()).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is already {}.", deal.name, deal.status)).into());
+            return Err(UserError::Refused(format!("Deal {} is no longer open.", deal.name)).into());
         }
-        Store::release_deal_holds(&mut tx, &deal.id).await?;
-        Store::audit(&mut tx, &now, &actor.user, "deal.lost", &deal.id, "").await?;
+        tx.release_deal_holds(&deal.id).await?;
+        self.audit(&mut tx, &actor.user, "deal.lost", &deal.id, "").await?;
+        let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
-        let deal = self.store.deal(&deal.id).await?.unwrap_or(deal);
         self.deal_reply(&deal, "lost").await
     }
 
@@ -277,7 +264,7 @@ impl App {
         let package = packages.iter().find(|p| p.id == deal.package);
         let answer = self.compute_start(&StartTarget::Package(deal.package.clone()), None).await.ok();
         let roles = self.store.roles().await?;
-        let pattern: Vec<Value> = answer
+        let pattern: Vec<serde_json::Value> = answer
             .as_ref()
             .map(|a| {
                 a.pattern
@@ -302,64 +289,65 @@ impl App {
             .set("handover_id", &handover.id)
             .set("deal_id", &deal.id)
             .set("pm", &handover.pm)
-            .set("state", &handover.state)
+            .set("state", handover.state)
             .set("commitments", &commitments);
         reply.private = false;
-        if handover.state == "sent" {
-            reply.actions.push(button("ack_handover", &handover.id, "Acknowledge").primary());
+        if handover.state == HandoverState::Sent {
+            reply.actions.push(button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary());
         }
         Ok(reply)
     }
 
-    /// The PM (and only the PM) acknowledges a handover.
+    /// The PM (and only the PM) acknowledges a handover, once.
     pub(super) async fn acknowledge_handover(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
         let handover = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
-        if handover.pm != actor.user {
-            let message = format!("Only the project manager (<@{}>) can acknowledge this handover.", handover.pm);
-            return self.refuse(actor, "handover.ack_refused", id, message).await;
+        if let Err(refusal) = handover.check_acknowledge(&actor.user) {
+            return self.refuse(actor, "handover.ack_refused", id, refusal.to_string()).await;
         }
         let deal = self.store.deal(&handover.deal_id).await?.ok_or(UserError::UnknownAction)?;
-        let now = self.now_text();
-        let mut tx = self.store.pool().begin().await?;
-        if !Store::acknowledge_handover(&mut tx, id, &now).await? {
-            tx.rollback().await?;
-            let at = handover.acknowledged_at.unwrap_or_default();
-            return Err(UserError::Refused(format!("This handover was already acknowledged at {at}.")).into());
-        }
-        let acknowledged = Handover { state: "acknowledged".into(), acknowledged_at: Some(now.clone()), ..handover.clone() };
+        let now = self.clock.now();
+        let acknowledged = Handover { state: HandoverState::Acknowledged, acknowledged_at: Some(now), ..handover.clone() };
         let updated = self.handover_reply(&deal, &acknowledged).await?;
-        Self::send(&mut tx, format!("handover:{id}:acked"), format!("user:{}", handover.pm), &updated, handover.message_id, &now).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.acknowledge_handover(id, now).await? {
+            tx.rollback().await?;
+            let current = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
+            let message = current.check_acknowledge(&actor.user).err().map(|r| r.to_string());
+            return Err(UserError::Refused(message.unwrap_or_else(|| "This handover was already acknowledged.".into())).into());
+        }
+        let pm = Target::User(handover.pm.clone());
+        self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id).await?;
         let mut notice = Reply::new("notice");
         notice.headline = format!("<@{}> acknowledged the handover of {}.", handover.pm, deal.name);
-        Self::send(&mut tx, format!("handover:{id}:notice"), format!("user:{}", deal.seller), &notice, None, &now).await?;
-        Store::audit(&mut tx, &now, &actor.user, "handover.acknowledged", id, &deal.id).await?;
+        self.send(&mut tx, format!("handover:{id}:notice"), Target::User(deal.seller.clone()), &notice, None).await?;
+        self.audit(&mut tx, &actor.user, "handover.acknowledged", id, &deal.id).await?;
         tx.commit().await?;
         Ok(updated)
     }
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().map(String::from).unwrap_or_else(|| value.to_string())
+/// The staffing pattern an earliest-start offer committed to.
+fn held_pattern(start: &StartOffer) -> Pattern {
+    let requirements =
+        start.roles.iter().map(|r| Requirement { role: r.role.clone(), count: r.count, hours_per_week: r.hours() }).collect();
+    Pattern { requirements, weeks: start.weeks }
 }
 
-/// `2 × senior at 16 h/week, 1 × principal at 24 h/week`
-fn pattern_summary(roles: &Value) -> String {
-    roles
-        .as_array()
-        .map(|roles| {
-            roles
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{} × {} at {} h/week",
-                        r["count"],
-                        // Offers made since role names were recorded carry them; older ones the id.
-                        r["role_name"].as_str().map(str::to_string).unwrap_or_else(|| text(&r["role"])),
-                        Hours::from_f64(r["hours_per_week"].as_f64().unwrap_or(0.0))
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
+/// Who to book for a hold of `pattern` from `start`: qualifying people, chosen by the system.
+fn hold_bookings(pattern: &Pattern, capacity: &Capacity, start: NaiveDate) -> Result<Vec<(String, f64)>, AppError> {
+    let chosen = qualifying_people(pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
+    let mut bookings = Vec::new();
+    for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
+        if (candidates.len() as i64) < requirement.count {
+            return Err(UserError::Refused(format!(
+                "Capacity changed since this answer: {} is no longer free from {start}. Ask /earliest-start again.",
+                requirement.role
+            ))
+            .into());
+        }
+        for person in candidates.iter().take(requirement.count as usize) {
+            bookings.push((person.id.clone(), requirement.hours_per_week.as_f64()));
+        }
+    }
+    Ok(bookings)
 }

@@ -1,4 +1,4 @@
-//! Time-based work: approval reminders, escalations and expiries, handover reminders, the release
+//! Time-based work: approval reminders, escalations and expiries, handover reminders, the expiry
 //! of lapsed capacity holds, and forgetting old platform event ids. `keepable run-due` runs it
 //! once; `serve` on a schedule.
 
@@ -6,9 +6,13 @@ use chrono::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use super::App;
+use super::{button, App};
+use crate::app::action::Action;
 use crate::app::error::AppError;
-use crate::store::{timestamp, Store};
+use crate::app::reply::Target;
+use crate::domain::approval::{Approval, ApprovalState, ApprovalTimer};
+use crate::domain::handover::Handover;
+use crate::domain::hold::{HoldEvent, HoldState};
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -17,6 +21,7 @@ pub struct DueReport {
     pub escalated: usize,
     pub expired: usize,
     pub handovers_reminded: usize,
+    /// Lapsed holds whose tentative bookings were let go.
     pub holds_released: usize,
     /// Platform event ids old enough that no retry or replay can still arrive.
     pub events_forgotten: u64,
@@ -24,77 +29,102 @@ pub struct DueReport {
 
 impl App {
     pub async fn run_due(&self) -> Result<DueReport, AppError> {
-        let now = self.now_text();
-        let mut report = DueReport::default();
-        for approval in self.store.approvals_due("expires_at", &now).await? {
-            let mut tx = self.store.pool().begin().await?;
-            if Store::decide_approval(&mut tx, &approval.id, "expired", "keepable", &now, None).await? {
-                let expired = Store::approval_in(&mut tx, &approval.id).await?.unwrap_or(approval.clone());
-                self.announce_decision(&mut tx, &expired, &now).await?;
-                Store::audit(&mut tx, &now, "keepable", "approval.expired", &approval.id, "").await?;
-                report.expired += 1;
+        Ok(DueReport {
+            expired: self.expire_approvals().await?,
+            escalated: self.chase_approvals(ApprovalTimer::Escalation).await?,
+            reminded: self.chase_approvals(ApprovalTimer::Reminder).await?,
+            handovers_reminded: self.remind_handovers().await?,
+            holds_released: self.expire_holds().await?,
+            events_forgotten: self.store.forget_events_before(self.clock.now() - Duration::days(1)).await?,
+        })
+    }
+
+    async fn expire_approvals(&self) -> Result<usize, AppError> {
+        let mut expired = 0;
+        for approval in self.store.approvals_due(ApprovalTimer::Expiry, self.clock.now()).await? {
+            let mut tx = self.store.begin().await?;
+            if tx.decide_approval(&approval.id, ApprovalState::Expired, "keepable", self.clock.now(), None).await? {
+                let decided = tx.approval(&approval.id).await?;
+                self.announce_decision(&mut tx, &decided).await?;
+                self.audit(&mut tx, "keepable", "approval.expired", &approval.id, "").await?;
+                expired += 1;
             }
             tx.commit().await?;
         }
-        for (column, channel, what) in [
-            ("escalate_at", self.settings.escalation_channel.clone(), "escalation"),
-            ("remind_at", self.settings.leadership_channel.clone(), "approval"),
-        ] {
-            for approval in self.store.approvals_due(column, &now).await? {
-                let mut tx = self.store.pool().begin().await?;
-                if Store::clear_approval_timer(&mut tx, &approval.id, column).await? {
-                    let subject =
-                        format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
-                    let context = json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
-                    let mut reply = self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
-                    reply.private = false;
-                    reply.actions.push(super::button("approve", &approval.id, "Approve").primary());
-                    reply.actions.push(super::button("reject", &approval.id, "Reject").danger());
-                    Self::send(&mut tx, format!("approval:{}:{what}", approval.id), format!("channel:{channel}"), &reply, None, &now)
-                        .await?;
-                    Store::audit(&mut tx, &now, "keepable", &format!("approval.{what}"), &approval.id, &channel).await?;
-                    if what == "escalation" {
-                        report.escalated += 1;
-                    } else {
-                        report.reminded += 1;
-                    }
-                }
-                tx.commit().await?;
+        Ok(expired)
+    }
+
+    /// Reminds leadership of (or escalates) pending requests whose `timer` is due.
+    async fn chase_approvals(&self, timer: ApprovalTimer) -> Result<usize, AppError> {
+        let (channel, what) = match timer {
+            ApprovalTimer::Escalation => (&self.settings.escalation_channel, "escalation"),
+            _ => (&self.settings.leadership_channel, "approval"),
+        };
+        let mut chased = 0;
+        for approval in self.store.approvals_due(timer, self.clock.now()).await? {
+            let mut tx = self.store.begin().await?;
+            if tx.clear_approval_timer(&approval.id, timer).await? {
+                let reply = self.approval_reminder(&approval, what)?;
+                let key = format!("approval:{}:{what}", approval.id);
+                self.send(&mut tx, key, Target::Channel(channel.clone()), &reply, None).await?;
+                self.audit(&mut tx, "keepable", &format!("approval.{what}"), &approval.id, channel).await?;
+                chased += 1;
             }
+            tx.commit().await?;
         }
-        for handover in self.store.handovers_to_remind(&now).await? {
-            let due = handover.remind_at.clone().unwrap_or_default();
-            let next = timestamp(self.clock.now() + Duration::hours(self.settings.handover_reminder_hours));
+        Ok(chased)
+    }
+
+    fn approval_reminder(&self, approval: &Approval, what: &str) -> Result<crate::app::reply::Reply, AppError> {
+        let subject = format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
+        let context =
+            json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
+        let mut reply = self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
+        reply.private = false;
+        reply.actions.push(button(Action::Approve(approval.id.clone()), "Approve").primary());
+        reply.actions.push(button(Action::Reject(approval.id.clone()), "Reject").danger());
+        Ok(reply)
+    }
+
+    async fn remind_handovers(&self) -> Result<usize, AppError> {
+        let mut reminded = 0;
+        for handover in self.store.handovers_to_remind(self.clock.now()).await? {
+            let Some(due) = handover.remind_at else { continue };
+            let next = self.clock.now() + Duration::hours(self.settings.handover_reminder_hours);
             let deal = self.store.deal(&handover.deal_id).await?;
-            let mut tx = self.store.pool().begin().await?;
-            if Store::reschedule_handover_reminder(&mut tx, &handover.id, &due, &next).await? {
+            let mut tx = self.store.begin().await?;
+            if tx.reschedule_handover_reminder(&handover.id, due, next).await? {
                 let subject = deal.map(|d| d.name).unwrap_or_else(|| handover.deal_id.clone());
-                let context = json!({"what": "handover", "subject": subject, "since": handover.created_at});
-                let mut reply = self.reply("reminder", "reminder", context)?.set("handover_id", &handover.id);
-                reply.actions.push(super::button("ack_handover", &handover.id, "Acknowledge").primary());
-                Self::send(
-                    &mut tx,
-                    format!("handover:{}:reminder:{due}", handover.id),
-                    format!("user:{}", handover.pm),
-                    &reply,
-                    None,
-                    &now,
-                )
-                .await?;
-                Store::audit(&mut tx, &now, "keepable", "handover.reminded", &handover.id, "").await?;
-                report.handovers_reminded += 1;
+                let reply = self.handover_reminder(&handover, &subject)?;
+                let key = format!("handover:{}:reminder:{}", handover.id, crate::store::timestamp(due));
+                self.send(&mut tx, key, Target::User(handover.pm.clone()), &reply, None).await?;
+                self.audit(&mut tx, "keepable", "handover.reminded", &handover.id, "").await?;
+                reminded += 1;
             }
             tx.commit().await?;
         }
-        for hold in self.store.expired_holds(&now).await? {
-            let mut tx = self.store.pool().begin().await?;
-            if Store::release_hold(&mut tx, &hold.id).await? {
-                Store::audit(&mut tx, &now, "keepable", "hold.released", &hold.id, &hold.deal_id).await?;
-                report.holds_released += 1;
+        Ok(reminded)
+    }
+
+    fn handover_reminder(&self, handover: &Handover, subject: &str) -> Result<crate::app::reply::Reply, AppError> {
+        let context = json!({"what": "handover", "subject": subject, "since": handover.created_at});
+        let mut reply = self.reply("reminder", "reminder", context)?.set("handover_id", &handover.id);
+        reply.actions.push(button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary());
+        Ok(reply)
+    }
+
+    /// Lapsed holds expire: their tentative bookings go back to capacity.
+    async fn expire_holds(&self) -> Result<usize, AppError> {
+        let mut expired = 0;
+        for hold in self.store.lapsed_holds(self.clock.now()).await? {
+            let to = HoldState::Active.after(HoldEvent::Expire).map_err(crate::app::error::UserError::from)?;
+            let mut tx = self.store.begin().await?;
+            if tx.end_hold(&hold.id, to).await? {
+                self.audit(&mut tx, "keepable", "hold.expired", &hold.id, &hold.deal_id).await?;
+                expired += 1;
             }
             tx.commit().await?;
         }
-        report.events_forgotten = self.store.forget_events_before(&timestamp(self.clock.now() - Duration::days(1))).await?;
-        Ok(report)
+        Ok(expired)
     }
 }

@@ -1,6 +1,6 @@
 //! The workflows of SPEC section 5: deals and commitments, capacity holds, approvals, scoping
 //! tickets and handovers. Every state change writes its audit entry and outbound messages in the
-//! same transaction.
+//! same transaction. The rules they apply live in `domain/`; this is the glue.
 
 mod approvals;
 mod deals;
@@ -11,14 +11,17 @@ use std::collections::HashMap;
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use serde_json::Value;
-use sqlx::AnyConnection;
 
+use super::action::Action;
 use super::error::{AppError, UserError};
-use super::reply::{Action, Reply};
+use super::forms::{Form, FormInput};
+use super::reply::{Button, Reply, Target};
 use super::{Actor, App};
+use crate::domain::deal::Deal;
+use crate::domain::membership::Membership;
+use crate::domain::offer::{Offer, OfferKind, OfferTerms};
 use crate::store::outbox::NewMessage;
-use crate::store::{timestamp, Deal, Offer, Store};
+use crate::store::{Audit, Tx};
 
 pub use due::DueReport;
 
@@ -29,30 +32,24 @@ fn new_id(prefix: &str, length: usize) -> String {
 }
 
 impl App {
-    pub(super) fn now_text(&self) -> String {
-        timestamp(self.clock.now())
-    }
-
     /// Saves what an answer's buttons would commit; the action id carries only its id.
-    pub(super) async fn offer(&self, actor: &Actor, kind: &str, payload: &Value) -> Result<String, AppError> {
+    pub(super) async fn offer(&self, actor: &Actor, terms: OfferTerms) -> Result<String, AppError> {
         let offer = Offer {
             id: new_id("", 10).to_lowercase(),
-            kind: kind.into(),
-            actor: actor.user.clone(),
+            owner: actor.user.clone(),
             channel: actor.channel.clone(),
-            payload: payload.clone(),
-            created_at: self.now_text(),
+            terms,
+            created_at: self.clock.now(),
         };
         self.store.insert_offer(&offer).await?;
         Ok(offer.id)
     }
 
-    /// The offer behind a button, if it exists and belongs to `actor`.
-    async fn owned_offer(&self, actor: &Actor, id: &str, kind: &str) -> Result<Offer, AppError> {
-        match self.store.offer(id).await? {
-            Some(offer) if offer.actor == actor.user && offer.kind == kind => Ok(offer),
-            _ => Err(UserError::UnknownAction.into()),
-        }
+    /// The offer behind a button of `kind`, when `actor` may press it.
+    async fn owned_offer(&self, actor: &Actor, id: &str, kind: OfferKind) -> Result<Offer, AppError> {
+        let offer = self.store.offer(id).await?.ok_or(UserError::UnknownAction)?;
+        offer.terms_for(&actor.user, kind).map_err(UserError::from)?;
+        Ok(offer)
     }
 
     /// The deal of the channel the actor is in, or of the channel the answer was given in.
@@ -68,58 +65,71 @@ impl App {
         Err(UserError::NoDeal.into())
     }
 
-    pub(super) fn is_approver(&self, actor: &Actor) -> bool {
-        in_group(&self.settings.approvers, self.settings.approver_group.as_deref(), actor)
+    /// Who may decide approvals, from configuration.
+    pub(super) fn approvers(&self) -> Membership {
+        Membership::new(&self.settings.approvers, self.settings.approver_group.as_deref())
     }
 
-    pub(super) fn is_presales(&self, actor: &Actor) -> bool {
-        in_group(&self.settings.presales_members, self.settings.presales_group.as_deref(), actor)
+    /// Who works on scoping tickets, from configuration.
+    pub(super) fn presales(&self) -> Membership {
+        Membership::new(&self.settings.presales_members, self.settings.presales_group.as_deref())
     }
 
     /// Records a refused attempt and answers with the refusal (nothing else changes).
     async fn refuse(&self, actor: &Actor, action: &str, subject: &str, message: String) -> Result<Reply, AppError> {
-        self.store.audit_now(&self.now_text(), &actor.user, action, subject, &message).await?;
+        let entry = Audit { at: self.clock.now(), actor: &actor.user, action, subject, details: &message };
+        self.store.audit(entry).await?;
         Err(UserError::Refused(message).into())
     }
 
-    /// Queues a message to `target` (`channel:ID` / `user:ID`) inside a transaction.
-    async fn send(
-        conn: &mut AnyConnection,
-        key: String,
-        target: String,
-        reply: &Reply,
-        updates: Option<i64>,
-        now: &str,
-    ) -> Result<i64, AppError> {
-        let json = serde_json::to_value(reply).map_err(anyhow::Error::from)?;
-        let message = NewMessage { idempotency_key: key, target, text: reply.to_text(), reply: &json, updates };
-        Ok(Store::enqueue(conn, message, now).await?)
+    /// Queues `reply` to `target` inside `tx`; `updates` replaces an earlier message in place.
+    async fn send(&self, tx: &mut Tx, key: String, target: Target, reply: &Reply, updates: Option<i64>) -> Result<i64, AppError> {
+        let message = NewMessage { idempotency_key: key, target, reply, updates };
+        Ok(tx.enqueue(message, self.clock.now()).await?)
     }
 
-    /// Dispatches a button click.
-    pub(super) async fn perform(&self, actor: &Actor, action_id: &str, fields: &HashMap<String, String>) -> Result<Reply, AppError> {
-        let (verb, subject) = action_id.split_once(':').ok_or(UserError::UnknownAction)?;
-        match verb {
-            "commit_start" | "commit_deadline" | "add_scope" => self.commit_offer(actor, verb, subject).await,
-            "hold" => self.hold(actor, subject).await,
-            "request_approval" => self.request_deadline_approval(actor, subject).await,
-            "request_early_start" => self.request_early_start(actor, subject, fields).await,
-            "approve" => self.decide(actor, subject, None).await,
-            "reject" => self.decide(actor, subject, Some(fields.get("reason").cloned().unwrap_or_default())).await,
-            "open_ticket" => self.open_ticket_from_offer(actor, subject).await,
-            "accept_ticket" | "scope_ticket" | "decline_ticket" => self.move_ticket(actor, verb, subject, fields).await,
-            "add_to_library" => self.add_to_library(actor, subject).await,
-            "ack_handover" => self.acknowledge_handover(actor, subject).await,
-            _ => Err(UserError::UnknownAction.into()),
+    /// Records one audit entry inside `tx`, at the app's time.
+    async fn audit(&self, tx: &mut Tx, actor: &str, action: &str, subject: &str, details: &str) -> Result<(), AppError> {
+        Ok(tx.audit(Audit { at: self.clock.now(), actor, action, subject, details }).await?)
+    }
+
+    /// Dispatches a button press: the form's fields are checked first, then one `match`.
+    pub(super) async fn perform(&self, actor: &Actor, action: Action, fields: &HashMap<String, String>) -> Result<Reply, AppError> {
+        let input = match action.form() {
+            Some(form) => Some(checked(form, fields)?),
+            None if !fields.is_empty() => {
+                let keys = fields.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(UserError::Refused(format!("This button takes no fields; got {keys}.")).into());
+            }
+            None => None,
+        };
+        match (action, input) {
+            (Action::CommitStart(id), _) => self.commit_start(actor, &id).await,
+            (Action::CommitDeadline(id), _) => self.commit_deadline(actor, &id).await,
+            (Action::AddScope(id), _) => self.add_scope(actor, &id).await,
+            (Action::Hold(id), _) => self.hold(actor, &id).await,
+            (Action::RequestApproval(id), _) => self.request_deadline_approval(actor, &id).await,
+            (Action::RequestEarlyStart(id), Some(FormInput::StartDate(date))) => self.request_early_start(actor, &id, date).await,
+            (Action::OpenTicket(id), _) => self.open_ticket_from_offer(actor, &id).await,
+            (Action::Approve(id), _) => self.decide(actor, &id, None).await,
+            (Action::Reject(id), Some(FormInput::Reason(reason))) => self.decide(actor, &id, Some(reason)).await,
+            (Action::AcceptTicket(id), _) => self.accept_ticket(actor, &id).await,
+            (Action::ScopeTicket(id), Some(FormInput::Scoping(change))) => self.scope_ticket(actor, &id, change).await,
+            (Action::DeclineTicket(id), Some(FormInput::Reason(reason))) => self.decline_ticket(actor, &id, reason).await,
+            (Action::AddToLibrary(id), _) => self.add_to_library(actor, &id).await,
+            (Action::AcknowledgeHandover(id), _) => self.acknowledge_handover(actor, &id).await,
+            // `checked` gives each form's own input; nothing else reaches here.
+            (action, _) => Err(UserError::Refused(format!("{action} needs its form filled in.")).into()),
         }
     }
 }
 
-fn in_group(members: &[String], group: Option<&str>, actor: &Actor) -> bool {
-    members.iter().any(|m| m == &actor.user) || group.is_some_and(|g| actor.groups.iter().any(|x| x == g))
+/// A form's fields checked and typed, or every problem in one message.
+fn checked(form: Form, fields: &HashMap<String, String>) -> Result<FormInput, UserError> {
+    form.check(fields).map_err(|errors| UserError::Refused(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")))
 }
 
 /// A button for a message another person will act on.
-fn button(verb: &str, subject: &str, label: &str) -> Action {
-    Action::new(format!("{verb}:{subject}"), label)
+fn button(action: Action, label: &str) -> Button {
+    Button::new(action, label)
 }

@@ -1,17 +1,17 @@
 //! Scoping tickets (SPEC 5.3): opened by sellers, moved by presales, added to the library.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::{button, new_id, App};
+use crate::app::action::Action;
 use crate::app::error::{AppError, UserError};
-use crate::app::reply::Reply;
+use crate::app::reply::{Reply, Target};
 use crate::app::Actor;
+use crate::domain::deal::{slug, unique_slug};
 use crate::domain::firm::{Category, Deliverable};
-use crate::domain::library::normalize;
-use crate::domain::ticket::{next_state, TicketMove, TicketState};
-use crate::store::{Store, Ticket, TicketChange};
+use crate::domain::offer::{OfferKind, OfferTerms};
+use crate::domain::ticket::{next_state, Ticket, TicketChange, TicketMove, TicketState};
+use crate::store::Tx;
 
 impl App {
     /// `/scope <description>`, or the button on a "not in the library" answer.
@@ -26,7 +26,7 @@ impl App {
             Some(given) => Some(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
             None => self.current_deal(actor, None).await.ok(),
         };
-        let now = self.now_text();
+        let now = self.clock.now();
         let ticket = Ticket {
             id: new_id("T", 6),
             deal_id: deal.as_ref().map(|d| d.id.clone()),
@@ -34,7 +34,7 @@ impl App {
             requester: actor.user.clone(),
             channel: actor.channel.clone(),
             description: description.trim().to_string(),
-            state: "open".into(),
+            state: TicketState::Open,
             effort_hours: None,
             price: None,
             notes: None,
@@ -42,26 +42,25 @@ impl App {
             deliverable_id: None,
             handled_by: None,
             message_id: None,
-            created_at: now.clone(),
-            updated_at: now.clone(),
+            created_at: now,
+            updated_at: now,
         };
         let card = self.ticket_card(&ticket, deal.as_ref().map(|d| d.name.as_str()))?;
-        let mut tx = self.store.pool().begin().await?;
-        Store::insert_ticket(&mut tx, &ticket).await?;
-        let target = format!("channel:{}", self.settings.presales_channel);
-        let message_id = Self::send(&mut tx, format!("ticket:{}:card", ticket.id), target, &card, None, &now).await?;
-        Store::set_ticket_message(&mut tx, &ticket.id, message_id).await?;
-        Store::audit(&mut tx, &now, &actor.user, "ticket.opened", &ticket.id, &ticket.description).await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_ticket(&ticket).await?;
+        let presales = Target::Channel(self.settings.presales_channel.clone());
+        let message_id = self.send(&mut tx, format!("ticket:{}:card", ticket.id), presales, &card, None).await?;
+        tx.set_ticket_message(&ticket.id, message_id).await?;
+        self.audit(&mut tx, &actor.user, "ticket.opened", &ticket.id, &ticket.description).await?;
         tx.commit().await?;
         self.ticket_reply(&ticket, deal.as_ref().map(|d| d.name.as_str()))
     }
 
     pub(super) async fn open_ticket_from_offer(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, "ticket").await?;
-        let description = offer.payload["description"].as_str().unwrap_or_default().to_string();
-        let package = offer.payload["package"].as_str().map(String::from);
+        let offer = self.owned_offer(actor, offer_id, OfferKind::Ticket).await?;
+        let OfferTerms::Ticket(terms) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
         let deal = self.current_deal(actor, Some(&offer.channel)).await.ok().map(|d| d.id);
-        self.open_ticket(actor, &description, deal.as_deref(), package).await
+        self.open_ticket(actor, &terms.description, deal.as_deref(), terms.package.clone()).await
     }
 
     fn ticket_reply(&self, ticket: &Ticket, deal_name: Option<&str>) -> Result<Reply, AppError> {
@@ -70,7 +69,7 @@ impl App {
         Ok(self
             .reply("ticket", "ticket", context)?
             .set("ticket_id", &ticket.id)
-            .set("state", &ticket.state)
+            .set("state", ticket.state)
             .set("description", &ticket.description)
             .set("effort_hours", ticket.effort_hours)
             .set("price", ticket.price)
@@ -81,86 +80,81 @@ impl App {
     fn ticket_card(&self, ticket: &Ticket, deal_name: Option<&str>) -> Result<Reply, AppError> {
         let mut context = json!(ticket);
         context["deal_name"] = json!(deal_name);
-        let mut card = self.reply("ticket_card", "ticket_card", context)?.set("ticket_id", &ticket.id).set("state", &ticket.state);
+        let mut card = self.reply("ticket_card", "ticket_card", context)?.set("ticket_id", &ticket.id).set("state", ticket.state);
         card.private = false;
-        match ticket.state.as_str() {
-            "open" => {
-                card.actions.push(button("accept_ticket", &ticket.id, "Accept").primary());
-                card.actions.push(button("decline_ticket", &ticket.id, "Decline").danger());
+        let id = || ticket.id.clone();
+        match ticket.state {
+            TicketState::Open => {
+                card.actions.push(button(Action::AcceptTicket(id()), "Accept").primary());
+                card.actions.push(button(Action::DeclineTicket(id()), "Decline").danger());
             }
-            "accepted" => {
-                card.actions.push(button("scope_ticket", &ticket.id, "Scope").primary());
-                card.actions.push(button("decline_ticket", &ticket.id, "Decline").danger());
+            TicketState::Accepted => {
+                card.actions.push(button(Action::ScopeTicket(id()), "Scope").primary());
+                card.actions.push(button(Action::DeclineTicket(id()), "Decline").danger());
             }
-            "scoped" if ticket.deliverable_id.is_none() => card.actions.push(button("add_to_library", &ticket.id, "Add to library")),
+            TicketState::Scoped if ticket.deliverable_id.is_none() => {
+                card.actions.push(button(Action::AddToLibrary(id()), "Add to library"))
+            }
             _ => {}
         }
         Ok(card)
     }
 
-    /// Accept, scope (`effort`, `price`, `notes`) or decline (`reason`): presales only.
-    pub(super) async fn move_ticket(
-        &self,
-        actor: &Actor,
-        verb: &str,
-        id: &str,
-        fields: &HashMap<String, String>,
-    ) -> Result<Reply, AppError> {
+    pub(super) async fn accept_ticket(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
+        self.move_ticket(actor, id, TicketMove::Accept, TicketChange::default()).await
+    }
+
+    pub(super) async fn scope_ticket(&self, actor: &Actor, id: &str, change: TicketChange) -> Result<Reply, AppError> {
+        self.move_ticket(actor, id, TicketMove::Scope, TicketChange { reason: None, ..change }).await
+    }
+
+    pub(super) async fn decline_ticket(&self, actor: &Actor, id: &str, reason: String) -> Result<Reply, AppError> {
+        self.move_ticket(actor, id, TicketMove::Decline, TicketChange { reason: Some(reason), ..TicketChange::default() }).await
+    }
+
+    /// Accept, scope or decline: presales only, from the state the move allows.
+    async fn move_ticket(&self, actor: &Actor, id: &str, step: TicketMove, change: TicketChange) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
-        let from = TicketState::parse(&ticket.state).unwrap_or(TicketState::Open);
-        let step = match verb {
-            "accept_ticket" => TicketMove::Accept,
-            "scope_ticket" => TicketMove::Scope,
-            _ => TicketMove::Decline,
-        };
-        let to = match next_state(from, step, self.is_presales(actor)) {
+        let is_presales = self.presales().contains(&actor.user, &actor.groups);
+        let to = match next_state(ticket.state, step, is_presales) {
             Ok(to) => to,
             Err(refusal) => return self.refuse(actor, "ticket.refused", id, refusal.to_string()).await,
         };
-        let change = ticket_change(step, fields)?;
-        let now = self.now_text();
-        let mut tx = self.store.pool().begin().await?;
-        if !Store::move_ticket(&mut tx, id, from.as_str(), to.as_str(), &actor.user, &now, &change).await? {
+        let mut tx = self.store.begin().await?;
+        if !tx.move_ticket(id, (ticket.state, to), &actor.user, self.clock.now(), &change).await? {
             tx.rollback().await?;
             return Err(UserError::Refused("Someone else moved this ticket first; look at it again.".into()).into());
         }
-        let moved = Store::ticket_in(&mut tx, id).await?.ok_or(UserError::UnknownAction)?;
-        self.announce_ticket(&mut tx, &moved, &now).await?;
-        Store::audit(
-            &mut tx,
-            &now,
-            &actor.user,
-            &format!("ticket.{}", to.as_str()),
-            id,
-            &serde_json::to_string(&json!({"effort_hours": change.effort_hours, "price": change.price, "reason": change.reason}))
-                .unwrap_or_default(),
-        )
-        .await?;
+        let moved = tx.ticket(id).await?;
+        self.announce_ticket(&mut tx, &moved).await?;
+        let details = audit_details(&change);
+        self.audit(&mut tx, &actor.user, &format!("ticket.{to}"), id, &details).await?;
         tx.commit().await?;
         self.ticket_reply(&moved, None)
     }
 
-    async fn announce_ticket(&self, tx: &mut sqlx::AnyConnection, ticket: &Ticket, now: &str) -> Result<(), AppError> {
+    async fn announce_ticket(&self, tx: &mut Tx, ticket: &Ticket) -> Result<(), AppError> {
         let deal_name = match &ticket.deal_id {
-            Some(id) => self.store.deal(id).await?.map(|d| d.name),
+            Some(id) => tx.deal(id).await?.map(|d| d.name),
             None => None,
         };
         let card = self.ticket_card(ticket, deal_name.as_deref())?;
-        let target = format!("channel:{}", self.settings.presales_channel);
-        let step = ticket.deliverable_id.as_deref().map(|_| "library").unwrap_or(&ticket.state);
-        Self::send(tx, format!("ticket:{}:card:{step}", ticket.id), target, &card, ticket.message_id, now).await?;
-        let notice = self.reply("ticket_notice", "ticket_notice", json!(ticket))?.set("ticket_id", &ticket.id).set("state", &ticket.state);
-        Self::send(tx, format!("ticket:{}:notice:{step}", ticket.id), format!("user:{}", ticket.requester), &notice, None, now).await?;
+        let presales = Target::Channel(self.settings.presales_channel.clone());
+        let step = if ticket.deliverable_id.is_some() { "library" } else { ticket.state.as_str() };
+        self.send(tx, format!("ticket:{}:card:{step}", ticket.id), presales, &card, ticket.message_id).await?;
+        let notice = self.reply("ticket_notice", "ticket_notice", json!(ticket))?.set("ticket_id", &ticket.id).set("state", ticket.state);
+        let requester = Target::User(ticket.requester.clone());
+        self.send(tx, format!("ticket:{}:notice:{step}", ticket.id), requester, &notice, None).await?;
         Ok(())
     }
 
     /// A scoped ticket becomes a deliverable (customization), so `/included` answers next time.
     pub(super) async fn add_to_library(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
-        if !self.is_presales(actor) {
+        if !self.presales().contains(&actor.user, &actor.groups) {
             return self.refuse(actor, "ticket.refused", id, "Only presales members can work on scoping tickets.".into()).await;
         }
-        if ticket.state != "scoped" || ticket.deliverable_id.is_some() {
+        if ticket.state != TicketState::Scoped || ticket.deliverable_id.is_some() {
             let message = match &ticket.deliverable_id {
                 Some(d) => format!("This ticket is already in the library as {d}."),
                 None => format!("This ticket is {}; only a scoped ticket can be added to the library.", ticket.state),
@@ -171,13 +165,8 @@ impl App {
         if let Some(existing) = library.find_exact(&ticket.description) {
             return Err(UserError::Refused(format!("'{}' already matches {} in the library.", ticket.description, existing.id)).into());
         }
-        let base = normalize(&ticket.description).replace(' ', "-");
-        let mut deliverable_id = if base.is_empty() { ticket.id.to_lowercase() } else { base.clone() };
-        let mut n = 2;
-        while library.get(&deliverable_id).is_some() {
-            deliverable_id = format!("{base}-{n}");
-            n += 1;
-        }
+        let fallback = ticket.id.to_lowercase();
+        let deliverable_id = unique_slug(&slug(&ticket.description, &fallback), |id| library.get(id).is_some());
         let deliverable = Deliverable {
             id: deliverable_id.clone(),
             name: ticket.description.clone(),
@@ -188,43 +177,31 @@ impl App {
             depends_on: Vec::new(),
             description: ticket.notes.clone().unwrap_or_default(),
         };
-        let now = self.now_text();
-        let mut tx = self.store.pool().begin().await?;
-        if !Store::link_ticket_deliverable(&mut tx, id, &deliverable_id, &now).await? {
+        let mut tx = self.store.begin().await?;
+        if !tx.link_ticket_deliverable(id, &deliverable_id, self.clock.now()).await? {
             tx.rollback().await?;
             return Err(UserError::Refused("This ticket was added to the library already.".into()).into());
         }
-        Store::insert_deliverable(&mut tx, &deliverable).await?;
-        let linked = Store::ticket_in(&mut tx, id).await?.ok_or(UserError::UnknownAction)?;
-        self.announce_ticket(&mut tx, &linked, &now).await?;
-        Store::audit(&mut tx, &now, &actor.user, "ticket.added_to_library", id, &deliverable_id).await?;
+        tx.insert_deliverable(&deliverable).await?;
+        let linked = tx.ticket(id).await?;
+        self.announce_ticket(&mut tx, &linked).await?;
+        self.audit(&mut tx, &actor.user, "ticket.added_to_library", id, &deliverable_id).await?;
         tx.commit().await?;
         self.ticket_reply(&linked, None)
     }
 }
 
-/// Validates a move's fields: scoping needs effort and price, declining a reason.
-fn ticket_change(step: TicketMove, fields: &HashMap<String, String>) -> Result<TicketChange, UserError> {
-    let number = |key: &'static str| -> Result<f64, UserError> {
-        let value = fields.get(key).map(|v| v.trim().trim_start_matches('$').replace(',', "")).unwrap_or_default();
-        value.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0).ok_or(UserError::Refused(format!(
-            "{key} must be a number (for example {key}={}), got '{value}'.",
-            if key == "price" { "4800" } else { "40" }
-        )))
-    };
-    let text = |key: &str| fields.get(key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    Ok(match step {
-        TicketMove::Accept => TicketChange::default(),
-        TicketMove::Scope => {
-            let effort = number("effort")?;
-            if effort <= 0.0 {
-                return Err(UserError::Refused("effort must be more than 0 hours.".into()));
-            }
-            TicketChange { effort_hours: Some(effort), price: Some(number("price")?), notes: text("notes"), reason: None }
-        }
-        TicketMove::Decline => TicketChange {
-            reason: Some(text("reason").ok_or(UserError::Refused("Declining needs a reason (reason=…).".into()))?),
-            ..TicketChange::default()
-        },
-    })
+/// A ticket move's audit details: `effort_hours=40 price=4800`, or the reason.
+fn audit_details(change: &TicketChange) -> String {
+    let mut parts = Vec::new();
+    if let Some(effort) = change.effort_hours {
+        parts.push(format!("effort_hours={effort}"));
+    }
+    if let Some(price) = change.price {
+        parts.push(format!("price={price}"));
+    }
+    if let Some(reason) = &change.reason {
+        parts.push(format!("reason={reason}"));
+    }
+    parts.join(" ")
 }

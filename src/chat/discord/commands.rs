@@ -4,6 +4,8 @@
 use serenity::all::{CommandOptionType, CreateCommand, CreateCommandOption};
 
 use super::incoming::{CommandOption, OptionValue};
+use crate::app::command::{self, Command};
+use crate::app::error::UserError;
 use crate::app::App;
 use crate::domain::library::normalize;
 
@@ -13,7 +15,9 @@ pub const MAX_CHOICES: usize = 25;
 /// What a slash command invocation asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Invocation {
-    /// A command line for `App::ask`.
+    /// A typed command for `App::run` (or why its options do not make one).
+    Command(Result<Command, UserError>),
+    /// A command line typed as text (`/keepable run`), for `App::ask`.
     Line(String),
     /// `/scope` without a description: ask for it in a modal first.
     ScopeModal,
@@ -73,20 +77,18 @@ pub fn definitions() -> Vec<CreateCommand> {
     ]
 }
 
-/// The command line for `/name` with its typed `options`.
+/// The command `/name` with its typed `options` asks for: option values stay whole (a
+/// description containing `x=y` or quotes is that description), never re-joined into text.
 pub fn invocation(name: &str, options: &[CommandOption]) -> Invocation {
-    let mut words = vec![format!("/{name}")];
+    let mut words = vec![name.to_string()];
     let mut options = options;
-    // Subcommands become words: `/deal won …`, `/keepable help`.
+    // Subcommands become words: `deal won …`, `keepable help`.
     while let [CommandOption { name: sub, value: OptionValue::Options(inner) }] = options {
         words.push(sub.clone());
         options = inner;
     }
     let path = words.join(" ");
-    if path == "/keepable run" {
-        // `run` is only Discord's way of taking text: the grammar reads `/keepable <command …>`.
-        words.pop();
-    }
+    let mut keyed = Vec::new();
     let mut has_description = false;
     for option in options {
         let (OptionValue::Text(value) | OptionValue::Focused(value)) = &option.value else { continue };
@@ -95,24 +97,25 @@ pub fn invocation(name: &str, options: &[CommandOption]) -> Invocation {
             continue;
         }
         match role_of(&path, &option.name) {
-            Role::Raw => words.push(value.to_string()),
+            // `run` is Discord's way of taking a command typed as text: the grammar reads it.
+            Role::Raw => return Invocation::Line(format!("/keepable {value}")),
             Role::Positional => {
                 has_description |= option.name == "description";
-                words.push(quote(value));
+                words.push(value.to_string());
             }
-            Role::Keyed => words.push(format!("{}={}", option.name, quote(value))),
+            Role::Keyed => keyed.push((option.name.clone(), value.to_string())),
         }
     }
-    if path == "/scope" && !has_description {
+    if path == "scope" && !has_description {
         return Invocation::ScopeModal;
     }
-    Invocation::Line(words.join(" "))
+    Invocation::Command(command::from_parts(words, keyed))
 }
 
 enum Role {
     /// A command line typed as text: passed through as is.
     Raw,
-    /// The command's main argument: a word.
+    /// The command's main argument, kept whole.
     Positional,
     /// `key=value`.
     Keyed,
@@ -120,21 +123,11 @@ enum Role {
 
 fn role_of(path: &str, option: &str) -> Role {
     match (path, option) {
-        ("/keepable run", "command") => Role::Raw,
-        ("/earliest-start" | "/staffing" | "/comparables", "package") => Role::Positional,
+        ("keepable run", "command") => Role::Raw,
+        ("earliest-start" | "staffing" | "comparables", "package") => Role::Positional,
         (_, "item" | "description" | "name") => Role::Positional,
-        (p, "deal") if p.starts_with("/deal ") => Role::Positional,
+        (p, "deal") if p.starts_with("deal ") => Role::Positional,
         _ => Role::Keyed,
-    }
-}
-
-/// Quotes a value with spaces; quote characters inside cannot be escaped, so they become `'`.
-pub fn quote(value: &str) -> String {
-    let clean: String = value.chars().map(|c| if matches!(c, '"' | '“' | '”') { '\'' } else { c }).collect();
-    if clean.chars().any(char::is_whitespace) {
-        format!("\"{clean}\"")
-    } else {
-        clean
     }
 }
 

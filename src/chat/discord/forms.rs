@@ -1,84 +1,40 @@
-//! Modal submissions: check the fields a form asks for (a reason given, effort and price as
-//! numbers, a date as YYYY-MM-DD) before the action runs, naming the field that is wrong.
+//! Modal submissions: the form a modal showed is checked by the app's own `Form::check` before
+//! anything runs, and a problem is named by its field.
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
-
-use super::commands::quote;
 use super::render::SCOPE_MODAL;
-use crate::app::reply::{Action, InputField};
+use crate::app::action::Action;
+use crate::app::command::Command;
+use crate::app::forms::{Form, FormInput};
 
 /// What a valid submission runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
-    /// A command line for `App::ask`.
+    /// A typed command for `App::run`.
+    Run(Command),
+    /// A command line typed as text, for `App::ask`.
     Ask(String),
-    /// A button's action for `App::act`, with the form's fields.
+    /// A button's action (its wire form) for `App::act`, with the form's fields.
     Act(String, HashMap<String, String>),
 }
 
 /// Checks the submission of modal `custom_id`; `Err` is the message to show the submitter.
 pub fn submission(custom_id: &str, values: &HashMap<String, String>) -> Result<Work, String> {
-    let value = |key: &str| values.get(key).map(|v| v.trim()).unwrap_or_default();
-    if custom_id == SCOPE_MODAL {
-        let description = value("description");
-        if description.is_empty() {
-            return Err("The description is required: say what needs scoping.".into());
-        }
-        let mut line = format!("/scope {}", quote(description));
-        if !value("deal").is_empty() {
-            line.push_str(&format!(" deal={}", quote(value("deal"))));
-        }
-        return Ok(Work::Ask(line));
-    }
-    let fields: &[InputField] = Action::needs_input(custom_id).unwrap_or(&[]);
-    let mut checked = HashMap::new();
-    for field in fields {
-        let given = value(field.key);
-        if given.is_empty() {
-            if field.required {
-                return Err(format!("The {} is required.", noun(field.key)));
-            }
-            continue;
-        }
-        check(field.key, given)?;
-        checked.insert(field.key.to_string(), given.to_string());
-    }
-    // Fields the action does not declare are passed along untouched.
-    for (key, given) in values {
-        checked.entry(key.clone()).or_insert_with(|| given.trim().to_string());
-    }
-    Ok(Work::Act(custom_id.to_string(), checked))
-}
-
-fn check(key: &str, given: &str) -> Result<(), String> {
-    match key {
-        "effort" | "price" => {
-            let number = given.trim_start_matches('$').replace(',', "").parse::<f64>().ok().filter(|n| n.is_finite());
-            match number {
-                Some(n) if key == "effort" && n <= 0.0 => Err(format!("The {} must be more than 0, not '{given}'.", noun(key))),
-                Some(n) if n < 0.0 => Err(format!("The {} cannot be negative ('{given}').", noun(key))),
-                Some(_) => Ok(()),
-                None => Err(format!("The {} must be a number, not '{given}'.", noun(key))),
-            }
-        }
-        "date" => NaiveDate::parse_from_str(given, "%Y-%m-%d")
-            .ok()
-            .filter(|_| given.len() == 10)
-            .map(|_| ())
-            .ok_or_else(|| format!("The {} must be a date like 2027-01-04, not '{given}'.", noun(key))),
-        _ => Ok(()),
-    }
-}
-
-/// How a field is named in messages.
-fn noun(key: &str) -> &str {
-    match key {
-        "effort" => "effort (hours)",
-        "date" => "start date",
-        other => other,
-    }
+    let form = if custom_id == SCOPE_MODAL {
+        Form::ScopeRequest
+    } else {
+        let action: Action = custom_id.parse().map_err(|_| "That form has expired; press the button again.".to_string())?;
+        action.form().ok_or_else(|| "That button takes no form; press it again.".to_string())?
+    };
+    // Only the form's own fields go on: a modal has no others.
+    let declared: HashMap<String, String> =
+        values.iter().filter(|(key, _)| form.fields().iter().any(|f| f.key == key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let checked = form.check(&declared).map_err(|errors| errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))?;
+    Ok(match checked {
+        FormInput::ScopeRequest { description, deal } => Work::Run(Command::Scope { description, deal }),
+        _ => Work::Act(custom_id.to_string(), declared),
+    })
 }
 
 #[cfg(test)]
@@ -114,9 +70,9 @@ mod tests {
     }
 
     #[test]
-    fn the_scope_form_becomes_a_scope_command() {
-        let work = submission(SCOPE_MODAL, &fields(&[("description", "SSO with \"Okta\""), ("deal", "acme")])).unwrap();
-        assert_eq!(work, Work::Ask("/scope \"SSO with 'Okta'\" deal=acme".into()));
+    fn the_scope_form_becomes_a_scope_command_with_its_text_whole() {
+        let work = submission(SCOPE_MODAL, &fields(&[("description", "SSO with \"Okta\" role=admin"), ("deal", "acme")])).unwrap();
+        assert_eq!(work, Work::Run(Command::Scope { description: "SSO with \"Okta\" role=admin".into(), deal: Some("acme".into()) }));
         assert!(submission(SCOPE_MODAL, &fields(&[("description", "")])).is_err());
     }
 }

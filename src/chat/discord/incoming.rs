@@ -65,9 +65,10 @@ pub enum ParseError {
 /// Reads the HTTP endpoint's body.
 pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
     let value: Value = serde_json::from_slice(body)?;
-    if value.get("type").and_then(Value::as_u64) == Some(1) {
-        let application_id = value.get("application_id").and_then(id_text);
-        let id = value.get("id").and_then(id_text);
+    let wire: WireInteraction = serde_json::from_value(value.clone())?;
+    if wire.kind == 1 {
+        let application_id = wire.application_id.as_ref().and_then(id_text);
+        let id = wire.id.as_ref().and_then(id_text);
         return Ok(Incoming { id, token: String::new(), application_id, actor: Actor::new("", ""), kind: IncomingKind::Ping });
     }
     match serde_json::from_value::<Interaction>(value.clone()) {
@@ -78,7 +79,7 @@ pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
         }
         Err(error) => tracing::debug!(error = %error, "serenity rejected the interaction; reading it leniently"),
     }
-    from_wire(serde_json::from_value(value)?)
+    from_wire(wire)
 }
 
 /// Converts the gateway's (or the endpoint's) serenity interaction.

@@ -22,9 +22,9 @@ use super::render::{self, ReplyView};
 use super::rest::DiscordRest;
 use super::verify::SignatureVerifier;
 use super::DiscordSettings;
-use crate::app::reply::{Action, Reply};
+use crate::app::action::Action;
+use crate::app::reply::Reply;
 use crate::app::{Actor, App};
-use crate::store::timestamp;
 
 /// Attempts at editing a deferred response (the edit can race the deferral reaching Discord).
 const EDIT_ATTEMPTS: u32 = 4;
@@ -54,11 +54,13 @@ impl Handler {
             IncomingKind::Ping => CreateInteractionResponse::Pong,
             IncomingKind::Autocomplete { name, options } => self.autocomplete(name, options).await,
             IncomingKind::Command { name, options } => match commands::invocation(name, options) {
+                Invocation::Command(Ok(command)) => self.answer(&incoming, Work::Run(command)).await,
+                Invocation::Command(Err(error)) => message_response(&Reply::error(error.to_string())),
                 Invocation::Line(line) => self.answer(&incoming, Work::Ask(line)).await,
                 Invocation::ScopeModal => CreateInteractionResponse::Modal(render::scope_modal()),
             },
-            IncomingKind::Component { custom_id } => match Action::needs_input(custom_id) {
-                Some(fields) => CreateInteractionResponse::Modal(render::action_modal(custom_id, fields)),
+            IncomingKind::Component { custom_id } => match custom_id.parse::<Action>().ok().and_then(|a| a.form()) {
+                Some(form) => CreateInteractionResponse::Modal(render::form_modal(custom_id, form)),
                 None => self.answer(&incoming, Work::Act(custom_id.clone(), HashMap::new())).await,
             },
             IncomingKind::ModalSubmit { custom_id, fields } => match forms::submission(custom_id, fields) {
@@ -108,6 +110,7 @@ impl Handler {
 
 async fn run(app: &App, actor: &Actor, work: Work) -> Reply {
     match work {
+        Work::Run(command) => app.run(actor, command).await,
         Work::Ask(line) => app.ask(actor, &line).await,
         Work::Act(action_id, fields) => app.act(actor, &action_id, &fields).await,
     }
@@ -168,7 +171,7 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
         }
     };
     if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
-        match handler.app.store.first_delivery_of_event(&format!("discord:{id}"), &timestamp(now)).await {
+        match handler.app.store.first_delivery_of_event(&format!("discord:{id}"), now).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(interaction = %id, "refused a replayed Discord interaction");

@@ -18,10 +18,10 @@ pub async fn register_commands(settings: &DiscordSettings, guild: Option<&str>) 
         None => format!("/applications/{application}/commands"),
     };
     let commands = definitions();
-    let answer = DiscordRest::new(settings)
-        .send(Method::PUT, &path, &commands, true)
+    let registered: Vec<serde::de::IgnoredAny> = DiscordRest::new(settings)
+        .send_for(Method::PUT, &path, &commands, true)
         .await
         .map_err(|error| anyhow::anyhow!("{error:?}"))
         .with_context(|| format!("registering commands at {path}"))?;
-    Ok(answer.as_array().map(Vec::len).unwrap_or(commands.len()))
+    Ok(registered.len())
 }

@@ -2,14 +2,14 @@
 //! footer) and buttons whose `custom_id` is the action id; modals for actions that need input.
 //! Discord's length limits are applied here so a long answer is cut, not refused.
 
-use serde_json::Value;
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText, CreateInteractionResponseMessage,
     CreateMessage, CreateModal, EditInteractionResponse, EditMessage, InputTextStyle,
 };
 
 use super::commands::truncate;
-use crate::app::reply::{ActionStyle, InputField, Reply};
+use crate::app::forms::Form;
+use crate::app::reply::{ActionStyle, Reply};
 
 /// The `custom_id` of the modal `/scope` opens when no description is typed.
 pub const SCOPE_MODAL: &str = "/scope";
@@ -38,45 +38,12 @@ impl From<&Reply> for ReplyView {
             body: reply.body.clone(),
             facts: reply.facts.clone(),
             context: reply.context.clone(),
-            actions: reply.actions.iter().map(|a| (a.id.clone(), a.label.clone(), a.style)).collect(),
+            actions: reply.actions.iter().map(|a| (a.action.to_string(), a.label.clone(), a.style)).collect(),
         }
     }
 }
 
 impl ReplyView {
-    /// Reads the outbox's `reply` JSON (the serialised `Reply`); `text` when there is none.
-    pub fn from_json(reply: &Value, text: &str) -> ReplyView {
-        let string = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        let list = |key: &str| reply.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
-        let headline = string(&reply["headline"]);
-        if headline.is_empty() && reply["body"].as_str().unwrap_or_default().is_empty() {
-            return ReplyView {
-                headline: text.lines().next().unwrap_or_default().to_string(),
-                body: text.lines().skip(1).collect::<Vec<_>>().join("\n").trim().to_string(),
-                ..ReplyView::default()
-            };
-        }
-        ReplyView {
-            is_error: reply["kind"] == "error",
-            private: reply["private"].as_bool().unwrap_or(false),
-            headline,
-            body: string(&reply["body"]),
-            facts: list("facts").iter().map(|f| (string(&f[0]), string(&f[1]))).collect(),
-            context: list("context").iter().map(string).collect(),
-            actions: list("actions")
-                .iter()
-                .map(|a| {
-                    let style = match a["style"].as_str() {
-                        Some("primary") => ActionStyle::Primary,
-                        Some("danger") => ActionStyle::Danger,
-                        _ => ActionStyle::Default,
-                    };
-                    (string(&a["id"]), string(&a["label"]), style)
-                })
-                .collect(),
-        }
-    }
-
     /// Only the asker sees it: private answers, and every refusal.
     pub fn ephemeral(&self) -> bool {
         self.private || self.is_error
@@ -149,31 +116,23 @@ pub fn edit_message(view: &ReplyView) -> EditMessage {
     EditMessage::new().embed(embed(view)).components(components(view))
 }
 
-/// The modal an action needs before it runs; its `custom_id` is the action id.
-pub fn action_modal(action_id: &str, fields: &[InputField]) -> CreateModal {
-    let title = match crate::app::reply::Action::verb(action_id) {
-        "reject" => "Reject the request",
-        "request_early_start" => "Ask for an earlier start",
-        "decline_ticket" => "Decline the ticket",
-        "scope_ticket" => "Scope the ticket",
-        _ => "A few details",
-    };
-    let rows = fields
+/// The modal a form is shown as; its `custom_id` is what the submission completes (the action's
+/// wire form, or `/scope`).
+pub fn form_modal(custom_id: &str, form: Form) -> CreateModal {
+    let rows = form
+        .fields()
         .iter()
         .map(|field| {
-            let style = if field.multiline { InputTextStyle::Paragraph } else { InputTextStyle::Short };
+            let style = if field.multiline() { InputTextStyle::Paragraph } else { InputTextStyle::Short };
             CreateActionRow::InputText(CreateInputText::new(style, truncate(field.label, 45), field.key).required(field.required))
         })
         .collect();
-    CreateModal::new(action_id, title).components(rows)
+    CreateModal::new(custom_id, truncate(form.title(), 45)).components(rows)
 }
 
 /// The modal `/scope` opens: the description, and optionally the deal.
 pub fn scope_modal() -> CreateModal {
-    let description = CreateInputText::new(InputTextStyle::Paragraph, "What needs scoping", "description").required(true);
-    let deal = CreateInputText::new(InputTextStyle::Short, "Deal id (optional)", "deal").required(false);
-    CreateModal::new(SCOPE_MODAL, "Open a scoping ticket")
-        .components(vec![CreateActionRow::InputText(description), CreateActionRow::InputText(deal)])
+    form_modal(SCOPE_MODAL, Form::ScopeRequest)
 }
 
 /// The app writes Slack-style `*bold*`; Discord reads single asterisks as italics.
@@ -194,13 +153,14 @@ pub fn markdown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::reply::Action;
+    use crate::app::action::Action;
+    use crate::app::reply::Button;
 
     fn reply() -> Reply {
         let mut reply = Reply::new("comparables").with_text("Projects like this took 9 to 14 weeks.\n*12* comparables\n> From history.csv");
         reply.facts.push(("P50".into(), "11 weeks".into()));
-        reply.actions = (0..7).map(|i| Action::new(format!("hold:{i}"), "Hold")).collect();
-        reply.actions[0] = Action::new("request_approval:x", "Request approval").primary();
+        reply.actions = (0..7).map(|i| Button::new(Action::Hold(format!("h{i}")), "Hold")).collect();
+        reply.actions[0] = Button::new(Action::RequestApproval("x".into()), "Request approval").primary();
         reply
     }
 
@@ -224,8 +184,8 @@ mod tests {
     #[test]
     fn the_outbox_json_renders_like_the_reply() {
         let reply = reply();
-        let from_json = ReplyView::from_json(&serde_json::to_value(&reply).unwrap(), &reply.to_text());
-        assert_eq!(from_json, ReplyView::from(&reply));
+        let stored: Reply = serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap();
+        assert_eq!(ReplyView::from(&stored), ReplyView::from(&reply));
     }
 
     #[test]

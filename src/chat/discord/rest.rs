@@ -9,14 +9,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use serenity::all::Nonce;
 use sha2::{Digest, Sha256};
 
 use super::render::{self, ReplyView};
 use super::DiscordSettings;
 use crate::app::delivery::{Deliver, DeliveryError};
+use crate::app::reply::Target;
 use crate::store::outbox::OutboundMessage;
 
 /// A 429 asking to wait at most this long is waited out in place rather than rescheduled.
@@ -42,7 +44,7 @@ impl DiscordRest {
     /// Sends one request; `authorised` adds `Authorization: Bot …` (webhook edits need none).
     /// A short 429 is waited out here, exactly as long as Discord asks, and the request retried;
     /// a longer one is handed back as `RateLimited`, for the outbox to schedule.
-    pub async fn send(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<Value, DeliveryError> {
+    pub async fn send(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<String, DeliveryError> {
         let mut waits = 0;
         loop {
             match self.send_once(method.clone(), path, body, authorised).await {
@@ -56,7 +58,19 @@ impl DiscordRest {
         }
     }
 
-    async fn send_once(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<Value, DeliveryError> {
+    /// Sends one request and reads Discord's answer as `T`.
+    pub async fn send_for<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+        authorised: bool,
+    ) -> Result<T, DeliveryError> {
+        let text = self.send(method.clone(), path, body, authorised).await?;
+        serde_json::from_str(&text).map_err(|e| DeliveryError::Transient(format!("{method} {path}: unreadable answer: {e}")))
+    }
+
+    async fn send_once(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<String, DeliveryError> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
         if authorised {
             let token = self.bot_token.as_deref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
@@ -67,15 +81,15 @@ impl DiscordRest {
         let header_wait =
             response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
         let text = response.text().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
-        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() {
-            return Ok(answer);
+            return Ok(text);
         }
         let detail = format!("{method} {path}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
         Err(match status {
             // The body's `retry_after` is in seconds with a fraction; the header is rounded up.
             StatusCode::TOO_MANY_REQUESTS => {
-                let wait = answer["retry_after"].as_f64().or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
+                let body_wait = serde_json::from_str::<RateLimited>(&text).ok().and_then(|r| r.retry_after);
+                let wait = body_wait.or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
                 DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))
             }
             s if s.is_server_error() => DeliveryError::Transient(detail),
@@ -106,8 +120,8 @@ impl DiscordDelivery {
         if let Some(channel) = self.dm_channels.lock().ok().and_then(|c| c.get(user).cloned()) {
             return Ok(channel);
         }
-        let answer = self.rest.send(Method::POST, "/users/@me/channels", &json!({ "recipient_id": user }), true).await?;
-        let channel = snowflake(&answer["id"]).ok_or_else(|| DeliveryError::Transient(format!("no DM channel id for user {user}")))?;
+        let created: Created = self.rest.send_for(Method::POST, "/users/@me/channels", &json!({ "recipient_id": user }), true).await?;
+        let channel = created.id.0;
         if let Ok(mut channels) = self.dm_channels.lock() {
             channels.insert(user.to_string(), channel.clone());
         }
@@ -118,29 +132,29 @@ impl DiscordDelivery {
 #[async_trait]
 impl Deliver for DiscordDelivery {
     async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
-        let view = ReplyView::from_json(&message.reply, &message.text);
+        let view = ReplyView::from(&message.reply);
         if let Some(reference) = replaces {
             let (channel, id) = reference
                 .split_once(':')
                 .ok_or_else(|| DeliveryError::Permanent(format!("'{reference}' is not a Discord CHANNEL:MESSAGE reference")))?;
             let path = format!("/channels/{channel}/messages/{id}");
             let answer = self.rest.send(Method::PATCH, &path, &render::edit_message(&view), true).await?;
-            return Ok(message_ref(&answer).unwrap_or_else(|| reference.to_string()));
+            let edited = serde_json::from_str::<MessageRef>(&answer).ok();
+            return Ok(edited.map(|m| m.reference()).unwrap_or_else(|| reference.to_string()));
         }
-        let channel = match message.target.split_once(':') {
-            Some(("channel", id)) if is_snowflake(id) => id.to_string(),
-            Some(("channel", id)) => {
+        let channel = match &message.target {
+            Target::Channel(id) if is_snowflake(id) => id.clone(),
+            Target::Channel(id) => {
                 return Err(DeliveryError::Permanent(format!(
                     "'{id}' is not a Discord channel id: configure the leadership, escalation and presales channels with channel ids"
                 )))
             }
-            Some(("user", id)) => self.dm_channel(id).await?,
-            _ => return Err(DeliveryError::Permanent(format!("unknown target '{}'", message.target))),
+            Target::User(id) => self.dm_channel(id).await?,
         };
         // With `enforce_nonce`, Discord answers a retried post with the message it already made.
         let body = render::create_message(&view).nonce(Nonce::String(nonce(&message.idempotency_key))).enforce_nonce(true);
-        let answer = self.rest.send(Method::POST, &format!("/channels/{channel}/messages"), &body, true).await?;
-        message_ref(&answer).ok_or_else(|| DeliveryError::Transient(format!("Discord did not say where message {} went", message.id)))
+        let posted: MessageRef = self.rest.send_for(Method::POST, &format!("/channels/{channel}/messages"), &body, true).await?;
+        Ok(posted.reference())
     }
 }
 
@@ -150,17 +164,50 @@ pub fn nonce(idempotency_key: &str) -> String {
     hex::encode(digest).chars().take(25).collect()
 }
 
-/// `CHANNEL_ID:MESSAGE_ID` of a message object.
-fn message_ref(message: &Value) -> Option<String> {
-    Some(format!("{}:{}", snowflake(&message["channel_id"])?, snowflake(&message["id"])?))
+/// A Discord id, which the API writes as a string (and older payloads as a number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snowflake(String);
+
+impl<'de> Deserialize<'de> for Snowflake {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Number(u64),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Text(text) if !text.is_empty() => Ok(Snowflake(text)),
+            Written::Text(_) => Err(serde::de::Error::custom("an empty id")),
+            Written::Number(n) => Ok(Snowflake(n.to_string())),
+        }
+    }
 }
 
-fn snowflake(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
+/// A created object (a DM channel).
+#[derive(Debug, Deserialize)]
+struct Created {
+    id: Snowflake,
+}
+
+/// Where a message went.
+#[derive(Debug, Deserialize)]
+struct MessageRef {
+    id: Snowflake,
+    channel_id: Snowflake,
+}
+
+impl MessageRef {
+    /// `CHANNEL_ID:MESSAGE_ID`, the outbox's platform reference.
+    fn reference(&self) -> String {
+        format!("{}:{}", self.channel_id.0, self.id.0)
     }
+}
+
+/// A 429's body: how long to wait, in seconds with a fraction.
+#[derive(Debug, Deserialize)]
+struct RateLimited {
+    retry_after: Option<f64>,
 }
 
 fn is_snowflake(id: &str) -> bool {

@@ -3,7 +3,6 @@
 //! as buttons whose `action_id` is the reply's action id. Slack's length limits are respected by
 //! clipping rather than by failing the whole message.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use slack_morphism::prelude::*;
 
@@ -19,9 +18,8 @@ const BUTTON_TEXT_MAX: usize = 75;
 const BUTTONS_PER_BLOCK: usize = 25;
 const FALLBACK_TEXT_MAX: usize = 3900;
 
-/// The parts of a reply that are shown, read from a `Reply` or from the outbox's reply JSON.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// The parts of a reply that are shown.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Card {
     pub kind: String,
     pub headline: String,
@@ -32,8 +30,7 @@ pub(crate) struct Card {
     pub private: bool,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Button {
     pub id: String,
     pub label: String,
@@ -52,7 +49,7 @@ impl From<&Reply> for Card {
                 .actions
                 .iter()
                 .map(|a| Button {
-                    id: a.id.clone(),
+                    id: a.action.to_string(),
                     label: a.label.clone(),
                     style: match a.style {
                         ActionStyle::Primary => Some("primary".into()),
@@ -67,17 +64,6 @@ impl From<&Reply> for Card {
 }
 
 impl Card {
-    /// Reads the outbox's reply JSON; anything unreadable becomes a card with just `text`.
-    pub fn from_outbox(reply: &Value, text: &str) -> Card {
-        serde_json::from_value::<Card>(reply.clone()).ok().filter(|card| !card.headline.is_empty() || !card.body.is_empty()).unwrap_or_else(
-            || Card {
-                headline: text.lines().next().unwrap_or_default().to_string(),
-                body: text.lines().skip(1).collect::<Vec<_>>().join("\n"),
-                ..Card::default()
-            },
-        )
-    }
-
     pub fn is_error(&self) -> bool {
         self.kind == "error"
     }
@@ -198,15 +184,16 @@ pub(crate) fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::reply::Action;
+    use crate::app::action::Action;
+    use crate::app::reply::Button as ReplyButton;
 
     fn reply() -> Reply {
         let mut reply = Reply::new("earliest_start")
             .with_text("Earliest start: Mon 7 Dec 2026\n\n• *CRM Rollout*, 12 weeks\n> From capacity on 2026-11-25.");
         reply.facts.push(("Weeks".into(), "12".into()));
-        reply.actions.push(Action::new("commit_start:abc", "Add to deal").primary());
-        reply.actions.push(Action::new("reject:A1", "Reject").danger());
-        reply.actions.push(Action::new("hold:abc", "Hold"));
+        reply.actions.push(ReplyButton::new(Action::CommitStart("abc".into()), "Add to deal").primary());
+        reply.actions.push(ReplyButton::new(Action::Reject("A1".into()), "Reject").danger());
+        reply.actions.push(ReplyButton::new(Action::Hold("abc".into()), "Hold"));
         reply
     }
 
@@ -240,8 +227,8 @@ mod tests {
     #[test]
     fn the_outbox_json_renders_like_the_reply() {
         let reply = reply();
-        let from_json = Card::from_outbox(&serde_json::to_value(&reply).unwrap(), "ignored");
-        assert_eq!(to_json(&from_json.blocks()), to_json(&Card::from(&reply).blocks()));
+        let stored: Reply = serde_json::from_str(&serde_json::to_string(&reply).unwrap()).unwrap();
+        assert_eq!(to_json(&Card::from(&stored).blocks()), to_json(&Card::from(&reply).blocks()));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::blocks::Card;
 use super::web_api::WebApi;
 use super::SlackSettings;
 use crate::app::delivery::{Deliver, DeliveryError};
+use crate::app::reply::Target;
 use crate::store::outbox::OutboundMessage;
 
 /// Delivers outbox messages through the Slack Web API.
@@ -43,7 +44,7 @@ impl SlackDelivery {
     }
 
     async fn send(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
-        let body = Card::from_outbox(&message.reply, &message.text).message();
+        let body = Card::from(&message.reply).message();
         if let Some((channel, ts)) = replaces.and_then(split_ref) {
             return Ok(self.api.update_message(channel, ts, &body).await?.platform_ref());
         }
@@ -52,7 +53,7 @@ impl SlackDelivery {
             // losing it.
             tracing::warn!(id = message.id, earlier, "cannot update a message without a Slack reference; posting anew");
         }
-        let channel = channel_of(&message.target)?;
+        let channel = channel_of(&message.target);
         Ok(self.api.post_message(channel, &body, None).await?.platform_ref())
     }
 }
@@ -69,11 +70,10 @@ impl Deliver for SlackDelivery {
     }
 }
 
-/// `channel:C1` and `user:U1` both post to the id; anything else cannot be delivered.
-fn channel_of(target: &str) -> Result<&str, DeliveryError> {
-    match target.split_once(':') {
-        Some(("channel" | "user", id)) if !id.is_empty() => Ok(id),
-        _ => Err(DeliveryError::Permanent(format!("'{target}' is not a Slack target (channel:ID or user:ID)"))),
+/// A channel and a user's direct messages both post to the id (`chat.postMessage` opens the DM).
+fn channel_of(target: &Target) -> &str {
+    match target {
+        Target::Channel(id) | Target::User(id) => id,
     }
 }
 
@@ -88,9 +88,8 @@ mod tests {
 
     #[test]
     fn targets_and_references_are_read() {
-        assert_eq!(channel_of("channel:C1"), Ok("C1"));
-        assert_eq!(channel_of("user:U1"), Ok("U1"));
-        assert!(matches!(channel_of("discord:1"), Err(DeliveryError::Permanent(_))));
+        assert_eq!(channel_of(&Target::Channel("C1".into())), "C1");
+        assert_eq!(channel_of(&Target::User("U1".into())), "U1");
         assert_eq!(split_ref("C1:17.1"), Some(("C1", "17.1")));
         assert_eq!(split_ref("nothing"), None);
     }

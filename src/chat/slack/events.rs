@@ -2,25 +2,56 @@
 //! de-duplicated by `event_id` so Slack's retries (`X-Slack-Retry-Num`) never act twice. An
 //! `app_mention` is answered with the help text, in a thread under the mention.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::blocks::Card;
 use super::{within_ack, Ack, Slack};
-use crate::store::timestamp;
+
+/// An Events API body, as far as Keepable reads it.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum EventBody {
+    UrlVerification {
+        challenge: String,
+    },
+    EventCallback {
+        #[serde(default)]
+        event_id: Option<String>,
+        #[serde(default)]
+        event: Event,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    user: String,
+    channel: String,
+    ts: Option<String>,
+    thread_ts: Option<String>,
+}
 
 /// Handles one Events API body (HTTP) or `events_api` payload (Socket Mode).
 pub(crate) async fn event(slack: &Slack, body: Value) -> Ack {
-    match body.get("type").and_then(Value::as_str) {
-        Some("url_verification") => Ack::Json(json!({ "challenge": body.get("challenge").cloned().unwrap_or(Value::Null) })),
-        Some("event_callback") => callback(slack, body).await,
-        _ => Ack::Empty,
+    match serde_json::from_value::<EventBody>(body) {
+        Ok(EventBody::UrlVerification { challenge }) => Ack::Json(json!({ "challenge": challenge })),
+        Ok(EventBody::EventCallback { event_id, event }) => callback(slack, event_id, event).await,
+        Ok(EventBody::Other) => Ack::Empty,
+        Err(error) => {
+            tracing::warn!(error = %error, "unreadable Slack event");
+            Ack::Empty
+        }
     }
 }
 
-async fn callback(slack: &Slack, body: Value) -> Ack {
-    if let Some(event_id) = body.get("event_id").and_then(Value::as_str) {
-        let at = timestamp(slack.app.clock.now());
-        match slack.app.store.first_delivery_of_event(event_id, &at).await {
+async fn callback(slack: &Slack, event_id: Option<String>, event: Event) -> Ack {
+    if let Some(event_id) = event_id.as_deref() {
+        match slack.app.store.first_delivery_of_event(event_id, slack.app.clock.now()).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!(event_id, "Slack event already handled; acknowledging the retry");
@@ -32,21 +63,19 @@ async fn callback(slack: &Slack, body: Value) -> Ack {
             }
         }
     }
-    let event = body.get("event").cloned().unwrap_or(Value::Null);
-    if event.get("type").and_then(Value::as_str) == Some("app_mention") {
-        answer_mention(slack, &event).await;
+    if event.kind == "app_mention" {
+        answer_mention(slack, event).await;
     }
     Ack::Empty
 }
 
 /// Posts the help text under the mention.
-async fn answer_mention(slack: &Slack, event: &Value) {
-    let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
-    let (user, channel) = (text("user"), text("channel"));
+async fn answer_mention(slack: &Slack, event: Event) {
+    let Event { user, channel, ts, thread_ts, .. } = event;
     if channel.is_empty() {
         return;
     }
-    let thread = Some(text("thread_ts")).filter(|t| !t.is_empty()).or_else(|| Some(text("ts")).filter(|t| !t.is_empty()));
+    let thread = thread_ts.filter(|t| !t.is_empty()).or(ts.filter(|t| !t.is_empty()));
     let worker = slack.clone();
     let work = async move {
         let actor = worker.actor(&user, &channel).await;

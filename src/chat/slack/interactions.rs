@@ -16,7 +16,10 @@ use serde_json::Value;
 use super::blocks::Card;
 use super::modals::{self, ModalContext};
 use super::{within_ack, Ack, Slack, Timed};
-use crate::app::reply::{Action, Reply};
+use crate::app::action::Action;
+use crate::app::command::Command;
+use crate::app::forms::{Form, FormInput};
+use crate::app::reply::Reply;
 
 #[derive(Debug, Deserialize)]
 struct Id {
@@ -60,7 +63,7 @@ struct ViewSubmission {
 struct SubmittedView {
     callback_id: Option<String>,
     private_metadata: Option<String>,
-    state: Value,
+    state: modals::ViewState,
 }
 
 /// Where to tell the clicker something only they should see.
@@ -98,8 +101,8 @@ async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
     let clicker = Clicker { user: payload.user.id, channel, response_url: payload.response_url };
     let action_id = clicked.action_id;
 
-    if let Some(fields) = Action::needs_input(&action_id) {
-        let view = modals::action_modal(&action_id, fields, &clicker.channel);
+    if let Some(form) = action_id.parse::<Action>().ok().and_then(|action| action.form()) {
+        let view = modals::action_modal(&action_id, form, &clicker.channel);
         let opened = match payload.trigger_id.as_deref() {
             Some(trigger_id) => slack.api.open_view(trigger_id, &view).await.map_err(|e| format!("{e:?}")),
             None => Err("the click came without a trigger_id".to_string()),
@@ -138,38 +141,37 @@ async fn view_submission(slack: &Slack, payload: ViewSubmission) -> Ack {
 
 /// Completes a button's action with the modal's fields.
 async fn submit_action(slack: &Slack, clicker: Clicker, action_id: String, values: HashMap<String, String>) -> Ack {
-    let fields = Action::needs_input(&action_id).unwrap_or(&[]);
-    let errors = modals::validate(fields, &values);
-    if !errors.is_empty() {
-        return Ack::Json(modals::errors_response(&errors));
-    }
-    let given: HashMap<String, String> = fields.iter().filter_map(|f| values.get(f.key).map(|v| (f.key.to_string(), v.clone()))).collect();
+    let Some(form) = action_id.parse::<Action>().ok().and_then(|action| action.form()) else {
+        let sorry = Reply::error("That form has expired; press the button again.");
+        tell(slack, &clicker, &Card::from(&sorry)).await;
+        return Ack::Empty;
+    };
+    let given = match modals::validate(form, &values) {
+        Ok((_, given)) => given,
+        Err(errors) => return Ack::Json(modals::errors_response(&errors)),
+    };
     let worker = slack.clone();
     let who = clicker.clone();
     let work = async move {
         let actor = worker.actor(&who.user, &who.channel).await;
         worker.app.act(&actor, &action_id, &given).await
     };
-    let first_field = fields.first().map(|f| f.key).unwrap_or("reason");
+    let first_field = form.fields().first().map(|f| f.key).unwrap_or("reason");
     finish_submission(slack, clicker, within_ack(work).await, first_field)
 }
 
-/// Opens a scoping ticket from the `/scope` modal.
+/// Opens a scoping ticket from the `/scope` modal, its description kept whole.
 async fn submit_scope(slack: &Slack, clicker: Clicker, values: HashMap<String, String>) -> Ack {
-    let errors = modals::validate(&modals::SCOPE_FIELDS, &values);
-    if !errors.is_empty() {
-        return Ack::Json(modals::errors_response(&errors));
-    }
-    let description = values.get("description").map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
-    let mut line = format!("/scope {description}");
-    if let Some(deal) = values.get("deal").filter(|d| !d.is_empty()) {
-        line.push_str(&format!(" deal={}", deal.split_whitespace().collect::<Vec<_>>().join("-")));
-    }
+    let command = match modals::validate(Form::ScopeRequest, &values) {
+        Ok((FormInput::ScopeRequest { description, deal }, _)) => Command::Scope { description, deal },
+        Ok(_) => return Ack::Empty,
+        Err(errors) => return Ack::Json(modals::errors_response(&errors)),
+    };
     let worker = slack.clone();
     let who = clicker.clone();
     let work = async move {
         let actor = worker.actor(&who.user, &who.channel).await;
-        worker.app.ask(&actor, &line).await
+        worker.app.run(&actor, command).await
     };
     finish_submission(slack, clicker, within_ack(work).await, "description")
 }

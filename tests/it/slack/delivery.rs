@@ -7,7 +7,6 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use keepable::app::App;
 use keepable::server::Intervals;
-use keepable::store::timestamp;
 
 use super::fake::{Call, Failure, FakeSlack};
 use super::{platforms, text_of, Harness};
@@ -97,8 +96,7 @@ async fn nothing_is_lost_or_sent_twice_across_restarts(db: TestDb) {
     // An instance that claimed a message and died before sending it: its lease runs out.
     open_ticket(&app, "Claimed by a dead instance").await;
     let now = app.clock.now();
-    let lease = timestamp(now + Duration::seconds(1));
-    let claimed = app.store.claim_due("dead-instance", &timestamp(now), &lease, 10).await.unwrap();
+    let claimed = app.store.claim_due("dead-instance", now, now + Duration::seconds(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
     let second = instance("second");

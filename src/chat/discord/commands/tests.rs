@@ -8,41 +8,61 @@ fn sub(name: &str, options: Vec<CommandOption>) -> CommandOption {
     CommandOption { name: name.into(), value: OptionValue::Options(options) }
 }
 
-fn line(name: &str, options: Vec<CommandOption>) -> String {
+/// The typed command the options make, as the same command typed as text would parse.
+fn line(name: &str, options: Vec<CommandOption>) -> Command {
     match invocation(name, &options) {
-        Invocation::Line(line) => line,
-        other => panic!("expected a line, got {other:?}"),
+        Invocation::Command(command) => command.unwrap(),
+        Invocation::Line(line) => command::parse(&line).unwrap(),
+        other => panic!("expected a command, got {other:?}"),
     }
+}
+
+fn parsed(text: &str) -> Command {
+    command::parse(text).unwrap()
 }
 
 #[test]
 fn typed_options_become_the_command_grammar() {
     assert_eq!(
         line("earliest-start", vec![text("package", "crm-rollout"), text("not-before", "2027-01-04")]),
-        "/earliest-start crm-rollout not-before=2027-01-04"
+        parsed("/earliest-start crm-rollout not-before=2027-01-04")
     );
-    assert_eq!(line("earliest-start", vec![text("roles", "senior:2@20"), text("weeks", "8")]), "/earliest-start roles=senior:2@20 weeks=8");
-    assert_eq!(line("staffing", vec![text("package", "CRM Rollout")]), "/staffing \"CRM Rollout\"");
+    assert_eq!(
+        line("earliest-start", vec![text("roles", "senior:2@20"), text("weeks", "8")]),
+        parsed("/earliest-start roles=senior:2@20 weeks=8")
+    );
+    assert_eq!(line("staffing", vec![text("package", "CRM Rollout")]), parsed("/staffing \"CRM Rollout\""));
     assert_eq!(
         line("included", vec![text("item", "SSO integration"), text("package", "crm-rollout")]),
-        "/included \"SSO integration\" package=crm-rollout"
+        parsed("/included \"SSO integration\" package=crm-rollout")
     );
     assert_eq!(
         line("comparables", vec![text("package", "crm-rollout"), text("effort", "900"), text("deadline", "2026-12-31")]),
-        "/comparables crm-rollout effort=900 deadline=2026-12-31"
+        parsed("/comparables crm-rollout effort=900 deadline=2026-12-31")
     );
-    assert_eq!(line("scope", vec![text("description", "Okta SSO"), text("deal", "acme")]), "/scope \"Okta SSO\" deal=acme");
+    assert_eq!(line("scope", vec![text("description", "Okta SSO"), text("deal", "acme")]), parsed("/scope \"Okta SSO\" deal=acme"));
     assert_eq!(
         line("deal", vec![sub("new", vec![text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme \"Big\" Corp")])]),
-        "/deal new \"Acme CRM\" package=crm-rollout client=\"Acme 'Big' Corp\""
+        Command::Deal(command::DealCommand::New {
+            name: "Acme CRM".into(),
+            package: "crm-rollout".into(),
+            client: Some("Acme \"Big\" Corp".into()),
+        })
     );
     assert_eq!(
         line("deal", vec![sub("won", vec![text("pm", "900000000000000002"), text("deal", "acme-crm")])]),
-        "/deal won pm=900000000000000002 acme-crm"
+        parsed("/deal won pm=900000000000000002 acme-crm")
     );
-    assert_eq!(line("deal", vec![sub("show", vec![])]), "/deal show");
-    assert_eq!(line("keepable", vec![sub("help", vec![])]), "/keepable help");
-    assert_eq!(line("keepable", vec![sub("run", vec![text("command", "staffing crm-rollout")])]), "/keepable staffing crm-rollout");
+    assert_eq!(line("deal", vec![sub("show", vec![])]), parsed("/deal show"));
+    assert_eq!(line("keepable", vec![sub("help", vec![])]), parsed("/keepable help"));
+    assert_eq!(line("keepable", vec![sub("run", vec![text("command", "staffing crm-rollout")])]), parsed("/keepable staffing crm-rollout"));
+}
+
+#[test]
+fn option_values_stay_whole_even_with_equals_signs_and_quotes() {
+    let description = "SSO where role=admin and \"MFA\" is on";
+    let command = line("scope", vec![text("description", description)]);
+    assert_eq!(command, Command::Scope { description: description.into(), deal: None });
 }
 
 #[test]

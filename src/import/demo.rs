@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 
-use super::csv_import::{parse_files, ParsedFirm};
+use super::{parse_files, ParsedFirm};
 use crate::domain::calendar::monday_of;
 
 macro_rules! demo_files {
@@ -58,12 +58,12 @@ pub fn demo_firm(today: NaiveDate) -> anyhow::Result<ParsedFirm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::csv_import::{check_references, KnownIds};
+    use crate::import::{check, KnownIds};
 
     #[test]
     fn the_demo_firm_is_valid_and_complete() {
         let parsed = demo_firm("2026-11-25".parse().unwrap()).unwrap();
-        assert!(check_references(&parsed, &KnownIds::default()).is_empty());
+        assert!(check(&parsed, Vec::new(), &KnownIds::default()).is_empty());
         assert_eq!(parsed.data.packages.len(), 5);
         assert!(parsed.data.people.len() >= 50);
         assert!(parsed.data.deliverables.len() >= 40);

@@ -36,59 +36,102 @@ const PACKAGES: [PackageSpec; 8] = [
 /// Writes a firm of `people` people, seeded by `seed`, around `today`, into `dir`.
 pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The random draws happen in this order (staff, deliverables, history): keep it, so a seed
+    // always gives the same firm.
     let mut rng = StdRng::seed_from_u64(seed);
-    let monday = monday_of(today);
-    let mut files: Vec<(&str, String)> = Vec::new();
+    let staff = staff(&mut rng, people, monday_of(today))?;
+    let (packages, package_roles) = packages()?;
+    let (deliverables, package_items) = deliverables(&mut rng)?;
+    let history = history(&mut rng, people, today)?;
+    let files = [
+        ("roles.csv", roles()?),
+        ("people.csv", staff.people),
+        ("allocations.csv", staff.allocations),
+        ("time_off.csv", staff.time_off),
+        ("holidays.csv", holidays(today)?),
+        ("packages.csv", packages),
+        ("package_roles.csv", package_roles),
+        ("deliverables.csv", deliverables),
+        ("package_items.csv", package_items),
+        ("history.csv", history),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
+    Ok(())
+}
 
+fn roles() -> anyhow::Result<String> {
     let mut roles = String::from("id,name,rank,description\n");
     for (id, name, rank, _) in ROLES {
         writeln!(roles, "{id},{name},{rank},{name} on client work")?;
     }
-    files.push(("roles.csv", roles));
+    Ok(roles)
+}
 
-    let total_weight: u32 = ROLES.iter().map(|r| r.3).sum();
-    let mut people_csv = String::from("id,name,role,weekly_hours,active,slack_user_id,discord_user_id,email\n");
-    let mut allocations = String::from("person,project,start,end,hours_per_week,status\n");
-    let mut time_off = String::from("person,start,end\n");
+/// people.csv, allocations.csv and time_off.csv, drawn person by person.
+struct Staff {
+    people: String,
+    allocations: String,
+    time_off: String,
+}
+
+fn staff(rng: &mut StdRng, people: usize, monday: NaiveDate) -> anyhow::Result<Staff> {
+    let mut staff = Staff {
+        people: String::from("id,name,role,weekly_hours,active,slack_user_id,discord_user_id,email\n"),
+        allocations: String::from("person,project,start,end,hours_per_week,status\n"),
+        time_off: String::from("person,start,end\n"),
+    };
     for i in 0..people {
-        let mut pick = rng.gen_range(0..total_weight);
-        let role = ROLES
-            .iter()
-            .find(|r| {
-                if pick < r.3 {
-                    true
-                } else {
-                    pick -= r.3;
-                    false
-                }
-            })
-            .map(|r| r.0)
-            .unwrap_or("consultant");
+        let role = pick_role(rng);
         let weekly = [40, 40, 40, 40, 32, 24][rng.gen_range(0..6)];
         let active = rng.gen_range(0..50) != 0;
         writeln!(
-            people_csv,
+            staff.people,
             "p{i:05},Person {i},{role},{weekly},{active},U{i:08},{},person{i}@firm.example",
             100_000_000_000_000_000u64 + i as u64
         )?;
-        // Three to six bookings across the coming year, some tentative.
-        let mut day = monday - Duration::weeks(rng.gen_range(0..8));
-        for project in 0..rng.gen_range(3..7) {
-            let length = Duration::days(rng.gen_range(14..120));
-            let hours = [8, 16, 20, 24, 32, 40][rng.gen_range(0..6)];
-            let status = if rng.gen_range(0..6) == 0 { "tentative" } else { "confirmed" };
-            writeln!(allocations, "p{i:05},proj-{}-{project},{},{},{hours},{status}", i % 997, day, day + length)?;
-            day += length + Duration::days(rng.gen_range(-20..40));
-        }
+        bookings(rng, i, monday, &mut staff.allocations)?;
         for _ in 0..rng.gen_range(0..3) {
             let start = monday + Duration::days(rng.gen_range(0..350));
-            writeln!(time_off, "p{i:05},{start},{}", start + Duration::days(rng.gen_range(0..10)))?;
+            writeln!(staff.time_off, "p{i:05},{start},{}", start + Duration::days(rng.gen_range(0..10)))?;
         }
     }
-    files.push(("people.csv", people_csv));
-    files.push(("allocations.csv", allocations));
-    files.push(("time_off.csv", time_off));
+    Ok(staff)
+}
 
+/// A role drawn by the weights in `ROLES`.
+fn pick_role(rng: &mut StdRng) -> &'static str {
+    let total_weight: u32 = ROLES.iter().map(|r| r.3).sum();
+    let mut pick = rng.gen_range(0..total_weight);
+    ROLES
+        .iter()
+        .find(|r| {
+            if pick < r.3 {
+                true
+            } else {
+                pick -= r.3;
+                false
+            }
+        })
+        .map(|r| r.0)
+        .unwrap_or("consultant")
+}
+
+/// Three to six bookings of person `i` across the coming year, some tentative.
+fn bookings(rng: &mut StdRng, i: usize, monday: NaiveDate, allocations: &mut String) -> anyhow::Result<()> {
+    let mut day = monday - Duration::weeks(rng.gen_range(0..8));
+    for project in 0..rng.gen_range(3..7) {
+        let length = Duration::days(rng.gen_range(14..120));
+        let hours = [8, 16, 20, 24, 32, 40][rng.gen_range(0..6)];
+        let status = if rng.gen_range(0..6) == 0 { "tentative" } else { "confirmed" };
+        writeln!(allocations, "p{i:05},proj-{}-{project},{},{},{hours},{status}", i % 997, day, day + length)?;
+        day += length + Duration::days(rng.gen_range(-20..40));
+    }
+    Ok(())
+}
+
+fn holidays(today: NaiveDate) -> anyhow::Result<String> {
     let mut holidays = String::from("date,name\n");
     for year in [today.year_ce().1 as i32, today.year_ce().1 as i32 + 1] {
         for (month, day, name) in [(1, 1, "New Year"), (7, 4, "Independence Day"), (12, 25, "Christmas"), (12, 26, "Boxing Day")] {
@@ -97,8 +140,11 @@ pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyho
             }
         }
     }
-    files.push(("holidays.csv", holidays));
+    Ok(holidays)
+}
 
+/// packages.csv and package_roles.csv.
+fn packages() -> anyhow::Result<(String, String)> {
     let mut packages = String::from("id,name,duration_weeks,description\n");
     let mut package_roles = String::from("package,role,count,hours_per_week\n");
     for (id, name, weeks, roles) in PACKAGES {
@@ -107,9 +153,11 @@ pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyho
             writeln!(package_roles, "{id},{role},{count},{hours}")?;
         }
     }
-    files.push(("packages.csv", packages));
-    files.push(("package_roles.csv", package_roles));
+    Ok((packages, package_roles))
+}
 
+/// deliverables.csv and package_items.csv: 200 deliverables spread over the packages.
+fn deliverables(rng: &mut StdRng) -> anyhow::Result<(String, String)> {
     let mut deliverables = String::from("id,name,aliases,category,effort_hours,price,depends_on,description\n");
     let mut items = String::from("package,deliverable,inclusion\n");
     for d in 0..200 {
@@ -125,9 +173,11 @@ pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyho
         let inclusion = ["included", "configuration", "add_on"][rng.gen_range(0..3)];
         writeln!(items, "{package},deliverable-{d:03},{inclusion}")?;
     }
-    files.push(("deliverables.csv", deliverables));
-    files.push(("package_items.csv", items));
+    Ok((deliverables, items))
+}
 
+/// history.csv: one delivered project per two people (at least 40), all ended before `today`.
+fn history(rng: &mut StdRng, people: usize, today: NaiveDate) -> anyhow::Result<String> {
     let mut history = String::from("id,client,package,start,end,effort_hours,planned_end,sold_margin,closed_margin,change_orders\n");
     for h in 0..(people / 2).max(40) {
         let (package, _, weeks, _) = PACKAGES[rng.gen_range(0..PACKAGES.len())];
@@ -146,10 +196,5 @@ pub fn generate(dir: &Path, people: usize, seed: u64, today: NaiveDate) -> anyho
             rng.gen_range(0..6)
         )?;
     }
-    files.push(("history.csv", history));
-
-    for (name, text) in files {
-        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
-    }
-    Ok(())
+    Ok(history)
 }

@@ -2,9 +2,8 @@ use super::*;
 
 fn parse(files: &[(&str, &str)]) -> (ParsedFirm, Vec<String>) {
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.to_string())).collect();
-    let (parsed, mut problems) = parse_files(&files);
-    problems.extend(check_references(&parsed, &KnownIds::default()));
-    sort_problems(&mut problems);
+    let (parsed, problems) = parse_files(&files);
+    let problems = check(&parsed, problems, &KnownIds::default());
     (parsed, problems.iter().map(ToString::to_string).collect())
 }
 

@@ -1,0 +1,137 @@
+//! The answers of the engines, one struct each: it serialises to the `ask --json` contract
+//! (SPEC 6; the extra keys are how the answer reads) and is the context of its template, so each
+//! fact is computed once and shown the same way everywhere.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::domain::firm::HistoryRow;
+use crate::domain::library::Verdict;
+
+/// `/earliest-start`: SPEC 4.2.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarliestStartAnswer {
+    pub package: Option<String>,
+    pub weeks: i64,
+    pub earliest_start: Option<NaiveDate>,
+    pub earliest_start_ignoring_tentative: Option<NaiveDate>,
+    pub roles: Vec<RoleStart>,
+    /// The package's name, or "This team" for an ad-hoc pattern.
+    pub subject: String,
+    /// Roles grouped by their own first start, when they differ.
+    pub phased: Vec<Phase>,
+    pub horizon: usize,
+    pub not_before: Option<NaiveDate>,
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleStart {
+    pub role: String,
+    pub role_name: String,
+    pub count: i64,
+    pub hours_per_week: f64,
+    pub earliest_start: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub date: NaiveDate,
+    pub roles: String,
+}
+
+/// `/staffing`: SPEC 4.3.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffingAnswer {
+    pub package: String,
+    pub package_name: String,
+    pub weeks: i64,
+    pub roles: Vec<StaffedRole>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffedRole {
+    pub role: String,
+    pub role_name: String,
+    pub description: String,
+    pub count: i64,
+    pub hours_per_week: f64,
+}
+
+/// `/comparables`: SPEC 4.4.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComparablesAnswer {
+    pub package: String,
+    pub package_name: String,
+    pub n: usize,
+    pub effort: Option<f64>,
+    pub effort_filter_applied: bool,
+    pub p10_days: Option<f64>,
+    pub p50_days: Option<f64>,
+    pub p90_days: Option<f64>,
+    pub nearest: Vec<NearestProject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DeadlineAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_date: Option<NaiveDate>,
+    /// The requested duration in weeks, as read aloud ("2.7").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_weeks: Option<String>,
+    pub today: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NearestProject {
+    pub id: String,
+    pub client: String,
+    pub weeks: f64,
+    pub effort_hours: f64,
+    pub end: NaiveDate,
+}
+
+impl From<&HistoryRow> for NearestProject {
+    fn from(row: &HistoryRow) -> Self {
+        NearestProject {
+            id: row.id.clone(),
+            client: row.client.clone(),
+            weeks: ((row.duration_days() as f64) / 7.0 * 10.0).round() / 10.0,
+            effort_hours: row.effort_hours,
+            end: row.end,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineAnswer {
+    pub start: Option<NaiveDate>,
+    pub requested_days: Option<i64>,
+    pub share_within: f64,
+    pub approval_required: bool,
+}
+
+/// `/included`: SPEC 4.5.
+#[derive(Debug, Clone, Serialize)]
+pub struct InclusionAnswer {
+    pub verdict: Verdict,
+    pub deliverable: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub package: Option<String>,
+    pub package_name: Option<String>,
+    pub price: Option<f64>,
+    pub effort_hours: Option<f64>,
+    pub separately_priced: Option<bool>,
+    pub depends_on: Vec<Dependency>,
+    /// What was asked, and near matches when nothing matched exactly.
+    pub query: String,
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dependency {
+    pub deliverable: String,
+    pub name: String,
+    pub verdict: Verdict,
+    pub price: f64,
+    pub effort_hours: f64,
+}

@@ -1,0 +1,178 @@
+//! The `keepable` subcommands: the clap definitions here, and one function per subcommand in
+//! `firm` (migrate, import, gen-firm), `chat` (ask, act, console), `records` (outbox, audit,
+//! run-due) and `platforms` (serve, discord register).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+
+use keepable::app::{Actor, App, Clock};
+use keepable::config::Settings;
+use keepable::store::Store;
+
+/// `println!` that does not panic when the reader has gone (`keepable outbox | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod chat;
+mod firm;
+mod platforms;
+mod records;
+
+#[derive(Parser)]
+#[command(name = "keepable", version, about = "Promise only what delivery can keep.")]
+pub struct Cli {
+    /// Database URL: sqlite://FILE or postgres://…
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://keepable.db")]
+    db: String,
+    /// The date answers are computed for (YYYY-MM-DD); defaults to today.
+    #[arg(long, global = true, env = "KEEPABLE_TODAY")]
+    today: Option<NaiveDate>,
+    /// The current time for everything time-based (RFC 3339); defaults to now.
+    #[arg(long, global = true, env = "KEEPABLE_NOW")]
+    now: Option<DateTime<Utc>>,
+    /// A TOML settings file.
+    #[arg(long, global = true, env = "KEEPABLE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Import a firm's CSV files from DIR (all in one transaction).
+    Import { dir: PathBuf },
+    /// Write a generated firm of N people to DIR.
+    GenFirm {
+        #[arg(long)]
+        people: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        dir: PathBuf,
+    },
+    /// Ask one command, as in chat.
+    Ask {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Press a button: perform ACTION_ID with key=value inputs.
+    Act {
+        #[command(flatten)]
+        who: Who,
+        #[arg(long)]
+        json: bool,
+        action: String,
+        fields: Vec<String>,
+    },
+    /// The bot in a terminal, on the embedded database (loads the demo firm when empty).
+    Console {
+        #[command(flatten)]
+        who: Who,
+    },
+    /// The messages written to the outbox.
+    Outbox {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log.
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run due reminders, escalations, expiries and hold releases once.
+    RunDue {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Discord set-up.
+    Discord {
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
+    /// The HTTP server for Slack and Discord, with the background workers.
+    Serve {
+        #[arg(long, env = "KEEPABLE_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DiscordCommand {
+    /// Register the slash commands (bulk overwrite: re-running is safe), globally or in one guild.
+    Register {
+        #[arg(long)]
+        guild: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct Who {
+    /// The platform user id to act as.
+    #[arg(long = "as", default_value = "cli")]
+    user: String,
+    /// The channel the command is typed in.
+    #[arg(long, default_value = "cli")]
+    channel: String,
+    /// Groups (Slack user groups / Discord roles) the user is in.
+    #[arg(long = "group")]
+    groups: Vec<String>,
+}
+
+impl Who {
+    fn actor(&self) -> Actor {
+        Actor { user: self.user.clone(), channel: self.channel.clone(), groups: self.groups.clone() }
+    }
+}
+
+/// The global options every subcommand may need.
+struct Globals {
+    db: String,
+    config: Option<PathBuf>,
+    clock: Clock,
+}
+
+impl Globals {
+    /// The settings, the database (migrated to the current schema) and the app on top of them.
+    async fn open(&self) -> anyhow::Result<App> {
+        let settings = Settings::load(self.config.as_deref())?;
+        let store = Store::connect(&self.db).await?;
+        App::new(store, settings, self.clock)
+    }
+}
+
+/// Runs one subcommand; the exit code says whether it succeeded.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let clock = Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
+    let globals = Globals { db: cli.db, config: cli.config, clock };
+    match cli.command {
+        Command::Migrate => firm::migrate(&globals).await,
+        Command::Import { dir } => firm::import(&globals, &dir).await,
+        Command::GenFirm { people, seed, dir } => firm::gen_firm(&globals, &dir, people, seed),
+        Command::Ask { who, json, text } => chat::ask(&globals, &who, json, &text).await,
+        Command::Act { who, json, action, fields } => chat::act(&globals, &who, json, &action, &fields).await,
+        Command::Console { who } => chat::console(&globals, &who).await,
+        Command::Outbox { json } => records::outbox(&globals, json).await,
+        Command::Audit { json } => records::audit(&globals, json).await,
+        Command::RunDue { json } => records::run_due(&globals, json).await,
+        Command::Discord { command: DiscordCommand::Register { guild } } => platforms::discord_register(guild.as_deref()).await,
+        Command::Serve { listen } => platforms::serve(&globals, &listen).await,
+    }
+}
+
+/// Closes the database and passes `code` on.
+async fn close(app: App, code: ExitCode) -> anyhow::Result<ExitCode> {
+    app.store.close().await;
+    Ok(code)
+}

@@ -1,0 +1,120 @@
+//! The firm's CSV set (SPEC section 3) read into domain rows and checked, before anything is
+//! stored: `reader` parses one file, `checks` looks across files, `demo` is the bundled demo firm
+//! and `gen_firm` writes large generated firms. The database write is `Store::import`.
+//!
+//! Every problem is collected (never the first only) as `file:line: column: what is wrong`, where
+//! the header is line 1 of the file.
+
+mod checks;
+pub mod demo;
+pub mod gen_firm;
+mod reader;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::domain::firm::FirmData;
+use reader::Reader;
+
+pub use checks::{check, KnownIds};
+
+/// The files `import` reads, in the order their rows are written.
+const FILES: [&str; 10] = [
+    "roles.csv",
+    "people.csv",
+    "packages.csv",
+    "package_roles.csv",
+    "deliverables.csv",
+    "package_items.csv",
+    "holidays.csv",
+    "allocations.csv",
+    "time_off.csv",
+    "history.csv",
+];
+
+/// One thing wrong with an import, shown as `file:line: column: what is wrong`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    pub file: String,
+    pub line: u64,
+    pub column: String,
+    pub message: String,
+}
+
+impl fmt::Display for ImportProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Parsed rows with the file line each came from.
+#[derive(Debug, Default, Clone)]
+pub struct ParsedFirm {
+    pub data: FirmData,
+    lines: HashMap<(&'static str, usize), u64>,
+    pub files_read: Vec<&'static str>,
+}
+
+impl ParsedFirm {
+    fn line(&self, file: &'static str, index: usize) -> u64 {
+        self.lines.get(&(file, index)).copied().unwrap_or(0)
+    }
+
+    /// How many rows each file given had, in the order the files are read.
+    pub fn row_counts(&self) -> Vec<(&'static str, usize)> {
+        let data = &self.data;
+        let counts = [
+            ("roles.csv", data.roles.len()),
+            ("people.csv", data.people.len()),
+            ("packages.csv", data.packages.len()),
+            ("package_roles.csv", data.package_roles.len()),
+            ("deliverables.csv", data.deliverables.len()),
+            ("package_items.csv", data.package_items.len()),
+            ("holidays.csv", data.holidays.len()),
+            ("allocations.csv", data.allocations.len()),
+            ("time_off.csv", data.time_off.len()),
+            ("history.csv", data.history.len()),
+        ];
+        counts.into_iter().filter(|(file, _)| self.files_read.contains(file)).collect()
+    }
+}
+
+/// Reads whichever of the known files `dir` holds.
+pub fn parse_dir(dir: &Path) -> anyhow::Result<(ParsedFirm, Vec<ImportProblem>)> {
+    if !dir.is_dir() {
+        anyhow::bail!("{} is not a directory", dir.display());
+    }
+    let mut files = Vec::new();
+    for name in FILES {
+        let path = dir.join(name);
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push((name, text));
+        }
+    }
+    if files.is_empty() {
+        anyhow::bail!("{} holds none of the expected files ({})", dir.display(), FILES.join(", "));
+    }
+    Ok(parse_files(&files))
+}
+
+/// Parses file contents given by name; names outside `FILES` are ignored.
+pub fn parse_files(files: &[(&str, String)]) -> (ParsedFirm, Vec<ImportProblem>) {
+    let mut parsed = ParsedFirm::default();
+    let mut problems = Vec::new();
+    for name in FILES {
+        let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else { continue };
+        parsed.files_read.push(name);
+        let mut reader = Reader::new(name, text, &mut problems);
+        while let Some(row) = reader.next_row() {
+            rows::parse_row(&mut parsed, name, row);
+        }
+    }
+    (parsed, problems)
+}

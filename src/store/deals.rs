@@ -1,0 +1,313 @@
+//! Deals, channel bindings, offers, commitments and capacity holds (SPEC 5.1) in the database,
+//! for `app/workflows/deals.rs`.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, FromRow, Row};
+
+use super::decode::{date, json, opt_text, opt_time, parsed, text, time, timestamp};
+use super::{Store, StoreError, StoreResult, Tx};
+use crate::domain::approval::{DeadlineEvidence, EarlyStartEvidence, Evidence};
+use crate::domain::deal::{Commitment, CommitmentDetails, CommitmentKind, Deal, DealStatus};
+use crate::domain::hold::{Hold, HoldState};
+use crate::domain::offer::{Offer, OfferKind, OfferTerms};
+
+const DEAL_COLUMNS: &str = "d.id, d.name, d.client, d.package, d.seller, d.channel, d.status, d.pm, d.created_at, d.closed_at";
+
+impl FromRow<'_, AnyRow> for Deal {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Deal {
+            id: text(row, "id")?,
+            name: text(row, "name")?,
+            client: text(row, "client")?,
+            package: text(row, "package")?,
+            seller: text(row, "seller")?,
+            channel: text(row, "channel")?,
+            status: parsed(row, "status")?,
+            pm: opt_text(row, "pm")?,
+            created_at: time(row, "created_at")?,
+            closed_at: opt_time(row, "closed_at")?,
+        })
+    }
+}
+
+const HOLD_COLUMNS: &str = "id, deal_id, start_date, end_date, state, created_by, created_at, expires_at";
+
+impl FromRow<'_, AnyRow> for Hold {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Hold {
+            id: text(row, "id")?,
+            deal_id: text(row, "deal_id")?,
+            start_date: date(row, "start_date")?,
+            end_date: date(row, "end_date")?,
+            state: parsed(row, "state")?,
+            created_by: text(row, "created_by")?,
+            created_at: time(row, "created_at")?,
+            expires_at: time(row, "expires_at")?,
+        })
+    }
+}
+
+impl FromRow<'_, AnyRow> for Offer {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let kind: OfferKind = parsed(row, "kind")?;
+        Ok(Offer {
+            id: text(row, "id")?,
+            owner: text(row, "actor")?,
+            channel: text(row, "channel")?,
+            terms: offer_terms(kind, &text(row, "payload")?)
+                .map_err(|e| sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() })?,
+            created_at: time(row, "created_at")?,
+        })
+    }
+}
+
+/// Offer terms, tagged with their kind; offers saved before the tag was stored carry it only in
+/// the `kind` column.
+fn offer_terms(kind: OfferKind, payload: &str) -> Result<OfferTerms, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(payload)?;
+    if let Some(object) = value.as_object_mut() {
+        object.entry("kind").or_insert_with(|| kind.as_str().into());
+    }
+    serde_json::from_value(value)
+}
+
+impl FromRow<'_, AnyRow> for Commitment {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let kind: CommitmentKind = parsed(row, "kind")?;
+        let approval_id = opt_text(row, "approval_id")?;
+        let details = match (approval_id.is_some(), kind) {
+            (true, CommitmentKind::Deadline) => CommitmentDetails::Approval(Evidence::Deadline(json::<DeadlineEvidence>(row, "details")?)),
+            (true, _) => CommitmentDetails::Approval(Evidence::EarlyStart(json::<EarlyStartEvidence>(row, "details")?)),
+            (false, _) => {
+                let offer_kind = OfferKind::parse(kind.as_str()).unwrap_or(OfferKind::Scope);
+                CommitmentDetails::Offer(
+                    offer_terms(offer_kind, &text(row, "details")?)
+                        .map_err(|e| sqlx::Error::ColumnDecode { index: "details".into(), source: e.into() })?,
+                )
+            }
+        };
+        Ok(Commitment {
+            id: row.try_get("id")?,
+            deal_id: text(row, "deal_id")?,
+            kind,
+            summary: text(row, "summary")?,
+            details,
+            source: text(row, "source")?,
+            approval_id,
+            created_by: text(row, "created_by")?,
+            created_at: time(row, "created_at")?,
+        })
+    }
+}
+
+/// A deal by id, or by name when no id matches.
+async fn deal_named<'e>(e: impl Executor<'e, Database = Any>, id_or_name: &str) -> StoreResult<Option<Deal>> {
+    let sql = format!(
+        "SELECT {DEAL_COLUMNS} FROM deals d WHERE d.id = $1 OR lower(d.name) = lower($1) \
+         ORDER BY (d.id = $1) DESC, d.created_at DESC LIMIT 1"
+    );
+    Ok(sqlx::query_as(&sql).bind(id_or_name).fetch_optional(e).await?)
+}
+
+impl Store {
+    /// A deal by id, or by name when no id matches.
+    pub async fn deal(&self, id_or_name: &str) -> StoreResult<Option<Deal>> {
+        deal_named(&self.pool, id_or_name).await
+    }
+
+    pub async fn deal_for_channel(&self, channel: &str) -> StoreResult<Option<Deal>> {
+        let sql = format!("SELECT {DEAL_COLUMNS} FROM deals d JOIN channel_deals c ON c.deal_id = d.id WHERE c.channel = $1");
+        Ok(sqlx::query_as(&sql).bind(channel).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn deal_id_taken(&self, id: &str) -> StoreResult<bool> {
+        Ok(sqlx::query("SELECT 1 FROM deals WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some())
+    }
+
+    pub async fn offer(&self, id: &str) -> StoreResult<Option<Offer>> {
+        let sql = "SELECT id, kind, actor, channel, payload, created_at FROM offers WHERE id = $1";
+        Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
+    }
+
+    pub async fn commitments(&self, deal_id: &str) -> StoreResult<Vec<Commitment>> {
+        let sql = "SELECT id, deal_id, kind, summary, details, source, approval_id, created_by, created_at \
+                   FROM commitments WHERE deal_id = $1 ORDER BY id";
+        Ok(sqlx::query_as(sql).bind(deal_id).fetch_all(&self.pool).await?)
+    }
+
+    pub async fn holds_for_deal(&self, deal_id: &str) -> StoreResult<Vec<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 ORDER BY created_at, id");
+        Ok(sqlx::query_as(&sql).bind(deal_id).fetch_all(&self.pool).await?)
+    }
+
+    /// Active holds whose time ran out at `now`.
+    pub async fn lapsed_holds(&self, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE state = 'active' AND expires_at <= $1 ORDER BY id");
+        Ok(sqlx::query_as(&sql).bind(timestamp(now)).fetch_all(&self.pool).await?)
+    }
+
+    /// Saves what an answer's buttons would commit.
+    pub async fn insert_offer(&self, offer: &Offer) -> StoreResult<()> {
+        let payload = serde_json::to_string(&offer.terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("INSERT INTO offers (id, kind, actor, channel, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(offer.id.clone())
+            .bind(offer.terms.kind().as_str())
+            .bind(offer.owner.clone())
+            .bind(offer.channel.clone())
+            .bind(payload)
+            .bind(timestamp(offer.created_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// The deal, read inside this transaction.
+    pub async fn deal(&mut self, id_or_name: &str) -> StoreResult<Option<Deal>> {
+        deal_named(self.conn(), id_or_name).await
+    }
+
+    /// Creates a deal; a `Conflict` on `deals` when its id is taken (two sellers at once).
+    pub async fn insert_deal(&mut self, deal: &Deal) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO deals (id, name, client, package, seller, channel, status, pm, created_at, closed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(deal.id.clone())
+        .bind(deal.name.clone())
+        .bind(deal.client.clone())
+        .bind(deal.package.clone())
+        .bind(deal.seller.clone())
+        .bind(deal.channel.clone())
+        .bind(deal.status.as_str())
+        .bind(deal.pm.clone())
+        .bind(timestamp(deal.created_at))
+        .bind(deal.closed_at.map(timestamp))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn bind_channel(&mut self, channel: &str, deal_id: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO channel_deals (channel, deal_id) VALUES ($1, $2) \
+             ON CONFLICT (channel) DO UPDATE SET deal_id = excluded.deal_id",
+        )
+        .bind(channel)
+        .bind(deal_id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Closes an open deal; false when it was not open any more.
+    pub async fn close_deal(
+        &mut self,
+        id: &str,
+        status: DealStatus,
+        pm: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE deals SET status = $1, pm = COALESCE($2, pm), closed_at = $3 WHERE id = $4 AND status = 'open'")
+            .bind(status.as_str())
+            .bind(pm)
+            .bind(timestamp(at))
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn insert_commitment(&mut self, c: &Commitment) -> StoreResult<()> {
+        let details = serde_json::to_string(&c.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO commitments (deal_id, kind, summary, details, source, approval_id, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(c.deal_id.clone())
+        .bind(c.kind.as_str())
+        .bind(c.summary.clone())
+        .bind(details)
+        .bind(c.source.clone())
+        .bind(c.approval_id.clone())
+        .bind(c.created_by.clone())
+        .bind(timestamp(c.created_at))
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Books a hold: tentative allocations tagged with the hold, one per (person, hours).
+    pub async fn insert_hold(&mut self, hold: &Hold, bookings: &[(String, f64)]) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(hold.id.clone())
+            .bind(hold.deal_id.clone())
+            .bind(hold.start_date.to_string())
+            .bind(hold.end_date.to_string())
+            .bind(hold.state.as_str())
+            .bind(hold.created_by.clone())
+            .bind(timestamp(hold.created_at))
+            .bind(timestamp(hold.expires_at))
+            .execute(self.conn())
+            .await?;
+        for (person, hours) in bookings {
+            sqlx::query(
+                "INSERT INTO allocations (person, project, start_date, end_date, hours_per_week, status, hold_id) \
+                 VALUES ($1, $2, $3, $4, $5, 'tentative', $6)",
+            )
+            .bind(person.clone())
+            .bind(format!("hold:{}", hold.id))
+            .bind(hold.start_date.to_string())
+            .bind(hold.end_date.to_string())
+            .bind(*hours)
+            .bind(hold.id.clone())
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends an active hold as `to` (released or expired), its bookings removed; false when it was
+    /// not active.
+    pub async fn end_hold(&mut self, id: &str, to: HoldState) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE holds SET state = $1 WHERE id = $2 AND state = 'active'")
+            .bind(to.as_str())
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() == 1 && !to.keeps_bookings() {
+            sqlx::query("DELETE FROM allocations WHERE hold_id = $1").bind(id).execute(self.conn()).await?;
+        }
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A won deal's active holds become confirmed bookings.
+    pub async fn confirm_holds(&mut self, deal_id: &str) -> StoreResult<u64> {
+        sqlx::query(
+            "UPDATE allocations SET status = 'confirmed' \
+             WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')",
+        )
+        .bind(deal_id)
+        .execute(self.conn())
+        .await?;
+        let done = sqlx::query("UPDATE holds SET state = 'confirmed' WHERE deal_id = $1 AND state = 'active'")
+            .bind(deal_id)
+            .execute(self.conn())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Releases every active hold of a deal (lost deals).
+    pub async fn release_deal_holds(&mut self, deal_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM allocations WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')")
+            .bind(deal_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("UPDATE holds SET state = 'released' WHERE deal_id = $1 AND state = 'active'")
+            .bind(deal_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
