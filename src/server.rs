@@ -59,16 +59,22 @@ pub fn router(app: App, platforms: &Platforms) -> Router {
     router
 }
 
-/// How often the workers look for work.
+/// How often the workers look for work; `None` runs no such worker, for a caller (a test) that
+/// steps it itself (`deliver_due`, `App::run_due`). A worker's first step is at start-up.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
-    pub outbox: Duration,
-    pub due: Duration,
+    pub outbox: Option<Duration>,
+    pub due: Option<Duration>,
+}
+
+impl Intervals {
+    /// No background workers: the caller steps the outbox and the due work.
+    pub const STEPPED: Intervals = Intervals { outbox: None, due: None };
 }
 
 impl Default for Intervals {
     fn default() -> Self {
-        Intervals { outbox: Duration::from_millis(500), due: Duration::from_secs(30) }
+        Intervals { outbox: Some(Duration::from_millis(500)), due: Some(Duration::from_secs(30)) }
     }
 }
 
@@ -81,31 +87,35 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut workers = Vec::new();
-    let due_app = app.clone();
-    workers.push(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(intervals.due);
-        loop {
-            tick.tick().await;
-            if let Err(error) = due_app.run_due().await {
-                tracing::error!(error = %error, "due work failed");
-            }
-        }
-    }));
-    match platforms.deliverer() {
-        Some(deliverer) => {
-            let store = app.store.clone();
-            let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-            workers.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(intervals.outbox);
-                loop {
-                    tick.tick().await;
-                    if let Err(error) = deliver_due(&store, deliverer.as_ref(), &worker_id).await {
-                        tracing::error!(error = format!("{error:#}"), "outbox delivery failed");
-                    }
+    if let Some(every) = intervals.due {
+        let due_app = app.clone();
+        workers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(error) = due_app.run_due().await {
+                    tracing::error!(error = %error, "due work failed");
                 }
-            }));
+            }
+        }));
+    }
+    if let Some(every) = intervals.outbox {
+        match platforms.deliverer() {
+            Some(deliverer) => {
+                let (store, clock) = (app.store.clone(), app.clock);
+                let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+                workers.push(tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    loop {
+                        tick.tick().await;
+                        if let Err(error) = deliver_due(&store, deliverer.as_ref(), &worker_id, &clock).await {
+                            tracing::error!(error = format!("{error:#}"), "outbox delivery failed");
+                        }
+                    }
+                }));
+            }
+            None => tracing::warn!("no chat platform configured: outbound messages stay in the outbox"),
         }
-        None => tracing::warn!("no chat platform configured: outbound messages stay in the outbox"),
     }
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
         let socket_app = app.clone();

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
+use super::Clock;
 use crate::store::outbox::OutboundMessage;
 #[cfg(test)]
 use crate::store::timestamp;
@@ -26,8 +27,9 @@ pub enum DeliveryError {
 #[async_trait]
 pub trait Deliver: Send + Sync {
     /// Posts `message` (or, when `replaces` is given, updates that earlier platform message) and
-    /// returns where the platform put it.
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError>;
+    /// returns where the platform put it. `now` is the worker's clock: a platform that keeps quiet
+    /// after a rate limit measures the wait against it, not against the wall clock.
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, now: DateTime<Utc>) -> Result<String, DeliveryError>;
 }
 
 /// How long a claim lasts: longer than one delivery can take with its in-line retries (a Discord
@@ -42,14 +44,16 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::seconds((2i64 << attempts.clamp(0, 9)).min(600))
 }
 
-/// Delivers every due message once; returns how many were sent.
-pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -> anyhow::Result<usize> {
-    let now = Utc::now();
+/// Delivers every message due at `clock`'s time once; returns how many were sent. This is one
+/// step of the outbox worker: the server calls it on an interval with the app's clock, tests call
+/// it themselves and move their clock to let a wait (a `Retry-After`, a back-off, a lease) pass.
+pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, clock: &Clock) -> anyhow::Result<usize> {
+    let now = clock.now();
     let mut sent = 0;
     for message in store.claim_due(worker, now, now + LEASE, 50).await? {
         // A slow platform can outlast the batch's lease: renew it per message, and leave the
         // message to whoever claimed it since if it ran out.
-        let now = Utc::now();
+        let now = clock.now();
         if !store.renew_lease(message.id, worker, now, now + LEASE).await? {
             tracing::warn!(id = message.id, "outbox lease ran out before sending; left to another worker");
             continue;
@@ -58,19 +62,19 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str) -
             Some(id) => store.outbox_message(id).await?.and_then(|m| m.platform_ref),
             None => None,
         };
-        match deliverer.deliver(&message, replaces.as_deref()).await {
+        match deliverer.deliver(&message, replaces.as_deref(), now).await {
             Ok(platform_ref) => {
-                store.mark_sent(message.id, worker, &platform_ref, Utc::now()).await?;
+                store.mark_sent(message.id, worker, &platform_ref, clock.now()).await?;
                 sent += 1;
             }
             Err(error) => {
                 let (text, next) = match &error {
                     DeliveryError::RateLimited(wait) => {
                         let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
-                        (format!("rate limited for {}s", wait.num_seconds()), Some(not_before(Utc::now() + wait)))
+                        (format!("rate limited for {}s", wait.num_seconds()), Some(not_before(clock.now() + wait)))
                     }
                     DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => {
-                        (e.clone(), Some(not_before(Utc::now() + backoff(message.attempts))))
+                        (e.clone(), Some(not_before(clock.now() + backoff(message.attempts))))
                     }
                     DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
                 };

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 
@@ -27,7 +28,7 @@ pub struct TerminalDelivery;
 
 #[async_trait]
 impl Deliver for TerminalDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
         let verb = if replaces.is_some() { "updated" } else { "to" };
         let mut text = format!("\n── {verb} {} ──\n{}", message.target, message.text);
         for button in &message.reply.actions {
@@ -92,7 +93,7 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
         };
         println!("{}\n", render(&reply));
         last = reply.actions.clone();
-        deliver_due(&app.store, &TerminalDelivery, "console").await?;
+        deliver_due(&app.store, &TerminalDelivery, "console", &app.clock).await?;
     }
     if let Some(path) = &history {
         let _ = editor.save_history(path);

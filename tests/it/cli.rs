@@ -89,9 +89,8 @@ fn an_error_reply_is_json_with_exit_status_one() {
     assert!(unknown["message"].as_str().unwrap().contains("crm-rollout"), "{unknown}");
 }
 
-#[test]
-fn the_approval_flow_runs_through_the_cli() {
-    let db = TestDb::sqlite();
+on_both_databases!(the_approval_flow_runs_through_the_cli);
+async fn the_approval_flow_runs_through_the_cli(db: TestDb) {
     keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]);
     let seller = ["--as", "U-SELLER", "--channel", "C-DEAL"];
     let ask = |text: &str| json(&keepable(&db.url, &[&["ask", "--json"][..], &seller[..], &[text]].concat()));

@@ -1,7 +1,8 @@
 //! Discord adapter tests: signed interactions into the running server, REST calls captured by a fake.
 //! `Harness` starts the fake Discord REST API and `keepable::server::run` pointed at it, signs
 //! interactions with the RFC 8032 test key (with ed25519-dalek directly, not the code under test)
-//! and shapes payloads like the interactions Discord sends today.
+//! and shapes payloads like the interactions Discord sends today. The server runs no background
+//! workers: a test delivers the outbox with `Harness::deliver`, one step at a time.
 
 mod approvals;
 mod commands;
@@ -12,7 +13,6 @@ mod tickets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey};
@@ -22,7 +22,7 @@ use keepable::config::Settings;
 use keepable::server::{Intervals, Platforms};
 use serde_json::{json, Value};
 
-use crate::support::{demo_store, now, today, TestDb, TestServer};
+use crate::support::{demo_store, now, today, OutboxWorker, TestDb, TestServer};
 use fake::FakeDiscord;
 
 /// RFC 8032 section 7.1, TEST 1.
@@ -133,12 +133,14 @@ pub fn embed_text(message: &Value) -> String {
     format!("{}\n{}\n{}", embed["title"].as_str().unwrap_or_default(), embed["description"].as_str().unwrap_or_default(), fields.join("\n"))
 }
 
-/// The fake Discord, the server pointed at it, and a signer.
+/// The fake Discord, the server pointed at it, a signer, and the outbox worker the server would
+/// run, stepped by the test.
 pub struct Harness {
     pub app: App,
     pub fake: FakeDiscord,
     pub settings: DiscordSettings,
     pub server: TestServer,
+    pub outbox: OutboxWorker,
     http: reqwest::Client,
     key: SigningKey,
     next_id: AtomicU64,
@@ -163,9 +165,15 @@ impl Harness {
         };
         adjust(&mut settings);
         let platforms = Platforms { discord: Some(Arc::new(settings.clone())), ..Platforms::default() };
-        let intervals = Intervals { outbox: Duration::from_millis(50), due: Duration::from_secs(3600) };
-        let server = TestServer::start(app.clone(), platforms, intervals).await;
-        Harness { app, fake, settings, server, http: reqwest::Client::new(), key: signing_key(SEED), next_id: AtomicU64::new(1) }
+        let outbox = OutboxWorker::new(&app, platforms.deliverer().unwrap(), "discord-test");
+        let server = TestServer::start(app.clone(), platforms, Intervals::STEPPED).await;
+        let (http, key, next_id) = (reqwest::Client::new(), signing_key(SEED), AtomicU64::new(1));
+        Harness { app, fake, settings, server, outbox, http, key, next_id }
+    }
+
+    /// One step of the outbox worker: delivers what is due now; how many messages were sent.
+    pub async fn deliver(&self) -> usize {
+        self.outbox.step().await
     }
 
     /// The signed timestamp of a fresh request: the injected clock's now.

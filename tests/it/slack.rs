@@ -1,7 +1,8 @@
 //! Slack adapter tests: signed requests into the running server, Web API calls captured by a fake.
 //! `Harness` starts the fake Slack and `keepable::server::run` pointed at it, signs requests the
 //! way Slack does (independently of the code under test) and shapes payloads like Slack's
-//! documented examples.
+//! documented examples. The server runs no background workers: a test delivers the outbox with
+//! `Harness::deliver`, one step at a time.
 
 mod approvals;
 mod commands;
@@ -12,7 +13,6 @@ mod requests;
 mod socket;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use keepable::app::App;
@@ -21,16 +21,11 @@ use keepable::server::{Intervals, Platforms};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::support::TestServer;
+use crate::support::{OutboxWorker, TestServer};
 use fake::FakeSlack;
 
 pub const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 pub const BOT_TOKEN: &str = "xoxb-test-token";
-
-/// Workers fast enough that `eventually` sees deliveries; due work effectively off.
-pub fn intervals() -> Intervals {
-    Intervals { outbox: Duration::from_millis(50), due: Duration::from_secs(3600) }
-}
 
 pub fn platforms(fake: &FakeSlack) -> Platforms {
     let settings = SlackSettings { signing_secret: SECRET.into(), bot_token: BOT_TOKEN.into(), app_token: None, api_url: fake.api_url() };
@@ -45,19 +40,28 @@ pub fn sign(timestamp: i64, body: &[u8]) -> String {
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The fake Slack and the bot's server, talking to each other.
+/// The fake Slack and the bot's server, talking to each other, and the outbox worker the server
+/// would run, stepped by the test.
 pub struct Harness {
     pub app: App,
     pub fake: FakeSlack,
     pub server: TestServer,
     pub http: reqwest::Client,
+    pub outbox: OutboxWorker,
 }
 
 impl Harness {
     pub async fn start(app: App) -> Harness {
         let fake = FakeSlack::start().await;
-        let server = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
-        Harness { app, fake, server, http: reqwest::Client::new() }
+        let deliverer = platforms(&fake).deliverer().unwrap();
+        let outbox = OutboxWorker::new(&app, deliverer, "slack-test");
+        let server = TestServer::start(app.clone(), platforms(&fake), Intervals::STEPPED).await;
+        Harness { app, fake, server, http: reqwest::Client::new(), outbox }
+    }
+
+    /// One step of the outbox worker: delivers what is due now; how many messages were sent.
+    pub async fn deliver(&self) -> usize {
+        self.outbox.step().await
     }
 
     /// Posts `body` to `path`, signed at the app's clock, with `content_type`.

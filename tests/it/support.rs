@@ -1,13 +1,16 @@
 //! Shared test support: a fresh database per test (SQLite always; PostgreSQL when
 //! `KEEPABLE_TEST_POSTGRES_URL` is set, and then an unreachable server fails the test), the demo
-//! firm loaded, an `App` with an injected clock, and a running server on `127.0.0.1:0`.
+//! firm loaded, an `App` with an injected clock, a running server on `127.0.0.1:0`, and the
+//! outbox worker stepped by the test on a clock the test moves.
 //! `on_both_databases!` turns one test into `…_on_sqlite` and `…_on_postgres`.
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use keepable::app::delivery::{deliver_due, Deliver};
 use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
 use keepable::server::{Intervals, Platforms};
@@ -165,18 +168,47 @@ impl Drop for TestServer {
     }
 }
 
-/// Polls `check` until it returns `Some`, for at most five seconds (workers run on intervals).
-pub async fn eventually<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 5 seconds");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+/// How long a test awaits an event it expects (a call arriving at a fake, a websocket frame)
+/// before it fails rather than hang. A guard, not a synchronisation: the event, when it comes,
+/// ends the wait at once.
+pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Awaits `event`, failing the test with `what` if it has not happened within `HANG_GUARD`.
+pub async fn or_fail<T>(what: &str, event: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG_GUARD, event).await.unwrap_or_else(|_| panic!("{what} did not happen"))
+}
+
+/// The outbox worker, stepped by the test as zero2prod steps `dispatch_all_pending_emails`:
+/// `step` delivers what is due at the worker's clock, once, and the test asserts after it. The
+/// clock starts at the app's and moves only by `advance`, so a `Retry-After`, a back-off or a
+/// lease runs out without the test waiting for it.
+pub struct OutboxWorker {
+    store: Store,
+    deliverer: Arc<dyn Deliver>,
+    id: String,
+    clock: Mutex<Clock>,
+}
+
+impl OutboxWorker {
+    /// A worker named `id` (as a server instance names its own) delivering through `deliverer`.
+    pub fn new(app: &App, deliverer: Arc<dyn Deliver>, id: &str) -> OutboxWorker {
+        assert!(app.clock.fixed_now.is_some(), "a stepped worker starts from a fixed clock");
+        OutboxWorker { store: app.store.clone(), deliverer, id: id.to_string(), clock: Mutex::new(app.clock) }
+    }
+
+    /// One run of `deliver_due` at the worker's clock; how many messages it sent.
+    pub async fn step(&self) -> usize {
+        let clock = *self.clock.lock().unwrap();
+        deliver_due(&self.store, self.deliverer.as_ref(), &self.id, &clock).await.unwrap()
+    }
+
+    /// Moves the worker's clock on by `by`.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut clock = self.clock.lock().unwrap();
+        clock.fixed_now = Some(clock.now() + by);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.lock().unwrap().now()
     }
 }

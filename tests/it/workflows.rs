@@ -89,9 +89,8 @@ async fn an_unrealistic_deadline_is_decided_once_by_an_approver_and_audited(db: 
     }
 }
 
-#[tokio::test]
-async fn a_rejection_needs_a_reason_and_tells_the_seller_why() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_rejection_needs_a_reason_and_tells_the_seller_why);
+async fn a_rejection_needs_a_reason_and_tells_the_seller_why(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     let id = request_deadline_approval(&app, &seller).await;
@@ -158,9 +157,8 @@ async fn a_scoped_ticket_added_to_the_library_answers_the_next_seller(db: TestDb
     assert_eq!(notices, 3, "the requester hears of each transition");
 }
 
-#[tokio::test]
-async fn a_capacity_hold_is_seen_by_the_next_seller_and_lapses() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_capacity_hold_is_seen_by_the_next_seller_and_lapses);
+async fn a_capacity_hold_is_seen_by_the_next_seller_and_lapses(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     app.ask(&seller, "/deal new Hold package=bi-dashboards").await;
@@ -187,9 +185,8 @@ async fn a_capacity_hold_is_seen_by_the_next_seller_and_lapses() {
     assert_eq!(again.data["earliest_start"].as_str(), Some(start.as_str()));
 }
 
-#[tokio::test]
-async fn pending_approvals_are_reminded_escalated_and_expire() {
-    let db = TestDb::sqlite();
+on_both_databases!(pending_approvals_are_reminded_escalated_and_expire);
+async fn pending_approvals_are_reminded_escalated_and_expire(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let id = request_deadline_approval(&app, &actor("U-SELLER", "C-DEAL")).await;
     let at = |hours: i64| {
@@ -229,9 +226,8 @@ async fn a_won_deal_hands_over_to_the_pm_who_alone_acknowledges(db: TestDb) {
     assert!(app.ask(&seller, "/deal won pm=U-PM").await.is_error(), "a deal is won once");
 }
 
-#[tokio::test]
-async fn unacknowledged_handovers_are_reminded() {
-    let db = TestDb::sqlite();
+on_both_databases!(unacknowledged_handovers_are_reminded);
+async fn unacknowledged_handovers_are_reminded(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     app.ask(&seller, "/deal new Remind package=bi-dashboards").await;
@@ -242,9 +238,8 @@ async fn unacknowledged_handovers_are_reminded() {
     assert_eq!(later.run_due().await.unwrap().handovers_reminded, 0);
 }
 
-#[tokio::test]
-async fn buttons_of_someone_elses_answer_do_nothing() {
-    let db = TestDb::sqlite();
+on_both_databases!(buttons_of_someone_elses_answer_do_nothing);
+async fn buttons_of_someone_elses_answer_do_nothing(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     app.ask(&seller, "/deal new Mine package=crm-rollout").await;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -130,7 +131,7 @@ impl DiscordDelivery {
 
 #[async_trait]
 impl Deliver for DiscordDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
         let view = ReplyView::from(&message.reply);
         if let Some(reference) = replaces {
             let (channel, id) = reference

@@ -6,9 +6,10 @@
 //! limit).
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::blocks::Card;
 use super::web_api::WebApi;
@@ -20,8 +21,8 @@ use crate::store::outbox::OutboundMessage;
 /// Delivers outbox messages through the Slack Web API.
 pub struct SlackDelivery {
     api: WebApi,
-    /// Until when Slack asked us to wait (its last 429).
-    quiet_until: Mutex<Option<Instant>>,
+    /// Until when Slack asked us to wait (its last 429), on the outbox worker's clock.
+    quiet_until: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl SlackDelivery {
@@ -29,15 +30,16 @@ impl SlackDelivery {
         SlackDelivery { api: WebApi::new(&settings), quiet_until: Mutex::new(None) }
     }
 
-    /// How long we must still wait after a 429, if at all.
-    fn must_wait(&self) -> Option<std::time::Duration> {
+    /// How long we must still wait at `now` after a 429, if at all.
+    fn must_wait(&self, now: DateTime<Utc>) -> Option<Duration> {
         let quiet_until = *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        quiet_until.and_then(|until| until.checked_duration_since(Instant::now())).filter(|wait| !wait.is_zero())
+        quiet_until.and_then(|until| (until - now).to_std().ok()).filter(|wait| !wait.is_zero())
     }
 
-    fn remember(&self, outcome: &Result<String, DeliveryError>) {
+    fn remember(&self, outcome: &Result<String, DeliveryError>, now: DateTime<Utc>) {
         if let Err(DeliveryError::RateLimited(wait)) = outcome {
-            *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now() + *wait);
+            let until = chrono::Duration::from_std(*wait).ok().and_then(|wait| now.checked_add_signed(wait));
+            *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = until;
         }
     }
 
@@ -58,12 +60,12 @@ impl SlackDelivery {
 
 #[async_trait]
 impl Deliver for SlackDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
-        if let Some(wait) = self.must_wait() {
+    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, now: DateTime<Utc>) -> Result<String, DeliveryError> {
+        if let Some(wait) = self.must_wait(now) {
             return Err(DeliveryError::RateLimited(wait));
         }
         let outcome = self.send(message, replaces).await;
-        self.remember(&outcome);
+        self.remember(&outcome, now);
         outcome
     }
 }

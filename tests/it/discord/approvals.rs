@@ -8,7 +8,7 @@ use super::{
     button, buttons, embed_text, sub, text, Harness, Member, APPROVER, DEAL_CHANNEL, LEADERSHIP, SECOND_APPROVER, SELLER,
     SELLER_WITH_APPROVER_ROLE, STRANGER,
 };
-use crate::support::{eventually, on_both_databases, TestDb};
+use crate::support::{on_both_databases, TestDb};
 
 /// The seller opens a deal, checks a deadline the comparables do not support and clicks
 /// "Request approval"; returns the card as posted to the leadership channel.
@@ -20,7 +20,8 @@ async fn seller_requests_approval(harness: &Harness) -> Value {
     let request = answer.button("request_approval");
     let requested = harness.post(&harness.click(SELLER, DEAL_CHANNEL, &request)).await;
     assert!(requested.private_title().starts_with("Approval requested"), "{requested:?}");
-    let cards = eventually(|| async { Some(harness.fake.messages_in(LEADERSHIP)).filter(|m| !m.is_empty()) }).await;
+    harness.deliver().await;
+    let cards = harness.fake.messages_in(LEADERSHIP);
     assert_eq!(cards.len(), 1, "one card: {cards:?}");
     cards[0].clone()
 }
@@ -59,15 +60,16 @@ async fn the_approval_flow_runs_by_buttons(db: TestDb) {
     assert!(decided.private_title().contains("approved"), "{decided:?}");
     let card_id = card["id"].as_str().unwrap().to_string();
     let edit_path = format!("/channels/{LEADERSHIP}/messages/{card_id}");
-    let edit = eventually(|| async { harness.fake.calls_to("PATCH", &edit_path).into_iter().find(|c| c.status == 200) }).await;
+    harness.deliver().await;
+    let edit = harness.fake.calls_to("PATCH", &edit_path).into_iter().find(|c| c.status == 200).expect("the card is edited");
     let edited = &harness.fake.messages_in(LEADERSHIP)[0];
     assert!(embed_text(edited).contains("Approved") && embed_text(edited).contains(APPROVER.id), "{edited}");
     assert_eq!(buttons(&edit.body), Vec::<String>::new(), "a decided card has no buttons");
     assert_eq!(harness.fake.messages_in(LEADERSHIP).len(), 1, "edited in place, not posted again");
 
-    let dm = eventually(|| async { harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next() }).await;
+    let dm = harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next().expect("a DM channel is opened");
     assert_eq!(dm.body["recipient_id"], SELLER.id);
-    let dm_channel = eventually(|| async { harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next() }).await;
+    let dm_channel = harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next().expect("the DM is posted");
     assert!(embed_text(&dm_channel.body).contains("approved"), "the seller is told: {}", dm_channel.body);
 
     let late = click_card(&harness, SECOND_APPROVER, &approve).await;
@@ -78,9 +80,8 @@ async fn the_approval_flow_runs_by_buttons(db: TestDb) {
     harness.server.stop().await;
 }
 
-#[tokio::test]
-async fn reject_opens_a_modal_and_a_bad_submission_changes_nothing() {
-    let db = TestDb::sqlite();
+on_both_databases!(reject_opens_a_modal_and_a_bad_submission_changes_nothing);
+async fn reject_opens_a_modal_and_a_bad_submission_changes_nothing(db: TestDb) {
     let harness = Harness::start(&db).await;
     let card = seller_requests_approval(&harness).await;
     let reject = button(&card, "reject").unwrap();
@@ -104,10 +105,10 @@ async fn reject_opens_a_modal_and_a_bad_submission_changes_nothing() {
 
     let rejected = harness.post(&harness.submit(APPROVER, LEADERSHIP, &reject, &[("reason", "Too tight for Q1")])).await;
     assert!(rejected.private_title().contains("rejected"), "{rejected:?}");
-    let notice = eventually(|| async { harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next() }).await;
+    harness.deliver().await;
+    let notice = harness.fake.calls_to("POST", "/channels/7*/messages").into_iter().next().expect("the seller is told");
     assert!(embed_text(&notice.body).contains("Too tight for Q1"), "the seller learns why: {}", notice.body);
-    let edited =
-        eventually(|| async { harness.fake.messages_in(LEADERSHIP).into_iter().next().filter(|m| embed_text(m).contains("Rejected")) })
-            .await;
+    let edited = harness.fake.messages_in(LEADERSHIP).into_iter().next().filter(|m| embed_text(m).contains("Rejected"));
+    let edited = edited.expect("the card says Rejected");
     assert!(buttons(&edited).is_empty(), "{edited}");
 }

@@ -5,7 +5,7 @@ use keepable::chat::discord::register::register_commands;
 use serde_json::{json, Value};
 
 use super::{embed_text, sub, text, Harness, APPLICATION_ID, BOT_TOKEN, GUILD, PM, PRESALES, SELLER};
-use crate::support::{actor, eventually, now, TestDb};
+use crate::support::{actor, now, on_both_databases, TestDb};
 
 /// A command's answer through Discord, beside the app's own answer to the line it should become.
 async fn same_answer(harness: &Harness, name: &str, options: Value, line: &str) {
@@ -60,9 +60,8 @@ async fn an_answer_offers_its_actions_as_buttons_whose_custom_id_is_the_action_i
     assert!(answer.is_ephemeral(), "{answer:?}");
 }
 
-#[tokio::test]
-async fn deal_and_scope_commands_run_through_their_typed_options() {
-    let db = TestDb::sqlite();
+on_both_databases!(deal_and_scope_commands_run_through_their_typed_options);
+async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
     let harness = Harness::start(&db).await;
     let new = json!([sub("new", json!([text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme Ltd")]))]);
     assert!(harness.post(&harness.command(SELLER, "deal", new)).await.private_title().contains("Acme CRM"));
@@ -72,7 +71,8 @@ async fn deal_and_scope_commands_run_through_their_typed_options() {
 
     let scope = json!([text("description", "Quantum CPQ connector")]);
     harness.post(&harness.command(SELLER, "scope", scope)).await.private_title();
-    let tickets = eventually(|| async { Some(harness.fake.messages_in(PRESALES)).filter(|m| !m.is_empty()) }).await;
+    harness.deliver().await;
+    let tickets = harness.fake.messages_in(PRESALES);
     assert!(embed_text(&tickets[0]).contains("Quantum CPQ connector"), "{tickets:?}");
 
     let form = harness.post(&harness.command(SELLER, "scope", json!([]))).await;
@@ -81,11 +81,13 @@ async fn deal_and_scope_commands_run_through_their_typed_options() {
     assert!(empty.private_title().contains("description"), "{empty:?}");
     let filled = harness.submit(SELLER, super::DEAL_CHANNEL, "/scope", &[("description", "Offline mobile app"), ("deal", "")]);
     harness.post(&filled).await.private_title();
-    eventually(|| async { Some(()).filter(|_| harness.fake.messages_in(PRESALES).len() == 2) }).await;
+    harness.deliver().await;
+    assert_eq!(harness.fake.messages_in(PRESALES).len(), 2, "the form's ticket is posted too");
 
     let won = json!([sub("won", json!([{ "name": "pm", "type": 6, "value": PM.id }]))]);
     harness.post(&harness.command(SELLER, "deal", won)).await.private_title();
-    let dm = eventually(|| async { harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next() }).await;
+    harness.deliver().await;
+    let dm = harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next().expect("a DM channel is opened");
     assert_eq!(dm.body["recipient_id"], PM.id, "the project manager is sent the handover directly");
     let lost = harness.post(&harness.command(SELLER, "deal", json!([sub("lost", json!([]))]))).await;
     assert_eq!(lost.kind(), 4, "{lost:?}");
@@ -136,7 +138,7 @@ async fn an_answer_not_ready_in_time_is_deferred_then_edited_into_the_original_r
     assert_eq!(answer.kind(), 5, "deferred: {answer:?}");
     assert!(answer.is_ephemeral() && answer.body["data"]["embeds"].is_null(), "a private loading state first: {answer:?}");
     let path = format!("/webhooks/{APPLICATION_ID}/{}/messages/@original", command["token"].as_str().unwrap());
-    let edit = eventually(|| async { harness.fake.calls_to("PATCH", &path).into_iter().next() }).await;
+    let edit = harness.fake.until(|| harness.fake.calls_to("PATCH", &path).into_iter().next()).await;
     let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), "/staffing crm-rollout").await;
     assert_eq!(edit.body["embeds"][0]["title"], expected.headline.as_str());
     assert_eq!(edit.authorization, None, "webhook edits are authorised by the interaction token alone");

@@ -2,6 +2,7 @@
 //! its method, path and body, creates channel messages (honouring `nonce` + `enforce_nonce` the way
 //! Discord does), edits them, opens DM channels, edits deferred responses and bulk-overwrites
 //! commands; and it can fail the next N calls with a 429 (JSON `retry_after`) or a 500.
+//! A test waits for a call the bot makes on its own time (a deferred answer's edit) with `until`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 /// The version prefix the fake serves under, like Discord's.
 const PREFIX: &str = "/api/v10";
@@ -44,6 +46,8 @@ pub enum Failure {
 #[derive(Default)]
 struct Fake {
     calls: Vec<Call>,
+    /// Counts the calls, so `until` wakes when one arrives.
+    arrivals: watch::Sender<usize>,
     failures: VecDeque<Failure>,
     next_id: u64,
     /// Messages by id.
@@ -82,6 +86,21 @@ impl FakeDiscord {
     /// matches one segment starting with 7; `*` alone any one segment).
     pub fn calls_to(&self, method: &str, pattern: &str) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.method == method && path_matches(pattern, &c.path)).collect()
+    }
+
+    /// What `found` finds, once a call has brought it: `found` is asked now and again as each call
+    /// arrives (no polling). The test fails if it never comes.
+    pub async fn until<T>(&self, mut found: impl FnMut() -> Option<T>) -> T {
+        let mut arrivals = self.state.lock().unwrap().arrivals.subscribe();
+        crate::support::or_fail("the awaited Discord call", async {
+            loop {
+                if let Some(value) = found() {
+                    return value;
+                }
+                arrivals.changed().await.unwrap();
+            }
+        })
+        .await
     }
 
     /// Every message that exists, in creation order (a retried post with the same nonce is one).
@@ -127,6 +146,7 @@ async fn answer(State(state): State<Arc<Mutex<Fake>>>, method: Method, uri: Uri,
     };
     let call = Call { method: method.to_string(), path, body, authorization, status: status.as_u16(), at: Instant::now() };
     fake.calls.push(call);
+    fake.arrivals.send_modify(|count| *count += 1);
     let mut response = (status, Json(answer)).into_response();
     if let Some(Failure::RateLimited(seconds)) = failure {
         response.headers_mut().insert("retry-after", seconds.ceil().to_string().parse().unwrap());

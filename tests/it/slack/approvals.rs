@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::fake::{Call, Failure};
 use super::{button, buttons, text_of, Harness};
-use crate::support::{demo_app, eventually, on_both_databases, TestDb};
+use crate::support::{demo_app, on_both_databases, TestDb};
 
 pub(super) const SELLER: &str = "U-SELLER";
 pub(super) const DEAL_ROOM: &str = "C-DEAL";
@@ -39,7 +39,7 @@ pub(super) fn sent(slack: &Harness, method: &str, channel: &str) -> Vec<Value> {
 
 /// The one answer posted to the response_url named `name`, once it is there.
 pub(super) async fn told(slack: &Harness, name: &str) -> Value {
-    let answers = eventually(|| async { Some(slack.responses(name)).filter(|r| !r.is_empty()) }).await;
+    let answers = slack.fake.until(|| Some(slack.responses(name)).filter(|r| !r.is_empty())).await;
     assert_eq!(answers.len(), 1, "{name}: {answers:#?}");
     assert_eq!(answers[0]["response_type"], "ephemeral", "{name}: only the clicker sees it");
     answers[0].clone()
@@ -52,7 +52,8 @@ pub(super) async fn request_approval(slack: &Harness) -> Value {
     assert_eq!(slack.click(SELLER, DEAL_ROOM, &button(&answer, "request_approval"), "requested").await, 200);
     let requested = told(slack, "requested").await;
     assert!(!text_of(&requested).contains(":warning:"), "{requested:#}");
-    let cards = eventually(|| async { Some(sent(slack, "chat.postMessage", LEADERSHIP)).filter(|c| !c.is_empty()) }).await;
+    slack.deliver().await;
+    let cards = sent(slack, "chat.postMessage", LEADERSHIP);
     assert_eq!(cards.len(), 1);
     cards[0].clone()
 }
@@ -80,12 +81,13 @@ async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
 
     assert_eq!(slack.click("U-APPROVER", LEADERSHIP, &approve, "approver").await, 200);
     assert!(text_of(&told(&slack, "approver").await).contains("approved"));
-    let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
+    slack.deliver().await;
+    let update = sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
     assert_eq!(update["ts"], card_ts(&slack), "the card is updated in place");
     let updated = text_of(&update);
     assert!(updated.contains("*Approved* by <@U-APPROVER>"), "{updated}");
     assert!(buttons(&update).is_empty(), "a decided card has no buttons left: {update:#}");
-    let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
+    let notice = sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
     assert!(text_of(&notice).contains("*approved* by <@U-APPROVER>"), "{notice:#}");
 
     assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "late").await, 200);
@@ -105,9 +107,8 @@ pub(super) fn card_ts(slack: &Harness) -> Value {
     posted.map(|c| c.answer["ts"].clone()).expect("the card was posted")
 }
 
-#[tokio::test]
-async fn when_slack_cannot_list_the_approver_group_its_members_are_refused() {
-    let db = TestDb::sqlite();
+on_both_databases!(when_slack_cannot_list_the_approver_group_its_members_are_refused);
+async fn when_slack_cannot_list_the_approver_group_its_members_are_refused(db: TestDb) {
     let slack = harness(&db).await;
     slack.fake.fail_next("usergroups.users.list", 100, Failure::ServerError);
     let card = request_approval(&slack).await;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{button, buttons, text_of, Harness};
-use crate::support::{demo_app, eventually, settings, TestDb};
+use crate::support::{demo_app, on_both_databases, settings, TestDb};
 
 const SELLER: &str = "U-SELLER";
 const DEAL_ROOM: &str = "C-DEAL";
@@ -49,9 +49,8 @@ async fn each_seller_command_answers_ephemerally_in_block_kit() {
     assert!(slack.fake.calls().is_empty(), "answers went back inline, not through the Web API: {:?}", slack.fake.calls());
 }
 
-#[tokio::test]
-async fn deal_and_scope_commands_answer_and_act() {
-    let db = TestDb::sqlite();
+on_both_databases!(deal_and_scope_commands_answer_and_act);
+async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     let slack = harness(&db).await;
     let created = slack.command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme").await;
     assert!(text_of(&created).contains("Acme CRM"), "{created:#}");
@@ -62,9 +61,9 @@ async fn deal_and_scope_commands_answer_and_act() {
     let scoped = slack.command(SELLER, DEAL_ROOM, "/scope a CPQ connector to SAP").await;
     assert!(!text_of(&scoped).contains(":warning:"), "{scoped:#}");
     // The ticket reaches presales through the outbox, as a card with its buttons.
-    let card =
-        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
-            .await;
+    slack.deliver().await;
+    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("CPQ connector to SAP"), "{card:#}");
     assert!(buttons(&card).iter().any(|id| id.starts_with("accept_ticket:")), "{card:#}");
 }
@@ -88,9 +87,8 @@ async fn a_bad_command_gets_a_friendly_error_that_says_what_is_valid() {
     }
 }
 
-#[tokio::test]
-async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket() {
-    let db = TestDb::sqlite();
+on_both_databases!(scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket);
+async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_ticket(db: TestDb) {
     let slack = harness(&db).await;
     let answer = slack.command(SELLER, DEAL_ROOM, "/scope").await;
     assert_eq!(answer, Value::Null, "an empty acknowledgement: the modal is the answer");
@@ -108,9 +106,9 @@ async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_tick
 
     let (status, body) = slack.submit(SELLER, &view, &[("description", "Salesforce CPQ bridge")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good submission closes the modal");
-    let card =
-        eventually(|| async { slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales") })
-            .await;
+    slack.deliver().await;
+    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("Salesforce CPQ bridge"), "{card:#}");
 }
 
@@ -131,7 +129,7 @@ async fn a_slow_answer_is_acknowledged_within_three_seconds_and_follows_on_the_r
     assert!(slack.responses("command").is_empty());
 
     sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
-    let answer = eventually(|| async { slack.responses("command").first().cloned() }).await;
+    let answer = slack.fake.until(|| slack.responses("command").first().cloned()).await;
     assert!(text_of(&answer).contains("Slowpoke"), "{answer:#}");
     assert_eq!(answer["response_type"], "ephemeral");
 }

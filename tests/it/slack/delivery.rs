@@ -1,15 +1,16 @@
 //! Outbox delivery through the Web API: a 429 waits its `Retry-After`, a 5xx is retried with
-//! back-off, and nothing is lost or sent twice when the server stops and starts again (or dies
-//! holding a claim).
+//! back-off, and nothing is lost or sent twice when an instance stops and another starts (or one
+//! dies holding a claim). The tests step the worker and move its clock; nothing waits.
 
-use std::time::Duration;
+use std::time::Duration as StdDuration;
 
-use chrono::Utc;
+use chrono::Duration;
 use keepable::app::App;
+use keepable::server::Intervals;
 
 use super::fake::{Call, Failure, FakeSlack};
-use super::{intervals, platforms, text_of, Harness};
-use crate::support::{actor, demo_app, eventually, on_both_databases, settings, TestDb, TestServer};
+use super::{platforms, text_of, Harness};
+use crate::support::{actor, demo_app, on_both_databases, settings, OutboxWorker, TestDb, TestServer};
 
 /// Opens a scoping ticket, whose card the outbox must post to the presales channel.
 async fn open_ticket(app: &App, what: &str) {
@@ -27,13 +28,15 @@ fn posts_of(fake: &FakeSlack, what: &str) -> usize {
     attempts(fake).iter().filter(|c| c.status == 200 && text_of(&c.body).contains(what)).count()
 }
 
-/// Waits until every outbox message is sent and returns their attempt counts.
+/// Checks that every outbox message is sent and returns their attempt counts.
 async fn all_sent(app: &App) -> Vec<i64> {
-    eventually(|| async {
-        let messages = app.store.outbox_messages().await.unwrap();
-        messages.iter().all(|m| m.state == "sent").then(|| messages.iter().map(|m| m.attempts).collect())
-    })
-    .await
+    let messages = app.store.outbox_messages().await.unwrap();
+    assert!(messages.iter().all(|m| m.state == "sent"), "not all sent: {messages:#?}");
+    messages.iter().map(|m| m.attempts).collect()
+}
+
+fn statuses(calls: &[Call]) -> Vec<u16> {
+    calls.iter().map(|c| c.status).collect()
 }
 
 on_both_databases!(a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once);
@@ -41,31 +44,38 @@ async fn a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once
     let slack = Harness::start(demo_app(&db, settings()).await).await;
     slack.fake.fail_next("chat.postMessage", 1, Failure::RateLimited(1));
     open_ticket(&slack.app, "Salesforce CPQ bridge").await;
-    let limited = eventually(|| async { attempts(&slack.fake).first().cloned() }).await;
+    slack.deliver().await;
+    let limited = attempts(&slack.fake).first().cloned().expect("the card was tried");
     assert_eq!(limited.status, 429);
     // A message written during the wait waits too: nothing is sent into the limit.
     open_ticket(&slack.app, "Workday HR feed").await;
+    assert_eq!(slack.deliver().await, 0);
+    slack.outbox.advance(Duration::milliseconds(999));
+    assert_eq!(slack.deliver().await, 0, "Retry-After honoured");
+    assert_eq!(statuses(&attempts(&slack.fake)), [429], "nothing is tried before the second is over");
+    slack.outbox.advance(Duration::milliseconds(1));
+    assert_eq!(slack.deliver().await, 2);
     assert_eq!(all_sent(&slack.app).await.len(), 2);
     let tries = attempts(&slack.fake);
-    assert_eq!(tries.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 200, 200]);
-    for later in &tries[1..] {
-        assert!(later.at - limited.at >= Duration::from_secs(1), "Retry-After honoured: {:?}", later.at - limited.at);
-    }
+    assert_eq!(statuses(&tries), [429, 200, 200]);
     assert_eq!(posts_of(&slack.fake, "Salesforce CPQ bridge"), 1);
     assert_eq!(posts_of(&slack.fake, "Workday HR feed"), 1);
     assert_eq!(tries[1].token.as_deref(), Some(super::BOT_TOKEN));
 }
 
-#[tokio::test]
-async fn a_server_error_is_retried_with_back_off_and_delivered_once() {
-    let db = TestDb::sqlite();
+on_both_databases!(a_server_error_is_retried_with_back_off_and_delivered_once);
+async fn a_server_error_is_retried_with_back_off_and_delivered_once(db: TestDb) {
     let slack = Harness::start(demo_app(&db, settings()).await).await;
     slack.fake.fail_next("chat.postMessage", 1, Failure::ServerError);
     open_ticket(&slack.app, "Workday HR feed").await;
+    slack.deliver().await;
+    slack.outbox.advance(Duration::milliseconds(1999));
+    assert_eq!(slack.deliver().await, 0, "backed off: not retried within two seconds");
+    slack.outbox.advance(Duration::milliseconds(1));
+    assert_eq!(slack.deliver().await, 1);
     assert_eq!(all_sent(&slack.app).await, [2]);
     let tries = attempts(&slack.fake);
-    assert_eq!(tries.iter().map(|c| c.status).collect::<Vec<_>>(), [500, 200]);
-    assert!(tries[1].at - tries[0].at >= Duration::from_secs(2), "backed off: {:?}", tries[1].at - tries[0].at);
+    assert_eq!(statuses(&tries), [500, 200]);
     assert_eq!(posts_of(&slack.fake, "Workday HR feed"), 1);
 }
 
@@ -73,25 +83,45 @@ on_both_databases!(nothing_is_lost_or_sent_twice_across_restarts);
 async fn nothing_is_lost_or_sent_twice_across_restarts(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let fake = FakeSlack::start().await;
-    // Written while no server runs.
+    let instance = |id: &str| OutboxWorker::new(&app, platforms(&fake).deliverer().unwrap(), id);
+    // Written while no instance runs.
     open_ticket(&app, "Written while down").await;
 
-    let first = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
+    let first = instance("first");
+    first.step().await;
     all_sent(&app).await;
-    first.stop().await;
+    drop(first);
     assert_eq!(posts_of(&fake, "Written while down"), 1);
 
     // An instance that claimed a message and died before sending it: its lease runs out.
     open_ticket(&app, "Claimed by a dead instance").await;
-    let now = Utc::now();
-    let claimed = app.store.claim_due("dead-instance", now, now + chrono::Duration::seconds(1), 10).await.unwrap();
+    let now = app.clock.now();
+    let claimed = app.store.claim_due("dead-instance", now, now + Duration::seconds(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
-    let second = TestServer::start(app.clone(), platforms(&fake), intervals()).await;
+    let second = instance("second");
     open_ticket(&app, "Written after the restart").await;
+    second.step().await;
+    assert_eq!(posts_of(&fake, "Claimed by a dead instance"), 0, "not while the dead instance holds it");
+    second.advance(Duration::seconds(1));
+    second.step().await;
     all_sent(&app).await;
-    second.stop().await;
     for what in ["Written while down", "Claimed by a dead instance", "Written after the restart"] {
         assert_eq!(posts_of(&fake, what), 1, "{what}");
     }
+}
+
+/// The server's own worker, which the other tests replace by steps: its first step is at
+/// start-up, so what was written while the server was down goes out as it starts.
+#[tokio::test]
+async fn a_starting_server_delivers_what_was_written_while_it_was_down() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db, settings()).await;
+    let fake = FakeSlack::start().await;
+    open_ticket(&app, "Written while down").await;
+    let intervals = Intervals { outbox: Some(StdDuration::from_secs(3600)), due: None };
+    let _server = TestServer::start(app, platforms(&fake), intervals).await;
+    let post = fake.until(|| attempts(&fake).into_iter().next()).await;
+    assert_eq!(post.status, 200);
+    assert!(text_of(&post.body).contains("Written while down"), "{:#}", post.body);
 }

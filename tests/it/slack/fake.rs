@@ -1,10 +1,11 @@
-//! A local fake of the Slack Web API: it records every call (method, body, time, the status it
+//! A local fake of the Slack Web API: it records every call (method, body, token, the status it
 //! answered) and answers like Slack does, or with a 429 / 500 when told to fail the next calls.
 //! `response_url` posts land here too (`/response/NAME`), recorded as method `response:NAME`.
+//! A test waits for a call the bot makes on its own time (a `response_url` answer, a thread reply)
+//! with `until`, which looks again as each call arrives.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 /// One call the bot made.
 #[derive(Debug, Clone)]
@@ -25,7 +27,6 @@ pub struct Call {
     /// The HTTP status the fake answered, and its JSON answer (null for failures).
     pub status: u16,
     pub answer: Value,
-    pub at: Instant,
 }
 
 /// How the fake fails a call.
@@ -40,12 +41,21 @@ pub enum Failure {
 #[derive(Default)]
 struct Recorded {
     calls: Vec<Call>,
+    /// Counts the calls, so `until` wakes when one arrives.
+    arrivals: watch::Sender<usize>,
     /// Failures to answer, per method, in order.
     failures: HashMap<String, VecDeque<Failure>>,
     groups: HashMap<String, Vec<String>>,
     /// What `apps.connections.open` answers (Socket Mode).
     socket_url: Option<String>,
     next_ts: u64,
+}
+
+impl Recorded {
+    fn record(&mut self, call: Call) {
+        self.calls.push(call);
+        self.arrivals.send_modify(|count| *count += 1);
+    }
 }
 
 /// The running fake; dropped, it stops.
@@ -102,6 +112,21 @@ impl FakeSlack {
     pub fn succeeded(&self, method: &str) -> Vec<Call> {
         self.calls().into_iter().filter(|c| c.method == method && c.status == 200).collect()
     }
+
+    /// What `found` finds in the calls, once a call has brought it: `found` is asked now and again
+    /// as each call arrives (no polling). The test fails if it never comes.
+    pub async fn until<T>(&self, mut found: impl FnMut() -> Option<T>) -> T {
+        let mut arrivals = self.state.lock().unwrap().arrivals.subscribe();
+        crate::support::or_fail("the awaited Slack call", async {
+            loop {
+                if let Some(value) = found() {
+                    return value;
+                }
+                arrivals.changed().await.unwrap();
+            }
+        })
+        .await
+    }
 }
 
 impl Drop for FakeSlack {
@@ -120,7 +145,7 @@ async fn api(State(state): State<Arc<Mutex<Recorded>>>, Path(method): Path<Strin
         Some(Failure::ServerError) => (500, Value::Null),
         None => (200, answer(&mut state, &method, &body)),
     };
-    state.calls.push(Call { method, body, token, status, answer: answer.clone(), at: Instant::now() });
+    state.record(Call { method, body, token, status, answer: answer.clone() });
     match failure {
         Some(Failure::RateLimited(seconds)) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "").into_response(),
         Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response(),
@@ -152,14 +177,7 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
 async fn response_url(State(state): State<Arc<Mutex<Recorded>>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let body = decode(&headers, &body);
     let token = bearer(&headers);
-    state.lock().unwrap().calls.push(Call {
-        method: format!("response:{name}"),
-        body,
-        token,
-        status: 200,
-        answer: json!({ "ok": true }),
-        at: Instant::now(),
-    });
+    state.lock().unwrap().record(Call { method: format!("response:{name}"), body, token, status: 200, answer: json!({ "ok": true }) });
     Json(json!({ "ok": true })).into_response()
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::approvals::{card_ts, harness, request_approval, sent, DEAL_ROOM, LEADERSHIP, SELLER};
 use super::{button, text_of, Harness};
-use crate::support::{eventually, on_both_databases, TestDb};
+use crate::support::{on_both_databases, TestDb};
 
 /// The trigger id `super::block_actions` sends with every click.
 const CLICK_TRIGGER: &str = "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3";
@@ -50,26 +50,29 @@ async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: T
 
     let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "Too tight for Q1")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good reason closes the modal");
-    let update = eventually(|| async { sent(&slack, "chat.update", LEADERSHIP).first().cloned() }).await;
+    // The approver hears the outcome privately, in the channel the modal was opened from: by then
+    // the decision is stored and its messages are in the outbox.
+    let private = slack.fake.until(|| sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned()).await;
+    slack.deliver().await;
+    let update = sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
     assert_eq!(update["ts"], card_ts(&slack));
     assert!(text_of(&update).contains("*Rejected* by <@U-APPROVER>"), "{update:#}");
     assert!(text_of(&update).contains("Too tight for Q1"));
-    let notice = eventually(|| async { sent(&slack, "chat.postMessage", SELLER).first().cloned() }).await;
+    let notice = sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
     assert!(text_of(&notice).contains("Too tight for Q1"), "{notice:#}");
-    // The approver hears the outcome privately, in the channel the modal was opened from.
-    let private = eventually(|| async { sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned() }).await;
     assert_eq!(private["user"], "U-APPROVER");
 }
 
-#[tokio::test]
-async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields() {
-    let db = TestDb::sqlite();
+on_both_databases!(scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields);
+async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fields(db: TestDb) {
     let slack = harness(&db).await;
     slack.command(SELLER, DEAL_ROOM, "/scope Salesforce CPQ bridge").await;
-    let card = eventually(|| async { sent(&slack, "chat.postMessage", "presales").first().cloned() }).await;
+    slack.deliver().await;
+    let card = sent(&slack, "chat.postMessage", "presales").first().cloned().expect("the ticket card is posted");
     let accept = button(&card, "accept_ticket");
     assert_eq!(slack.click("U-PRESALES", "presales", &accept, "accepted").await, 200);
-    let accepted = eventually(|| async { sent(&slack, "chat.update", "presales").first().cloned() }).await;
+    slack.deliver().await;
+    let accepted = sent(&slack, "chat.update", "presales").first().cloned().expect("the card is updated");
     let scope = button(&accepted, "scope_ticket");
 
     let modal = open_modal(&slack, "U-PRESALES", "presales", &scope).await;
@@ -82,6 +85,7 @@ async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fi
 
     let (status, body) = slack.submit("U-PRESALES", &modal, &[("effort", "40"), ("price", "$4,800"), ("notes", "two objects")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""));
-    let scoped = eventually(|| async { sent(&slack, "chat.update", "presales").get(1).cloned() }).await;
+    slack.deliver().await;
+    let scoped = sent(&slack, "chat.update", "presales").get(1).cloned().expect("the card is updated again");
     assert!(text_of(&scoped).to_lowercase().contains("scoped"), "{scoped:#}");
 }

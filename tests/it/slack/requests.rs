@@ -217,7 +217,7 @@ async fn an_app_mention_is_answered_with_help_in_its_thread() {
     let slack = harness(&db).await;
     let response = slack.post_signed("/slack/events", "application/json", &mention("Ev0001", "1764081000.000100")).await;
     assert_eq!(response.status(), 200);
-    let posts = crate::support::eventually(|| async { Some(thread_posts(&slack, "1764081000.000100")).filter(|p| !p.is_empty()) }).await;
+    let posts = slack.fake.until(|| Some(thread_posts(&slack, "1764081000.000100")).filter(|p| !p.is_empty())).await;
     assert_eq!(posts[0]["channel"], "C-DEAL");
     let help = super::text_of(&posts[0]);
     for command in ["/earliest-start", "/included", "/comparables", "/staffing", "/scope", "/deal"] {
@@ -234,7 +234,7 @@ async fn a_retried_event_is_acted_on_once() {
     let ts = "1764081000.000200";
     let first = slack.post_signed("/slack/events", "application/json", &mention("Ev0002", ts)).await;
     assert_eq!(first.status(), 200);
-    crate::support::eventually(|| async { Some(()).filter(|_| !thread_posts(&slack, ts).is_empty()) }).await;
+    slack.fake.until(|| Some(()).filter(|_| !thread_posts(&slack, ts).is_empty())).await;
     let at = slack.app.clock.now().timestamp();
     for retry in ["1", "2"] {
         let headers = [("x-slack-retry-num", retry), ("x-slack-retry-reason", "http_timeout")];
@@ -244,7 +244,7 @@ async fn a_retried_event_is_acted_on_once() {
     // A new event with its own id is answered: the retries were skipped for their id alone.
     let other_ts = "1764081000.000300";
     slack.post_signed("/slack/events", "application/json", &mention("Ev0003", other_ts)).await;
-    crate::support::eventually(|| async { Some(()).filter(|_| !thread_posts(&slack, other_ts).is_empty()) }).await;
+    slack.fake.until(|| Some(()).filter(|_| !thread_posts(&slack, other_ts).is_empty())).await;
     assert_eq!(thread_posts(&slack, ts).len(), 1, "the retries of Ev0002 did not answer again");
 }
 
@@ -260,7 +260,7 @@ async fn a_replayed_command_or_click_is_refused_with_401_and_acts_once() {
     let click = serde_urlencoded::to_string([("payload", click.to_string())]).unwrap();
     assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 200);
     assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 401);
-    crate::support::eventually(|| async { Some(()).filter(|_| !slack.responses("click").is_empty()) }).await;
+    slack.fake.until(|| Some(()).filter(|_| !slack.responses("click").is_empty())).await;
     assert_eq!(slack.responses("click").len(), 1, "the replayed click was not run");
     let created = slack.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action == "deal.created").count();
     assert_eq!(created, 1, "the replayed command created no second deal");

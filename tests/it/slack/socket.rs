@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use keepable::chat::slack::SlackSettings;
-use keepable::server::Platforms;
+use keepable::server::{Intervals, Platforms};
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::fake::FakeSlack;
-use super::{block_actions, button, intervals, text_of};
-use crate::support::{demo_app, eventually, settings, TestDb, TestServer};
+use super::{block_actions, button, text_of};
+use crate::support::{demo_app, settings, TestDb, TestServer};
 
 const APP_TOKEN: &str = "xapp-1-A0001-test";
 
@@ -60,7 +60,7 @@ async fn socket_mode_runs_the_same_handlers_over_a_websocket() {
         app_token: Some(APP_TOKEN.into()),
         api_url: fake.api_url(),
     };
-    let _server = TestServer::start(app, Platforms { slack: Some(Arc::new(settings)), discord: None }, intervals()).await;
+    let _server = TestServer::start(app, Platforms { slack: Some(Arc::new(settings)), discord: None }, Intervals::STEPPED).await;
 
     let (stream, _) = tokio::time::timeout(Duration::from_secs(5), websocket.accept()).await.expect("the bot connects").unwrap();
     let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
@@ -84,14 +84,13 @@ async fn socket_mode_runs_the_same_handlers_over_a_websocket() {
 
     send(&mut socket, "interactive", "env-3", block_actions("U-SELLER", "C-DEAL", &commit, &response_url)).await;
     assert_eq!(receive(&mut socket).await, json!({ "envelope_id": "env-3" }));
-    let recorded = eventually(|| async { fake.succeeded("response:socket").first().map(|c| c.body.clone()) }).await;
+    let recorded = fake.until(|| fake.succeeded("response:socket").first().map(|c| c.body.clone())).await;
     assert!(text_of(&recorded).contains("Socketeers"), "the start is recorded on the deal: {recorded:#}");
 
     let mention = json!({ "type": "event_callback", "event_id": "Ev-socket-1", "team_id": "T0001", "api_app_id": "A0001",
         "event": { "type": "app_mention", "user": "U-SELLER", "text": "<@U0BOT> help", "ts": "1764081000.000900", "channel": "C-DEAL" } });
     send(&mut socket, "events_api", "env-4", mention).await;
     assert_eq!(receive(&mut socket).await, json!({ "envelope_id": "env-4" }));
-    let help =
-        eventually(|| async { fake.succeeded("chat.postMessage").into_iter().find(|c| c.body["thread_ts"] == "1764081000.000900") }).await;
+    let help = fake.until(|| fake.succeeded("chat.postMessage").into_iter().find(|c| c.body["thread_ts"] == "1764081000.000900")).await;
     assert!(text_of(&help.body).contains("/earliest-start"));
 }
