@@ -5,6 +5,8 @@ use keepable::chat::discord::register::register_commands;
 use serde_json::{json, Value};
 
 use super::{embed_text, sub, text, Harness, APPLICATION_ID, BOT_TOKEN, GUILD, PM, PRESALES, SELLER};
+use keepable::app::text;
+
 use crate::support::{actor, now, on_both_databases, TestDb};
 
 /// A command's answer through Discord, beside the app's own answer to the line it should become.
@@ -12,7 +14,7 @@ async fn same_answer(harness: &Harness, name: &str, options: Value, line: &str) 
     let answer = harness.post(&harness.command(SELLER, name, options)).await;
     let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), line).await;
     assert!(!expected.is_error(), "{line} should be a seller answer: {expected:?}");
-    assert_eq!(answer.private_title(), expected.headline, "/{name} should answer like `{line}`");
+    assert_eq!(answer.private_title(), text::plain(&expected.headline), "/{name} should answer like `{line}`");
 }
 
 #[tokio::test]
@@ -140,7 +142,7 @@ async fn an_answer_not_ready_in_time_is_deferred_then_edited_into_the_original_r
     let path = format!("/webhooks/{APPLICATION_ID}/{}/messages/@original", command["token"].as_str().unwrap());
     let edit = harness.fake.until(|| harness.fake.calls_to("PATCH", &path).into_iter().next()).await;
     let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), "/staffing crm-rollout").await;
-    assert_eq!(edit.body["embeds"][0]["title"], expected.headline.as_str());
+    assert_eq!(edit.body["embeds"][0]["title"], text::plain(&expected.headline).as_str());
     assert_eq!(edit.authorization, None, "webhook edits are authorised by the interaction token alone");
 }
 
