@@ -21,13 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::App;
-use crate::server::MAX_BODY;
 
 pub use interactions::Handler;
 pub use rest::DiscordDelivery;
@@ -82,12 +79,8 @@ impl DiscordSettings {
     }
 }
 
-/// `POST /discord/interactions`: bodies over `MAX_BODY` get 413 before they are buffered.
+/// `POST /discord/interactions` (the server caps the body size).
 pub fn routes(app: App, settings: Arc<DiscordSettings>) -> Router {
     let handler = Handler::new(app, settings);
-    Router::new()
-        .route("/discord/interactions", post(interactions::endpoint))
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .with_state(handler)
+    Router::new().route("/discord/interactions", post(interactions::endpoint)).with_state(handler)
 }

@@ -2,11 +2,12 @@
 //! outbox delivery to the Web API. Only translation lives here: a Slack payload becomes an
 //! `(Actor, command text or action id)`, and a `Reply` becomes Block Kit.
 //!
-//! How a request flows: `http` checks the size, the signature (`verify`) and for replays
-//! (`replay`), then hands the payload to `commands`, `interactions` or `events`; Socket Mode
-//! (`socket_mode`) hands its envelopes to the same functions. Replies are rendered by `blocks` (messages) and `modals`
-//! (views); `web_api` talks to Slack, `delivery` drains the outbox through it, and `groups`
-//! resolves user-group membership for approver checks.
+//! How a request flows: `http` (behind the server's body-size limit) checks the signature
+//! (`verify`) and for replays (`replay`), then hands the payload to `commands`, `interactions`
+//! or `events`; Socket Mode (`socket_mode`) hands its envelopes to the same functions. Replies
+//! are rendered by `blocks` (messages) and `modals` (views); `web_api` talks to Slack,
+//! `delivery` drains the outbox through it, and `groups` resolves user-group membership for
+//! approver checks.
 
 mod blocks;
 mod commands;
