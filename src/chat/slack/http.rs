@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 use slack_morphism::prelude::SlackCommandEvent;
 
@@ -77,7 +78,7 @@ async fn accept(slack: &Slack, headers: &HeaderMap, body: Bytes, replays: Replay
         return Err(StatusCode::OK.into_response());
     }
     let now = slack.app.clock.now().timestamp();
-    verify::verify_request(&slack.settings.signing_secret, headers, &body, now).map_err(|refusal| {
+    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, &body, now).map_err(|refusal| {
         tracing::warn!(%refusal, "refused a request that Slack did not sign");
         StatusCode::UNAUTHORIZED.into_response()
     })?;
