@@ -1,14 +1,19 @@
-//! One `Settings` struct: defaults, then a TOML file, then environment overrides.
+//! One `Settings` struct: defaults, then a TOML file, then environment overrides. Every key of the
+//! file can be overridden by `KEEPABLE_` + the key in upper case (`KEEPABLE_HOLD_DAYS=21`); a
+//! list is comma-separated and an empty value unsets an optional key.
 //!
 //! Secrets (Slack signing secret and tokens, Discord keys and tokens) never live here: the
-//! adapters read them from the environment.
+//! adapters read them from the environment (`chat::slack::SlackSettings`,
+//! `chat::discord::DiscordSettings`) and hold them as `secrecy::SecretString`.
+
+mod env;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Channel where approval requests are posted.
@@ -75,34 +80,13 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Overrides each key whose `KEEPABLE_*` variable `var` gives, read as the key's own type.
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        let list = |text: String| text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        if let Some(v) = var("KEEPABLE_LEADERSHIP_CHANNEL") {
-            self.leadership_channel = v;
-        }
-        if let Some(v) = var("KEEPABLE_ESCALATION_CHANNEL") {
-            self.escalation_channel = v;
-        }
-        if let Some(v) = var("KEEPABLE_PRESALES_CHANNEL") {
-            self.presales_channel = v;
-        }
-        if let Some(v) = var("KEEPABLE_APPROVERS") {
-            self.approvers = list(v);
-        }
-        if let Some(v) = var("KEEPABLE_APPROVER_GROUP") {
-            self.approver_group = Some(v).filter(|v| !v.is_empty());
-        }
-        if let Some(v) = var("KEEPABLE_PRESALES_MEMBERS") {
-            self.presales_members = list(v);
-        }
-        if let Some(v) = var("KEEPABLE_PRESALES_GROUP") {
-            self.presales_group = Some(v).filter(|v| !v.is_empty());
-        }
-        if let Some(v) = var("KEEPABLE_PROMPTS_DIR") {
-            self.prompts_dir = Some(PathBuf::from(v));
-        }
-        if let Some(v) = var("KEEPABLE_HORIZON_WEEKS") {
-            self.horizon_weeks = v.parse().context("KEEPABLE_HORIZON_WEEKS must be a whole number")?;
+        for key in env::keys::<Settings>() {
+            let name = env::variable(key);
+            if let Some(text) = var(&name) {
+                env::set(self, key, &text).with_context(|| format!("{name} is not a valid {key}"))?;
+            }
         }
         Ok(())
     }
@@ -140,5 +124,71 @@ mod tests {
         let mut settings = Settings::default();
         settings.apply_env(|name| (name == "KEEPABLE_APPROVERS").then(|| "U1, U2".to_string())).unwrap();
         assert_eq!(settings.approvers, vec!["U1", "U2"]);
+    }
+
+    /// Every key of the file, with its variable and a value that is not its default.
+    const EVERY_KEY: [(&str, &str); 14] = [
+        ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
+        ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
+        ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
+        ("KEEPABLE_APPROVERS", "U1,U2"),
+        ("KEEPABLE_APPROVER_GROUP", "S-APPROVERS"),
+        ("KEEPABLE_PRESALES_MEMBERS", " U3 , ,U4 "),
+        ("KEEPABLE_PRESALES_GROUP", "S-PRESALES"),
+        ("KEEPABLE_APPROVAL_REMINDER_HOURS", "5"),
+        ("KEEPABLE_APPROVAL_ESCALATION_HOURS", "25"),
+        ("KEEPABLE_APPROVAL_EXPIRY_HOURS", "73"),
+        ("KEEPABLE_HANDOVER_REMINDER_HOURS", "12"),
+        ("KEEPABLE_HOLD_DAYS", "21"),
+        ("KEEPABLE_HORIZON_WEEKS", "26"),
+        ("KEEPABLE_PROMPTS_DIR", "my-prompts"),
+    ];
+
+    #[test]
+    fn every_key_has_its_keepable_variable() {
+        let mut variables: Vec<String> = env::keys::<Settings>().iter().map(|key| env::variable(key)).collect();
+        let mut listed: Vec<String> = EVERY_KEY.iter().map(|(name, _)| name.to_string()).collect();
+        variables.sort();
+        listed.sort();
+        assert_eq!(variables, listed, "a setting was added: give it a value in EVERY_KEY");
+    }
+
+    #[test]
+    fn every_setting_is_overridden_from_the_environment() {
+        let mut settings = Settings::default();
+        settings.apply_env(|name| EVERY_KEY.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_string())).unwrap();
+        let expected = Settings {
+            leadership_channel: "C-LEAD".into(),
+            escalation_channel: "C-ESC".into(),
+            presales_channel: "C-PRE".into(),
+            approvers: vec!["U1".into(), "U2".into()],
+            approver_group: Some("S-APPROVERS".into()),
+            presales_members: vec!["U3".into(), "U4".into()],
+            presales_group: Some("S-PRESALES".into()),
+            approval_reminder_hours: 5,
+            approval_escalation_hours: 25,
+            approval_expiry_hours: 73,
+            handover_reminder_hours: 12,
+            hold_days: 21,
+            horizon_weeks: 26,
+            prompts_dir: Some(PathBuf::from("my-prompts")),
+        };
+        assert_eq!(settings, expected);
+    }
+
+    #[test]
+    fn an_empty_variable_unsets_an_optional_setting() {
+        let mut settings: Settings = toml::from_str("approver_group = \"S1\"\nprompts_dir = \"p\"\n").unwrap();
+        settings.apply_env(|name| name.ends_with("_GROUP").then(String::new)).unwrap();
+        assert_eq!(settings.approver_group, None);
+        assert_eq!(settings.prompts_dir, Some(PathBuf::from("p")), "a variable not given changes nothing");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_variable() {
+        let mut settings = Settings::default();
+        let error = settings.apply_env(|name| (name == "KEEPABLE_HOLD_DAYS").then(|| "two weeks".to_string())).unwrap_err();
+        assert_eq!(format!("{error:#}"), "KEEPABLE_HOLD_DAYS is not a valid hold_days: 'two weeks' is not a whole number");
+        assert_eq!(settings.hold_days, 14);
     }
 }

@@ -6,14 +6,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::app::delivery::{deliver_due, Deliver};
 use crate::app::App;
 use crate::chat::{discord, slack};
 
-/// Largest request body accepted from a platform (larger ones get 413 before they are buffered).
+/// Largest request body accepted from a platform: a larger declared length gets 413 before
+/// anything is read, and a streamed body gets 413 as soon as it grows past the limit.
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The chat platforms this instance serves, configured from the environment.
@@ -48,15 +51,18 @@ impl Platforms {
     }
 }
 
+/// `/healthz` and the endpoints of the configured platforms, whose bodies share one size limit
+/// (`MAX_BODY`, in place of axum's default).
 pub fn router(app: App, platforms: &Platforms) -> Router {
-    let mut router = Router::new().route("/healthz", get(|| async { "ok" }));
+    let mut endpoints = Router::new();
     if let Some(settings) = &platforms.slack {
-        router = router.merge(slack::routes(app.clone(), settings.clone()));
+        endpoints = endpoints.merge(slack::routes(app.clone(), settings.clone()));
     }
     if let Some(settings) = &platforms.discord {
-        router = router.merge(discord::routes(app.clone(), settings.clone()));
+        endpoints = endpoints.merge(discord::routes(app.clone(), settings.clone()));
     }
-    router
+    let endpoints = endpoints.layer(DefaultBodyLimit::disable()).layer(RequestBodyLimitLayer::new(MAX_BODY));
+    Router::new().route("/healthz", get(|| async { "ok" })).merge(endpoints)
 }
 
 /// How often the workers look for work; `None` runs no such worker, for a caller (a test) that

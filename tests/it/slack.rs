@@ -28,7 +28,13 @@ pub const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 pub const BOT_TOKEN: &str = "xoxb-test-token";
 
 pub fn platforms(fake: &FakeSlack) -> Platforms {
-    let settings = SlackSettings { signing_secret: SECRET.into(), bot_token: BOT_TOKEN.into(), app_token: None, api_url: fake.api_url() };
+    let settings = SlackSettings {
+        signing_secret: SECRET.into(),
+        bot_token: BOT_TOKEN.into(),
+        app_token: None,
+        api_url: fake.api_url(),
+        ack_within: keepable::chat::slack::DEFAULT_ACK_WITHIN,
+    };
     Platforms { slack: Some(Arc::new(settings)), discord: None }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret;
 use serenity::all::{Client, Context, EventHandler, GatewayIntents, Interaction, Ready};
 
 use super::incoming;
@@ -37,7 +38,7 @@ impl EventHandler for Gateway {
 pub async fn run(app: App, settings: Arc<DiscordSettings>) -> anyhow::Result<()> {
     let token = settings.bot_token.clone().context("DISCORD_GATEWAY=1 needs DISCORD_BOT_TOKEN")?;
     // Interactions reach every gateway connection; no privileged intent is needed.
-    let mut client = Client::builder(token, GatewayIntents::empty())
+    let mut client = Client::builder(token.expose_secret(), GatewayIntents::empty())
         .event_handler(Gateway { handler: Handler::new(app, settings) })
         .await
         .context("building the Discord gateway client")?;

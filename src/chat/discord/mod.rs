@@ -21,13 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
+use secrecy::SecretString;
 
 use crate::app::App;
-use crate::server::MAX_BODY;
 
 pub use interactions::Handler;
 pub use rest::DiscordDelivery;
@@ -38,13 +36,14 @@ pub const DEFAULT_API_URL: &str = "https://discord.com/api/v10";
 /// How long an answer may take before the interaction is deferred; Discord allows 3 seconds.
 pub const DEFAULT_DEFER_AFTER: Duration = Duration::from_secs(2);
 
-/// Discord configuration, from the environment.
+/// Discord configuration, from the environment (the bot token never shows in `Debug` output).
 #[derive(Debug, Clone)]
 pub struct DiscordSettings {
-    /// The application's Ed25519 public key, hex.
+    /// The application's Ed25519 public key, hex. Public by design (it can only verify), so it is
+    /// not held as a secret.
     pub public_key: String,
     pub application_id: Option<String>,
-    pub bot_token: Option<String>,
+    pub bot_token: Option<SecretString>,
     /// REST base URL, `https://discord.com/api/v10` unless overridden for tests.
     pub api_url: String,
     /// Run the gateway client as well as (or instead of) the HTTP endpoint.
@@ -74,7 +73,7 @@ impl DiscordSettings {
             .context("DISCORD_PUBLIC_KEY must be the application's public key: 64 hex characters")?;
         Ok(Some(DiscordSettings {
             application_id: var("DISCORD_APPLICATION_ID"),
-            bot_token: var("DISCORD_BOT_TOKEN"),
+            bot_token: var("DISCORD_BOT_TOKEN").map(SecretString::from),
             api_url: var("DISCORD_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()).trim_end_matches('/').to_string(),
             gateway: var("DISCORD_GATEWAY").is_some_and(|v| v == "1" || v == "true"),
             ..DiscordSettings::new(public_key)
@@ -82,12 +81,28 @@ impl DiscordSettings {
     }
 }
 
-/// `POST /discord/interactions`: bodies over `MAX_BODY` get 413 before they are buffered.
+/// `POST /discord/interactions` (the server caps the body size).
 pub fn routes(app: App, settings: Arc<DiscordSettings>) -> Router {
     let handler = Handler::new(app, settings);
-    Router::new()
-        .route("/discord/interactions", post(interactions::endpoint))
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .with_state(handler)
+    Router::new().route("/discord/interactions", post(interactions::endpoint)).with_state(handler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bot_token_never_shows_in_debug_output() {
+        // RFC 8032's first test key.
+        let public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let environment = |name: &str| match name {
+            "DISCORD_PUBLIC_KEY" => Some(public_key.to_string()),
+            "DISCORD_BOT_TOKEN" => Some("discord-bot-token-1234".to_string()),
+            _ => None,
+        };
+        let settings = DiscordSettings::from_env(&environment).unwrap().unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("discord-bot-token-1234"), "{shown}");
+        assert!(shown.contains(public_key), "the public key is not a secret: {shown}");
+    }
 }

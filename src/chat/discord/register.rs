@@ -12,7 +12,7 @@ use super::DiscordSettings;
 /// returns how many Discord now has.
 pub async fn register_commands(settings: &DiscordSettings, guild: Option<&str>) -> anyhow::Result<usize> {
     let application = settings.application_id.as_deref().context("set DISCORD_APPLICATION_ID")?;
-    settings.bot_token.as_deref().context("set DISCORD_BOT_TOKEN")?;
+    settings.bot_token.as_ref().context("set DISCORD_BOT_TOKEN")?;
     let path = match guild {
         Some(guild) => format!("/applications/{application}/guilds/{guild}/commands"),
         None => format!("/applications/{application}/commands"),

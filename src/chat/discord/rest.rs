@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -31,7 +32,7 @@ const MAX_INLINE_WAITS: u32 = 3;
 pub struct DiscordRest {
     http: reqwest::Client,
     api_url: String,
-    bot_token: Option<String>,
+    bot_token: Option<SecretString>,
 }
 
 impl DiscordRest {
@@ -73,8 +74,8 @@ impl DiscordRest {
     async fn send_once(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<String, DeliveryError> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
         if authorised {
-            let token = self.bot_token.as_deref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
-            request = request.header(reqwest::header::AUTHORIZATION, format!("Bot {token}"));
+            let token = self.bot_token.as_ref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
+            request = request.header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
         }
         let response = request.send().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
         let status = response.status();

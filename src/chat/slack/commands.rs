@@ -1,13 +1,13 @@
 //! Slash commands: `/earliest-start crm-rollout` becomes the command line the app parses, run as
 //! the user who typed it in their channel. The answer goes back inline when it is ready within
-//! `ACK_WITHIN`; otherwise Slack is acknowledged at once and the answer follows on the command's
+//! the acknowledgement window (`SlackSettings::ack_within`); otherwise Slack is acknowledged at once and the answer follows on the command's
 //! `response_url`. `/scope` without a description opens a modal instead.
 
 use serde_json::{json, Value};
 use slack_morphism::prelude::SlackCommandEvent;
 
 use super::blocks::Card;
-use super::{modals, within_ack, Ack, Slack, Timed};
+use super::{modals, Ack, Slack, Timed};
 
 /// Answers one slash command.
 pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
@@ -31,7 +31,7 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
         let actor = worker.actor(&user, &channel).await;
         Card::from(&worker.app.ask(&actor, &line).await)
     };
-    match within_ack(answer).await {
+    match slack.within_ack(answer).await {
         Timed::Ready(card) => Ack::Json(card.response()),
         Timed::Late(task) => {
             let api = slack.api.clone();

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::blocks::Card;
-use super::{within_ack, Ack, Slack};
+use super::{Ack, Slack};
 
 /// An Events API body, as far as Keepable reads it.
 #[derive(Debug, Deserialize)]
@@ -84,6 +84,7 @@ async fn answer_mention(slack: &Slack, event: Event) {
             tracing::warn!(channel, error = ?error, "could not answer an app mention");
         }
     };
-    // Slack is acknowledged once the help is posted, or after ACK_WITHIN with it still on its way.
-    let _ = within_ack(work).await;
+    // Slack is acknowledged once the help is posted, or after the acknowledgement window with it
+    // still on its way.
+    let _ = slack.within_ack(work).await;
 }

@@ -1,14 +1,15 @@
 //! The HTTP endpoints Slack calls: `/slack/commands`, `/slack/interactions` and `/slack/events`.
-//! Each one reads the body under the size cap (413), acknowledges `ssl_check=1`, verifies the
+//! Each one reads the body (the server caps its size: 413), acknowledges `ssl_check=1`, verifies the
 //! signature (401 on any failure, unlike slack-morphism's 400), refuses a replayed command or
 //! click (401), then hands the decoded payload to the same handler Socket Mode uses.
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 use slack_morphism::prelude::SlackCommandEvent;
 
@@ -22,7 +23,7 @@ pub(crate) fn router(slack: Slack) -> Router {
         .with_state(slack)
 }
 
-async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
+async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match accept(&slack, &headers, body, Replays::Refused).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -33,7 +34,7 @@ async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Bod
     }
 }
 
-async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
+async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match accept(&slack, &headers, body, Replays::Refused).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -47,7 +48,7 @@ async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Body)
     }
 }
 
-async fn event(State(slack): State<Slack>, headers: HeaderMap, body: Body) -> Response {
+async fn event(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match accept(&slack, &headers, body, Replays::ByEventId).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -68,17 +69,16 @@ enum Replays {
     ByEventId,
 }
 
-/// The raw body of a request Slack signed, or the response that ends it: 413 when too large,
-/// 200 for an `ssl_check`, 401 when not signed by Slack within the time window or replayed.
-async fn accept(slack: &Slack, headers: &HeaderMap, body: Body, replays: Replays) -> Result<Bytes, Response> {
-    let body = verify::read_capped(headers, body).await.map_err(IntoResponse::into_response)?;
+/// The raw body of a request Slack signed, or the response that ends it: 200 for an
+/// `ssl_check`, 401 when not signed by Slack within the time window or replayed.
+async fn accept(slack: &Slack, headers: &HeaderMap, body: Bytes, replays: Replays) -> Result<Bytes, Response> {
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
     // before (and whether or not) it is signed; it never reaches a handler.
     if form_field(&body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
     let now = slack.app.clock.now().timestamp();
-    verify::verify_request(&slack.settings.signing_secret, headers, &body, now).map_err(|refusal| {
+    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, &body, now).map_err(|refusal| {
         tracing::warn!(%refusal, "refused a request that Slack did not sign");
         StatusCode::UNAUTHORIZED.into_response()
     })?;

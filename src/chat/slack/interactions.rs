@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::blocks::Card;
 use super::modals::{self, ModalContext};
-use super::{within_ack, Ack, Slack, Timed};
+use super::{Ack, Slack, Timed};
 use crate::app::action::Action;
 use crate::app::command::Command;
 use crate::app::forms::{Form, FormInput};
@@ -122,7 +122,7 @@ async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
         tell(&worker, &clicker, &Card::from(&reply)).await;
     };
     // The outcome reaches the clicker through the response_url whether or not it is quick.
-    let _ = within_ack(work).await;
+    let _ = slack.within_ack(work).await;
     Ack::Empty
 }
 
@@ -157,7 +157,7 @@ async fn submit_action(slack: &Slack, clicker: Clicker, action_id: String, value
         worker.app.act(&actor, &action_id, &given).await
     };
     let first_field = form.fields().first().map(|f| f.key).unwrap_or("reason");
-    finish_submission(slack, clicker, within_ack(work).await, first_field)
+    finish_submission(slack, clicker, slack.within_ack(work).await, first_field)
 }
 
 /// Opens a scoping ticket from the `/scope` modal, its description kept whole.
@@ -173,7 +173,7 @@ async fn submit_scope(slack: &Slack, clicker: Clicker, values: HashMap<String, S
         let actor = worker.actor(&who.user, &who.channel).await;
         worker.app.run(&actor, command).await
     };
-    finish_submission(slack, clicker, within_ack(work).await, "description")
+    finish_submission(slack, clicker, slack.within_ack(work).await, "description")
 }
 
 /// A refusal keeps the modal open with the reason under `field`; success closes it and tells the

@@ -2,11 +2,12 @@
 //! outbox delivery to the Web API. Only translation lives here: a Slack payload becomes an
 //! `(Actor, command text or action id)`, and a `Reply` becomes Block Kit.
 //!
-//! How a request flows: `http` checks the size, the signature (`verify`) and for replays
-//! (`replay`), then hands the payload to `commands`, `interactions` or `events`; Socket Mode
-//! (`socket_mode`) hands its envelopes to the same functions. Replies are rendered by `blocks` (messages) and `modals`
-//! (views); `web_api` talks to Slack, `delivery` drains the outbox through it, and `groups`
-//! resolves user-group membership for approver checks.
+//! How a request flows: `http` (behind the server's body-size limit) checks the signature
+//! (`verify`) and for replays (`replay`), then hands the payload to `commands`, `interactions`
+//! or `events`; Socket Mode (`socket_mode`) hands its envelopes to the same functions. Replies
+//! are rendered by `blocks` (messages) and `modals` (views); `web_api` talks to Slack,
+//! `delivery` drains the outbox through it, and `groups` resolves user-group membership for
+//! approver checks.
 
 mod blocks;
 mod commands;
@@ -25,33 +26,47 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::Router;
+use secrecy::SecretString;
 use tokio::task::JoinHandle;
 
 use crate::app::{Actor, App};
 
 pub use delivery::SlackDelivery;
 
-/// Slack configuration, from the environment (secrets never come from the config file).
+/// Slack configuration, from the environment (secrets never come from the config file, and
+/// never show in `Debug` output).
 #[derive(Debug, Clone)]
 pub struct SlackSettings {
-    pub signing_secret: String,
-    pub bot_token: String,
+    pub signing_secret: SecretString,
+    pub bot_token: SecretString,
     /// Socket Mode token (`xapp-…`); when set, Socket Mode runs alongside HTTP.
-    pub app_token: Option<String>,
+    pub app_token: Option<SecretString>,
     /// Web API base URL, `https://slack.com/api/` unless overridden for tests.
     pub api_url: String,
+    /// How long a handler may take before Slack is acknowledged without the answer, which then
+    /// follows through the `response_url` (`SLACK_ACK_WITHIN_MS`).
+    pub ack_within: Duration,
 }
+
+/// Slack allows 3 seconds for an acknowledgement; the rest is left for the network.
+pub const DEFAULT_ACK_WITHIN: Duration = Duration::from_secs(2);
 
 impl SlackSettings {
     /// `None` when `SLACK_SIGNING_SECRET` is not set.
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<SlackSettings>> {
         let Some(signing_secret) = var("SLACK_SIGNING_SECRET") else { return Ok(None) };
+        let ack_within = match var("SLACK_ACK_WITHIN_MS") {
+            Some(ms) => Duration::from_millis(ms.trim().parse().context("SLACK_ACK_WITHIN_MS must be a whole number of milliseconds")?),
+            None => DEFAULT_ACK_WITHIN,
+        };
         Ok(Some(SlackSettings {
-            signing_secret,
-            bot_token: var("SLACK_BOT_TOKEN").unwrap_or_default(),
-            app_token: var("SLACK_APP_TOKEN"),
+            signing_secret: signing_secret.into(),
+            bot_token: var("SLACK_BOT_TOKEN").unwrap_or_default().into(),
+            app_token: var("SLACK_APP_TOKEN").map(SecretString::from),
             api_url: var("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api/".into()),
+            ack_within,
         }))
     }
 }
@@ -60,10 +75,6 @@ impl SlackSettings {
 pub fn routes(app: App, settings: Arc<SlackSettings>) -> Router {
     http::router(Slack::new(app, settings))
 }
-
-/// How long a handler may take before Slack is acknowledged without the answer (Slack allows 3 s;
-/// the rest is left for the network). Work that takes longer carries on in its own task.
-const ACK_WITHIN: Duration = Duration::from_secs(2);
 
 /// Everything a handler needs: the app, the settings, the Web API client and the group cache.
 #[derive(Clone)]
@@ -90,6 +101,24 @@ impl Slack {
         actor.groups = self.groups.groups_of(user, &configured).await;
         actor
     }
+
+    /// Runs `work` in its own task and waits for it up to the acknowledgement window
+    /// (`SlackSettings::ack_within`); work that takes longer carries on in its task.
+    pub async fn within_ack<T, F>(&self, work: F) -> Timed<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let mut task = tokio::spawn(work);
+        match tokio::time::timeout(self.settings.ack_within, &mut task).await {
+            Ok(Ok(output)) => Timed::Ready(output),
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "Slack handler task failed");
+                Timed::Failed
+            }
+            Err(_) => Timed::Late(task),
+        }
+    }
 }
 
 /// What a handler answers Slack with: an empty 200 (or bare Socket Mode ack), a JSON body
@@ -104,7 +133,7 @@ pub(crate) enum Ack {
 
 /// Where a piece of work stands when Slack must be acknowledged.
 pub(crate) enum Timed<T> {
-    /// It finished within `ACK_WITHIN`.
+    /// It finished within the acknowledgement window.
     Ready(T),
     /// It is still running; the caller follows up when it ends.
     Late(JoinHandle<T>),
@@ -112,19 +141,38 @@ pub(crate) enum Timed<T> {
     Failed,
 }
 
-/// Runs `work` in its own task and waits up to `ACK_WITHIN` for it.
-pub(crate) async fn within_ack<T, F>(work: F) -> Timed<T>
-where
-    T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
-{
-    let mut task = tokio::spawn(work);
-    match tokio::time::timeout(ACK_WITHIN, &mut task).await {
-        Ok(Ok(output)) => Timed::Ready(output),
-        Ok(Err(error)) => {
-            tracing::error!(error = %error, "Slack handler task failed");
-            Timed::Failed
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn environment(name: &str) -> Option<String> {
+        let value = match name {
+            "SLACK_SIGNING_SECRET" => "signing-secret-8f74",
+            "SLACK_BOT_TOKEN" => "xoxb-bot-token-1234",
+            "SLACK_APP_TOKEN" => "xapp-app-token-5678",
+            "SLACK_ACK_WITHIN_MS" => "1500",
+            _ => return None,
+        };
+        Some(value.to_string())
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let settings = SlackSettings::from_env(&environment).unwrap().unwrap();
+        let shown = format!("{settings:?}");
+        for secret in ["signing-secret-8f74", "xoxb-bot-token-1234", "xapp-app-token-5678"] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
         }
-        Err(_) => Timed::Late(task),
+        assert!(shown.contains("https://slack.com/api/"), "the rest still shows: {shown}");
+    }
+
+    #[test]
+    fn the_acknowledgement_window_is_a_setting() {
+        let settings = SlackSettings::from_env(&environment).unwrap().unwrap();
+        assert_eq!(settings.ack_within, Duration::from_millis(1500));
+        let defaults = SlackSettings::from_env(&|name| (name == "SLACK_SIGNING_SECRET").then(|| "s".to_string())).unwrap().unwrap();
+        assert_eq!(defaults.ack_within, DEFAULT_ACK_WITHIN);
+        let wrong = |name: &str| Some(if name == "SLACK_ACK_WITHIN_MS" { "2s" } else { "s" }.to_string());
+        assert!(SlackSettings::from_env(&wrong).is_err());
     }
 }

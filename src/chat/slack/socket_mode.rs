@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use slack_morphism::prelude::SlackCommandEvent;
@@ -34,7 +35,7 @@ struct Envelope {
 
 /// Connects and serves until the task is stopped, reconnecting whenever the socket ends.
 pub async fn run(app: App, settings: Arc<SlackSettings>) -> anyhow::Result<()> {
-    let token = settings.app_token.clone().filter(|t| !t.is_empty()).context("SLACK_APP_TOKEN is not set")?;
+    let token = settings.app_token.clone().filter(|t| !t.expose_secret().is_empty()).context("SLACK_APP_TOKEN is not set")?;
     let slack = Slack::new(app, settings);
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -53,7 +54,7 @@ pub async fn run(app: App, settings: Arc<SlackSettings>) -> anyhow::Result<()> {
 }
 
 /// One websocket connection, until Slack closes it or asks us to reconnect.
-async fn session(slack: &Slack, token: &str) -> anyhow::Result<()> {
+async fn session(slack: &Slack, token: &SecretString) -> anyhow::Result<()> {
     let url = slack.api.open_socket_url(token).await.map_err(|e| anyhow::anyhow!("apps.connections.open: {e:?}"))?;
     let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.context("connecting to the Socket Mode websocket")?;
     tracing::info!("Slack Socket Mode connected");

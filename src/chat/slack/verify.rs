@@ -1,15 +1,10 @@
 //! Verifying that a request comes from Slack: HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the
 //! signing secret, compared in constant time, with the timestamp within five minutes of the
-//! app's clock either way. Bodies are read with a hard cap so a huge request is refused (413)
-//! before it is buffered.
+//! app's clock either way.
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, StatusCode};
-use futures_util::StreamExt;
+use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-
-use crate::server::MAX_BODY;
 
 /// How far a request's timestamp may be from our clock, either way (Slack's recommendation).
 pub const MAX_SKEW_SECONDS: i64 = 5 * 60;
@@ -56,25 +51,6 @@ pub fn verify_request(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) 
     let timestamp = header(TIMESTAMP_HEADER)?;
     let signature = header(SIGNATURE_HEADER)?;
     verify_signature(secret, timestamp, signature, body, now)
-}
-
-/// Reads a body of at most `MAX_BODY` bytes: a larger declared `Content-Length` is refused before
-/// anything is read, and a stream that grows past the cap is dropped as soon as it does.
-pub async fn read_capped(headers: &HeaderMap, body: Body) -> Result<Bytes, StatusCode> {
-    let declared = headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY as u64) {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
-    }
-    let mut stream = body.into_data_stream();
-    let mut buffer = Vec::with_capacity(declared.map_or(0, |length| length as usize));
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
-        if buffer.len() + chunk.len() > MAX_BODY {
-            return Err(StatusCode::PAYLOAD_TOO_LARGE);
-        }
-        buffer.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buffer))
 }
 
 #[cfg(test)]

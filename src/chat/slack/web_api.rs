@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::SlackSettings;
@@ -18,7 +19,7 @@ const TRANSIENT_ERRORS: [&str; 4] = ["internal_error", "fatal_error", "service_u
 pub(crate) struct WebApi {
     http: reqwest::Client,
     base: String,
-    bot_token: String,
+    bot_token: SecretString,
 }
 
 /// Where a posted message landed.
@@ -53,7 +54,7 @@ impl WebApi {
 
     /// Calls `method` with a JSON body and the bot token.
     async fn call(&self, method: &str, body: &Value) -> Result<Value, DeliveryError> {
-        let request = self.http.post(self.url(method)).bearer_auth(&self.bot_token).json(body);
+        let request = self.http.post(self.url(method)).bearer_auth(self.bot_token.expose_secret()).json(body);
         answer(method, request.send().await).await
     }
 
@@ -98,15 +99,15 @@ impl WebApi {
 
     /// `usergroups.users.list`: the user ids in a user group.
     pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, DeliveryError> {
-        let answer = self.call_form("usergroups.users.list", &self.bot_token, &[("usergroup", group)]).await?;
+        let answer = self.call_form("usergroups.users.list", self.bot_token.expose_secret(), &[("usergroup", group)]).await?;
         let users =
             answer["users"].as_array().ok_or_else(|| DeliveryError::Permanent("usergroups.users.list: no users in the answer".into()))?;
         Ok(users.iter().filter_map(|u| u.as_str().map(String::from)).collect())
     }
 
     /// `apps.connections.open` with the app-level token: a Socket Mode websocket URL.
-    pub async fn open_socket_url(&self, app_token: &str) -> Result<String, DeliveryError> {
-        let answer = self.call_form("apps.connections.open", app_token, &[]).await?;
+    pub async fn open_socket_url(&self, app_token: &SecretString) -> Result<String, DeliveryError> {
+        let answer = self.call_form("apps.connections.open", app_token.expose_secret(), &[]).await?;
         answer["url"]
             .as_str()
             .map(String::from)

@@ -59,6 +59,7 @@ async fn socket_mode_runs_the_same_handlers_over_a_websocket() {
         bot_token: super::BOT_TOKEN.into(),
         app_token: Some(APP_TOKEN.into()),
         api_url: fake.api_url(),
+        ack_within: keepable::chat::slack::DEFAULT_ACK_WITHIN,
     };
     let _server = TestServer::start(app, Platforms { slack: Some(Arc::new(settings)), discord: None }, Intervals::STEPPED).await;
 
