@@ -1,5 +1,5 @@
 //! The firm's data in the database as the engines read it: packages, roles, history, the
-//! library, people by platform id. Writing it is `import.rs`.
+//! library. Writing it is `import.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,12 +140,6 @@ impl Store {
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(Library { deliverables, items })
-    }
-
-    /// The people a platform user id or email maps to (people.csv's identity columns).
-    pub async fn person_for_user(&self, user: &str) -> anyhow::Result<Option<(String, String)>> {
-        let sql = "SELECT id, name FROM people WHERE slack_user_id = $1 OR discord_user_id = $1 OR email = $1 OR id = $1";
-        Ok(sqlx::query_as(sql).bind(user).fetch_optional(&self.pool).await?)
     }
 }
 
