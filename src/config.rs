@@ -42,6 +42,19 @@ pub struct Settings {
     pub horizon_weeks: usize,
     /// A directory whose templates override the embedded `prompts/`.
     pub prompts_dir: Option<PathBuf>,
+    /// User ids who, besides a deal's seller, may change any deal (commit, hold, request,
+    /// rebind, mark won or lost).
+    pub sales_leads: Vec<String>,
+    /// A Slack user group id or Discord role id whose members are sales leads.
+    pub sales_lead_group: Option<String>,
+    /// Hours an answer's buttons stay valid.
+    pub offer_valid_hours: i64,
+    /// Active capacity holds one seller may have at a time.
+    pub max_active_holds: usize,
+    /// The one Slack workspace served (`T…`); requests from any other are refused.
+    pub slack_team_id: Option<String>,
+    /// The one Discord server served; interactions from any other are refused.
+    pub discord_guild_id: Option<String>,
 }
 
 impl Default for Settings {
@@ -61,6 +74,12 @@ impl Default for Settings {
             hold_days: 14,
             horizon_weeks: 52,
             prompts_dir: None,
+            sales_leads: Vec::new(),
+            sales_lead_group: None,
+            offer_valid_hours: 24,
+            max_active_holds: 3,
+            slack_team_id: None,
+            discord_guild_id: None,
         }
     }
 }
@@ -98,6 +117,8 @@ impl Settings {
             "approval delays must be positive"
         );
         anyhow::ensure!(self.hold_days > 0, "hold_days must be positive");
+        anyhow::ensure!(self.offer_valid_hours > 0, "offer_valid_hours must be positive");
+        anyhow::ensure!(self.max_active_holds >= 1, "max_active_holds must be at least 1");
         Ok(())
     }
 }
@@ -127,7 +148,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 14] = [
+    const EVERY_KEY: [(&str, &str); 20] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -142,6 +163,12 @@ mod tests {
         ("KEEPABLE_HOLD_DAYS", "21"),
         ("KEEPABLE_HORIZON_WEEKS", "26"),
         ("KEEPABLE_PROMPTS_DIR", "my-prompts"),
+        ("KEEPABLE_SALES_LEADS", "U5,U6"),
+        ("KEEPABLE_SALES_LEAD_GROUP", "S-LEADS"),
+        ("KEEPABLE_OFFER_VALID_HOURS", "12"),
+        ("KEEPABLE_MAX_ACTIVE_HOLDS", "2"),
+        ("KEEPABLE_SLACK_TEAM_ID", "T1"),
+        ("KEEPABLE_DISCORD_GUILD_ID", "700000000000000001"),
     ];
 
     #[test]
@@ -172,6 +199,12 @@ mod tests {
             hold_days: 21,
             horizon_weeks: 26,
             prompts_dir: Some(PathBuf::from("my-prompts")),
+            sales_leads: vec!["U5".into(), "U6".into()],
+            sales_lead_group: Some("S-LEADS".into()),
+            offer_valid_hours: 12,
+            max_active_holds: 2,
+            slack_team_id: Some("T1".into()),
+            discord_guild_id: Some("700000000000000001".into()),
         };
         assert_eq!(settings, expected);
     }

@@ -2,11 +2,14 @@
 //! (SPEC 6; the extra keys are how the answer reads) and is the context of its template, so each
 //! fact is computed once and shown the same way everywhere.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::domain::deal::{Commitment, CommitmentKind, DealStatus};
 use crate::domain::firm::HistoryRow;
+use crate::domain::hold::{Hold, HoldState};
 use crate::domain::library::Verdict;
+use crate::domain::ticket::Ticket;
 
 /// `/earliest-start`: SPEC 4.2.
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +128,8 @@ pub struct InclusionAnswer {
     /// What was asked, and near matches when nothing matched exactly.
     pub query: String,
     pub suggestions: Vec<String>,
+    /// The deal whose package was used, when the question came from a deal's channel.
+    pub deal_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -134,4 +139,68 @@ pub struct Dependency {
     pub verdict: Verdict,
     pub price: f64,
     pub effort_hours: f64,
+}
+
+/// `/deal show` (and every reply about a deal): SPEC 5.1, the `ask --json` deal contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct DealAnswer {
+    pub id: String,
+    pub name: String,
+    pub client: String,
+    pub seller: String,
+    pub status: DealStatus,
+    pub package: String,
+    pub pm: Option<String>,
+    pub channels: Vec<String>,
+    /// Current and superseded commitments, oldest first.
+    pub commitments: Vec<CommitmentView>,
+    pub holds: Vec<HoldView>,
+    pub tickets: Vec<Ticket>,
+    /// What just happened: `created`, `show`, `won`, `lost`, `rebound`.
+    pub event: String,
+    /// The channel's earlier deal, when this one replaced it.
+    pub rebound_from: Option<String>,
+    pub deal_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitmentView {
+    pub kind: CommitmentKind,
+    pub value: String,
+    pub current: bool,
+    pub approval: Option<String>,
+    pub approval_id: Option<String>,
+    pub source: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Commitment> for CommitmentView {
+    fn from(c: &Commitment) -> Self {
+        CommitmentView {
+            kind: c.kind,
+            value: c.value.clone(),
+            current: c.current,
+            approval: c.approval_id.clone(),
+            approval_id: c.approval_id.clone(),
+            source: c.source.clone(),
+            summary: c.summary.clone(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldView {
+    pub id: String,
+    pub state: HoldState,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&Hold> for HoldView {
+    fn from(h: &Hold) -> Self {
+        HoldView { id: h.id.clone(), state: h.state, start: h.start_date, end: h.end_date, expires_at: h.expires_at }
+    }
 }

@@ -23,10 +23,25 @@ pub enum StartTarget {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DealCommand {
-    New { name: String, package: String, client: Option<String> },
-    Show { deal: Option<String> },
-    Won { deal: Option<String>, pm: String },
-    Lost { deal: Option<String> },
+    New {
+        name: String,
+        package: String,
+        client: Option<String>,
+    },
+    Show {
+        deal: Option<String>,
+    },
+    /// Binds the channel to one of the actor's deals.
+    Use {
+        deal: String,
+    },
+    Won {
+        deal: Option<String>,
+        pm: String,
+    },
+    Lost {
+        deal: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +55,21 @@ pub enum Command {
     Help,
 }
 
+impl Command {
+    /// The command's name, as audited (`deal.refused`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::EarliestStart { .. } => "earliest-start",
+            Command::Staffing { .. } => "staffing",
+            Command::Included { .. } => "included",
+            Command::Comparables { .. } => "comparables",
+            Command::Scope { .. } => "scope",
+            Command::Deal(_) => "deal",
+            Command::Help => "help",
+        }
+    }
+}
+
 /// The commands and their syntax, for help and for errors.
 pub const SYNTAX: &[(&str, &str)] = &[
     ("earliest-start", "/earliest-start <package> [not-before=YYYY-MM-DD]  or  /earliest-start roles=ROLE:COUNT@HOURS[,…] weeks=N"),
@@ -47,7 +77,7 @@ pub const SYNTAX: &[(&str, &str)] = &[
     ("included", "/included <item> [package=<package>]"),
     ("comparables", "/comparables <package> [effort=HOURS] [deadline=YYYY-MM-DD] [start=YYYY-MM-DD]"),
     ("scope", "/scope <description> [deal=<deal>]"),
-    ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | won [<deal>] pm=<user> | lost [<deal>]"),
+    ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | use <deal> | won [<deal>] pm=<user> | lost [<deal>]"),
     ("keepable", "/keepable help, or any command above without its slash"),
 ];
 
@@ -128,13 +158,6 @@ fn tokenize(text: &str) -> Vec<String> {
         tokens.push(current);
     }
     tokens
-}
-
-/// A Slack (`<@U123|ann>`) or Discord (`<@123>`, `<@!123>`) mention becomes the bare user id.
-pub fn user_reference(text: &str) -> String {
-    let inner = text.strip_prefix("<@").and_then(|t| t.strip_suffix('>')).unwrap_or(text);
-    let inner = inner.strip_prefix('!').unwrap_or(inner);
-    inner.split('|').next().unwrap_or(inner).trim_start_matches('@').to_string()
 }
 
 fn command_name(word: &str) -> Result<&'static str, UserError> {
@@ -311,9 +334,10 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
             DealCommand::New { name: args.required_text("a deal name")?, package, client }
         }
         "show" => DealCommand::Show { deal: deal(args) },
+        "use" => DealCommand::Use { deal: args.required_text("a deal")? },
         "won" => {
             let pm = args.take("pm").ok_or(UserError::Missing { what: "pm=<user>", syntax })?;
-            DealCommand::Won { deal: deal(args), pm: user_reference(&pm) }
+            DealCommand::Won { deal: deal(args), pm }
         }
         "lost" => DealCommand::Lost { deal: deal(args) },
         other => return Err(UserError::Syntax { message: format!("unknown deal action '{}'", user(other)), syntax }),

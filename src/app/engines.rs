@@ -27,7 +27,7 @@ pub(crate) struct StartAnswer {
 }
 
 impl App {
-    async fn package(&self, given: &str) -> Result<Package, AppError> {
+    pub(crate) async fn package(&self, given: &str) -> Result<Package, AppError> {
         let packages = self.store.packages().await?;
         Ok(resolve_package(&packages, given)?.clone())
     }
@@ -156,6 +156,33 @@ impl App {
         start: Option<NaiveDate>,
     ) -> Result<Reply, AppError> {
         let package = self.package(given).await?;
+        let answer = self.compute_comparables(&package, effort, deadline, start).await?;
+        let mut reply = self.answer("comparables", &answer)?;
+        let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else { return Ok(reply) };
+        if verdict.start.is_some_and(|start| deadline < start) {
+            // Before the start is an input error, never an approval request: no button.
+            return Ok(reply);
+        }
+        let approval_required = verdict.approval_required;
+        let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
+        let id = self.offer(actor, terms).await?;
+        if approval_required {
+            reply.actions.push(Button::new(Action::RequestApproval(id), "Request approval").primary());
+        } else {
+            reply.actions.push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
+        }
+        Ok(reply)
+    }
+
+    /// SPEC 4.4 for `package`; with a deadline, the rule's verdict from `start` (or the package's
+    /// earliest start). A deadline in the past or before the start is an input error.
+    pub(crate) async fn compute_comparables(
+        &self,
+        package: &Package,
+        effort: Option<f64>,
+        deadline: Option<NaiveDate>,
+        start: Option<NaiveDate>,
+    ) -> Result<ComparablesAnswer, AppError> {
         let history = self.store.history(&package.id).await?;
         let today = self.clock.today();
         let set = comparables(&history, today, effort);
@@ -174,7 +201,10 @@ impl App {
             requested_weeks: None,
             today,
         };
-        let Some(deadline) = deadline else { return self.answer("comparables", &answer) };
+        let Some(deadline) = deadline else { return Ok(answer) };
+        if deadline <= today {
+            return Err(UserError::DeadlineInThePast { deadline, today }.into());
+        }
         let start = match start {
             Some(start) => Some(start),
             None => self.compute_start(&StartTarget::Package(package.id.clone()), None).await?.result.earliest_start,
@@ -187,21 +217,25 @@ impl App {
             share_within: verdict.share_within,
             approval_required: verdict.approval_required,
         });
-        let mut reply = self.answer("comparables", &answer)?;
-        let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
-        let id = self.offer(actor, terms).await?;
-        if verdict.approval_required {
-            reply.actions.push(Button::new(Action::RequestApproval(id), "Request approval").primary());
-        } else {
-            reply.actions.push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
-        }
-        Ok(reply)
+        Ok(answer)
+    }
+
+    /// The offer behind "Request approval" of `deadline` for `package` counted from `start`.
+    pub(crate) async fn deadline_terms(&self, package: &Package, deadline: NaiveDate, start: NaiveDate) -> Result<OfferTerms, AppError> {
+        let answer = self.compute_comparables(package, None, Some(deadline), Some(start)).await?;
+        Ok(deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?)
     }
 
     pub(super) async fn included(&self, actor: &Actor, item: &str, package: Option<&str>) -> Result<Reply, AppError> {
-        let package = match package {
-            Some(given) => Some(self.package(given).await?),
-            None => None,
+        // In a deal's channel, the deal's package is the one meant.
+        let deal = match package {
+            Some(_) => None,
+            None => self.store.deal_for_channel(&actor.channel).await?,
+        };
+        let package = match (package, &deal) {
+            (Some(given), _) => Some(self.package(given).await?),
+            (None, Some(deal)) => Some(self.package(&deal.package).await?),
+            (None, None) => None,
         };
         let package_id = package.as_ref().map(|p| p.id.clone());
         let library = self.store.library().await?;
@@ -218,6 +252,7 @@ impl App {
             depends_on: Vec::new(),
             query: item.to_string(),
             suggestions: Vec::new(),
+            deal_name: deal.map(|d| d.name),
         };
         let Some(deliverable) = library.find_exact(item) else {
             answer.suggestions = library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();

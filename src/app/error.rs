@@ -18,8 +18,10 @@ pub enum UserError {
     BadDate { option: &'static str, value: String, syntax: &'static str },
     #[error("'{}' is not a valid number for {option}=. Usage: {syntax}", user(value))]
     BadNumber { option: &'static str, value: String, syntax: &'static str },
-    #[error("The deadline {deadline} is before the start {start}.")]
+    #[error("The deadline {deadline} is before the start {start}: a project cannot end before it starts. Give a later deadline, or start= an earlier start.")]
     DeadlineBeforeStart { start: NaiveDate, deadline: NaiveDate },
+    #[error("The deadline {deadline} is not in the future (today is {today}): give a date after today.")]
+    DeadlineInThePast { deadline: NaiveDate, today: NaiveDate },
     #[error("{message}. Usage: {syntax}")]
     Syntax { message: String, syntax: &'static str },
     #[error("Unknown package '{}'.{} Known packages: {known}.", user(given), suggestion.as_ref().map(|s| format!(" Did you mean {s}?")).unwrap_or_default())]
@@ -30,6 +32,9 @@ pub enum UserError {
     NoPackages,
     #[error("{0}")]
     Refused(String),
+    /// A refusal already written to the audit log.
+    #[error("{0}")]
+    Recorded(String),
     #[error("Unknown deal '{}'. /deal show lists the deal bound to this channel; /deal new creates one.", user(.0))]
     UnknownDeal(String),
     #[error("No deal is bound to this channel: start one with /deal new <name> package=<package>, or add deal=<deal>.")]
@@ -65,6 +70,12 @@ impl From<crate::domain::deal::DealRefusal> for UserError {
         use crate::domain::deal::DealRefusal;
         match refusal {
             DealRefusal::AlreadyClosed { name, status } => UserError::Refused(format!("Deal {} is already {status}.", user(&name))),
+            DealRefusal::NotYours { name, seller } => {
+                UserError::Refused(format!("Only the deal's seller (<@{seller}>) or a sales lead can change {}.", user(&name)))
+            }
+            DealRefusal::NotOpen { name, status } => {
+                UserError::Refused(format!("Deal {} is {status}: nothing more can be committed, held or requested on it.", user(&name)))
+            }
         }
     }
 }
@@ -81,3 +92,13 @@ macro_rules! refusal_from {
 refusal_from!(crate::domain::offer::OfferRefusal, crate::domain::handover::AcknowledgeRefusal, crate::domain::hold::HoldRefusal);
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// The refusal to show, or the internal error to pass on.
+    pub fn into_user(self) -> Result<UserError, AppError> {
+        match self {
+            AppError::User(error) => Ok(error),
+            internal => Err(internal),
+        }
+    }
+}

@@ -78,28 +78,30 @@ impl App {
 
     /// Runs one command line as `actor`; errors become error replies.
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
-        let result = match command::parse(text) {
-            Ok(command) => self.dispatch(actor, command).await,
-            Err(error) => Err(error.into()),
+        let (what, result) = match command::parse(text) {
+            Ok(command) => (command.name(), self.dispatch(actor, command).await),
+            Err(error) => ("command", Err(error.into())),
         };
-        self.finish(result)
+        self.finish(actor, what, text, result).await
     }
 
     /// Runs one typed command as `actor` (Discord's typed options arrive this way, never re-joined
     /// into text); errors become error replies.
     pub async fn run(&self, actor: &Actor, command: Command) -> Reply {
+        let what = command.name();
+        let subject = format!("{command:?}");
         let result = self.dispatch(actor, command).await;
-        self.finish(result)
+        self.finish(actor, what, &subject, result).await
     }
 
     /// Performs a button's action (its `verb:subject` wire form) as `actor`, with the fields of
     /// the action's form where it has one; the fields are checked here, whatever the adapter did.
     pub async fn act(&self, actor: &Actor, wire: &str, fields: &HashMap<String, String>) -> Reply {
-        let result = match wire.parse::<action::Action>() {
-            Ok(action) => self.perform(actor, action, fields).await,
-            Err(_) => Err(UserError::UnknownAction.into()),
+        let (what, result) = match wire.parse::<action::Action>() {
+            Ok(action) => (action.verb(), self.perform(actor, action, fields).await),
+            Err(_) => ("action", Err(UserError::UnknownAction.into())),
         };
-        self.finish(result)
+        self.finish(actor, what, wire, result).await
     }
 
     async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
@@ -108,16 +110,30 @@ impl App {
             Command::Staffing { package } => self.staffing(&package).await,
             Command::Included { item, package } => self.included(actor, &item, package.as_deref()).await,
             Command::Comparables { package, effort, deadline, start } => self.comparables(actor, &package, effort, deadline, start).await,
-            Command::Scope { description, deal } => self.open_ticket(actor, &description, deal.as_deref(), None).await,
+            Command::Scope { description, deal } => self.open_ticket(actor, &description, deal.as_deref(), None, None).await,
             Command::Deal(deal) => self.deal(actor, deal).await,
             Command::Help => self.help(),
         }
     }
 
-    fn finish(&self, result: Result<Reply, AppError>) -> Reply {
+    /// The reply to a command or press: every refusal is audited (`<what>.refused`, unless the
+    /// workflow already recorded it under its own name), internal errors logged, never shown.
+    async fn finish(&self, actor: &Actor, what: &str, subject: &str, result: Result<Reply, AppError>) -> Reply {
         match result {
             Ok(reply) => reply,
-            Err(AppError::User(error)) => Reply::error(error.to_string()),
+            Err(AppError::User(UserError::Recorded(message))) => Reply::error(message),
+            Err(AppError::User(error)) => {
+                let message = error.to_string();
+                let details = text::plain(&message);
+                let subject: String = text::plain(subject).chars().take(200).collect();
+                let action = format!("{what}.refused");
+                let entry =
+                    crate::store::Audit { at: self.clock.now(), actor: &actor.user, action: &action, subject: &subject, details: &details };
+                if let Err(error) = self.store.audit(entry).await {
+                    tracing::error!(error = format!("{error:#}"), "could not audit a refusal");
+                }
+                Reply::error(message)
+            }
             Err(AppError::Internal(error)) => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                 tracing::error!(reference, error = format!("{error:#}"), "internal error");

@@ -86,6 +86,8 @@ pub struct Approval {
     pub remind_at: Option<DateTime<Utc>>,
     pub escalate_at: Option<DateTime<Utc>>,
     pub expires_at: DateTime<Utc>,
+    /// The answer whose button asked for it.
+    pub offer_id: Option<String>,
 }
 
 impl Approval {

@@ -55,6 +55,8 @@ pub struct Hold {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The answer whose button made it.
+    pub offer_id: Option<String>,
 }
 
 #[cfg(test)]

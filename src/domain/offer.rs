@@ -1,7 +1,7 @@
 //! What an answer's buttons would commit (an `Offer`), kept server-side so a button's action id
 //! carries only the offer's id, and who may press them: only the person who asked.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::hours::Hours;
@@ -137,15 +137,21 @@ pub struct Offer {
 /// Why a press on an answer's button is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OfferRefusal {
-    #[error("That button has expired or does not belong to you; ask again.")]
+    #[error("That button belongs to the answer someone else asked for; ask the question yourself.")]
     NotYours,
+    #[error("That answer is more than {hours} hours old and the data may have moved; ask again for a fresh one.")]
+    Expired { hours: i64 },
 }
 
 impl Offer {
-    /// The terms, when `user` may press a button of kind `kind` on this offer.
-    pub fn terms_for(&self, user: &str, kind: OfferKind) -> Result<&OfferTerms, OfferRefusal> {
+    /// The terms, when `user` may press a button of kind `kind` on this offer at `now`: only the
+    /// person who asked, within `valid_hours` of the answer.
+    pub fn terms_for(&self, user: &str, kind: OfferKind, now: DateTime<Utc>, valid_hours: i64) -> Result<&OfferTerms, OfferRefusal> {
         if self.owner != user || self.terms.kind() != kind {
             return Err(OfferRefusal::NotYours);
+        }
+        if now >= self.created_at + Duration::hours(valid_hours) {
+            return Err(OfferRefusal::Expired { hours: valid_hours });
         }
         Ok(&self.terms)
     }
@@ -166,10 +172,13 @@ mod tests {
     }
 
     #[test]
-    fn only_the_asker_may_press_an_answers_buttons() {
-        assert!(offer().terms_for("U1", OfferKind::Ticket).is_ok());
-        assert_eq!(offer().terms_for("U2", OfferKind::Ticket), Err(OfferRefusal::NotYours));
-        assert_eq!(offer().terms_for("U1", OfferKind::Start), Err(OfferRefusal::NotYours));
+    fn only_the_asker_may_press_an_answers_buttons_while_the_answer_is_fresh() {
+        let soon: DateTime<Utc> = "2027-01-02T09:59:59Z".parse().unwrap();
+        assert!(offer().terms_for("U1", OfferKind::Ticket, soon, 24).is_ok());
+        assert_eq!(offer().terms_for("U2", OfferKind::Ticket, soon, 24), Err(OfferRefusal::NotYours));
+        assert_eq!(offer().terms_for("U1", OfferKind::Start, soon, 24), Err(OfferRefusal::NotYours));
+        let late: DateTime<Utc> = "2027-01-02T10:00:00Z".parse().unwrap();
+        assert_eq!(offer().terms_for("U1", OfferKind::Ticket, late, 24), Err(OfferRefusal::Expired { hours: 24 }));
     }
 
     #[test]

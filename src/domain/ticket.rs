@@ -33,6 +33,8 @@ pub struct Ticket {
     pub message_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The answer whose button opened it.
+    pub offer_id: Option<String>,
 }
 
 /// What a move sets on the ticket: scoping gives effort, price and notes; declining a reason.

@@ -11,7 +11,7 @@ use super::{Store, StoreError, StoreResult, Tx};
 use crate::domain::approval::{Approval, ApprovalKind, ApprovalState, ApprovalTimer, Evidence};
 
 const COLUMNS: &str = "id, kind, deal_id, package, requester, channel, requested_date, start_date, evidence, state, \
-    decided_by, decided_at, reason, message_id, created_at, remind_at, escalate_at, expires_at";
+    decided_by, decided_at, reason, message_id, created_at, remind_at, escalate_at, expires_at, offer_id";
 
 impl FromRow<'_, AnyRow> for Approval {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -40,6 +40,7 @@ impl FromRow<'_, AnyRow> for Approval {
             remind_at: opt_time(row, "remind_at")?,
             escalate_at: opt_time(row, "escalate_at")?,
             expires_at: time(row, "expires_at")?,
+            offer_id: opt_text(row, "offer_id")?,
         })
     }
 }
@@ -61,6 +62,18 @@ impl Store {
         approval_by_id(&self.pool, id).await
     }
 
+    /// The approval a button's offer asked for, if it was pressed before.
+    pub async fn approval_for_offer(&self, offer_id: &str) -> StoreResult<Option<Approval>> {
+        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE offer_id = $1");
+        Ok(sqlx::query_as(&sql).bind(offer_id).fetch_optional(&self.pool).await?)
+    }
+
+    /// The deal's pending request of `kind`, if any.
+    pub async fn pending_approval(&self, deal_id: &str, kind: ApprovalKind) -> StoreResult<Option<Approval>> {
+        let sql = format!("SELECT {COLUMNS} FROM approvals WHERE deal_id = $1 AND kind = $2 AND state = 'pending'");
+        Ok(sqlx::query_as(&sql).bind(deal_id).bind(kind.as_str()).fetch_optional(&self.pool).await?)
+    }
+
     /// Pending approvals whose `timer` is due at `now`.
     pub async fn approvals_due(&self, timer: ApprovalTimer, now: DateTime<Utc>) -> StoreResult<Vec<Approval>> {
         let column = column(timer);
@@ -80,7 +93,7 @@ impl Tx {
         let evidence = serde_json::to_string(&a.evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(&format!(
             "INSERT INTO approvals ({COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
         ))
         .bind(a.id.clone())
         .bind(a.kind().as_str())
@@ -100,6 +113,7 @@ impl Tx {
         .bind(a.remind_at.map(timestamp))
         .bind(a.escalate_at.map(timestamp))
         .bind(timestamp(a.expires_at))
+        .bind(a.offer_id.clone())
         .execute(self.conn())
         .await?;
         Ok(())

@@ -30,7 +30,7 @@ impl FromRow<'_, AnyRow> for Deal {
     }
 }
 
-const HOLD_COLUMNS: &str = "id, deal_id, start_date, end_date, state, created_by, created_at, expires_at";
+const HOLD_COLUMNS: &str = "id, deal_id, start_date, end_date, state, created_by, created_at, expires_at, offer_id";
 
 impl FromRow<'_, AnyRow> for Hold {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -43,6 +43,7 @@ impl FromRow<'_, AnyRow> for Hold {
             created_by: text(row, "created_by")?,
             created_at: time(row, "created_at")?,
             expires_at: time(row, "expires_at")?,
+            offer_id: opt_text(row, "offer_id")?,
         })
     }
 }
@@ -96,9 +97,16 @@ impl FromRow<'_, AnyRow> for Commitment {
             approval_id,
             created_by: text(row, "created_by")?,
             created_at: time(row, "created_at")?,
+            value: text(row, "value")?,
+            current: row.try_get::<i64, _>("current")? != 0,
+            superseded_at: opt_time(row, "superseded_at")?,
+            offer_id: opt_text(row, "offer_id")?,
         })
     }
 }
+
+const COMMITMENT_COLUMNS: &str =
+    "id, deal_id, kind, summary, details, source, approval_id, created_by, created_at, value, current, superseded_at, offer_id";
 
 /// A deal by id, or by name when no id matches.
 async fn deal_named<'e>(e: impl Executor<'e, Database = Any>, id_or_name: &str) -> StoreResult<Option<Deal>> {
@@ -129,10 +137,28 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
+    /// Every commitment of the deal, current and superseded, oldest first.
     pub async fn commitments(&self, deal_id: &str) -> StoreResult<Vec<Commitment>> {
-        let sql = "SELECT id, deal_id, kind, summary, details, source, approval_id, created_by, created_at \
-                   FROM commitments WHERE deal_id = $1 ORDER BY id";
-        Ok(sqlx::query_as(sql).bind(deal_id).fetch_all(&self.pool).await?)
+        let sql = format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE deal_id = $1 ORDER BY id");
+        Ok(sqlx::query_as(&sql).bind(deal_id).fetch_all(&self.pool).await?)
+    }
+
+    /// The commitments a button's offer made, if it was pressed before.
+    pub async fn commitments_for_offer(&self, offer_id: &str) -> StoreResult<Vec<Commitment>> {
+        let sql = format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE offer_id = $1 ORDER BY id");
+        Ok(sqlx::query_as(&sql).bind(offer_id).fetch_all(&self.pool).await?)
+    }
+
+    /// The channels bound to the deal.
+    pub async fn channels_of_deal(&self, deal_id: &str) -> StoreResult<Vec<String>> {
+        let sql = "SELECT channel FROM channel_deals WHERE deal_id = $1 ORDER BY channel";
+        Ok(sqlx::query_scalar(sql).bind(deal_id).fetch_all(&self.pool).await?)
+    }
+
+    /// The hold a button's offer placed, if it was pressed before.
+    pub async fn hold_for_offer(&self, offer_id: &str) -> StoreResult<Option<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE offer_id = $1");
+        Ok(sqlx::query_as(&sql).bind(offer_id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn holds_for_deal(&self, deal_id: &str) -> StoreResult<Vec<Hold>> {
@@ -219,11 +245,22 @@ impl Tx {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn insert_commitment(&mut self, c: &Commitment) -> StoreResult<()> {
+    /// Records a commitment as the deal's current one of its kind: the one it replaces (a start,
+    /// a deadline, a staffing) stays as history, no longer current. A scope item already on the
+    /// deal, or a button pressed twice, is a `Conflict`.
+    pub async fn record_commitment(&mut self, c: &Commitment) -> StoreResult<()> {
+        if c.kind != CommitmentKind::Scope {
+            sqlx::query("UPDATE commitments SET current = 0, superseded_at = $1 WHERE deal_id = $2 AND kind = $3 AND current = 1")
+                .bind(timestamp(c.created_at))
+                .bind(c.deal_id.clone())
+                .bind(c.kind.as_str())
+                .execute(self.conn())
+                .await?;
+        }
         let details = serde_json::to_string(&c.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO commitments (deal_id, kind, summary, details, source, approval_id, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO commitments (deal_id, kind, summary, details, source, approval_id, created_by, created_at, value, current, offer_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
         )
         .bind(c.deal_id.clone())
         .bind(c.kind.as_str())
@@ -233,14 +270,28 @@ impl Tx {
         .bind(c.approval_id.clone())
         .bind(c.created_by.clone())
         .bind(timestamp(c.created_at))
+        .bind(c.value.clone())
+        .bind(c.offer_id.clone())
         .execute(self.conn())
         .await?;
         Ok(())
     }
 
+    /// Active holds placed by `user`, read inside this transaction.
+    pub async fn active_holds_by(&mut self, user: &str) -> StoreResult<Vec<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE created_by = $1 AND state = 'active' ORDER BY id");
+        Ok(sqlx::query_as(&sql).bind(user).fetch_all(self.conn()).await?)
+    }
+
+    /// The deal's active hold, read inside this transaction.
+    pub async fn active_hold(&mut self, deal_id: &str) -> StoreResult<Option<Hold>> {
+        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 AND state = 'active'");
+        Ok(sqlx::query_as(&sql).bind(deal_id).fetch_optional(self.conn()).await?)
+    }
+
     /// Books a hold: tentative allocations tagged with the hold, one per (person, hours).
     pub async fn insert_hold(&mut self, hold: &Hold, bookings: &[(String, f64)]) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+        sqlx::query(&format!("INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             .bind(hold.id.clone())
             .bind(hold.deal_id.clone())
             .bind(hold.start_date.to_string())
@@ -249,6 +300,7 @@ impl Tx {
             .bind(hold.created_by.clone())
             .bind(timestamp(hold.created_at))
             .bind(timestamp(hold.expires_at))
+            .bind(hold.offer_id.clone())
             .execute(self.conn())
             .await?;
         for (person, hours) in bookings {

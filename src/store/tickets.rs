@@ -11,7 +11,7 @@ use crate::domain::firm::Deliverable;
 use crate::domain::ticket::{Ticket, TicketChange, TicketState};
 
 const COLUMNS: &str = "id, deal_id, package, requester, channel, description, state, effort_hours, price, notes, reason, \
-    deliverable_id, handled_by, message_id, created_at, updated_at";
+    deliverable_id, handled_by, message_id, created_at, updated_at, offer_id";
 
 impl FromRow<'_, AnyRow> for Ticket {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -32,6 +32,7 @@ impl FromRow<'_, AnyRow> for Ticket {
             message_id: row.try_get("message_id")?,
             created_at: time(row, "created_at")?,
             updated_at: time(row, "updated_at")?,
+            offer_id: opt_text(row, "offer_id")?,
         })
     }
 }
@@ -43,6 +44,12 @@ async fn ticket_by_id<'e>(e: impl Executor<'e, Database = Any>, id: &str) -> Sto
 impl Store {
     pub async fn ticket(&self, id: &str) -> StoreResult<Option<Ticket>> {
         ticket_by_id(&self.pool, id).await
+    }
+
+    /// The ticket a button's offer opened, if it was pressed before.
+    pub async fn ticket_for_offer(&self, offer_id: &str) -> StoreResult<Option<Ticket>> {
+        let sql = format!("SELECT {COLUMNS} FROM tickets WHERE offer_id = $1");
+        Ok(sqlx::query_as(&sql).bind(offer_id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn tickets_for_deal(&self, deal_id: &str) -> StoreResult<Vec<Ticket>> {
@@ -59,7 +66,7 @@ impl Tx {
 
     pub async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO tickets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "INSERT INTO tickets ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(t.id.clone())
         .bind(t.deal_id.clone())
@@ -77,6 +84,7 @@ impl Tx {
         .bind(t.message_id)
         .bind(timestamp(t.created_at))
         .bind(timestamp(t.updated_at))
+        .bind(t.offer_id.clone())
         .execute(self.conn())
         .await?;
         Ok(())

@@ -188,6 +188,7 @@ async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: Tes
         message_id: None,
         created_at: now,
         updated_at: now,
+        offer_id: None,
     };
     // One transaction: the same statement is prepared once with NULL numbers, then reused.
     let mut tx = store.begin().await.unwrap();

@@ -74,5 +74,7 @@ fn deal_commands_take_quoted_names_and_mentions() {
         parse("/deal new \"Acme CRM\" package=crm-rollout client=\"Acme Corp\"").unwrap(),
         Command::Deal(DealCommand::New { name: "Acme CRM".into(), package: "crm-rollout".into(), client: Some("Acme Corp".into()) })
     );
-    assert_eq!(parse("/deal won pm=<@U123|ann>").unwrap(), Command::Deal(DealCommand::Won { deal: None, pm: "U123".into() }));
+    // The mention is kept as given: the workflow checks it names one person (`domain::deal::pm_reference`).
+    assert_eq!(parse("/deal won pm=<@U123|ann>").unwrap(), Command::Deal(DealCommand::Won { deal: None, pm: "<@U123|ann>".into() }));
+    assert_eq!(parse("/deal use acme-crm").unwrap(), Command::Deal(DealCommand::Use { deal: "acme-crm".into() }));
 }

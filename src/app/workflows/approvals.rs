@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
+use super::commitments::Pledge;
 use super::{button, new_id, App};
 use crate::app::action::Action;
 use crate::app::error::{AppError, UserError};
@@ -13,12 +14,13 @@ use crate::domain::approval::{
     check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers, DeadlineEvidence, Decider, EarlyStartEvidence,
     Evidence,
 };
-use crate::domain::deal::{Commitment, CommitmentDetails, CommitmentKind};
+use crate::domain::deal::{CommitmentDetails, CommitmentKind};
 use crate::domain::offer::{OfferKind, OfferTerms};
 use crate::store::Tx;
 
 /// What an approval request asks for, before it is stored.
 struct Request {
+    offer_id: String,
     package: String,
     requested_date: NaiveDate,
     start_date: Option<NaiveDate>,
@@ -29,7 +31,17 @@ impl App {
     /// "Request approval" on a comparables answer whose deadline the rule does not support.
     pub(super) async fn request_deadline_approval(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Deadline).await?;
+        if let Some(first) = self.store.approval_for_offer(&offer.id).await? {
+            return self.already_requested(&first);
+        }
         let OfferTerms::Deadline(p) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        if p.deadline <= self.clock.today() || p.start.is_some_and(|start| p.deadline < start) {
+            let message = format!(
+                "The deadline {} is in the past or before the start: it cannot be approved. Ask again with a later deadline.",
+                p.deadline
+            );
+            return Err(self.refused(actor, "approval.refused", &offer.id, message).await);
+        }
         let evidence = Evidence::Deadline(DeadlineEvidence {
             n: p.n,
             p10_days: p.p10_days,
@@ -40,13 +52,17 @@ impl App {
             effort: p.effort,
             start: p.start,
         });
-        let request = Request { package: p.package.clone(), requested_date: p.deadline, start_date: p.start, evidence };
+        let request =
+            Request { offer_id: offer.id.clone(), package: p.package.clone(), requested_date: p.deadline, start_date: p.start, evidence };
         self.request_approval(actor, &offer.channel, request).await
     }
 
     /// "Ask for an earlier start": a start before the computed earliest start.
     pub(super) async fn request_early_start(&self, actor: &Actor, offer_id: &str, date: NaiveDate) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
+        if let Some(first) = self.store.approval_for_offer(&offer.id).await? {
+            return self.already_requested(&first);
+        }
         let OfferTerms::Start(p) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
         let earliest = p.start;
         if date >= earliest {
@@ -64,11 +80,38 @@ impl App {
             roles: p.roles.clone(),
             weeks: p.weeks,
         });
-        self.request_approval(actor, &offer.channel, Request { package, requested_date: date, start_date: Some(earliest), evidence }).await
+        let request = Request { offer_id: offer.id.clone(), package, requested_date: date, start_date: Some(earliest), evidence };
+        self.request_approval(actor, &offer.channel, request).await
+    }
+
+    /// What an earlier press of the same button asked for.
+    fn already_requested(&self, first: &Approval) -> Result<Reply, AppError> {
+        let mut reply = Reply::new("approval_requested");
+        reply.headline =
+            format!("Already requested: {} (request {}, {}). Pressing again changes nothing.", first.describe(), first.id, first.state);
+        Ok(reply.set("approval_id", &first.id).set("state", first.state).set("already", true))
     }
 
     async fn request_approval(&self, actor: &Actor, offer_channel: &str, request: Request) -> Result<Reply, AppError> {
-        let deal = self.current_deal(actor, Some(offer_channel)).await.ok();
+        let deal = match self.current_deal(actor, Some(offer_channel)).await {
+            Ok(deal) => {
+                self.check_deal_change(actor, &deal, "approval").await?;
+                Some(deal)
+            }
+            Err(_) => None,
+        };
+        let kind = request.evidence.kind();
+        if let Some(deal) = &deal {
+            if let Some(pending) = self.store.pending_approval(&deal.id, kind).await? {
+                let mut reply = Reply::new("approval_requested");
+                reply.headline = format!(
+                    "A request for {} is already pending (request {}): leadership decides that one first.",
+                    pending.describe(),
+                    pending.id
+                );
+                return Ok(reply.set("approval_id", &pending.id).set("state", pending.state).set("pending", true));
+            }
+        }
         let now = self.clock.now();
         let s = &self.settings;
         let timers = ApprovalTimers {
@@ -95,10 +138,26 @@ impl App {
             remind_at: Some(schedule.remind_at),
             escalate_at: Some(schedule.escalate_at),
             expires_at: schedule.expires_at,
+            offer_id: Some(request.offer_id),
         };
         let card = self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()))?;
         let mut tx = self.store.begin().await?;
-        tx.insert_approval(&approval).await?;
+        if let Err(conflict) = tx.insert_approval(&approval).await {
+            // Pressed twice at once, or another request of this kind landed first.
+            tx.rollback().await?;
+            let first = match &approval.offer_id {
+                Some(offer) => self.store.approval_for_offer(offer).await?,
+                None => None,
+            };
+            let pending = match &deal {
+                Some(deal) => self.store.pending_approval(&deal.id, kind).await?,
+                None => None,
+            };
+            return match first.or(pending) {
+                Some(first) => self.already_requested(&first),
+                None => Err(conflict.into()),
+            };
+        }
         let target = Target::Channel(s.leadership_channel.clone());
         let message_id = self.send(&mut tx, format!("approval:{}:card", approval.id), target, &card, None).await?;
         tx.set_approval_message(&approval.id, message_id).await?;
@@ -145,7 +204,7 @@ impl App {
         let decider = Decider { user: &actor.user, groups: &actor.groups };
         let now = self.clock.now();
         if let Err(refusal) = check_decision(&approval, decider, &self.approvers(), &decision, now) {
-            return self.refuse(actor, "approval.refused", id, refusal.to_string()).await;
+            return Err(self.refused(actor, "approval.refused", id, refusal.to_string()).await);
         }
         let state = decision.resulting_state();
         let mut tx = self.store.begin().await?;
@@ -155,7 +214,7 @@ impl App {
             tx.rollback().await?;
             let refusal = check_decision(&current, decider, &self.approvers(), &decision, now).err();
             let message = refusal.map(|r| r.to_string()).unwrap_or_else(|| "This request was decided by someone else.".into());
-            return self.refuse(actor, "approval.refused", id, message).await;
+            return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let decided = tx.approval(id).await?;
         self.announce_decision(&mut tx, &decided).await?;
@@ -192,18 +251,16 @@ impl App {
                 ApprovalKind::EarlyStart => CommitmentKind::Start,
             };
             let by = approval.decided_by.clone().unwrap_or_default();
-            let commitment = Commitment {
-                id: 0,
-                deal_id: deal.id.clone(),
+            let pledge = Pledge {
                 kind,
+                value: approval.requested_date.to_string(),
                 summary: format!("{} (approved exception by <@{by}>)", approval.describe()),
-                details: CommitmentDetails::Approval(approval.evidence.clone()),
                 source: format!("approval {}", approval.id),
-                approval_id: Some(approval.id.clone()),
-                created_by: approval.requester.clone(),
-                created_at: self.clock.now(),
+                details: CommitmentDetails::Approval(approval.evidence.clone()),
             };
-            tx.insert_commitment(&commitment).await?;
+            let requester = Actor::new(approval.requester.clone(), approval.channel.clone());
+            let commitment = self.commitment(&requester, deal, None, Some(approval.id.clone()), &pledge);
+            tx.record_commitment(&commitment).await?;
         }
         Ok(())
     }

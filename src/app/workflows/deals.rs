@@ -1,22 +1,19 @@
-//! Deals, commitments, capacity holds and the handover (SPEC 5.1, 5.4).
+//! Deals (SPEC 5.1) and the handover (5.4): who may change a deal, which channel it is bound to,
+//! winning and losing it, and what the project manager inherits.
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use serde_json::json;
 
 use super::{button, new_id, App};
 use crate::app::action::Action;
+use crate::app::answers::{CommitmentView, DealAnswer, HoldView};
 use crate::app::command::{DealCommand, StartTarget};
 use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
 use crate::app::text::user;
 use crate::app::{resolve_package, Actor};
-use crate::domain::calendar::Calendar;
-use crate::domain::capacity::{qualifying_people, Pattern, Requirement};
-use crate::domain::deal::{nth_candidate, slug, Commitment, CommitmentDetails, CommitmentKind, Deal, DealStatus};
+use crate::domain::deal::{nth_candidate, pm_reference, slug, Deal, DealRoles, DealStatus};
 use crate::domain::handover::{Handover, HandoverState};
-use crate::domain::hold::{Hold, HoldState};
-use crate::domain::offer::{pattern_summary, OfferKind, OfferTerms, StartOffer};
-use crate::store::Capacity;
 
 /// How many ids a new deal tries (`acme`, `acme-2`, …) when others take them at the same moment.
 const DEAL_ID_ATTEMPTS: usize = 50;
@@ -25,20 +22,58 @@ impl App {
     pub(in crate::app) async fn deal(&self, actor: &Actor, command: DealCommand) -> Result<Reply, AppError> {
         match command {
             DealCommand::New { name, package, client } => self.new_deal(actor, &name, &package, client).await,
-            DealCommand::Show { deal } => {
-                let deal = self.find_deal(actor, deal.as_deref()).await?;
-                self.deal_reply(&deal, "show").await
-            }
+            DealCommand::Show { deal } => self.show_deal(actor, deal.as_deref()).await,
+            DealCommand::Use { deal } => self.use_deal(actor, &deal).await,
             DealCommand::Won { deal, pm } => self.win_deal(actor, deal.as_deref(), &pm).await,
             DealCommand::Lost { deal } => self.lose_deal(actor, deal.as_deref()).await,
         }
     }
 
-    async fn find_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Deal, AppError> {
+    pub(super) async fn find_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Deal, AppError> {
         match given {
             Some(given) => Ok(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
             None => self.current_deal(actor, None).await,
         }
+    }
+
+    /// Refuses (and audits) unless `actor` may change `deal` and it is still open.
+    pub(super) async fn check_deal_change(&self, actor: &Actor, deal: &Deal, what: &str) -> Result<(), AppError> {
+        let refusal = match deal.check_change(&actor.user, &actor.groups, &self.sales_leads()) {
+            Ok(()) => deal.check_open().err(),
+            Err(refusal) => Some(refusal),
+        };
+        match refusal {
+            Some(refusal) => Err(self.refused(actor, &format!("{what}.refused"), &deal.id, UserError::from(refusal).to_string()).await),
+            None => Ok(()),
+        }
+    }
+
+    /// The deal a button acts on (the actor's channel's, or the answer's), when `actor` may
+    /// change it and it is open.
+    pub(super) async fn deal_to_change(&self, actor: &Actor, offer_channel: Option<&str>, what: &str) -> Result<Deal, AppError> {
+        let deal = self.current_deal(actor, offer_channel).await?;
+        self.check_deal_change(actor, &deal, what).await?;
+        Ok(deal)
+    }
+
+    /// A channel bound to someone else's open deal is theirs: only who may change that deal
+    /// rebinds it. Returns the deal the channel was bound to, if any.
+    async fn check_rebind(&self, actor: &Actor, to: Option<&Deal>) -> Result<Option<Deal>, AppError> {
+        let Some(bound) = self.store.deal_for_channel(&actor.channel).await? else { return Ok(None) };
+        if to.is_some_and(|d| d.id == bound.id) || bound.status != DealStatus::Open {
+            return Ok(Some(bound));
+        }
+        if bound.check_change(&actor.user, &actor.groups, &self.sales_leads()).is_err() {
+            let message = format!(
+                "This channel is bound to {} ({}), <@{}>'s deal: only its seller or a sales lead can bind it to another deal. \
+                 Work on your deal from its own channel, or add deal=<deal>.",
+                user(&bound.name),
+                bound.id,
+                bound.seller
+            );
+            return Err(self.refused(actor, "deal.refused", &bound.id, message).await);
+        }
+        Ok(Some(bound))
     }
 
     /// Creates a deal under the first free id its name gives; two sellers naming "Acme" at the
@@ -46,6 +81,7 @@ impl App {
     async fn new_deal(&self, actor: &Actor, name: &str, package: &str, client: Option<String>) -> Result<Reply, AppError> {
         let packages = self.store.packages().await?;
         let package = resolve_package(&packages, package)?;
+        let previous = self.check_rebind(actor, None).await?;
         let base = slug(name, "deal");
         let mut n = 1;
         while self.store.deal_id_taken(&nth_candidate(&base, n)).await? {
@@ -72,155 +108,68 @@ impl App {
             tx.bind_channel(&actor.channel, &deal.id).await?;
             self.audit(&mut tx, &actor.user, "deal.created", &deal.id, &format!("package {}", deal.package)).await?;
             tx.commit().await?;
-            return self.deal_reply(&deal, "created").await;
+            return self.deal_reply(&deal, "created", previous.map(|p| p.id)).await;
         }
         Err(UserError::Conflict.into())
     }
 
-    async fn deal_reply(&self, deal: &Deal, event: &str) -> Result<Reply, AppError> {
-        let commitments = self.store.commitments(&deal.id).await?;
-        let tickets = self.store.tickets_for_deal(&deal.id).await?;
-        let context = json!({"deal": deal, "event": event, "commitments": commitments, "tickets": tickets});
-        Ok(self
-            .reply("deal", "deal", context)?
-            .set("deal", deal)
-            .set("deal_id", &deal.id)
-            .set("status", deal.status)
-            .set("commitments", &commitments)
-            .set("tickets", &tickets))
-    }
-
-    /// "Commit this start" on an earliest-start answer.
-    pub(super) async fn commit_start(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
-        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
-        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        let summary = format!("start {} ({} weeks, {})", start.start, start.weeks, pattern_summary(&start.roles));
-        let source = format!("earliest-start engine, capacity as of {}", start.computed_at);
-        self.record_commitment(actor, &deal, CommitmentKind::Start, summary, source, CommitmentDetails::Offer(offer.terms.clone())).await
-    }
-
-    /// "Commit this deadline" on a comparables answer the deadline rule supports.
-    pub(super) async fn commit_deadline(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, OfferKind::Deadline).await?;
-        let OfferTerms::Deadline(deadline) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
-        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        if deadline.approval_required {
-            return Err(UserError::Refused("This deadline needs leadership approval first: use Request approval.".into()).into());
-        }
-        let from = deadline.start.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
-        let summary = format!("deadline {} from a start of {from}", deadline.deadline);
-        let within = deadline.share_within * 100.0;
-        let source = format!("comparables: {} projects, {within:.0}% finished within", deadline.n);
-        let details = CommitmentDetails::Offer(offer.terms.clone());
-        self.record_commitment(actor, &deal, CommitmentKind::Deadline, summary, source, details).await
-    }
-
-    /// "Add to deal scope" on an inclusion answer.
-    pub(super) async fn add_scope(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, OfferKind::Scope).await?;
-        let OfferTerms::Scope(scope) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
-        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        let summary = format!("{} ({})", scope.name, scope.verdict.as_str().replace('_', "-"));
-        let details = CommitmentDetails::Offer(offer.terms.clone());
-        self.record_commitment(actor, &deal, CommitmentKind::Scope, summary, "deliverable library".into(), details).await
-    }
-
-    async fn record_commitment(
-        &self,
-        actor: &Actor,
-        deal: &Deal,
-        kind: CommitmentKind,
-        summary: String,
-        source: String,
-        details: CommitmentDetails,
-    ) -> Result<Reply, AppError> {
-        let commitment = Commitment {
-            id: 0,
-            deal_id: deal.id.clone(),
-            kind,
-            summary,
-            details,
-            source,
-            // Approved exceptions are recorded by the approval itself, with its id.
-            approval_id: None,
-            created_by: actor.user.clone(),
-            created_at: self.clock.now(),
-        };
+    /// `/deal use <deal>`: binds this channel to one of the deals the actor may change.
+    async fn use_deal(&self, actor: &Actor, given: &str) -> Result<Reply, AppError> {
+        let deal = self.find_deal(actor, Some(given)).await?;
+        self.check_deal_change(actor, &deal, "deal").await?;
+        let previous = self.check_rebind(actor, Some(&deal)).await?.filter(|p| p.id != deal.id);
         let mut tx = self.store.begin().await?;
-        tx.insert_commitment(&commitment).await?;
-        self.audit(&mut tx, &actor.user, "commitment.recorded", &deal.id, &commitment.summary).await?;
+        tx.bind_channel(&actor.channel, &deal.id).await?;
+        let was = previous.as_ref().map(|p| format!("was {}", p.id)).unwrap_or_default();
+        self.audit(&mut tx, &actor.user, "deal.bound", &deal.id, &format!("channel {} {was}", actor.channel)).await?;
         tx.commit().await?;
-        let context = json!({"deal_name": deal.name, "summary": commitment.summary, "source": commitment.source});
-        Ok(self
-            .reply("commitment", "commitment", context)?
-            .set("deal_id", &deal.id)
-            .set("commitment", kind)
-            .set("summary", &commitment.summary)
-            .set("source", &commitment.source))
+        self.deal_reply(&deal, "rebound", previous.map(|p| p.id)).await
     }
 
-    /// "Hold this capacity": tentative bookings for qualifying people, chosen by the system.
-    pub(super) async fn hold(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
-        let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
-        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
-        let deal = self.current_deal(actor, Some(&offer.channel)).await?;
-        let pattern = held_pattern(start);
-        let end = start.start + Duration::weeks(start.weeks) - Duration::days(1);
-        // Another hold may land between reading capacity and booking it: book only on the
-        // version that was read, and read again when it moved.
-        let mut attempts = 0;
-        let (mut tx, bookings) = loop {
-            let capacity = self.store.capacity().await?;
-            let bookings = hold_bookings(&pattern, &capacity, start.start)?;
-            let mut tx = self.store.begin().await?;
-            if tx.lock_capacity().await? == capacity.version {
-                break (tx, bookings);
-            }
-            attempts += 1;
-            if attempts == 5 {
-                return Err(UserError::Refused("Capacity is changing right now; press Hold again in a moment.".into()).into());
-            }
-        };
-        let now = self.clock.now();
-        let hold = Hold {
-            id: new_id("HLD", 6),
+    /// `/deal show`: to its seller, sales leads, approvers, presales and its PM.
+    async fn show_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Reply, AppError> {
+        let deal = self.find_deal(actor, given).await?;
+        let (sales_leads, approvers, presales) = (self.sales_leads(), self.approvers(), self.presales());
+        let roles = DealRoles { sales_leads: &sales_leads, approvers: &approvers, presales: &presales };
+        if !deal.may_see(&actor.user, &actor.groups, roles) {
+            let message = format!("Deal {} is visible to its seller, sales leads, approvers, presales and its PM.", user(&deal.name));
+            return Err(self.refused(actor, "deal.refused", &deal.id, message).await);
+        }
+        self.deal_reply(&deal, "show", None).await
+    }
+
+    pub(super) async fn deal_reply(&self, deal: &Deal, event: &str, rebound_from: Option<String>) -> Result<Reply, AppError> {
+        let answer = DealAnswer {
+            id: deal.id.clone(),
+            name: deal.name.clone(),
+            client: deal.client.clone(),
+            seller: deal.seller.clone(),
+            status: deal.status,
+            package: deal.package.clone(),
+            pm: deal.pm.clone(),
+            channels: self.store.channels_of_deal(&deal.id).await?,
+            commitments: self.store.commitments(&deal.id).await?.iter().map(CommitmentView::from).collect(),
+            holds: self.store.holds_for_deal(&deal.id).await?.iter().map(HoldView::from).collect(),
+            tickets: self.store.tickets_for_deal(&deal.id).await?,
+            event: event.into(),
+            rebound_from,
             deal_id: deal.id.clone(),
-            start_date: start.start,
-            end_date: end,
-            state: HoldState::Active,
-            created_by: actor.user.clone(),
-            created_at: now,
-            expires_at: now + Duration::days(self.settings.hold_days),
         };
-        let summary = pattern_summary(&start.roles);
-        tx.insert_hold(&hold, &bookings).await?;
-        let details = format!("deal {} {summary} from {}", deal.id, start.start);
-        self.audit(&mut tx, &actor.user, "hold.created", &hold.id, &details).await?;
-        tx.commit().await?;
-        let context =
-            json!({"deal_name": deal.name, "summary": summary, "start": start.start, "end": end, "expires": hold.expires_at.date_naive()});
-        Ok(self
-            .reply("hold", "hold", context)?
-            .set("hold_id", &hold.id)
-            .set("deal_id", &deal.id)
-            .set("start", start.start)
-            .set("end", end)
-            .set("expires_at", hold.expires_at)
-            .set("people_held", bookings.len()))
+        self.answer("deal", &answer)
     }
 
     async fn win_deal(&self, actor: &Actor, given: Option<&str>, pm: &str) -> Result<Reply, AppError> {
         let deal = self.find_deal(actor, given).await?;
-        if pm.is_empty() {
-            return Err(UserError::Missing { what: "pm=<user>", syntax: crate::app::command::syntax_of("deal") }.into());
-        }
-        deal.close(DealStatus::Won).map_err(UserError::from)?;
+        self.check_deal_change(actor, &deal, "deal").await?;
+        let pm = match pm_reference(pm) {
+            Ok(pm) => pm,
+            Err(refusal) => return Err(self.refused(actor, "deal.refused", &deal.id, refusal.to_string()).await),
+        };
         let now = self.clock.now();
         let handover = Handover {
             id: new_id("H", 6),
             deal_id: deal.id.clone(),
-            pm: pm.into(),
+            pm: pm.clone(),
             state: HandoverState::Sent,
             message_id: None,
             created_at: now,
@@ -229,24 +178,24 @@ impl App {
         };
         let message = self.handover_reply(&deal, &handover).await?;
         let mut tx = self.store.begin().await?;
-        if !tx.close_deal(&deal.id, DealStatus::Won, Some(pm), now).await? {
+        if !tx.close_deal(&deal.id, DealStatus::Won, Some(&pm), now).await? {
             tx.rollback().await?;
             return Err(UserError::Refused(format!("Deal {} is no longer open.", user(&deal.name))).into());
         }
         tx.confirm_holds(&deal.id).await?;
         tx.insert_handover(&handover).await?;
         let key = format!("handover:{}:dm", handover.id);
-        let message_id = self.send(&mut tx, key, Target::User(pm.into()), &message, None).await?;
+        let message_id = self.send(&mut tx, key, Target::User(pm.clone()), &message, None).await?;
         tx.set_handover_message(&handover.id, message_id).await?;
         self.audit(&mut tx, &actor.user, "deal.won", &deal.id, &format!("handover {} to {pm}", handover.id)).await?;
         let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
-        Ok(self.deal_reply(&deal, "won").await?.set("handover_id", &handover.id))
+        Ok(self.deal_reply(&deal, "won", None).await?.set("handover_id", &handover.id))
     }
 
     async fn lose_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Reply, AppError> {
         let deal = self.find_deal(actor, given).await?;
-        deal.close(DealStatus::Lost).map_err(UserError::from)?;
+        self.check_deal_change(actor, &deal, "deal").await?;
         let mut tx = self.store.begin().await?;
         if !tx.close_deal(&deal.id, DealStatus::Lost, None, self.clock.now()).await? {
             tx.rollback().await?;
@@ -256,10 +205,10 @@ impl App {
         self.audit(&mut tx, &actor.user, "deal.lost", &deal.id, "").await?;
         let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
-        self.deal_reply(&deal, "lost").await
+        self.deal_reply(&deal, "lost", None).await
     }
 
-    /// The PM's handover message: everything committed on the deal.
+    /// The PM's handover message: everything committed on the deal, what it replaced.
     async fn handover_reply(&self, deal: &Deal, handover: &Handover) -> Result<Reply, AppError> {
         let packages = self.store.packages().await?;
         let package = packages.iter().find(|p| p.id == deal.package);
@@ -278,7 +227,7 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        let commitments = self.store.commitments(&deal.id).await?;
+        let commitments: Vec<CommitmentView> = self.store.commitments(&deal.id).await?.iter().map(CommitmentView::from).collect();
         let tickets = self.store.tickets_for_deal(&deal.id).await?;
         let context = json!({
             "deal": deal, "package_name": package.map(|p| p.name.clone()).unwrap_or_else(|| deal.package.clone()),
@@ -303,7 +252,7 @@ impl App {
     pub(super) async fn acknowledge_handover(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
         let handover = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
         if let Err(refusal) = handover.check_acknowledge(&actor.user) {
-            return self.refuse(actor, "handover.ack_refused", id, refusal.to_string()).await;
+            return Err(self.refused(actor, "handover.ack_refused", id, refusal.to_string()).await);
         }
         let deal = self.store.deal(&handover.deal_id).await?.ok_or(UserError::UnknownAction)?;
         let now = self.clock.now();
@@ -314,7 +263,8 @@ impl App {
             tx.rollback().await?;
             let current = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
             let message = current.check_acknowledge(&actor.user).err().map(|r| r.to_string());
-            return Err(UserError::Refused(message.unwrap_or_else(|| "This handover was already acknowledged.".into())).into());
+            let message = message.unwrap_or_else(|| "This handover was already acknowledged.".into());
+            return Err(self.refused(actor, "handover.ack_refused", id, message).await);
         }
         let pm = Target::User(handover.pm.clone());
         self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id).await?;
@@ -325,30 +275,4 @@ impl App {
         tx.commit().await?;
         Ok(updated)
     }
-}
-
-/// The staffing pattern an earliest-start offer committed to.
-fn held_pattern(start: &StartOffer) -> Pattern {
-    let requirements =
-        start.roles.iter().map(|r| Requirement { role: r.role.clone(), count: r.count, hours_per_week: r.hours() }).collect();
-    Pattern { requirements, weeks: start.weeks }
-}
-
-/// Who to book for a hold of `pattern` from `start`: qualifying people, chosen by the system.
-fn hold_bookings(pattern: &Pattern, capacity: &Capacity, start: NaiveDate) -> Result<Vec<(String, f64)>, AppError> {
-    let chosen = qualifying_people(pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
-    let mut bookings = Vec::new();
-    for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
-        if (candidates.len() as i64) < requirement.count {
-            return Err(UserError::Refused(format!(
-                "Capacity changed since this answer: {} is no longer free from {start}. Ask /earliest-start again.",
-                requirement.role
-            ))
-            .into());
-        }
-        for person in candidates.iter().take(requirement.count as usize) {
-            bookings.push((person.id.clone(), requirement.hours_per_week.as_f64()));
-        }
-    }
-    Ok(bookings)
 }

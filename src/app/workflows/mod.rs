@@ -3,6 +3,7 @@
 //! same transaction. The rules they apply live in `domain/`; this is the glue.
 
 mod approvals;
+mod commitments;
 mod deals;
 mod due;
 mod tickets;
@@ -45,10 +46,13 @@ impl App {
         Ok(offer.id)
     }
 
-    /// The offer behind a button of `kind`, when `actor` may press it.
+    /// The offer behind a button of `kind`, when `actor` may press it now (theirs, fresh);
+    /// refusals are audited.
     async fn owned_offer(&self, actor: &Actor, id: &str, kind: OfferKind) -> Result<Offer, AppError> {
         let offer = self.store.offer(id).await?.ok_or(UserError::UnknownAction)?;
-        offer.terms_for(&actor.user, kind).map_err(UserError::from)?;
+        if let Err(refusal) = offer.terms_for(&actor.user, kind, self.clock.now(), self.settings.offer_valid_hours) {
+            return Err(self.refused(actor, "offer.refused", id, refusal.to_string()).await);
+        }
         Ok(offer)
     }
 
@@ -70,16 +74,26 @@ impl App {
         Membership::new(&self.settings.approvers, self.settings.approver_group.as_deref())
     }
 
+    /// Who, besides a deal's seller, may change any deal, from configuration.
+    pub(super) fn sales_leads(&self) -> Membership {
+        Membership::new(&self.settings.sales_leads, self.settings.sales_lead_group.as_deref())
+    }
+
     /// Who works on scoping tickets, from configuration.
     pub(super) fn presales(&self) -> Membership {
         Membership::new(&self.settings.presales_members, self.settings.presales_group.as_deref())
     }
 
-    /// Records a refused attempt and answers with the refusal (nothing else changes).
-    async fn refuse(&self, actor: &Actor, action: &str, subject: &str, message: String) -> Result<Reply, AppError> {
-        let entry = Audit { at: self.clock.now(), actor: &actor.user, action, subject, details: &message };
-        self.store.audit(entry).await?;
-        Err(UserError::Refused(message).into())
+    /// Records a refused attempt as `action` (ending in `.refused`) and returns the refusal to
+    /// answer with; nothing else changes.
+    async fn refused(&self, actor: &Actor, action: &str, subject: &str, message: impl Into<String>) -> AppError {
+        let message = message.into();
+        let details = crate::app::text::plain(&message);
+        let entry = Audit { at: self.clock.now(), actor: &actor.user, action, subject, details: &details };
+        match self.store.audit(entry).await {
+            Ok(()) => UserError::Recorded(message).into(),
+            Err(error) => error.into(),
+        }
     }
 
     /// Queues `reply` to `target` inside `tx`; `updates` replaces an earlier message in place.

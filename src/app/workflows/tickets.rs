@@ -22,6 +22,7 @@ impl App {
         description: &str,
         deal: Option<&str>,
         package: Option<String>,
+        offer_id: Option<&str>,
     ) -> Result<Reply, AppError> {
         let deal = match deal {
             Some(given) => Some(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
@@ -45,6 +46,7 @@ impl App {
             message_id: None,
             created_at: now,
             updated_at: now,
+            offer_id: offer_id.map(String::from),
         };
         let card = self.ticket_card(&ticket, deal.as_ref().map(|d| d.name.as_str()))?;
         let mut tx = self.store.begin().await?;
@@ -59,9 +61,14 @@ impl App {
 
     pub(super) async fn open_ticket_from_offer(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Ticket).await?;
+        if let Some(first) = self.store.ticket_for_offer(&offer.id).await? {
+            let mut reply = self.ticket_reply(&first, None)?;
+            reply.headline = format!("Already opened: ticket {} ({}). Pressing again changes nothing.", first.id, first.state);
+            return Ok(reply.set("already", true));
+        }
         let OfferTerms::Ticket(terms) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
         let deal = self.current_deal(actor, Some(&offer.channel)).await.ok().map(|d| d.id);
-        self.open_ticket(actor, &terms.description, deal.as_deref(), terms.package.clone()).await
+        self.open_ticket(actor, &terms.description, deal.as_deref(), terms.package.clone(), Some(&offer.id)).await
     }
 
     fn ticket_reply(&self, ticket: &Ticket, deal_name: Option<&str>) -> Result<Reply, AppError> {
@@ -119,7 +126,7 @@ impl App {
         let is_presales = self.presales().contains(&actor.user, &actor.groups);
         let to = match next_state(ticket.state, step, is_presales) {
             Ok(to) => to,
-            Err(refusal) => return self.refuse(actor, "ticket.refused", id, refusal.to_string()).await,
+            Err(refusal) => return Err(self.refused(actor, "ticket.refused", id, refusal.to_string()).await),
         };
         let mut tx = self.store.begin().await?;
         if !tx.move_ticket(id, (ticket.state, to), &actor.user, self.clock.now(), &change).await? {
@@ -153,7 +160,7 @@ impl App {
     pub(super) async fn add_to_library(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
         if !self.presales().contains(&actor.user, &actor.groups) {
-            return self.refuse(actor, "ticket.refused", id, "Only presales members can work on scoping tickets.".into()).await;
+            return Err(self.refused(actor, "ticket.refused", id, "Only presales members can work on scoping tickets.").await);
         }
         if ticket.state != TicketState::Scoped || ticket.deliverable_id.is_some() {
             let message = match &ticket.deliverable_id {

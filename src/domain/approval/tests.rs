@@ -34,6 +34,7 @@ fn pending() -> Approval {
         remind_at: None,
         escalate_at: None,
         expires_at: at("2027-01-04T10:00:00Z"),
+        offer_id: None,
     }
 }
 

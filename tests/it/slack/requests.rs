@@ -32,11 +32,12 @@ async fn post_example(slack: &Harness) -> reqwest::Response {
 }
 
 fn deal_form(user: &str) -> String {
-    command_form(user, "C-DEAL", "/deal", "new Sneaky package=crm-rollout", "http://127.0.0.1:9/unused")
+    // Each user in their own channel: a channel bound to someone else's deal is theirs.
+    command_form(user, &format!("C-{user}"), "/deal", "new Sneaky package=crm-rollout", "http://127.0.0.1:9/unused")
 }
 
 async fn has_deal(app: &App, user: &str) -> bool {
-    !app.ask(&actor(user, "C-DEAL"), "/deal show").await.is_error()
+    !app.ask(&actor(user, &format!("C-{user}")), "/deal show").await.is_error()
 }
 
 #[tokio::test]
