@@ -11,9 +11,10 @@ use super::Globals;
 pub(super) async fn serve(globals: &Globals, listen: &str) -> anyhow::Result<ExitCode> {
     let app = globals.open().await?;
     let store = app.store.clone();
+    let platforms = Platforms::from_env()?;
+    one_firm(&app.settings, &platforms)?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("keepable listening on http://{}", listener.local_addr()?);
-    let platforms = Platforms::from_env()?;
     server::run(app, platforms, listener, Default::default(), shutdown_signal()).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -30,4 +31,24 @@ pub(super) async fn discord_register(guild: Option<&str>) -> anyhow::Result<Exit
     let count = keepable::chat::discord::register::register_commands(&discord, guild).await?;
     out!("registered {count} commands{}", guild.map(|g| format!(" in guild {g}")).unwrap_or_default());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bot serves one firm (SPEC 7): with a platform configured, the one workspace or server it
+/// serves must be named, so the first one that reaches it is never trusted silently.
+fn one_firm(settings: &keepable::config::Settings, platforms: &Platforms) -> anyhow::Result<()> {
+    if platforms.slack.is_some() && settings.slack_team_id.is_none() {
+        anyhow::bail!(
+            "Slack is configured but slack_team_id is not set: set KEEPABLE_SLACK_TEAM_ID (or slack_team_id in the \
+             config file) to your workspace's id, the T… in the address of https://app.slack.com/client/T…/, so requests \
+             from any other workspace are refused"
+        );
+    }
+    if platforms.discord.is_some() && settings.discord_guild_id.is_none() {
+        anyhow::bail!(
+            "Discord is configured but discord_guild_id is not set: set KEEPABLE_DISCORD_GUILD_ID (or discord_guild_id in \
+             the config file) to your server's id (Discord: User Settings → Advanced → Developer Mode, then right-click the \
+             server → Copy Server ID), so interactions from any other server are refused"
+        );
+    }
+    Ok(())
 }

@@ -54,6 +54,8 @@ pub const APPROVER: Member = Member { id: "900000000000000002", roles: &[APPROVE
 pub const SECOND_APPROVER: Member = Member { id: "900000000000000003", roles: &[OTHER_ROLE, APPROVER_ROLE] };
 pub const STRANGER: Member = Member { id: "900000000000000004", roles: &[OTHER_ROLE] };
 pub const PM: Member = Member { id: "900000000000000005", roles: &[] };
+/// Someone outside the firm's server (the fake says they are no member).
+pub const OUTSIDER: Member = Member { id: "400000000000000004", roles: &[] };
 pub const PRESALES_MEMBER: Member = Member { id: "900000000000000006", roles: &[PRESALES_ROLE] };
 
 /// Approvers and presales are Discord roles; channels are channel ids.
@@ -64,6 +66,7 @@ pub fn discord_firm_settings() -> Settings {
         presales_channel: PRESALES.into(),
         approver_group: Some(APPROVER_ROLE.into()),
         presales_group: Some(PRESALES_ROLE.into()),
+        discord_guild_id: Some(GUILD.into()),
         ..Settings::default()
     }
 }

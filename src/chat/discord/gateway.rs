@@ -23,6 +23,13 @@ impl EventHandler for Gateway {
             tracing::debug!(kind = ?interaction.kind(), "ignored a gateway interaction");
             return;
         };
+        if !self.handler.serves(&incoming).await {
+            tracing::warn!(
+                guild = incoming.guild_id.as_deref().unwrap_or("direct message"),
+                "ignored an interaction from outside the firm's Discord server"
+            );
+            return;
+        }
         let response = self.handler.respond(incoming).await;
         if let Err(error) = ctx.http.create_interaction_response(interaction.id(), interaction.token(), &response, Vec::new()).await {
             tracing::error!(error = %error, "could not answer a Discord interaction over the gateway");

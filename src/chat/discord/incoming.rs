@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 use serenity::model::application::{ActionRowComponent, CommandDataOption, CommandDataOptionValue, Interaction};
+use serenity::model::channel::MessageFlags;
 
 use crate::app::Actor;
 
@@ -25,6 +26,10 @@ pub struct Incoming {
     /// The member who acted, their channel, and their role ids as groups.
     pub actor: Actor,
     pub kind: IncomingKind,
+    /// The server it came from; `None` in a direct message.
+    pub guild_id: Option<String>,
+    /// A button on the asker's own (ephemeral) answer: its outcome replaces that answer.
+    pub from_ephemeral: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +74,16 @@ pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
     if wire.kind == 1 {
         let application_id = wire.application_id.as_ref().and_then(id_text);
         let id = wire.id.as_ref().and_then(id_text);
-        return Ok(Incoming { id, token: String::new(), application_id, actor: Actor::new("", ""), kind: IncomingKind::Ping });
+        let actor = Actor::new("", "");
+        return Ok(Incoming {
+            id,
+            token: String::new(),
+            application_id,
+            actor,
+            kind: IncomingKind::Ping,
+            guild_id: None,
+            from_ephemeral: false,
+        });
     }
     match serde_json::from_value::<Interaction>(value.clone()) {
         Ok(interaction) => {
@@ -96,11 +110,19 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
                 application_id: Some(p.application_id.to_string()),
                 actor,
                 kind: IncomingKind::Ping,
+                guild_id: None,
+                from_ephemeral: false,
             });
         }
         _ => return None,
     };
     let user_id = member.map(|m| m.user.id).unwrap_or(user.id);
+    let (guild_id, from_ephemeral) = match interaction {
+        Interaction::Command(c) | Interaction::Autocomplete(c) => (c.guild_id, false),
+        Interaction::Component(c) => (c.guild_id, c.message.flags.is_some_and(|f| f.contains(MessageFlags::EPHEMERAL))),
+        Interaction::Modal(m) => (m.guild_id, false),
+        _ => (None, false),
+    };
     let actor = Actor {
         user: user_id.to_string(),
         channel: channel.to_string(),
@@ -131,6 +153,8 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
         application_id: Some(interaction.application_id().to_string()),
         actor,
         kind,
+        guild_id: guild_id.map(|g| g.to_string()),
+        from_ephemeral,
     })
 }
 
@@ -179,6 +203,17 @@ struct WireInteraction {
     channel_id: Option<Value>,
     #[serde(default)]
     channel: Option<WireUser>,
+    #[serde(default)]
+    guild_id: Option<Value>,
+    #[serde(default)]
+    message: Option<WireMessage>,
+}
+
+/// The message a button was on: only its flags matter (64 = ephemeral).
+#[derive(Debug, Default, Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    flags: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +292,8 @@ fn from_wire(wire: WireInteraction) -> Result<Incoming, ParseError> {
         application_id: wire.application_id.as_ref().and_then(id_text),
         actor: Actor { user, channel, groups },
         kind,
+        guild_id: wire.guild_id.as_ref().and_then(id_text),
+        from_ephemeral: wire.message.and_then(|m| m.flags).is_some_and(|flags| flags & 64 != 0),
     })
 }
 

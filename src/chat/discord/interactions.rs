@@ -36,7 +36,12 @@ pub struct Handler {
     settings: Arc<DiscordSettings>,
     rest: DiscordRest,
     verifier: SignatureVerifier,
+    /// Users known to be members of the firm's server, for direct messages.
+    members: Arc<std::sync::Mutex<HashMap<String, std::time::Instant>>>,
 }
+
+/// How long a member lookup is trusted.
+const MEMBER_CACHE_FOR: Duration = Duration::from_secs(600);
 
 impl Handler {
     pub fn new(app: App, settings: Arc<DiscordSettings>) -> Handler {
@@ -45,7 +50,40 @@ impl Handler {
             SignatureVerifier::refusing()
         });
         let rest = DiscordRest::new(&settings);
-        Handler { app, settings, rest, verifier }
+        Handler { app, settings, rest, verifier, members: Arc::default() }
+    }
+
+    /// The bot serves one firm (SPEC 7): an interaction from another server is refused, and a
+    /// direct message is served only to a member of the firm's server (looked up, then cached).
+    pub async fn serves(&self, incoming: &Incoming) -> bool {
+        let Some(guild) = self.app.settings.discord_guild_id.as_deref() else { return true };
+        if incoming.kind == IncomingKind::Ping {
+            return true;
+        }
+        match incoming.guild_id.as_deref() {
+            Some(from) => from == guild,
+            None => self.is_member(guild, &incoming.actor.user).await,
+        }
+    }
+
+    async fn is_member(&self, guild: &str, user: &str) -> bool {
+        let known = self.members.lock().ok().and_then(|m| m.get(user).copied()).is_some_and(|at| at.elapsed() < MEMBER_CACHE_FOR);
+        if known {
+            return true;
+        }
+        let path = format!("/guilds/{guild}/members/{user}");
+        match self.rest.send(reqwest::Method::GET, &path, &json!({}), true).await {
+            Ok(_) => {
+                if let Ok(mut members) = self.members.lock() {
+                    members.insert(user.to_string(), std::time::Instant::now());
+                }
+                true
+            }
+            Err(error) => {
+                tracing::warn!(user, error = ?error, "a direct message from someone not found in the firm's Discord server");
+                false
+            }
+        }
     }
 
     /// The response to one interaction.
@@ -82,15 +120,19 @@ impl Handler {
         CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
     }
 
-    /// Runs `work` as the interaction's actor; answers directly, or defers and edits later.
+    /// Runs `work` as the interaction's actor; answers directly, or defers and edits later. A
+    /// button on the asker's own answer has its outcome put in place of that answer (type 7), so
+    /// the answer's buttons are not live any more.
     async fn answer(&self, incoming: &Incoming, work: Work) -> CreateInteractionResponse {
         let app = self.app.clone();
         let actor = incoming.actor.clone();
+        let update = incoming.from_ephemeral && matches!(incoming.kind, IncomingKind::Component { .. });
         let mut task = tokio::spawn(async move { run(&app, &actor, work).await });
         let defer_after = self.settings.defer_after;
         if !defer_after.is_zero() {
             if let Ok(finished) = tokio::time::timeout(defer_after, &mut task).await {
-                return message_response(&finished.unwrap_or_else(|error| failed(&error)));
+                let reply = finished.unwrap_or_else(|error| failed(&error));
+                return if update { update_response(&reply) } else { message_response(&reply) };
             }
         }
         let Some(application_id) = incoming.application_id.clone().or_else(|| self.settings.application_id.clone()) else {
@@ -103,6 +145,10 @@ impl Handler {
             let reply = task.await.unwrap_or_else(|error| failed(&error));
             edit_original(&rest, &application_id, &token, &reply).await;
         });
+        if update {
+            // The pressed answer itself is edited once the outcome is known.
+            return CreateInteractionResponse::Acknowledge;
+        }
         // Seller answers and click confirmations are private, so the placeholder is too.
         CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
     }
@@ -123,6 +169,11 @@ fn failed(error: &tokio::task::JoinError) -> Reply {
 
 fn message_response(reply: &Reply) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(render::response_message(&ReplyView::from(reply)))
+}
+
+/// The pressed message replaced by the outcome (an `UPDATE_MESSAGE`, type 7).
+fn update_response(reply: &Reply) -> CreateInteractionResponse {
+    CreateInteractionResponse::UpdateMessage(render::update_message(&ReplyView::from(reply)))
 }
 
 async fn edit_original(rest: &DiscordRest, application_id: &str, token: &str, reply: &Reply) {
@@ -180,6 +231,10 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
             // Without the database nothing can act anyway; the answer will say so.
             Err(error) => tracing::error!(error = format!("{error:#}"), "could not record a Discord interaction id"),
         }
+    }
+    if !handler.serves(&incoming).await {
+        tracing::warn!(guild = incoming.guild_id.as_deref().unwrap_or("direct message"), user = %incoming.actor.user, "refused an interaction from outside the firm's Discord server");
+        return (StatusCode::FORBIDDEN, "this bot serves one Discord server").into_response();
     }
     let response = handler.respond(incoming).await;
     Json(response_body(&response)).into_response()

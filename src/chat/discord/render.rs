@@ -114,6 +114,12 @@ pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
     }
 }
 
+/// The pressed message's new content: the outcome, with only its own buttons (none left from the
+/// answer that was pressed).
+pub fn update_message(view: &ReplyView) -> CreateInteractionResponseMessage {
+    CreateInteractionResponseMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+}
+
 /// The edit of a deferred response's original message.
 pub fn edit_original(view: &ReplyView) -> EditInteractionResponse {
     EditInteractionResponse::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))

@@ -116,8 +116,14 @@ impl Card {
 
     /// An answer to a slash command or a `response_url`: ephemeral unless the reply is public.
     pub fn response(&self) -> Value {
+        self.response_replacing(false)
+    }
+
+    /// A `response_url` answer; `replace` puts it in place of the message whose button was
+    /// pressed, so that answer's buttons are not live any more.
+    pub fn response_replacing(&self, replace: bool) -> Value {
         let response_type = if self.private || self.is_error() { "ephemeral" } else { "in_channel" };
-        json!({ "response_type": response_type, "replace_original": false, "text": self.fallback_text(), "blocks": self.blocks() })
+        json!({ "response_type": response_type, "replace_original": replace, "text": self.fallback_text(), "blocks": self.blocks() })
     }
 
     /// The headline as a header (plain text, bold by itself, so `*bold*` marks are dropped);

@@ -82,6 +82,13 @@ async fn accept(slack: &Slack, headers: &HeaderMap, body: Bytes, replays: Replay
         tracing::warn!(%refusal, "refused a request that Slack did not sign");
         StatusCode::UNAUTHORIZED.into_response()
     })?;
+    if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
+        let from = team_of(&body);
+        if from.as_deref() != Some(team) {
+            tracing::warn!(team = from.as_deref().unwrap_or("none"), "refused a request from another Slack workspace");
+            return Err(StatusCode::FORBIDDEN.into_response());
+        }
+    }
     if replays == Replays::Refused {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let sent_at = header(verify::TIMESTAMP_HEADER).trim().parse().unwrap_or_default();
@@ -91,6 +98,34 @@ async fn accept(slack: &Slack, headers: &HeaderMap, body: Bytes, replays: Replay
         }
     }
     Ok(body)
+}
+
+/// The workspace a signed request comes from: the acting user's team where Slack names it (a
+/// shared channel's guest belongs to another), else the workspace's. Commands are forms with
+/// `team_id` (and `user_team` for guests); interactions a form whose `payload` has `user.team_id`
+/// and `team.id`; events JSON with `team_id`.
+fn team_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Team {
+        id: Option<String>,
+        team_id: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Payload {
+        team_id: Option<String>,
+        team: Team,
+        user: Team,
+    }
+    if let Some(team) = form_field(body, "user_team").or_else(|| form_field(body, "team_id")) {
+        return Some(team);
+    }
+    let payload: Payload = match form_field(body, "payload") {
+        Some(json) => serde_json::from_str(&json).ok()?,
+        None => serde_json::from_slice(body).ok()?,
+    };
+    payload.user.team_id.or(payload.team.id).or(payload.team_id)
 }
 
 /// One field of a form-encoded body; `None` when absent or when the body is not a form.

@@ -45,6 +45,8 @@ struct BlockActions {
 #[serde(default)]
 struct Container {
     channel_id: Option<String>,
+    /// Whether the pressed message was the asker's own (ephemeral) answer.
+    is_ephemeral: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +74,9 @@ struct Clicker {
     user: String,
     channel: String,
     response_url: Option<String>,
+    /// The outcome replaces the pressed message: the asker's own (ephemeral) answer, never a
+    /// card others see.
+    replace: bool,
 }
 
 /// Handles one interaction payload (the JSON in the form's `payload`, or Socket Mode's).
@@ -97,8 +102,9 @@ fn unreadable(kind: &str, error: serde_json::Error) -> Ack {
 
 async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
     let Some(clicked) = payload.actions.into_iter().next() else { return Ack::Empty };
+    let replace = payload.container.as_ref().is_some_and(|c| c.is_ephemeral);
     let channel = payload.channel.map(|c| c.id).or_else(|| payload.container.and_then(|c| c.channel_id)).unwrap_or_default();
-    let clicker = Clicker { user: payload.user.id, channel, response_url: payload.response_url };
+    let clicker = Clicker { user: payload.user.id, channel, response_url: payload.response_url, replace };
     let action_id = clicked.action_id;
 
     if let Some(form) = action_id.parse::<Action>().ok().and_then(|action| action.form()) {
@@ -129,7 +135,8 @@ async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
 async fn view_submission(slack: &Slack, payload: ViewSubmission) -> Ack {
     let context = ModalContext::decode(payload.view.private_metadata.as_deref().unwrap_or_default());
     let values = modals::submitted_values(&payload.view.state);
-    let clicker = Clicker { user: payload.user.id, channel: context.channel.clone().unwrap_or_default(), response_url: None };
+    let clicker =
+        Clicker { user: payload.user.id, channel: context.channel.clone().unwrap_or_default(), response_url: None, replace: false };
     if payload.view.callback_id.as_deref() == Some(modals::SCOPE_CALLBACK) {
         return submit_scope(slack, clicker, values).await;
     }
@@ -207,7 +214,7 @@ fn finish_submission(slack: &Slack, clicker: Clicker, outcome: Timed<Reply>, fie
 /// otherwise ephemerally in their channel, otherwise in a direct message.
 async fn tell(slack: &Slack, clicker: &Clicker, card: &Card) {
     let sent = match (&clicker.response_url, clicker.channel.is_empty()) {
-        (Some(url), _) => slack.api.respond(url, &card.response()).await,
+        (Some(url), _) => slack.api.respond(url, &card.response_replacing(clicker.replace)).await,
         (None, false) if card.private || card.is_error() => {
             slack.api.post_ephemeral(&clicker.channel, &clicker.user, &card.message()).await
         }

@@ -171,6 +171,11 @@ impl Fake {
                 }
                 _ => (StatusCode::NOT_FOUND, json!({ "message": "Unknown Message", "code": 10008 })),
             },
+            // Everyone is a member of the firm's server but the outsider.
+            ("GET", ["guilds", _guild, "members", user]) if *user == super::OUTSIDER.id => {
+                (StatusCode::NOT_FOUND, json!({ "message": "Unknown Member", "code": 10007 }))
+            }
+            ("GET", ["guilds", _guild, "members", user]) => (StatusCode::OK, json!({ "user": { "id": user }, "roles": [] })),
             ("POST", ["users", "@me", "channels"]) => {
                 let recipient = body["recipient_id"].clone();
                 (StatusCode::OK, json!({ "id": format!("7{}", &self.id()[1..]), "type": 1, "recipients": [{ "id": recipient }] }))

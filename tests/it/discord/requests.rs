@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration};
 use serde_json::json;
 
-use super::{sign_with, signing_key, sub, text, Harness, SELLER};
+use super::{sign_with, signing_key, sub, text, Harness, OUTSIDER, SELLER};
 use crate::support::{now, TestDb};
 
 /// The signature of timestamp `1700000000` + body `{"type":1}` with the RFC 8032 test 1 key.
@@ -173,4 +173,20 @@ impl Harness {
         let signature = self.sign(&timestamp, &body);
         self.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body).await
     }
+}
+
+/// The bot serves one firm: an interaction from another server is refused with 403 and changes
+/// nothing; a direct message is served to a member of the firm's server only.
+#[tokio::test]
+async fn interactions_from_another_server_or_a_stranger_s_direct_message_are_refused() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let mut elsewhere = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")]));
+    elsewhere["guild_id"] = json!("1100000000000000999");
+    assert_eq!(harness.post(&elsewhere).await.status, 403);
+
+    let member_dm = harness.in_dm(harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")])), "7000000000000000001");
+    assert_eq!(harness.post(&member_dm).await.status, 200);
+    let outsider_dm = harness.in_dm(harness.command(OUTSIDER, "staffing", json!([text("package", "crm-rollout")])), "7000000000000000002");
+    assert_eq!(harness.post(&outsider_dm).await.status, 403);
 }

@@ -266,3 +266,18 @@ async fn a_replayed_command_or_click_is_refused_with_401_and_acts_once() {
     let created = slack.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action == "deal.created").count();
     assert_eq!(created, 1, "the replayed command created no second deal");
 }
+
+/// The bot serves one workspace: a correctly signed command from another team is refused with
+/// 403 and changes nothing.
+#[tokio::test]
+async fn a_command_from_another_workspace_is_refused() {
+    let db = TestDb::sqlite();
+    let mut settings = settings();
+    settings.slack_team_id = Some("T0001".into());
+    let slack = Harness::start(demo_app(&db, settings).await).await;
+    let theirs = deal_form("U-OTHER").replace("team_id=T0001", "team_id=T9999");
+    assert_eq!(slack.post_signed("/slack/commands", FORM, &theirs).await.status(), 403);
+    assert!(!has_deal(&slack.app, "U-OTHER").await, "nothing changed");
+    assert_eq!(slack.post_signed("/slack/commands", FORM, &deal_form("U-OURS")).await.status(), 200);
+    assert!(has_deal(&slack.app, "U-OURS").await);
+}
