@@ -61,6 +61,15 @@ impl Clock {
     }
 }
 
+/// Who a platform says a user id is: each chat adapter gives the app its own, so a `pm=` can be
+/// checked to be one person (not a bot, not a deleted account, a member of the firm's server).
+#[async_trait::async_trait]
+pub trait Directory: Send + Sync {
+    /// `Ok(true)` when `user` is a person the firm can hand a deal to; `Err` when the platform
+    /// could not be asked.
+    async fn is_person(&self, user: &str) -> anyhow::Result<bool>;
+}
+
 /// The application: everything a chat adapter calls into.
 #[derive(Clone)]
 pub struct App {
@@ -68,12 +77,29 @@ pub struct App {
     pub settings: Arc<Settings>,
     prompts: Arc<Prompts>,
     pub clock: Clock,
+    /// The platform's directory of people, set by the adapter serving this copy of the app; the
+    /// console and the CLI have none (any user id is a person there).
+    directory: Option<Arc<dyn Directory>>,
 }
 
 impl App {
     pub fn new(store: Store, settings: Settings, clock: Clock) -> anyhow::Result<App> {
         let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
-        Ok(App { store, settings: Arc::new(settings), prompts: Arc::new(prompts), clock })
+        Ok(App { store, settings: Arc::new(settings), prompts: Arc::new(prompts), clock, directory: None })
+    }
+
+    /// This copy of the app, checking people against `directory`.
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> App {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// Whether `user` is a person the platform knows (always, without a directory).
+    pub(crate) async fn is_person(&self, user: &str) -> anyhow::Result<bool> {
+        match &self.directory {
+            Some(directory) => directory.is_person(user).await,
+            None => Ok(true),
+        }
     }
 
     /// Runs one command line as `actor`; errors become error replies.

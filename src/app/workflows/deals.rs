@@ -165,6 +165,12 @@ impl App {
             Ok(pm) => pm,
             Err(refusal) => return Err(self.refused(actor, "deal.refused", &deal.id, refusal.to_string()).await),
         };
+        if !self.is_person(&pm).await? {
+            let message = format!(
+                "pm= must name a person the firm can hand the deal to: <@{pm}> is a bot, a deactivated account, or not in this workspace."
+            );
+            return Err(self.refused(actor, "deal.refused", &deal.id, message).await);
+        }
         let now = self.clock.now();
         let handover = Handover {
             id: new_id("H", 6),

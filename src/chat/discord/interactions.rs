@@ -40,6 +40,38 @@ pub struct Handler {
     members: Arc<std::sync::Mutex<HashMap<String, std::time::Instant>>>,
 }
 
+/// Discord's directory of people: a member of the firm's server who is not a bot.
+struct People {
+    rest: DiscordRest,
+    guild: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl crate::app::Directory for People {
+    async fn is_person(&self, user: &str) -> anyhow::Result<bool> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct User {
+            bot: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct Member {
+            #[serde(default)]
+            user: User,
+        }
+        let Some(guild) = &self.guild else { return Ok(true) };
+        if !user.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(false);
+        }
+        let path = format!("/guilds/{guild}/members/{user}");
+        match self.rest.send_for::<Member>(reqwest::Method::GET, &path, &json!({}), true).await {
+            Ok(member) => Ok(!member.user.bot),
+            Err(crate::app::delivery::DeliveryError::Permanent(_)) => Ok(false),
+            Err(error) => Err(anyhow::anyhow!("{path}: {error:?}")),
+        }
+    }
+}
+
 /// How long a member lookup is trusted.
 const MEMBER_CACHE_FOR: Duration = Duration::from_secs(600);
 
@@ -50,6 +82,8 @@ impl Handler {
             SignatureVerifier::refusing()
         });
         let rest = DiscordRest::new(&settings);
+        let people = People { rest: rest.clone(), guild: app.settings.discord_guild_id.clone() };
+        let app = app.with_directory(Arc::new(people));
         Handler { app, settings, rest, verifier, members: Arc::default() }
     }
 

@@ -89,6 +89,7 @@ pub(crate) struct Slack {
 impl Slack {
     pub fn new(app: App, settings: Arc<SlackSettings>) -> Slack {
         let api = web_api::WebApi::new(&settings);
+        let app = app.with_directory(Arc::new(People(api.clone())));
         let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
         Slack { app, settings, api, groups, replays: Arc::default() }
     }
@@ -118,6 +119,16 @@ impl Slack {
             }
             Err(_) => Timed::Late(task),
         }
+    }
+}
+
+/// Slack's directory of people: `users.info` says whether a user id is a person.
+struct People(web_api::WebApi);
+
+#[async_trait::async_trait]
+impl crate::app::Directory for People {
+    async fn is_person(&self, user: &str) -> anyhow::Result<bool> {
+        self.0.is_person(user).await.map_err(|error| anyhow::anyhow!("users.info: {error:?}"))
     }
 }
 

@@ -105,6 +105,28 @@ impl WebApi {
         Ok(users.iter().filter_map(|u| u.as_str().map(String::from)).collect())
     }
 
+    /// `users.info`: whether `user` is a person (not a bot, not deactivated).
+    pub async fn is_person(&self, user: &str) -> Result<bool, DeliveryError> {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct User {
+            deleted: bool,
+            is_bot: bool,
+            is_app_user: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct Info {
+            user: Option<User>,
+        }
+        let answer = match self.call_form("users.info", self.bot_token.expose_secret(), &[("user", user)]).await {
+            Ok(answer) => answer,
+            Err(DeliveryError::Permanent(error)) if error.contains("user_not_found") => return Ok(false),
+            Err(error) => return Err(error),
+        };
+        let info: Info = serde_json::from_value(answer).map_err(|e| DeliveryError::Transient(format!("users.info: {e}")))?;
+        Ok(info.user.is_some_and(|u| !u.deleted && !u.is_bot && !u.is_app_user) && user != "USLACKBOT")
+    }
+
     /// `apps.connections.open` with the app-level token: a Socket Mode websocket URL.
     pub async fn open_socket_url(&self, app_token: &SecretString) -> Result<String, DeliveryError> {
         let answer = self.call_form("apps.connections.open", app_token.expose_secret(), &[]).await?;

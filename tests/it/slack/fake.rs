@@ -166,6 +166,15 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
             Some(users) => json!({ "ok": true, "users": users }),
             None => json!({ "ok": false, "error": "no_such_subteam" }),
         },
+        // Everyone is a person but `UBOT…` (a bot), `UGONE…` (deactivated) and `UNKNOWN…`.
+        "users.info" => {
+            let user = body["user"].as_str().unwrap_or_default();
+            if user.starts_with("UNKNOWN") {
+                json!({ "ok": false, "error": "user_not_found" })
+            } else {
+                json!({ "ok": true, "user": { "id": user, "deleted": user.starts_with("UGONE"), "is_bot": user.starts_with("UBOT") } })
+            }
+        }
         "apps.connections.open" => match &state.socket_url {
             Some(url) => json!({ "ok": true, "url": url }),
             None => json!({ "ok": false, "error": "invalid_auth" }),

@@ -281,3 +281,23 @@ async fn a_command_from_another_workspace_is_refused() {
     assert_eq!(slack.post_signed("/slack/commands", FORM, &deal_form("U-OURS")).await.status(), 200);
     assert!(has_deal(&slack.app, "U-OURS").await);
 }
+
+/// The PM named in `/deal won` must be one person: a channel, a bot or a deactivated account is
+/// refused on Slack (checked with `users.info`), and the deal stays open.
+#[tokio::test]
+async fn a_deal_is_handed_over_only_to_a_person() {
+    let db = TestDb::sqlite();
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    let seller = "U-SELLER";
+    assert_eq!(slack.post_signed("/slack/commands", FORM, &deal_form(seller)).await.status(), 200);
+    let channel = format!("C-{seller}");
+    let status = || async { slack.app.ask(&actor(seller, &channel), "/deal show").await.data["status"].clone() };
+    for pm in ["<#C0123|general>", "<!subteam^S0123>", "<@UBOT0001>", "<@UGONE0001>", "<@UNKNOWN01>"] {
+        let won = command_form(seller, &channel, "/deal", &format!("won pm={pm}"), "http://127.0.0.1:9/unused");
+        assert_eq!(slack.post_signed("/slack/commands", FORM, &won).await.status(), 200);
+        assert_eq!(status().await, "open", "pm={pm} is not a person");
+    }
+    let won = command_form(seller, &channel, "/deal", "won pm=<@U0PM0001|pat>", "http://127.0.0.1:9/unused");
+    assert_eq!(slack.post_signed("/slack/commands", FORM, &won).await.status(), 200);
+    assert_eq!(status().await, "won");
+}
