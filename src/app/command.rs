@@ -254,11 +254,8 @@ pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<
 }
 
 fn parse_effort(value: &str) -> Result<f64, UserError> {
-    value.parse::<f64>().ok().filter(|e| e.is_finite() && *e > 0.0).ok_or_else(|| UserError::BadNumber {
-        option: "effort",
-        value: value.into(),
-        syntax: syntax_of("comparables"),
-    })
+    crate::domain::input::effort_hours(value)
+        .map_err(|error| UserError::Syntax { message: format!("effort= {error}"), syntax: syntax_of("comparables") })
 }
 
 fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use keepable::app::reply::Reply;
 
 use super::{close, Globals, Who};
@@ -20,8 +19,14 @@ pub(super) async fn act(globals: &Globals, who: &Who, json: bool, action: &str, 
     let app = globals.open().await?;
     let mut inputs = HashMap::new();
     for field in fields {
-        let (key, value) = field.split_once('=').with_context(|| format!("'{field}' is not key=value"))?;
-        inputs.insert(key.to_string(), value.to_string());
+        let Some((key, value)) = field.split_once('=').filter(|(key, _)| !key.trim().is_empty()) else {
+            // A malformed input is the person's mistake: answered like any refusal (JSON too).
+            let reply = keepable::app::reply::Reply::error(format!(
+                "'{field}' is not key=value: write the field, '=', then its value (reason=\"too short\")."
+            ));
+            return close(app, print(json, &reply)).await;
+        };
+        inputs.insert(key.trim().to_string(), value.to_string());
     }
     let reply = app.act(&who.actor(), action, &inputs).await;
     close(app, print(json, &reply)).await

@@ -190,3 +190,25 @@ async fn interactions_from_another_server_or_a_stranger_s_direct_message_are_ref
     let outsider_dm = harness.in_dm(harness.command(OUTSIDER, "staffing", json!([text("package", "crm-rollout")])), "7000000000000000002");
     assert_eq!(harness.post(&outsider_dm).await.status, 403);
 }
+
+/// Text a person typed stays text on Discord: a hostile deal name on the leadership card cannot
+/// ping anyone or mask a link, and every message says nobody is to be notified by its text.
+#[tokio::test]
+async fn a_hostile_deal_name_reaches_the_leadership_card_escaped_with_no_mentions_allowed() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let seller = keepable::app::Actor::new(SELLER.id, "1200000000000000009");
+    let hostile = "@everyone [Approve](https://evil.example) <@900000000000000002>";
+    harness.app.ask(&seller, &format!("/deal new \"{hostile}\" package=crm-rollout")).await;
+    let answer = harness.app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let request = answer.actions.iter().find(|a| a.action.verb() == "request_approval").expect("a request button");
+    let requested = harness.app.act(&seller, &request.action.to_string(), &Default::default()).await;
+    assert_eq!(requested.kind, "approval_requested", "{requested:?}");
+    harness.deliver().await;
+    let posts = harness.fake.calls_to("POST", "/channels/*/messages");
+    let card = posts.iter().find(|call| call.body.to_string().contains("evil.example")).expect("the card");
+    assert_eq!(card.body["allowed_mentions"]["parse"], json!([]), "{}", card.body);
+    let shown = card.body["embeds"][0]["description"].as_str().unwrap_or_default().to_string();
+    assert!(!shown.contains("[Approve](https"), "a masked link survived: {shown}");
+    assert!(!shown.contains("@everyone"), "a mention survived: {shown}");
+}

@@ -301,3 +301,25 @@ async fn a_deal_is_handed_over_only_to_a_person() {
     assert_eq!(slack.post_signed("/slack/commands", FORM, &won).await.status(), 200);
     assert_eq!(status().await, "won");
 }
+
+/// Text a person typed stays text on Slack: a hostile deal name reaches the leadership card
+/// escaped, so it mentions nobody and links nowhere.
+#[tokio::test]
+async fn a_hostile_deal_name_reaches_the_leadership_card_as_plain_text() {
+    let db = TestDb::sqlite();
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    let seller = actor("U-SELLER", "C-HOSTILE");
+    let hostile = "<!channel> <https://evil.example|Approve in Keepable> <!subteam^S1> & co";
+    slack.app.ask(&seller, &format!("/deal new \"{hostile}\" package=crm-rollout")).await;
+    let answer = slack.app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let request = answer.actions.iter().find(|a| a.action.verb() == "request_approval").expect("a request button");
+    let requested = slack.app.act(&seller, &request.action.to_string(), &Default::default()).await;
+    assert_eq!(requested.kind, "approval_requested", "{requested:?}");
+    slack.deliver().await;
+    let posts = slack.fake.succeeded("chat.postMessage");
+    let card = posts.iter().map(|call| call.body.to_string()).find(|body| body.contains("Approve in Keepable")).expect("the card");
+    for raw in ["<!channel>", "<https://evil.example", "<!subteam^S1>"] {
+        assert!(!card.contains(raw), "{raw} reached Slack unescaped: {card}");
+    }
+    assert!(card.contains("&lt;!channel&gt;") && card.contains("&amp; co"), "{card}");
+}
