@@ -140,7 +140,7 @@ async fn the_manifest_declares_every_command_scope_and_url_the_server_serves() {
     for (name, _) in keepable::app::command::SYNTAX {
         assert!(manifest.contains(&format!("- command: /{name}\n")), "/{name} is not in the manifest");
     }
-    for scope in ["commands", "chat:write", "chat:write.public", "im:write", "usergroups:read", "app_mentions:read"] {
+    for scope in ["commands", "chat:write", "chat:write.public", "im:write", "usergroups:read", "users:read", "app_mentions:read"] {
         assert!(manifest.contains(&format!("      - {scope}\n")), "scope {scope} is not in the manifest");
     }
     assert!(manifest.contains("      - app_mention\n") && manifest.contains("socket_mode_enabled: false"));
