@@ -1,6 +1,7 @@
 //! Integration tests: one test binary, modules per interface.
 
 mod cli;
+mod deals;
 mod discord;
 mod slack;
 mod store;
