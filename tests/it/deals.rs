@@ -409,25 +409,7 @@ async fn an_expired_request_cannot_be_decided_before_the_sweep(db: TestDb) {
     assert_eq!(decided.data["state"], "approved", "within its time it can be decided: {decided:?}");
 }
 
-// `on_both_databases!` cannot carry `#[ignore]`, so this pair is written out; put the macro back
-// when the bug is fixed.
-#[tokio::test]
-#[ignore = "product bug: Store::pending_approval ignores expires_at, so until run-due sweeps it an expired request \
-            still counts as the deal's pending one and a new request is pointed at a request nobody can decide"]
-async fn an_expired_request_does_not_block_a_new_one_before_the_sweep_on_sqlite() {
-    an_expired_request_does_not_block_a_new_one_before_the_sweep(TestDb::sqlite()).await;
-}
-
-#[tokio::test]
-#[ignore = "product bug: Store::pending_approval ignores expires_at, so until run-due sweeps it an expired request \
-            still counts as the deal's pending one and a new request is pointed at a request nobody can decide"]
-async fn an_expired_request_does_not_block_a_new_one_before_the_sweep_on_postgres() {
-    let Some(db) = TestDb::postgres().await else { return };
-    let url = db.url.clone();
-    an_expired_request_does_not_block_a_new_one_before_the_sweep(db).await;
-    TestDb::drop_postgres(&url).await;
-}
-
+on_both_databases!(an_expired_request_does_not_block_a_new_one_before_the_sweep);
 async fn an_expired_request_does_not_block_a_new_one_before_the_sweep(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");

@@ -102,7 +102,16 @@ impl App {
         };
         let kind = request.evidence.kind();
         if let Some(deal) = &deal {
-            if let Some(pending) = self.store.pending_approval(&deal.id, kind).await? {
+            let pending = self.store.pending_approval(&deal.id, kind).await?;
+            let pending = match pending {
+                // Past its expiry it cannot be decided any more: expire it now, not at the sweep.
+                Some(stale) if self.clock.now() >= stale.expires_at => {
+                    self.expire_approval(&stale.id).await?;
+                    None
+                }
+                other => other,
+            };
+            if let Some(pending) = pending {
                 let mut reply = Reply::new("approval_requested");
                 reply.headline = format!(
                     "A request for {} is already pending (request {}): leadership decides that one first.",

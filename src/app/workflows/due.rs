@@ -42,16 +42,26 @@ impl App {
     async fn expire_approvals(&self) -> Result<usize, AppError> {
         let mut expired = 0;
         for approval in self.store.approvals_due(ApprovalTimer::Expiry, self.clock.now()).await? {
-            let mut tx = self.store.begin().await?;
-            if tx.decide_approval(&approval.id, ApprovalState::Expired, "keepable", self.clock.now(), None).await? {
-                let decided = tx.approval(&approval.id).await?;
-                self.announce_decision(&mut tx, &decided).await?;
-                self.audit(&mut tx, "keepable", "approval.expired", &approval.id, "").await?;
+            if self.expire_approval(&approval.id).await? {
                 expired += 1;
             }
-            tx.commit().await?;
         }
         Ok(expired)
+    }
+
+    /// Expires a pending request: its card updated, the requester told; false when it was
+    /// decided (or expired) by someone else first.
+    pub(super) async fn expire_approval(&self, id: &str) -> Result<bool, AppError> {
+        let mut tx = self.store.begin().await?;
+        if !tx.decide_approval(id, ApprovalState::Expired, "keepable", self.clock.now(), None).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let decided = tx.approval(id).await?;
+        self.announce_decision(&mut tx, &decided).await?;
+        self.audit(&mut tx, "keepable", "approval.expired", id, "").await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Reminds leadership of (or escalates) pending requests whose `timer` is due.

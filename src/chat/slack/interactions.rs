@@ -81,7 +81,13 @@ struct Clicker {
 
 /// Handles one interaction payload (the JSON in the form's `payload`, or Socket Mode's).
 pub(crate) async fn interaction(slack: &Slack, payload: Value) -> Ack {
-    let kind = payload.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let kind = Kind::deserialize(&payload).unwrap_or_default().kind;
     match kind.as_str() {
         "block_actions" => match serde_json::from_value::<BlockActions>(payload) {
             Ok(clicked) => block_actions(slack, clicked).await,

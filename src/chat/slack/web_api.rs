@@ -99,10 +99,14 @@ impl WebApi {
 
     /// `usergroups.users.list`: the user ids in a user group.
     pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, DeliveryError> {
+        #[derive(serde::Deserialize)]
+        struct Members {
+            users: Vec<String>,
+        }
         let answer = self.call_form("usergroups.users.list", self.bot_token.expose_secret(), &[("usergroup", group)]).await?;
-        let users =
-            answer["users"].as_array().ok_or_else(|| DeliveryError::Permanent("usergroups.users.list: no users in the answer".into()))?;
-        Ok(users.iter().filter_map(|u| u.as_str().map(String::from)).collect())
+        let members: Members = serde_json::from_value(answer)
+            .map_err(|e| DeliveryError::Permanent(format!("usergroups.users.list: no users in the answer ({e})")))?;
+        Ok(members.users)
     }
 
     /// `users.info`: whether `user` is a person (not a bot, not deactivated).
@@ -129,11 +133,14 @@ impl WebApi {
 
     /// `apps.connections.open` with the app-level token: a Socket Mode websocket URL.
     pub async fn open_socket_url(&self, app_token: &SecretString) -> Result<String, DeliveryError> {
+        #[derive(serde::Deserialize)]
+        struct Connection {
+            url: String,
+        }
         let answer = self.call_form("apps.connections.open", app_token.expose_secret(), &[]).await?;
-        answer["url"]
-            .as_str()
-            .map(String::from)
-            .ok_or_else(|| DeliveryError::Permanent("apps.connections.open: no url in the answer".into()))
+        let connection: Connection =
+            serde_json::from_value(answer).map_err(|_| DeliveryError::Permanent("apps.connections.open: no url in the answer".into()))?;
+        Ok(connection.url)
     }
 
     /// Posts to an interaction's `response_url` (no token: the URL itself is the credential).
@@ -163,9 +170,16 @@ async fn answer(method: &str, response: Result<reqwest::Response, reqwest::Error
     let Ok(value) = serde_json::from_str::<Value>(&text) else {
         return Ok(Value::Null);
     };
-    match value.get("ok").and_then(Value::as_bool) {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Status {
+        ok: Option<bool>,
+        error: Option<String>,
+    }
+    let status: Status = serde_json::from_value(value.clone()).unwrap_or_default();
+    match status.ok {
         Some(false) => {
-            let error = value["error"].as_str().unwrap_or("unknown_error");
+            let error = status.error.as_deref().unwrap_or("unknown_error");
             if error == "ratelimited" {
                 Err(DeliveryError::RateLimited(Duration::from_secs(1)))
             } else if TRANSIENT_ERRORS.contains(&error) {
@@ -179,9 +193,15 @@ async fn answer(method: &str, response: Result<reqwest::Response, reqwest::Error
 }
 
 fn posted(answer: &Value, channel: &str) -> Result<Posted, DeliveryError> {
-    let ts = answer["ts"].as_str().ok_or_else(|| DeliveryError::Permanent("Slack answered ok without a message ts".into()))?;
-    let channel = answer["channel"].as_str().unwrap_or(channel);
-    Ok(Posted { channel: channel.to_string(), ts: ts.to_string() })
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Message {
+        ts: Option<String>,
+        channel: Option<String>,
+    }
+    let message: Message = serde_json::from_value(answer.clone()).unwrap_or_default();
+    let ts = message.ts.ok_or_else(|| DeliveryError::Permanent("Slack answered ok without a message ts".into()))?;
+    Ok(Posted { channel: message.channel.unwrap_or_else(|| channel.to_string()), ts })
 }
 
 fn clip(text: &str, max: usize) -> String {
