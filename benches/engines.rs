@@ -36,7 +36,8 @@ async fn firm_app(people: usize) -> (App, tempfile::TempDir) {
 }
 
 fn engines(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     let seller = Actor::new("U-BENCH", "C-BENCH");
     let questions = [
         ("earliest_start", "/earliest-start cloud-migration"),
@@ -52,22 +53,28 @@ fn engines(c: &mut Criterion) {
             assert!(!reply.is_error(), "{question}: {reply:?}");
             let mut group = c.benchmark_group(name);
             group.sample_size(if people > 2_000 && name.starts_with("earliest") { 20 } else { 50 });
-            group.bench_with_input(BenchmarkId::from_parameter(people), &question, |b, question| {
-                b.iter(|| runtime.block_on(app.ask(&seller, question)))
-            });
+            group.bench_with_input(
+                BenchmarkId::from_parameter(people),
+                &question,
+                |b, question| b.iter(|| runtime.block_on(app.ask(&seller, question))),
+            );
             group.finish();
         }
         // The first answer after the capacity data changed (an import, a hold) reads it all again.
         let mut group = c.benchmark_group("earliest_start_after_a_change");
         group.sample_size(20);
-        group.bench_with_input(BenchmarkId::from_parameter(people), &questions[0].1, |b, question| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    app.store.touch_capacity().await.expect("bumping the version");
-                    app.ask(&seller, question).await
+        group.bench_with_input(
+            BenchmarkId::from_parameter(people),
+            &questions[0].1,
+            |b, question| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        app.store.touch_capacity().await.expect("bumping the version");
+                        app.ask(&seller, question).await
+                    })
                 })
-            })
-        });
+            },
+        );
         group.finish();
     }
 }

@@ -89,8 +89,10 @@ impl Settings {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
         let mut settings = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config {}", path.display()))?
             }
             None => Settings::default(),
         };
@@ -104,7 +106,8 @@ impl Settings {
         for key in env::keys::<Settings>() {
             let name = env::variable(key);
             if let Some(text) = var(&name) {
-                env::set(self, key, &text).with_context(|| format!("{name} is not a valid {key}"))?;
+                env::set(self, key, &text)
+                    .with_context(|| format!("{name} is not a valid {key}"))?;
             }
         }
         Ok(())
@@ -113,7 +116,9 @@ impl Settings {
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.horizon_weeks >= 1, "horizon_weeks must be at least 1");
         anyhow::ensure!(
-            self.approval_reminder_hours > 0 && self.approval_escalation_hours > 0 && self.approval_expiry_hours > 0,
+            self.approval_reminder_hours > 0
+                && self.approval_escalation_hours > 0
+                && self.approval_expiry_hours > 0,
             "approval delays must be positive"
         );
         anyhow::ensure!(self.hold_days > 0, "hold_days must be positive");
@@ -129,7 +134,8 @@ mod tests {
 
     #[test]
     fn a_toml_file_overrides_defaults() {
-        let settings: Settings = toml::from_str("approvers = [\"U1\"]\nleadership_channel = \"C9\"\n").unwrap();
+        let settings: Settings =
+            toml::from_str("approvers = [\"U1\"]\nleadership_channel = \"C9\"\n").unwrap();
         assert_eq!(settings.approvers, vec!["U1"]);
         assert_eq!(settings.leadership_channel, "C9");
         assert_eq!(settings.horizon_weeks, 52);
@@ -143,7 +149,9 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         let mut settings = Settings::default();
-        settings.apply_env(|name| (name == "KEEPABLE_APPROVERS").then(|| "U1, U2".to_string())).unwrap();
+        settings
+            .apply_env(|name| (name == "KEEPABLE_APPROVERS").then(|| "U1, U2".to_string()))
+            .unwrap();
         assert_eq!(settings.approvers, vec!["U1", "U2"]);
     }
 
@@ -173,7 +181,8 @@ mod tests {
 
     #[test]
     fn every_key_has_its_keepable_variable() {
-        let mut variables: Vec<String> = env::keys::<Settings>().iter().map(|key| env::variable(key)).collect();
+        let mut variables: Vec<String> =
+            env::keys::<Settings>().iter().map(|key| env::variable(key)).collect();
         let mut listed: Vec<String> = EVERY_KEY.iter().map(|(name, _)| name.to_string()).collect();
         variables.sort();
         listed.sort();
@@ -183,7 +192,11 @@ mod tests {
     #[test]
     fn every_setting_is_overridden_from_the_environment() {
         let mut settings = Settings::default();
-        settings.apply_env(|name| EVERY_KEY.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_string())).unwrap();
+        settings
+            .apply_env(|name| {
+                EVERY_KEY.iter().find(|(n, _)| *n == name).map(|(_, value)| value.to_string())
+            })
+            .unwrap();
         let expected = Settings {
             leadership_channel: "C-LEAD".into(),
             escalation_channel: "C-ESC".into(),
@@ -211,17 +224,27 @@ mod tests {
 
     #[test]
     fn an_empty_variable_unsets_an_optional_setting() {
-        let mut settings: Settings = toml::from_str("approver_group = \"S1\"\nprompts_dir = \"p\"\n").unwrap();
+        let mut settings: Settings =
+            toml::from_str("approver_group = \"S1\"\nprompts_dir = \"p\"\n").unwrap();
         settings.apply_env(|name| name.ends_with("_GROUP").then(String::new)).unwrap();
         assert_eq!(settings.approver_group, None);
-        assert_eq!(settings.prompts_dir, Some(PathBuf::from("p")), "a variable not given changes nothing");
+        assert_eq!(
+            settings.prompts_dir,
+            Some(PathBuf::from("p")),
+            "a variable not given changes nothing"
+        );
     }
 
     #[test]
     fn a_value_of_the_wrong_type_names_its_variable() {
         let mut settings = Settings::default();
-        let error = settings.apply_env(|name| (name == "KEEPABLE_HOLD_DAYS").then(|| "two weeks".to_string())).unwrap_err();
-        assert_eq!(format!("{error:#}"), "KEEPABLE_HOLD_DAYS is not a valid hold_days: 'two weeks' is not a whole number");
+        let error = settings
+            .apply_env(|name| (name == "KEEPABLE_HOLD_DAYS").then(|| "two weeks".to_string()))
+            .unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "KEEPABLE_HOLD_DAYS is not a valid hold_days: 'two weeks' is not a whole number"
+        );
         assert_eq!(settings.hold_days, 14);
     }
 }

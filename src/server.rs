@@ -61,7 +61,8 @@ pub fn router(app: App, platforms: &Platforms) -> Router {
     if let Some(settings) = &platforms.discord {
         endpoints = endpoints.merge(discord::routes(app.clone(), settings.clone()));
     }
-    let endpoints = endpoints.layer(DefaultBodyLimit::disable()).layer(RequestBodyLimitLayer::new(MAX_BODY));
+    let endpoints =
+        endpoints.layer(DefaultBodyLimit::disable()).layer(RequestBodyLimitLayer::new(MAX_BODY));
     Router::new().route("/healthz", get(|| async { "ok" })).merge(endpoints)
 }
 
@@ -114,13 +115,17 @@ pub async fn run(
                     let mut tick = tokio::time::interval(every);
                     loop {
                         tick.tick().await;
-                        if let Err(error) = deliver_due(&store, deliverer.as_ref(), &worker_id, &clock).await {
+                        if let Err(error) =
+                            deliver_due(&store, deliverer.as_ref(), &worker_id, &clock).await
+                        {
                             tracing::error!(error = format!("{error:#}"), "outbox delivery failed");
                         }
                     }
                 }));
             }
-            None => tracing::warn!("no chat platform configured: outbound messages stay in the outbox"),
+            None => {
+                tracing::warn!("no chat platform configured: outbound messages stay in the outbox")
+            }
         }
     }
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
@@ -139,7 +144,8 @@ pub async fn run(
             }
         }));
     }
-    let served = axum::serve(listener, router(app, &platforms)).with_graceful_shutdown(shutdown).await;
+    let served =
+        axum::serve(listener, router(app, &platforms)).with_graceful_shutdown(shutdown).await;
     for worker in workers {
         worker.abort();
     }

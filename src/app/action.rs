@@ -129,7 +129,10 @@ impl FromStr for Action {
         let unknown = || UnknownAction(wire.to_string());
         let (verb, subject) = wire.split_once(':').ok_or_else(unknown)?;
         let subject = subject.trim();
-        if subject.is_empty() || subject.len() > 64 || !subject.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if subject.is_empty()
+            || subject.len() > 64
+            || !subject.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(unknown());
         }
         let (_, make) = VERBS.iter().find(|(known, _)| *known == verb).ok_or_else(unknown)?;

@@ -201,6 +201,12 @@ pub struct HoldView {
 
 impl From<&Hold> for HoldView {
     fn from(h: &Hold) -> Self {
-        HoldView { id: h.id.clone(), state: h.state, start: h.start_date, end: h.end_date, expires_at: h.expires_at }
+        HoldView {
+            id: h.id.clone(),
+            state: h.state,
+            start: h.start_date,
+            end: h.end_date,
+            expires_at: h.expires_at,
+        }
     }
 }

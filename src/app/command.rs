@@ -46,11 +46,27 @@ pub enum DealCommand {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    EarliestStart { target: StartTarget, not_before: Option<NaiveDate> },
-    Staffing { package: String },
-    Included { item: String, package: Option<String> },
-    Comparables { package: String, effort: Option<f64>, deadline: Option<NaiveDate>, start: Option<NaiveDate> },
-    Scope { description: String, deal: Option<String> },
+    EarliestStart {
+        target: StartTarget,
+        not_before: Option<NaiveDate>,
+    },
+    Staffing {
+        package: String,
+    },
+    Included {
+        item: String,
+        package: Option<String>,
+    },
+    Comparables {
+        package: String,
+        effort: Option<f64>,
+        deadline: Option<NaiveDate>,
+        start: Option<NaiveDate>,
+    },
+    Scope {
+        description: String,
+        deal: Option<String>,
+    },
     Deal(DealCommand),
     Help,
 }
@@ -100,7 +116,10 @@ impl Args {
 
     fn finish(&self) -> Result<(), UserError> {
         match self.options.first() {
-            Some((key, _)) => Err(UserError::UnknownOption { option: key.clone(), syntax: syntax_of(self.command) }),
+            Some((key, _)) => Err(UserError::UnknownOption {
+                option: key.clone(),
+                syntax: syntax_of(self.command),
+            }),
             None => Ok(()),
         }
     }
@@ -122,12 +141,14 @@ impl Args {
     }
 }
 
-pub fn parse_date(key: &'static str, value: &str, command: &'static str) -> Result<NaiveDate, UserError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10).ok_or_else(|| UserError::BadDate {
-        option: key,
-        value: value.to_string(),
-        syntax: syntax_of(command),
-    })
+pub fn parse_date(
+    key: &'static str,
+    value: &str,
+    command: &'static str,
+) -> Result<NaiveDate, UserError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10).ok_or_else(
+        || UserError::BadDate { option: key, value: value.to_string(), syntax: syntax_of(command) },
+    )
 }
 
 /// Splits on whitespace, keeping "double quoted" runs together; quotes are removed.
@@ -189,7 +210,9 @@ pub fn parse(text: &str) -> Result<Command, UserError> {
     let mut options = Vec::new();
     for (i, token) in tokenize(text).into_iter().enumerate() {
         match token.split_once('=') {
-            Some((key, value)) if i > 0 && is_option_key(key) => options.push((key.to_string(), value.to_string())),
+            Some((key, value)) if i > 0 && is_option_key(key) => {
+                options.push((key.to_string(), value.to_string()))
+            }
             _ => words.push(token),
         }
     }
@@ -203,7 +226,10 @@ fn is_option_key(key: &str) -> bool {
 /// Builds a command from words already split (the command name, subcommands, positional values
 /// kept whole) and `key=value` options: what an adapter with typed options (Discord) calls, so a
 /// value containing `x=y` or quotes stays the value it was.
-pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<Command, UserError> {
+pub fn from_parts(
+    words: Vec<String>,
+    options: Vec<(String, String)>,
+) -> Result<Command, UserError> {
     let mut words = words.into_iter();
     let Some(first) = words.next() else { return Ok(Command::Help) };
     let mut name = command_name(&first)?;
@@ -222,7 +248,10 @@ pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<
             }
         }
     }
-    let options = options.into_iter().map(|(key, value)| (key.to_lowercase().replace('_', "-"), value)).collect();
+    let options = options
+        .into_iter()
+        .map(|(key, value)| (key.to_lowercase().replace('_', "-"), value))
+        .collect();
     let mut args = Args { command: name, words: rest, options };
     let command = match name {
         "earliest-start" => parse_earliest_start(&mut args)?,
@@ -240,7 +269,12 @@ pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<
                     return Err(UserError::DeadlineBeforeStart { start, deadline });
                 }
             }
-            Command::Comparables { package: args.required_text("a package")?, effort, deadline, start }
+            Command::Comparables {
+                package: args.required_text("a package")?,
+                effort,
+                deadline,
+                start,
+            }
         }
         "scope" => {
             let deal = args.take("deal");
@@ -254,8 +288,10 @@ pub fn from_parts(words: Vec<String>, options: Vec<(String, String)>) -> Result<
 }
 
 fn parse_effort(value: &str) -> Result<f64, UserError> {
-    crate::domain::input::effort_hours(value)
-        .map_err(|error| UserError::Syntax { message: format!("effort= {error}"), syntax: syntax_of("comparables") })
+    crate::domain::input::effort_hours(value).map_err(|error| UserError::Syntax {
+        message: format!("effort= {error}"),
+        syntax: syntax_of("comparables"),
+    })
 }
 
 fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
@@ -270,12 +306,18 @@ fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
                     syntax: syntax_of("earliest-start"),
                 });
             }
-            let weeks = weeks.ok_or(UserError::Missing { what: "weeks=N", syntax: syntax_of("earliest-start") })?;
-            let weeks = weeks.parse::<i64>().ok().filter(|w| (1..=520).contains(w)).ok_or_else(|| UserError::BadNumber {
-                option: "weeks",
-                value: weeks.clone(),
+            let weeks = weeks.ok_or(UserError::Missing {
+                what: "weeks=N",
                 syntax: syntax_of("earliest-start"),
             })?;
+            let weeks =
+                weeks.parse::<i64>().ok().filter(|w| (1..=520).contains(w)).ok_or_else(|| {
+                    UserError::BadNumber {
+                        option: "weeks",
+                        value: weeks.clone(),
+                        syntax: syntax_of("earliest-start"),
+                    }
+                })?;
             StartTarget::Pattern { roles: parse_roles(&roles)?, weeks }
         }
         None => {
@@ -326,7 +368,9 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
     let deal = |args: &Args| Some(args.text()).filter(|t| !t.is_empty());
     Ok(match verb.as_str() {
         "new" => {
-            let package = args.take("package").ok_or(UserError::Missing { what: "package=<package>", syntax })?;
+            let package = args
+                .take("package")
+                .ok_or(UserError::Missing { what: "package=<package>", syntax })?;
             let client = args.take("client");
             DealCommand::New { name: args.required_text("a deal name")?, package, client }
         }
@@ -337,7 +381,12 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
             DealCommand::Won { deal: deal(args), pm }
         }
         "lost" => DealCommand::Lost { deal: deal(args) },
-        other => return Err(UserError::Syntax { message: format!("unknown deal action '{}'", user(other)), syntax }),
+        other => {
+            return Err(UserError::Syntax {
+                message: format!("unknown deal action '{}'", user(other)),
+                syntax,
+            })
+        }
     })
 }
 

@@ -29,7 +29,12 @@ pub trait Deliver: Send + Sync {
     /// Posts `message` (or, when `replaces` is given, updates that earlier platform message) and
     /// returns where the platform put it. `now` is the worker's clock: a platform that keeps quiet
     /// after a rate limit measures the wait against it, not against the wall clock.
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, now: DateTime<Utc>) -> Result<String, DeliveryError>;
+    async fn deliver(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, DeliveryError>;
 }
 
 /// How long a claim lasts: longer than one delivery can take with its in-line retries (a Discord
@@ -47,7 +52,12 @@ pub fn backoff(attempts: i64) -> Duration {
 /// Delivers every message due at `clock`'s time once; returns how many were sent. This is one
 /// step of the outbox worker: the server calls it on an interval with the app's clock, tests call
 /// it themselves and move their clock to let a wait (a `Retry-After`, a back-off, a lease) pass.
-pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, clock: &Clock) -> anyhow::Result<usize> {
+pub async fn deliver_due(
+    store: &Store,
+    deliverer: &dyn Deliver,
+    worker: &str,
+    clock: &Clock,
+) -> anyhow::Result<usize> {
     let now = clock.now();
     let mut sent = 0;
     for message in store.claim_due(worker, now, now + LEASE, 50).await? {
@@ -55,7 +65,10 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, c
         // message to whoever claimed it since if it ran out.
         let now = clock.now();
         if !store.renew_lease(message.id, worker, now, now + LEASE).await? {
-            tracing::warn!(id = message.id, "outbox lease ran out before sending; left to another worker");
+            tracing::warn!(
+                id = message.id,
+                "outbox lease ran out before sending; left to another worker"
+            );
             continue;
         }
         let replaces = match message.updates {
@@ -71,7 +84,10 @@ pub async fn deliver_due(store: &Store, deliverer: &dyn Deliver, worker: &str, c
                 let (text, next) = match &error {
                     DeliveryError::RateLimited(wait) => {
                         let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
-                        (format!("rate limited for {}s", wait.num_seconds()), Some(not_before(clock.now() + wait)))
+                        (
+                            format!("rate limited for {}s", wait.num_seconds()),
+                            Some(not_before(clock.now() + wait)),
+                        )
                     }
                     DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => {
                         (e.clone(), Some(not_before(clock.now() + backoff(message.attempts))))

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 
 use super::action::Action;
 use super::answers::{
-    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer, NearestProject, Phase, RoleStart, StaffedRole,
-    StaffingAnswer,
+    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer,
+    NearestProject, Phase, RoleStart, StaffedRole, StaffingAnswer,
 };
 use super::command::{RoleSpec, StartTarget};
 use super::error::{AppError, UserError};
@@ -16,7 +16,9 @@ use crate::domain::capacity::{earliest_start, Pattern, Requirement, Window};
 use crate::domain::comparables::{comparables, deadline_verdict, nearest};
 use crate::domain::firm::{Package, Role};
 use crate::domain::library::Verdict;
-use crate::domain::offer::{DeadlineOffer, OfferTerms, OfferedDependency, OfferedRole, ScopeOffer, StartOffer, TicketOffer};
+use crate::domain::offer::{
+    DeadlineOffer, OfferTerms, OfferedDependency, OfferedRole, ScopeOffer, StartOffer, TicketOffer,
+};
 
 /// An earliest-start answer with what produced it, for replies, holds and approvals.
 pub(crate) struct StartAnswer {
@@ -43,22 +45,38 @@ impl App {
         Ok(Pattern { requirements, weeks: package.duration_weeks })
     }
 
-    fn ad_hoc_pattern(&self, roles: &[Role], specs: &[RoleSpec], weeks: i64) -> Result<Pattern, UserError> {
+    fn ad_hoc_pattern(
+        &self,
+        roles: &[Role],
+        specs: &[RoleSpec],
+        weeks: i64,
+    ) -> Result<Pattern, UserError> {
         let mut requirements = Vec::new();
         for spec in specs {
-            let role = roles.iter().find(|r| r.id.eq_ignore_ascii_case(&spec.role) || r.name.eq_ignore_ascii_case(&spec.role)).ok_or_else(
-                || UserError::UnknownRole {
+            let role = roles
+                .iter()
+                .find(|r| {
+                    r.id.eq_ignore_ascii_case(&spec.role) || r.name.eq_ignore_ascii_case(&spec.role)
+                })
+                .ok_or_else(|| UserError::UnknownRole {
                     given: spec.role.clone(),
                     known: roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
-                },
-            )?;
-            requirements.push(Requirement { role: role.id.clone(), count: spec.count, hours_per_week: spec.hours_per_week });
+                })?;
+            requirements.push(Requirement {
+                role: role.id.clone(),
+                count: spec.count,
+                hours_per_week: spec.hours_per_week,
+            });
         }
         Ok(Pattern { requirements, weeks })
     }
 
     /// SPEC 4.2 for a package or an ad-hoc pattern.
-    pub(crate) async fn compute_start(&self, target: &StartTarget, not_before: Option<NaiveDate>) -> Result<StartAnswer, AppError> {
+    pub(crate) async fn compute_start(
+        &self,
+        target: &StartTarget,
+        not_before: Option<NaiveDate>,
+    ) -> Result<StartAnswer, AppError> {
         let (package, pattern) = match target {
             StartTarget::Package(given) => {
                 let package = self.package(given).await?;
@@ -70,9 +88,17 @@ impl App {
                 (None, self.ad_hoc_pattern(&known, roles, *weeks)?)
             }
         };
-        let window = Window { first: first_candidate(self.clock.today(), not_before), horizon: self.settings.horizon_weeks };
+        let window = Window {
+            first: first_candidate(self.clock.today(), not_before),
+            horizon: self.settings.horizon_weeks,
+        };
         let capacity = self.store.capacity().await?;
-        let result = earliest_start(&pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), window);
+        let result = earliest_start(
+            &pattern,
+            &capacity.people,
+            &Calendar::new(capacity.holidays.iter().copied()),
+            window,
+        );
         Ok(StartAnswer { package, pattern, window, result })
     }
 
@@ -84,7 +110,13 @@ impl App {
     ) -> Result<Reply, AppError> {
         let computed = self.compute_start(&target, not_before).await?;
         let roles = self.store.roles().await?;
-        let role_name = |id: &str| roles.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string());
+        let role_name = |id: &str| {
+            roles
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| id.to_string())
+        };
         let result = &computed.result;
         let requirements = &computed.pattern.requirements;
         let answer = EarliestStartAnswer {
@@ -103,7 +135,11 @@ impl App {
                     earliest_start: *start,
                 })
                 .collect(),
-            subject: computed.package.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| "This team".into()),
+            subject: computed
+                .package
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| "This team".into()),
             phased: phases(requirements, &result.per_requirement, &role_name),
             horizon: computed.window.horizon,
             not_before,
@@ -112,10 +148,14 @@ impl App {
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {
             let id = self.offer(actor, terms).await?;
-            reply.actions.push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
+            reply
+                .actions
+                .push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
             reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
             if answer.package.is_some() {
-                reply.actions.push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
+                reply
+                    .actions
+                    .push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
             }
         }
         Ok(reply)
@@ -158,7 +198,9 @@ impl App {
         let package = self.package(given).await?;
         let answer = self.compute_comparables(&package, effort, deadline, start).await?;
         let mut reply = self.answer("comparables", &answer)?;
-        let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else { return Ok(reply) };
+        let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else {
+            return Ok(reply);
+        };
         if verdict.start.is_some_and(|start| deadline < start) {
             // Before the start is an input error, never an approval request: no button.
             return Ok(reply);
@@ -167,9 +209,13 @@ impl App {
         let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
         let id = self.offer(actor, terms).await?;
         if approval_required {
-            reply.actions.push(Button::new(Action::RequestApproval(id), "Request approval").primary());
+            reply
+                .actions
+                .push(Button::new(Action::RequestApproval(id), "Request approval").primary());
         } else {
-            reply.actions.push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
+            reply
+                .actions
+                .push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
         }
         Ok(reply)
     }
@@ -207,10 +253,17 @@ impl App {
         }
         let start = match start {
             Some(start) => Some(start),
-            None => self.compute_start(&StartTarget::Package(package.id.clone()), None).await?.result.earliest_start,
+            None => {
+                self.compute_start(&StartTarget::Package(package.id.clone()), None)
+                    .await?
+                    .result
+                    .earliest_start
+            }
         };
         let verdict = deadline_verdict(&set, start, deadline);
-        answer.requested_weeks = verdict.requested_days.map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string());
+        answer.requested_weeks = verdict
+            .requested_days
+            .map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string());
         answer.deadline = Some(DeadlineAnswer {
             start: verdict.start,
             requested_days: verdict.requested_days,
@@ -221,12 +274,22 @@ impl App {
     }
 
     /// The offer behind "Request approval" of `deadline` for `package` counted from `start`.
-    pub(crate) async fn deadline_terms(&self, package: &Package, deadline: NaiveDate, start: NaiveDate) -> Result<OfferTerms, AppError> {
+    pub(crate) async fn deadline_terms(
+        &self,
+        package: &Package,
+        deadline: NaiveDate,
+        start: NaiveDate,
+    ) -> Result<OfferTerms, AppError> {
         let answer = self.compute_comparables(package, None, Some(deadline), Some(start)).await?;
         Ok(deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?)
     }
 
-    pub(super) async fn included(&self, actor: &Actor, item: &str, package: Option<&str>) -> Result<Reply, AppError> {
+    pub(super) async fn included(
+        &self,
+        actor: &Actor,
+        item: &str,
+        package: Option<&str>,
+    ) -> Result<Reply, AppError> {
         // In a deal's channel, the deal's package is the one meant.
         let deal = match package {
             Some(_) => None,
@@ -255,10 +318,21 @@ impl App {
             deal_name: deal.map(|d| d.name),
         };
         let Some(deliverable) = library.find_exact(item) else {
-            answer.suggestions = library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
+            answer.suggestions =
+                library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
             let mut reply = self.answer("inclusion", &answer)?;
-            let id = self.offer(actor, OfferTerms::Ticket(TicketOffer { description: item.to_string(), package: package_id })).await?;
-            reply.actions.push(Button::new(Action::OpenTicket(id), "Open a scoping ticket").primary());
+            let id = self
+                .offer(
+                    actor,
+                    OfferTerms::Ticket(TicketOffer {
+                        description: item.to_string(),
+                        package: package_id,
+                    }),
+                )
+                .await?;
+            reply
+                .actions
+                .push(Button::new(Action::OpenTicket(id), "Open a scoping ticket").primary());
             return Ok(reply);
         };
         let verdict = library.verdict(deliverable, package_id.as_deref());
@@ -353,11 +427,19 @@ fn scope_offer(answer: &InclusionAnswer) -> Option<OfferTerms> {
 }
 
 /// Roles grouped by their own first start, when not every role can start on the same day.
-fn phases(requirements: &[Requirement], starts: &[Option<NaiveDate>], role_name: &impl Fn(&str) -> String) -> Vec<Phase> {
+fn phases(
+    requirements: &[Requirement],
+    starts: &[Option<NaiveDate>],
+    role_name: &impl Fn(&str) -> String,
+) -> Vec<Phase> {
     let mut phased: Vec<(NaiveDate, Vec<String>)> = Vec::new();
     for (r, start) in requirements.iter().zip(starts) {
         let Some(start) = start else { continue };
-        let label = if r.count > 1 { format!("{} × {}", r.count, role_name(&r.role)) } else { role_name(&r.role) };
+        let label = if r.count > 1 {
+            format!("{} × {}", r.count, role_name(&r.role))
+        } else {
+            role_name(&r.role)
+        };
         match phased.iter_mut().find(|(d, _)| d == start) {
             Some((_, labels)) => labels.push(label),
             None => phased.push((*start, vec![label])),

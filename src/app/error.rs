@@ -20,7 +20,9 @@ pub enum UserError {
     BadNumber { option: &'static str, value: String, syntax: &'static str },
     #[error("The deadline {deadline} is before the start {start}: a project cannot end before it starts. Give a later deadline, or start= an earlier start.")]
     DeadlineBeforeStart { start: NaiveDate, deadline: NaiveDate },
-    #[error("The deadline {deadline} is not in the future (today is {today}): give a date after today.")]
+    #[error(
+        "The deadline {deadline} is not in the future (today is {today}): give a date after today."
+    )]
     DeadlineInThePast { deadline: NaiveDate, today: NaiveDate },
     #[error("{message}. Usage: {syntax}")]
     Syntax { message: String, syntax: &'static str },
@@ -69,13 +71,17 @@ impl From<crate::domain::deal::DealRefusal> for UserError {
     fn from(refusal: crate::domain::deal::DealRefusal) -> Self {
         use crate::domain::deal::DealRefusal;
         match refusal {
-            DealRefusal::AlreadyClosed { name, status } => UserError::Refused(format!("Deal {} is already {status}.", user(&name))),
-            DealRefusal::NotYours { name, seller } => {
-                UserError::Refused(format!("Only the deal's seller (<@{seller}>) or a sales lead can change {}.", user(&name)))
+            DealRefusal::AlreadyClosed { name, status } => {
+                UserError::Refused(format!("Deal {} is already {status}.", user(&name)))
             }
-            DealRefusal::NotOpen { name, status } => {
-                UserError::Refused(format!("Deal {} is {status}: nothing more can be committed, held or requested on it.", user(&name)))
-            }
+            DealRefusal::NotYours { name, seller } => UserError::Refused(format!(
+                "Only the deal's seller (<@{seller}>) or a sales lead can change {}.",
+                user(&name)
+            )),
+            DealRefusal::NotOpen { name, status } => UserError::Refused(format!(
+                "Deal {} is {status}: nothing more can be committed, held or requested on it.",
+                user(&name)
+            )),
         }
     }
 }
@@ -89,7 +95,11 @@ macro_rules! refusal_from {
         })+
     };
 }
-refusal_from!(crate::domain::offer::OfferRefusal, crate::domain::handover::AcknowledgeRefusal, crate::domain::hold::HoldRefusal);
+refusal_from!(
+    crate::domain::offer::OfferRefusal,
+    crate::domain::handover::AcknowledgeRefusal,
+    crate::domain::hold::HoldRefusal
+);
 
 pub type AppResult<T> = Result<T, AppError>;
 

@@ -57,7 +57,9 @@ impl Field {
             FieldKind::Money => input::price(value).map(|_| ()),
         };
         match checked {
-            _ if value.trim().is_empty() && self.required => Some(format!("The {} is required.", self.noun)),
+            _ if value.trim().is_empty() && self.required => {
+                Some(format!("The {} is required.", self.noun))
+            }
             _ if value.trim().is_empty() => None,
             Err(error) => Some(format!("The {} {error}.", self.noun)),
             Ok(()) => None,
@@ -65,13 +67,21 @@ impl Field {
     }
 }
 
-const fn field(key: &'static str, label: &'static str, noun: &'static str, kind: FieldKind, required: bool) -> Field {
+const fn field(
+    key: &'static str,
+    label: &'static str,
+    noun: &'static str,
+    kind: FieldKind,
+    required: bool,
+) -> Field {
     Field { key, label, noun, kind, required }
 }
 
 const REASON: [Field; 1] = [field("reason", "Reason", "reason", FieldKind::Paragraph, true)];
-const DECLINE_REASON: [Field; 1] = [field("reason", "Why it is declined", "reason", FieldKind::Paragraph, true)];
-const START_DATE: [Field; 1] = [field("date", "Start date (YYYY-MM-DD)", "start date", FieldKind::Date, true)];
+const DECLINE_REASON: [Field; 1] =
+    [field("reason", "Why it is declined", "reason", FieldKind::Paragraph, true)];
+const START_DATE: [Field; 1] =
+    [field("date", "Start date (YYYY-MM-DD)", "start date", FieldKind::Date, true)];
 const SCOPING: [Field; 3] = [
     field("effort", "Effort (hours)", "effort (hours)", FieldKind::Hours, true),
     field("price", "Price", "price", FieldKind::Money, true),
@@ -123,25 +133,39 @@ impl Form {
     /// Keys the form does not declare are refused, so a typo is not silently dropped.
     pub fn check(self, values: &HashMap<String, String>) -> Result<FormInput, Vec<FieldError>> {
         let fields = self.fields();
-        let mut errors: Vec<FieldError> =
-            fields.iter().filter_map(|f| f.problem(text(values, f.key)).map(|message| FieldError { key: f.key, message })).collect();
-        let mut unknown: Vec<&String> = values.keys().filter(|k| !fields.iter().any(|f| f.key == k.as_str())).collect();
+        let mut errors: Vec<FieldError> = fields
+            .iter()
+            .filter_map(|f| {
+                f.problem(text(values, f.key)).map(|message| FieldError { key: f.key, message })
+            })
+            .collect();
+        let mut unknown: Vec<&String> =
+            values.keys().filter(|k| !fields.iter().any(|f| f.key == k.as_str())).collect();
         unknown.sort();
         for key in unknown {
             let known = fields.iter().map(|f| format!("{}=", f.key)).collect::<Vec<_>>().join(", ");
-            errors.push(FieldError { key: "", message: format!("Unknown field '{key}': this form takes {known}.") });
+            errors.push(FieldError {
+                key: "",
+                message: format!("Unknown field '{key}': this form takes {known}."),
+            });
         }
         if !errors.is_empty() {
             return Err(errors);
         }
-        self.typed(values).map_err(|(key, error)| vec![FieldError { key, message: error.to_string() }])
+        self.typed(values)
+            .map_err(|(key, error)| vec![FieldError { key, message: error.to_string() }])
     }
 
-    fn typed(self, values: &HashMap<String, String>) -> Result<FormInput, (&'static str, InputError)> {
+    fn typed(
+        self,
+        values: &HashMap<String, String>,
+    ) -> Result<FormInput, (&'static str, InputError)> {
         let get = |key: &'static str| text(values, key);
         let at = |key: &'static str| move |error| (key, error);
         Ok(match self {
-            Form::RejectApproval | Form::DeclineTicket => FormInput::Reason(input::required_text(get("reason")).map_err(at("reason"))?),
+            Form::RejectApproval | Form::DeclineTicket => {
+                FormInput::Reason(input::required_text(get("reason")).map_err(at("reason"))?)
+            }
             Form::EarlyStart => FormInput::StartDate(input::date(get("date")).map_err(at("date"))?),
             Form::ScopeTicket => FormInput::Scoping(TicketChange {
                 effort_hours: Some(input::effort_hours(get("effort")).map_err(at("effort"))?),
@@ -183,30 +207,49 @@ mod tests {
 
     #[test]
     fn scoping_gives_typed_effort_price_and_notes() {
-        let input = Form::ScopeTicket.check(&values(&[("effort", "1,200"), ("price", "$18,000"), ("notes", " two approval levels ")]));
-        let expected =
-            TicketChange { effort_hours: Some(1200.0), price: Some(18000.0), notes: Some("two approval levels".into()), reason: None };
+        let input = Form::ScopeTicket.check(&values(&[
+            ("effort", "1,200"),
+            ("price", "$18,000"),
+            ("notes", " two approval levels "),
+        ]));
+        let expected = TicketChange {
+            effort_hours: Some(1200.0),
+            price: Some(18000.0),
+            notes: Some("two approval levels".into()),
+            reason: None,
+        };
         assert_eq!(input, Ok(FormInput::Scoping(expected)));
     }
 
     #[test]
     fn every_bad_field_is_named_at_once() {
-        let errors = messages(Form::ScopeTicket.check(&values(&[("effort", "-3"), ("price", "cheap")])));
+        let errors =
+            messages(Form::ScopeTicket.check(&values(&[("effort", "-3"), ("price", "cheap")])));
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert_eq!(errors[0], ("effort".into(), "The effort (hours) must be positive; got '-3'.".into()));
+        assert_eq!(
+            errors[0],
+            ("effort".into(), "The effort (hours) must be positive; got '-3'.".into())
+        );
         assert!(errors[1].1.contains("price") && errors[1].1.contains("cheap"), "{errors:?}");
     }
 
     #[test]
     fn a_bad_date_is_refused_by_name() {
         let errors = messages(Form::EarlyStart.check(&values(&[("date", "next week")])));
-        assert!(errors[0].1.contains("start date") && errors[0].1.contains("next week"), "{errors:?}");
-        assert_eq!(Form::EarlyStart.check(&values(&[("date", "2027-01-04")])), Ok(FormInput::StartDate("2027-01-04".parse().unwrap())));
+        assert!(
+            errors[0].1.contains("start date") && errors[0].1.contains("next week"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            Form::EarlyStart.check(&values(&[("date", "2027-01-04")])),
+            Ok(FormInput::StartDate("2027-01-04".parse().unwrap()))
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused_not_ignored() {
-        let errors = messages(Form::RejectApproval.check(&values(&[("reason", "late"), ("reasn", "x")])));
+        let errors =
+            messages(Form::RejectApproval.check(&values(&[("reason", "late"), ("reasn", "x")])));
         assert!(errors[0].1.contains("reasn") && errors[0].1.contains("reason="), "{errors:?}");
     }
 }

@@ -85,7 +85,13 @@ pub struct App {
 impl App {
     pub fn new(store: Store, settings: Settings, clock: Clock) -> anyhow::Result<App> {
         let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
-        Ok(App { store, settings: Arc::new(settings), prompts: Arc::new(prompts), clock, directory: None })
+        Ok(App {
+            store,
+            settings: Arc::new(settings),
+            prompts: Arc::new(prompts),
+            clock,
+            directory: None,
+        })
     }
 
     /// This copy of the app, checking people against `directory`.
@@ -132,11 +138,19 @@ impl App {
 
     async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
         match command {
-            Command::EarliestStart { target, not_before } => self.earliest_start(actor, target, not_before).await,
+            Command::EarliestStart { target, not_before } => {
+                self.earliest_start(actor, target, not_before).await
+            }
             Command::Staffing { package } => self.staffing(&package).await,
-            Command::Included { item, package } => self.included(actor, &item, package.as_deref()).await,
-            Command::Comparables { package, effort, deadline, start } => self.comparables(actor, &package, effort, deadline, start).await,
-            Command::Scope { description, deal } => self.open_ticket(actor, &description, deal.as_deref(), None, None).await,
+            Command::Included { item, package } => {
+                self.included(actor, &item, package.as_deref()).await
+            }
+            Command::Comparables { package, effort, deadline, start } => {
+                self.comparables(actor, &package, effort, deadline, start).await
+            }
+            Command::Scope { description, deal } => {
+                self.open_ticket(actor, &description, deal.as_deref(), None, None).await
+            }
             Command::Deal(deal) => self.deal(actor, deal).await,
             Command::Help => self.help(),
         }
@@ -144,7 +158,13 @@ impl App {
 
     /// The reply to a command or press: every refusal is audited (`<what>.refused`, unless the
     /// workflow already recorded it under its own name), internal errors logged, never shown.
-    async fn finish(&self, actor: &Actor, what: &str, subject: &str, result: Result<Reply, AppError>) -> Reply {
+    async fn finish(
+        &self,
+        actor: &Actor,
+        what: &str,
+        subject: &str,
+        result: Result<Reply, AppError>,
+    ) -> Reply {
         match result {
             Ok(reply) => reply,
             Err(AppError::User(UserError::Recorded(message))) => Reply::error(message),
@@ -153,8 +173,13 @@ impl App {
                 let details = text::plain(&message);
                 let subject: String = text::plain(subject).chars().take(200).collect();
                 let action = format!("{what}.refused");
-                let entry =
-                    crate::store::Audit { at: self.clock.now(), actor: &actor.user, action: &action, subject: &subject, details: &details };
+                let entry = crate::store::Audit {
+                    at: self.clock.now(),
+                    actor: &actor.user,
+                    action: &action,
+                    subject: &subject,
+                    details: &details,
+                };
                 if let Err(error) = self.store.audit(entry).await {
                     tracing::error!(error = format!("{error:#}"), "could not audit a refusal");
                 }
@@ -186,26 +211,37 @@ impl App {
     }
 
     /// Renders template `template` into a reply of `kind`.
-    fn reply(&self, kind: &str, template: &str, context: serde_json::Value) -> Result<Reply, AppError> {
+    fn reply(
+        &self,
+        kind: &str,
+        template: &str,
+        context: serde_json::Value,
+    ) -> Result<Reply, AppError> {
         let text = self.prompts.render(template, &context)?;
         Ok(Reply::new(kind).with_text(&text))
     }
 }
 
 /// Finds a package by id or name after normalisation, or says which packages exist.
-fn resolve_package<'a>(packages: &'a [crate::domain::firm::Package], given: &str) -> Result<&'a crate::domain::firm::Package, UserError> {
+fn resolve_package<'a>(
+    packages: &'a [crate::domain::firm::Package],
+    given: &str,
+) -> Result<&'a crate::domain::firm::Package, UserError> {
     use crate::domain::library::{normalize, similarity};
     if packages.is_empty() {
         return Err(UserError::NoPackages);
     }
     let wanted = normalize(given);
-    if let Some(package) = packages.iter().find(|p| normalize(&p.id) == wanted || normalize(&p.name) == wanted) {
+    if let Some(package) =
+        packages.iter().find(|p| normalize(&p.id) == wanted || normalize(&p.name) == wanted)
+    {
         return Ok(package);
     }
     let suggestion = packages
         .iter()
         .map(|p| {
-            let score = similarity(&wanted, &normalize(&p.id)).max(similarity(&wanted, &normalize(&p.name)));
+            let score = similarity(&wanted, &normalize(&p.id))
+                .max(similarity(&wanted, &normalize(&p.name)));
             (score, p)
         })
         .filter(|(score, _)| *score >= 0.5)

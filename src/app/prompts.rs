@@ -60,17 +60,22 @@ impl Prompts {
         });
         for (name, source) in TEMPLATES {
             let source = match dir.map(|d| d.join(format!("{name}.j2"))).filter(|p| p.exists()) {
-                Some(path) => std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
                 None => source.to_string(),
             };
-            env.add_template_owned(name.to_string(), source).with_context(|| format!("template {name}"))?;
+            env.add_template_owned(name.to_string(), source)
+                .with_context(|| format!("template {name}"))?;
         }
         Ok(Prompts { env })
     }
 
     pub fn render(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
-        let template = self.env.get_template(name).with_context(|| format!("no template {name}"))?;
-        template.render(Value::from_serialize(&context)).with_context(|| format!("rendering {name}"))
+        let template =
+            self.env.get_template(name).with_context(|| format!("no template {name}"))?;
+        template
+            .render(Value::from_serialize(&context))
+            .with_context(|| format!("rendering {name}"))
     }
 }
 

@@ -29,7 +29,9 @@ impl std::str::FromStr for Target {
         match text.split_once(':') {
             Some(("channel", id)) if !id.is_empty() => Ok(Target::Channel(id.to_string())),
             Some(("user", id)) if !id.is_empty() => Ok(Target::User(id.to_string())),
-            _ => Err(crate::domain::UnknownValue { what: "message target", value: text.to_string() }),
+            _ => {
+                Err(crate::domain::UnknownValue { what: "message target", value: text.to_string() })
+            }
         }
     }
 }
@@ -38,7 +40,8 @@ impl Target {
     /// Whether this is the target written `text` (`channel:C1`).
     fn is(&self, text: &str) -> bool {
         match (self, text.split_once(':')) {
-            (Target::Channel(id), Some(("channel", other))) | (Target::User(id), Some(("user", other))) => id == other,
+            (Target::Channel(id), Some(("channel", other)))
+            | (Target::User(id), Some(("user", other))) => id == other,
             _ => false,
         }
     }
@@ -204,7 +207,10 @@ impl Reply {
     pub fn to_json(&self) -> Value {
         let mut object = self.data.clone();
         object.insert("kind".into(), Value::String(self.kind.clone()));
-        object.insert("actions".into(), serde_json::to_value(&self.actions).unwrap_or(Value::Array(vec![])));
+        object.insert(
+            "actions".into(),
+            serde_json::to_value(&self.actions).unwrap_or(Value::Array(vec![])),
+        );
         object.insert("text".into(), Value::String(self.to_text()));
         Value::Object(object)
     }

@@ -19,12 +19,17 @@ pub fn user(text: &str) -> String {
 /// Characters no message should carry from a person: C0 and C1 controls (but tab and newline),
 /// bidirectional overrides and isolates, and the span markers themselves.
 fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\t' && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | OPEN | CLOSE)
+    (c.is_control() && c != '\t' && c != '\n')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | OPEN | CLOSE)
 }
 
 /// `text` with every span of user text passed through `escape` and everything else through
 /// `markup` (the bot's own formatting), markers removed.
-pub fn render(text: &str, mut markup: impl FnMut(&str) -> String, mut escape: impl FnMut(&str) -> String) -> String {
+pub fn render(
+    text: &str,
+    mut markup: impl FnMut(&str) -> String,
+    mut escape: impl FnMut(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find(OPEN) {
@@ -76,7 +81,11 @@ pub fn bot_mentions(text: &str) -> Vec<String> {
             let mut rest = markup;
             while let Some(at) = rest.find("<@") {
                 let after = &rest[at + 2..];
-                let id: String = after.trim_start_matches('!').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                let id: String = after
+                    .trim_start_matches('!')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .collect();
                 if !id.is_empty() && !mentions.contains(&id) {
                     mentions.push(id);
                 }
@@ -99,13 +108,17 @@ mod tests {
 
     #[test]
     fn user_text_cannot_mention_or_link_on_slack() {
-        let card = format!("Deal {} by <@U1>", user("<!channel> <https://x|Approve in Keepable> & <!subteam^S1>"));
+        let card = format!(
+            "Deal {} by <@U1>",
+            user("<!channel> <https://x|Approve in Keepable> & <!subteam^S1>")
+        );
         assert_eq!(slack(&card), "Deal &lt;!channel&gt; &lt;https://x|Approve in Keepable&gt; &amp; &lt;!subteam^S1&gt; by <@U1>");
     }
 
     #[test]
     fn user_text_cannot_ping_or_mask_a_link_on_discord() {
-        let card = format!("**{}** for <@123>", user("@everyone [Approve](https://evil) <@456> *x*"));
+        let card =
+            format!("**{}** for <@123>", user("@everyone [Approve](https://evil) <@456> *x*"));
         let shown = render(&card, str::to_string, discord_escape);
         assert_eq!(shown, "**@\u{200B}everyone \\[Approve\\]\\(https\\://evil\\) \\<@\u{200B}456\\> \\*x\\*** for <@123>");
         assert_eq!(bot_mentions(&card), ["123"]);

@@ -28,7 +28,12 @@ pub struct TerminalDelivery;
 
 #[async_trait]
 impl Deliver for TerminalDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
+    async fn deliver(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+        _now: DateTime<Utc>,
+    ) -> Result<String, DeliveryError> {
         let verb = if replaces.is_some() { "updated" } else { "to" };
         let mut text = format!("\n── {verb} {} ──\n{}", message.target, message.text);
         for button in &message.reply.actions {
@@ -45,7 +50,8 @@ const HELP: &str = "Type a command (for example /earliest-start crm-rollout), a 
 /// Runs the interactive session until `quit` or end of input.
 pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
     let mut editor = DefaultEditor::new()?;
-    let history = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".keepable_history"));
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".keepable_history"));
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
@@ -77,7 +83,10 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
             ("act", rest) if !rest.is_empty() => {
                 let mut words = rest.split_whitespace();
                 let id = words.next().unwrap_or_default().to_string();
-                let fields = words.filter_map(|w| w.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let fields = words
+                    .filter_map(|w| w.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
                 app.act(&actor, &id, &fields).await
             }
             (number, "") if number.parse::<usize>().is_ok() => {
@@ -102,7 +111,10 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
 }
 
 /// Asks for the inputs an action needs (a reason, effort and price, a date).
-fn ask_fields(editor: &mut DefaultEditor, action: &Action) -> anyhow::Result<HashMap<String, String>> {
+fn ask_fields(
+    editor: &mut DefaultEditor,
+    action: &Action,
+) -> anyhow::Result<HashMap<String, String>> {
     let mut fields = HashMap::new();
     for field in action.form().map(|form| form.fields()).unwrap_or(&[]) {
         let value = editor.readline(&format!("{}: ", field.label))?;

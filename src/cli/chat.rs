@@ -8,18 +8,30 @@ use keepable::app::reply::Reply;
 use super::{close, Globals, Who};
 
 /// Answers one command line, as text or as the `ask --json` contract.
-pub(super) async fn ask(globals: &Globals, who: &Who, json: bool, text: &[String]) -> anyhow::Result<ExitCode> {
+pub(super) async fn ask(
+    globals: &Globals,
+    who: &Who,
+    json: bool,
+    text: &[String],
+) -> anyhow::Result<ExitCode> {
     let app = globals.open().await?;
     let reply = app.ask(&who.actor(), &text.join(" ")).await;
     close(app, print(json, &reply)).await
 }
 
 /// Presses the button `action` with `key=value` inputs.
-pub(super) async fn act(globals: &Globals, who: &Who, json: bool, action: &str, fields: &[String]) -> anyhow::Result<ExitCode> {
+pub(super) async fn act(
+    globals: &Globals,
+    who: &Who,
+    json: bool,
+    action: &str,
+    fields: &[String],
+) -> anyhow::Result<ExitCode> {
     let app = globals.open().await?;
     let mut inputs = HashMap::new();
     for field in fields {
-        let Some((key, value)) = field.split_once('=').filter(|(key, _)| !key.trim().is_empty()) else {
+        let Some((key, value)) = field.split_once('=').filter(|(key, _)| !key.trim().is_empty())
+        else {
             // A malformed input is the person's mistake: answered like any refusal (JSON too).
             let reply = keepable::app::reply::Reply::error(format!(
                 "'{field}' is not key=value: write the field, '=', then its value (reason=\"too short\")."

@@ -25,7 +25,13 @@ pub(super) async fn import(globals: &Globals, dir: &Path) -> anyhow::Result<Exit
     match app.store.import_reporting(&parsed, read_problems).await? {
         Ok(summary) => {
             let (subject, details) = (dir.display().to_string(), summary.to_string());
-            let entry = Audit { at: app.clock.now(), actor: "cli", action: "import", subject: &subject, details: &details };
+            let entry = Audit {
+                at: app.clock.now(),
+                actor: "cli",
+                action: "import",
+                subject: &subject,
+                details: &details,
+            };
             app.store.audit(entry).await?;
             out!("{}", summary.to_string().trim_end());
             out!("imported in {:.2}s", started.elapsed().as_secs_f64());
@@ -42,11 +48,20 @@ fn report(problems: &[ImportProblem]) {
     for problem in problems {
         eprintln!("{problem}");
     }
-    eprintln!("{} problem{}; nothing was imported", problems.len(), if problems.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{} problem{}; nothing was imported",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
 }
 
 /// Writes a generated firm of `people` people to `dir`; needs no database.
-pub(super) fn gen_firm(globals: &Globals, dir: &Path, people: usize, seed: u64) -> anyhow::Result<ExitCode> {
+pub(super) fn gen_firm(
+    globals: &Globals,
+    dir: &Path,
+    people: usize,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
     import::gen_firm::generate(dir, people, seed, globals.clock.today())?;
     out!("wrote a firm of {people} people to {}", dir.display());
     Ok(ExitCode::SUCCESS)

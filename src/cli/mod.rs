@@ -132,7 +132,11 @@ struct Who {
 
 impl Who {
     fn actor(&self) -> Actor {
-        Actor { user: self.user.clone(), channel: self.channel.clone(), groups: self.groups.clone() }
+        Actor {
+            user: self.user.clone(),
+            channel: self.channel.clone(),
+            groups: self.groups.clone(),
+        }
     }
 }
 
@@ -154,19 +158,24 @@ impl Globals {
 
 /// Runs one subcommand; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let clock = Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
+    let clock =
+        Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
     let globals = Globals { db: cli.db, config: cli.config, clock };
     match cli.command {
         Command::Migrate => firm::migrate(&globals).await,
         Command::Import { dir } => firm::import(&globals, &dir).await,
         Command::GenFirm { people, seed, dir } => firm::gen_firm(&globals, &dir, people, seed),
         Command::Ask { who, json, text } => chat::ask(&globals, &who, json, &text).await,
-        Command::Act { who, json, action, fields } => chat::act(&globals, &who, json, &action, &fields).await,
+        Command::Act { who, json, action, fields } => {
+            chat::act(&globals, &who, json, &action, &fields).await
+        }
         Command::Console { who } => chat::console(&globals, &who).await,
         Command::Outbox { json } => records::outbox(&globals, json).await,
         Command::Audit { json } => records::audit(&globals, json).await,
         Command::RunDue { json } => records::run_due(&globals, json).await,
-        Command::Discord { command: DiscordCommand::Register { guild } } => platforms::discord_register(guild.as_deref()).await,
+        Command::Discord { command: DiscordCommand::Register { guild } } => {
+            platforms::discord_register(guild.as_deref()).await
+        }
         Command::Serve { listen } => platforms::serve(&globals, &listen).await,
     }
 }

@@ -13,7 +13,8 @@ pub(super) async fn serve(globals: &Globals, listen: &str) -> anyhow::Result<Exi
     let store = app.store.clone();
     let platforms = Platforms::from_env()?;
     one_firm(&app.settings, &platforms)?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("keepable listening on http://{}", listener.local_addr()?);
     server::run(app, platforms, listener, Default::default(), shutdown_signal()).await?;
     store.close().await;
@@ -27,9 +28,14 @@ async fn shutdown_signal() {
 /// Registers the Discord slash commands, globally or in `guild`; needs no database.
 pub(super) async fn discord_register(guild: Option<&str>) -> anyhow::Result<ExitCode> {
     let platforms = Platforms::from_env()?;
-    let discord = platforms.discord.context("set DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN first")?;
+    let discord = platforms
+        .discord
+        .context("set DISCORD_PUBLIC_KEY, DISCORD_APPLICATION_ID and DISCORD_BOT_TOKEN first")?;
     let count = keepable::chat::discord::register::register_commands(&discord, guild).await?;
-    out!("registered {count} commands{}", guild.map(|g| format!(" in guild {g}")).unwrap_or_default());
+    out!(
+        "registered {count} commands{}",
+        guild.map(|g| format!(" in guild {g}")).unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

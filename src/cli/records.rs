@@ -14,7 +14,14 @@ pub(super) async fn outbox(globals: &Globals, json: bool) -> anyhow::Result<Exit
         out!("{}", serde_json::to_string(&messages.iter().map(outbox_json).collect::<Vec<_>>())?);
     } else {
         for m in &messages {
-            out!("#{} {} [{}]{}\n{}\n", m.id, m.target, m.state, m.updates.map(|u| format!(" updates #{u}")).unwrap_or_default(), m.text);
+            out!(
+                "#{} {} [{}]{}\n{}\n",
+                m.id,
+                m.target,
+                m.state,
+                m.updates.map(|u| format!(" updates #{u}")).unwrap_or_default(),
+                m.text
+            );
         }
     }
     close(app, ExitCode::SUCCESS).await
@@ -22,8 +29,12 @@ pub(super) async fn outbox(globals: &Globals, json: bool) -> anyhow::Result<Exit
 
 /// The outbox contract of `keepable outbox --json`.
 fn outbox_json(m: &OutboundMessage) -> serde_json::Value {
-    let actions: Vec<serde_json::Value> =
-        m.reply.actions.iter().map(|b| serde_json::json!({"id": b.action.to_string(), "label": b.label})).collect();
+    let actions: Vec<serde_json::Value> = m
+        .reply
+        .actions
+        .iter()
+        .map(|b| serde_json::json!({"id": b.action.to_string(), "label": b.label}))
+        .collect();
     serde_json::json!({
         "id": m.id, "target": m.target, "text": m.text, "actions": actions, "state": m.state,
         "updates": m.updates, "kind": m.reply.kind, "attempts": m.attempts, "created_at": m.created_at,

@@ -22,9 +22,14 @@ pub(super) fn keys<T: DeserializeOwned>() -> &'static [&'static str] {
 }
 
 /// Sets `key` of `settings` to the value `text` stands for.
-pub(super) fn set<T: Serialize + DeserializeOwned>(settings: &mut T, key: &str, text: &str) -> anyhow::Result<()> {
+pub(super) fn set<T: Serialize + DeserializeOwned>(
+    settings: &mut T,
+    key: &str,
+    text: &str,
+) -> anyhow::Result<()> {
     // `T` with only `key` given (its other keys as their defaults), read by `T`'s own Deserialize.
-    let alone = T::deserialize(MapDeserializer::<_, Error>::new(std::iter::once((key, Text(text)))))?;
+    let alone =
+        T::deserialize(MapDeserializer::<_, Error>::new(std::iter::once((key, Text(text)))))?;
     let mut table = toml::Table::try_from(&*settings)?;
     match toml::Table::try_from(&alone)?.remove(key) {
         Some(value) => table.insert(key.to_string(), value),
@@ -99,7 +104,9 @@ impl<'de> Deserializer<'de> for Text<'_> {
 
     /// A comma-separated list; blank items are left out.
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let mut items = SeqDeserializer::new(self.0.split(',').map(str::trim).filter(|item| !item.is_empty()).map(Text));
+        let mut items = SeqDeserializer::new(
+            self.0.split(',').map(str::trim).filter(|item| !item.is_empty()).map(Text),
+        );
         let list = visitor.visit_seq(&mut items)?;
         items.end()?;
         Ok(list)

@@ -98,7 +98,9 @@ impl Approval {
     /// "a deadline of 2027-06-29 for crm-rollout"
     pub fn describe(&self) -> String {
         match self.kind() {
-            ApprovalKind::Deadline => format!("a deadline of {} for {}", self.requested_date, self.package),
+            ApprovalKind::Deadline => {
+                format!("a deadline of {} for {}", self.requested_date, self.package)
+            }
             ApprovalKind::EarlyStart => format!(
                 "a start on {} for {} (earliest from capacity: {})",
                 self.requested_date,
@@ -203,9 +205,13 @@ pub fn check_decision(
         return Err(DecisionRefusal::NotAuthorised);
     }
     match approval.state {
-        ApprovalState::Pending if now >= approval.expires_at => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
+        ApprovalState::Pending if now >= approval.expires_at => {
+            return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) })
+        }
         ApprovalState::Pending => {}
-        ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) }),
+        ApprovalState::Expired => {
+            return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) })
+        }
         decided => {
             return Err(DecisionRefusal::AlreadyDecided {
                 state: decided.as_str(),

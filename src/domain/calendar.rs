@@ -61,15 +61,25 @@ mod tests {
 
     #[test]
     fn first_candidate_respects_not_before() {
-        assert_eq!(first_candidate(date("2027-03-10"), Some(date("2027-04-21"))), date("2027-04-26"));
-        assert_eq!(first_candidate(date("2027-03-10"), Some(date("2027-04-26"))), date("2027-04-26"));
-        assert_eq!(first_candidate(date("2027-03-10"), Some(date("2026-01-01"))), date("2027-03-15"));
+        assert_eq!(
+            first_candidate(date("2027-03-10"), Some(date("2027-04-21"))),
+            date("2027-04-26")
+        );
+        assert_eq!(
+            first_candidate(date("2027-03-10"), Some(date("2027-04-26"))),
+            date("2027-04-26")
+        );
+        assert_eq!(
+            first_candidate(date("2027-03-10"), Some(date("2026-01-01"))),
+            date("2027-03-15")
+        );
     }
 
     #[test]
     fn holidays_reduce_workdays() {
         let calendar = Calendar::new([date("2027-12-24")]);
-        let workdays = |monday: &str| calendar.working_days(date(monday), 7).iter().filter(|w| **w).count();
+        let workdays =
+            |monday: &str| calendar.working_days(date(monday), 7).iter().filter(|w| **w).count();
         assert_eq!(workdays("2027-12-20"), 4);
         assert_eq!(workdays("2027-12-27"), 5);
         assert!(!calendar.is_working_day(date("2027-12-25")));

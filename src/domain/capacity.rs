@@ -66,7 +66,12 @@ pub struct EarliestStart {
 
 /// Free hours of `person` in weekly-rate thousandths for each week from `first` (SPEC 4.1);
 /// `working[d]` says whether day `d` from `first` is a working day (whole weeks).
-pub fn weekly_free(person: &PersonLoad, working: &[bool], first: NaiveDate, include_tentative: bool) -> Vec<i64> {
+pub fn weekly_free(
+    person: &PersonLoad,
+    working: &[bool],
+    first: NaiveDate,
+    include_tentative: bool,
+) -> Vec<i64> {
     let days = working.len();
     // Difference arrays of booked weekly-rate hours and of time off per day.
     let mut booked = vec![0i64; days + 1];
@@ -129,7 +134,12 @@ fn workdays(working: &[bool]) -> Vec<i64> {
 /// Per requirement, how many people qualify at each candidate: counting tentative bookings as
 /// booked, and with them released. Each person's days are walked once per variant, and only
 /// once when they hold no tentative booking.
-fn qualifying_counts(pattern: &Pattern, people: &[PersonLoad], calendar: &Calendar, window: Window) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
+fn qualifying_counts(
+    pattern: &Pattern,
+    people: &[PersonLoad],
+    calendar: &Calendar,
+    window: Window,
+) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
     let weeks = pattern.weeks.max(1) as usize;
     let span = window.horizon + weeks;
     let working = calendar.working_days(window.first, span * 7);
@@ -157,23 +167,39 @@ fn qualifying_counts(pattern: &Pattern, people: &[PersonLoad], calendar: &Calend
 }
 
 /// The first candidate index at which every requirement is met, and each requirement's own.
-fn first_met(pattern: &Pattern, counts: &[Vec<i64>], horizon: usize) -> (Option<usize>, Vec<Option<usize>>) {
-    let met = |req: usize, candidate: usize| counts[req][candidate] >= pattern.requirements[req].count;
-    let per_requirement = (0..pattern.requirements.len()).map(|req| (0..horizon).find(|candidate| met(req, *candidate))).collect();
-    let all = (0..horizon).find(|candidate| (0..pattern.requirements.len()).all(|req| met(req, *candidate)));
+fn first_met(
+    pattern: &Pattern,
+    counts: &[Vec<i64>],
+    horizon: usize,
+) -> (Option<usize>, Vec<Option<usize>>) {
+    let met =
+        |req: usize, candidate: usize| counts[req][candidate] >= pattern.requirements[req].count;
+    let per_requirement = (0..pattern.requirements.len())
+        .map(|req| (0..horizon).find(|candidate| met(req, *candidate)))
+        .collect();
+    let all = (0..horizon)
+        .find(|candidate| (0..pattern.requirements.len()).all(|req| met(req, *candidate)));
     (all, per_requirement)
 }
 
 /// SPEC 4.2: the earliest start of `pattern`, with and without tentative bookings, and the
 /// phased view. `people` may hold anyone; only those with a required role are considered.
-pub fn earliest_start(pattern: &Pattern, people: &[PersonLoad], calendar: &Calendar, window: Window) -> EarliestStart {
+pub fn earliest_start(
+    pattern: &Pattern,
+    people: &[PersonLoad],
+    calendar: &Calendar,
+    window: Window,
+) -> EarliestStart {
     let (booked, released) = qualifying_counts(pattern, people, calendar, window);
     let (earliest, per_requirement) = first_met(pattern, &booked, window.horizon);
     let (ignoring_tentative, _) = first_met(pattern, &released, window.horizon);
     EarliestStart {
         earliest_start: earliest.map(|i| window.candidate(i)),
         earliest_start_ignoring_tentative: ignoring_tentative.map(|i| window.candidate(i)),
-        per_requirement: per_requirement.into_iter().map(|i| i.map(|i| window.candidate(i))).collect(),
+        per_requirement: per_requirement
+            .into_iter()
+            .map(|i| i.map(|i| window.candidate(i)))
+            .collect(),
     }
 }
 

@@ -29,13 +29,21 @@ pub struct DeadlineVerdict {
 }
 
 /// The comparable set for one package's history as of `today`, optionally filtered by effort.
-pub fn comparables<'a>(history: &'a [HistoryRow], today: NaiveDate, effort: Option<f64>) -> Comparables<'a> {
+pub fn comparables<'a>(
+    history: &'a [HistoryRow],
+    today: NaiveDate,
+    effort: Option<f64>,
+) -> Comparables<'a> {
     let since = today - Duration::days(LOOKBACK_DAYS);
-    let all: Vec<&HistoryRow> = history.iter().filter(|row| row.end <= today && row.start >= since).collect();
+    let all: Vec<&HistoryRow> =
+        history.iter().filter(|row| row.end <= today && row.start >= since).collect();
     let (rows, effort_filter_applied) = match effort {
         Some(effort) => {
-            let near: Vec<&HistoryRow> =
-                all.iter().copied().filter(|row| effort / 2.0 <= row.effort_hours && row.effort_hours <= 2.0 * effort).collect();
+            let near: Vec<&HistoryRow> = all
+                .iter()
+                .copied()
+                .filter(|row| effort / 2.0 <= row.effort_hours && row.effort_hours <= 2.0 * effort)
+                .collect();
             if near.len() >= MIN_COMPARABLES {
                 (near, true)
             } else {
@@ -65,26 +73,47 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 /// The deadline rule: `start` is the given start or the earliest start (None when unknown).
-pub fn deadline_verdict(set: &Comparables<'_>, start: Option<NaiveDate>, deadline: NaiveDate) -> DeadlineVerdict {
+pub fn deadline_verdict(
+    set: &Comparables<'_>,
+    start: Option<NaiveDate>,
+    deadline: NaiveDate,
+) -> DeadlineVerdict {
     let n = set.rows.len();
     let Some(start) = start else {
-        return DeadlineVerdict { start: None, requested_days: None, share_within: 0.0, approval_required: true };
+        return DeadlineVerdict {
+            start: None,
+            requested_days: None,
+            share_within: 0.0,
+            approval_required: true,
+        };
     };
     let requested = (deadline - start).num_days() + 1;
     let within = set.rows.iter().filter(|row| row.duration_days() <= requested).count();
     let longer = n - within;
     let share_within = if n == 0 { 0.0 } else { within as f64 / n as f64 };
     let approval_required = n < MIN_COMPARABLES || (longer as f64) >= 0.9 * n as f64;
-    DeadlineVerdict { start: Some(start), requested_days: Some(requested), share_within, approval_required }
+    DeadlineVerdict {
+        start: Some(start),
+        requested_days: Some(requested),
+        share_within,
+        approval_required,
+    }
 }
 
 /// The `count` comparables nearest to `effort` (or the most recent ones without an effort).
-pub fn nearest<'a>(set: &Comparables<'a>, effort: Option<f64>, count: usize) -> Vec<&'a HistoryRow> {
+pub fn nearest<'a>(
+    set: &Comparables<'a>,
+    effort: Option<f64>,
+    count: usize,
+) -> Vec<&'a HistoryRow> {
     let mut rows = set.rows.clone();
     match effort {
-        Some(effort) => {
-            rows.sort_by(|a, b| (a.effort_hours - effort).abs().total_cmp(&(b.effort_hours - effort).abs()).then(b.end.cmp(&a.end)))
-        }
+        Some(effort) => rows.sort_by(|a, b| {
+            (a.effort_hours - effort)
+                .abs()
+                .total_cmp(&(b.effort_hours - effort).abs())
+                .then(b.end.cmp(&a.end))
+        }),
         None => rows.sort_by_key(|row| std::cmp::Reverse(row.end)),
     }
     rows.truncate(count);
@@ -128,13 +157,18 @@ mod tests {
 
     #[test]
     fn unfinished_and_old_projects_are_not_comparable() {
-        let history = vec![row("2026-01-01", 30, 100.0), row("2027-03-01", 30, 100.0), row("2020-01-01", 30, 100.0)];
+        let history = vec![
+            row("2026-01-01", 30, 100.0),
+            row("2027-03-01", 30, 100.0),
+            row("2020-01-01", 30, 100.0),
+        ];
         assert_eq!(comparables(&history, today(), None).rows.len(), 1);
     }
 
     #[test]
     fn the_effort_filter_falls_back_below_five() {
-        let history: Vec<_> = (0..6).map(|i| row("2026-01-01", 30 + i, 100.0 * (i + 1) as f64)).collect();
+        let history: Vec<_> =
+            (0..6).map(|i| row("2026-01-01", 30 + i, 100.0 * (i + 1) as f64)).collect();
         let set = comparables(&history, today(), Some(100.0));
         assert!(!set.effort_filter_applied);
         assert_eq!(set.rows.len(), 6);

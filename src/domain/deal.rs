@@ -61,7 +61,12 @@ impl Deal {
 
     /// Who may commit to the deal, hold capacity for it, request approvals on it, rebind channels
     /// to it, and mark it won or lost: its seller and the sales leads. Deny by default.
-    pub fn check_change(&self, user: &str, groups: &[String], sales_leads: &Membership) -> Result<(), DealRefusal> {
+    pub fn check_change(
+        &self,
+        user: &str,
+        groups: &[String],
+        sales_leads: &Membership,
+    ) -> Result<(), DealRefusal> {
         if self.seller == user || sales_leads.contains(user, groups) {
             Ok(())
         } else {
@@ -112,7 +117,12 @@ fn day(date: NaiveDate) -> String {
 /// SPEC 5.1's consistency rule: a committed start and deadline must fit (start plus the
 /// package's duration ends on or before the deadline), unless the deadline is an approved
 /// exception judged from that very start.
-pub fn check_fit(start: NaiveDate, weeks: i64, deadline: NaiveDate, exception_from: Option<NaiveDate>) -> Result<(), Misfit> {
+pub fn check_fit(
+    start: NaiveDate,
+    weeks: i64,
+    deadline: NaiveDate,
+    exception_from: Option<NaiveDate>,
+) -> Result<(), Misfit> {
     let end = project_end(start, weeks);
     if end <= deadline || exception_from == Some(start) {
         Ok(())
@@ -139,7 +149,9 @@ pub fn pm_reference(given: &str) -> Result<String, NotAPerson> {
         None => given.trim_start_matches('@'),
     };
     let reserved = ["here", "channel", "everyone"].contains(&id.to_lowercase().as_str());
-    let valid = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if reserved || !valid {
         return Err(refuse());
     }
@@ -249,7 +261,10 @@ mod tests {
         assert!(open.check_change("U1", &[], &leads).is_ok());
         assert!(open.check_change("U-LEAD", &[], &leads).is_ok());
         assert!(open.check_change("U9", &["S-LEADS".into()], &leads).is_ok());
-        assert!(matches!(open.check_change("U-STRANGER", &[], &leads), Err(DealRefusal::NotYours { .. })));
+        assert!(matches!(
+            open.check_change("U-STRANGER", &[], &leads),
+            Err(DealRefusal::NotYours { .. })
+        ));
         let nobody = Membership::default();
         let roles = DealRoles { sales_leads: &leads, approvers: &nobody, presales: &nobody };
         assert!(!open.may_see("U-STRANGER", &[], roles));
@@ -268,8 +283,14 @@ mod tests {
             "Starting Mon 18 Jan 2027, 12 weeks end Fri 9 Apr 2027, after the deadline Fri 29 Jan 2027: \
              request approval, or commit a later deadline."
         );
-        assert!(check_fit(start, 12, deadline, Some(start)).is_ok(), "an exception approved for this start");
-        assert!(check_fit(start, 12, deadline, Some("2027-01-11".parse().unwrap())).is_err(), "approved for another start");
+        assert!(
+            check_fit(start, 12, deadline, Some(start)).is_ok(),
+            "an exception approved for this start"
+        );
+        assert!(
+            check_fit(start, 12, deadline, Some("2027-01-11".parse().unwrap())).is_err(),
+            "approved for another start"
+        );
         assert!(check_fit(start, 2, deadline, None).is_ok(), "ends Fri 29 Jan: on the deadline");
     }
 
@@ -279,9 +300,17 @@ mod tests {
         assert_eq!(pm_reference("<@!900000000000000002>"), Ok("900000000000000002".into()));
         assert_eq!(pm_reference("U-PM"), Ok("U-PM".into()));
         assert_eq!(pm_reference("@ann"), Ok("ann".into()));
-        for channel_or_group in
-            ["<#C123|general>", "#general", "<!subteam^S1>", "<!here>", "<@&800000000000000001>", "here", "@everyone", "", "a b"]
-        {
+        for channel_or_group in [
+            "<#C123|general>",
+            "#general",
+            "<!subteam^S1>",
+            "<!here>",
+            "<@&800000000000000001>",
+            "here",
+            "@everyone",
+            "",
+            "a b",
+        ] {
             assert!(pm_reference(channel_or_group).is_err(), "{channel_or_group}");
         }
     }

@@ -67,10 +67,19 @@ mod tests {
     #[test]
     fn only_the_pm_acknowledges_and_only_once() {
         assert_eq!(sent().check_acknowledge("U-PM"), Ok(()));
-        assert!(matches!(sent().check_acknowledge("U-SELLER"), Err(AcknowledgeRefusal::NotThePm { .. })));
-        let done =
-            Handover { state: HandoverState::Acknowledged, acknowledged_at: Some("2027-01-02T09:30:00Z".parse().unwrap()), ..sent() };
+        assert!(matches!(
+            sent().check_acknowledge("U-SELLER"),
+            Err(AcknowledgeRefusal::NotThePm { .. })
+        ));
+        let done = Handover {
+            state: HandoverState::Acknowledged,
+            acknowledged_at: Some("2027-01-02T09:30:00Z".parse().unwrap()),
+            ..sent()
+        };
         let refusal = done.check_acknowledge("U-PM").unwrap_err();
-        assert_eq!(refusal.to_string(), "This handover was already acknowledged at 2027-01-02 09:30 UTC.");
+        assert_eq!(
+            refusal.to_string(),
+            "This handover was already acknowledged at 2027-01-02 09:30 UTC."
+        );
     }
 }

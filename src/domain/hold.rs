@@ -72,7 +72,10 @@ mod tests {
     #[test]
     fn an_active_hold_moves_once() {
         assert_eq!(HoldState::Active.after(HoldEvent::Confirm), Ok(HoldState::Confirmed));
-        assert_eq!(HoldState::Confirmed.after(HoldEvent::Release), Err(HoldRefusal(HoldState::Confirmed)));
+        assert_eq!(
+            HoldState::Confirmed.after(HoldEvent::Release),
+            Err(HoldRefusal(HoldState::Confirmed))
+        );
     }
 
     proptest! {

@@ -25,7 +25,8 @@ pub const MAX_TEXT: usize = 2000;
 
 /// A number as people type it: `1,400`, `$4,800`, ` 40 `.
 fn number(text: &str) -> Option<f64> {
-    let cleaned: String = text.trim().trim_start_matches('$').chars().filter(|c| *c != ',' && *c != '_').collect();
+    let cleaned: String =
+        text.trim().trim_start_matches('$').chars().filter(|c| *c != ',' && *c != '_').collect();
     cleaned.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
@@ -55,7 +56,10 @@ pub fn date(text: &str) -> Result<NaiveDate, InputError> {
     if text.is_empty() {
         return Err(InputError::Missing);
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|_| text.len() == 10).ok_or_else(|| InputError::NotDate(text.to_string()))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| InputError::NotDate(text.to_string()))
 }
 
 /// Free text that must be given (a reason): trimmed, not empty, not too long.
@@ -90,7 +94,10 @@ mod tests {
     fn bad_numbers_say_what_to_type() {
         assert_eq!(effort_hours("-3"), Err(InputError::NotPositive("-3".into())));
         assert_eq!(effort_hours("0"), Err(InputError::NotPositive("0".into())));
-        assert_eq!(effort_hours("lots").unwrap_err().to_string(), "must be a number of hours, for example 40; got 'lots'");
+        assert_eq!(
+            effort_hours("lots").unwrap_err().to_string(),
+            "must be a number of hours, for example 40; got 'lots'"
+        );
         assert_eq!(price(""), Err(InputError::Missing));
         assert_eq!(effort_hours("NaN"), Err(InputError::NotHours("NaN".into())));
     }
@@ -108,6 +115,9 @@ mod tests {
         assert_eq!(required_text("  too short "), Ok("too short".into()));
         assert_eq!(required_text("   "), Err(InputError::Missing));
         assert_eq!(optional_text(""), Ok(None));
-        assert_eq!(optional_text(&"x".repeat(MAX_TEXT + 1)), Err(InputError::TooLong { max: MAX_TEXT }));
+        assert_eq!(
+            optional_text(&"x".repeat(MAX_TEXT + 1)),
+            Err(InputError::TooLong { max: MAX_TEXT })
+        );
     }
 }

@@ -89,7 +89,9 @@ impl Library {
             return None;
         }
         self.deliverables.iter().find(|d| {
-            normalize(&d.id) == wanted || normalize(&d.name) == wanted || d.aliases.iter().any(|alias| normalize(alias) == wanted)
+            normalize(&d.id) == wanted
+                || normalize(&d.name) == wanted
+                || d.aliases.iter().any(|alias| normalize(alias) == wanted)
         })
     }
 
@@ -100,7 +102,8 @@ impl Library {
             .deliverables
             .iter()
             .map(|d| {
-                let names = std::iter::once(&d.name).chain(std::iter::once(&d.id)).chain(d.aliases.iter());
+                let names =
+                    std::iter::once(&d.name).chain(std::iter::once(&d.id)).chain(d.aliases.iter());
                 let score = names.map(|n| similarity(&wanted, &normalize(n))).fold(0.0, f64::max);
                 (score, d)
             })
@@ -112,8 +115,11 @@ impl Library {
 
     /// SPEC 4.5: the verdict for `deliverable` in `package` (or by category alone).
     pub fn verdict(&self, deliverable: &Deliverable, package: Option<&str>) -> Verdict {
-        let listed =
-            package.and_then(|package| self.items.iter().find(|item| item.package == package && item.deliverable == deliverable.id));
+        let listed = package.and_then(|package| {
+            self.items
+                .iter()
+                .find(|item| item.package == package && item.deliverable == deliverable.id)
+        });
         match listed {
             Some(item) => item.inclusion.into(),
             None if deliverable.category == Category::Customization => Verdict::Customization,
@@ -122,7 +128,11 @@ impl Library {
     }
 
     /// Each direct dependency of `deliverable` with its own verdict.
-    pub fn dependencies(&self, deliverable: &Deliverable, package: Option<&str>) -> Vec<DependencyVerdict> {
+    pub fn dependencies(
+        &self,
+        deliverable: &Deliverable,
+        package: Option<&str>,
+    ) -> Vec<DependencyVerdict> {
         deliverable
             .depends_on
             .iter()
@@ -151,7 +161,8 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 
 /// The ids in `depends_on` that form a cycle, one list per cycle found.
 pub fn dependency_cycles(deliverables: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
-    let edges: HashMap<&str, &[String]> = deliverables.iter().map(|(id, deps)| (id.as_str(), deps.as_slice())).collect();
+    let edges: HashMap<&str, &[String]> =
+        deliverables.iter().map(|(id, deps)| (id.as_str(), deps.as_slice())).collect();
     let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on the path, 2 = done
     let mut cycles = Vec::new();
     for (id, _) in deliverables {
@@ -192,7 +203,13 @@ fn visit<'a>(
 mod tests {
     use super::*;
 
-    fn deliverable(id: &str, name: &str, aliases: &[&str], category: Category, deps: &[&str]) -> Deliverable {
+    fn deliverable(
+        id: &str,
+        name: &str,
+        aliases: &[&str],
+        category: Category,
+        deps: &[&str],
+    ) -> Deliverable {
         Deliverable {
             id: id.into(),
             name: name.into(),
@@ -208,11 +225,27 @@ mod tests {
     fn library() -> Library {
         Library {
             deliverables: vec![
-                deliverable("single-sign-on", "Single sign-on", &["SSO", "saml login"], Category::Standard, &[]),
+                deliverable(
+                    "single-sign-on",
+                    "Single sign-on",
+                    &["SSO", "saml login"],
+                    Category::Standard,
+                    &[],
+                ),
                 deliverable("data-migration", "Data migration", &[], Category::Standard, &[]),
-                deliverable("bespoke", "Bespoke module", &["custom-development"], Category::Customization, &["data-migration"]),
+                deliverable(
+                    "bespoke",
+                    "Bespoke module",
+                    &["custom-development"],
+                    Category::Customization,
+                    &["data-migration"],
+                ),
             ],
-            items: vec![PackageItem { package: "crm".into(), deliverable: "single-sign-on".into(), inclusion: Inclusion::Included }],
+            items: vec![PackageItem {
+                package: "crm".into(),
+                deliverable: "single-sign-on".into(),
+                inclusion: Inclusion::Included,
+            }],
         }
     }
 

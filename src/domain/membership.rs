@@ -11,12 +11,16 @@ pub struct Membership {
 
 impl Membership {
     pub fn new(users: &[String], group: Option<&str>) -> Self {
-        Membership { users: users.to_vec(), group: group.filter(|g| !g.is_empty()).map(String::from) }
+        Membership {
+            users: users.to_vec(),
+            group: group.filter(|g| !g.is_empty()).map(String::from),
+        }
     }
 
     /// Whether `user`, in the platform `groups` given, belongs.
     pub fn contains(&self, user: &str, groups: &[String]) -> bool {
-        self.users.iter().any(|m| m == user) || self.group.as_ref().is_some_and(|g| groups.iter().any(|x| x == g))
+        self.users.iter().any(|m| m == user)
+            || self.group.as_ref().is_some_and(|g| groups.iter().any(|x| x == g))
     }
 
     /// Whether nobody at all can belong (nothing configured).

@@ -35,7 +35,12 @@ impl OfferedRole {
 
     /// `2 × Senior consultant at 16 h/week`
     pub fn summary(&self) -> String {
-        format!("{} × {} at {} h/week", self.count, self.role_name.as_deref().unwrap_or(&self.role), self.hours())
+        format!(
+            "{} × {} at {} h/week",
+            self.count,
+            self.role_name.as_deref().unwrap_or(&self.role),
+            self.hours()
+        )
     }
 }
 
@@ -137,7 +142,9 @@ pub struct Offer {
 /// Why a press on an answer's button is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OfferRefusal {
-    #[error("That button belongs to the answer someone else asked for; ask the question yourself.")]
+    #[error(
+        "That button belongs to the answer someone else asked for; ask the question yourself."
+    )]
     NotYours,
     #[error("That answer is more than {hours} hours old and the data may have moved; ask again for a fresh one.")]
     Expired { hours: i64 },
@@ -146,7 +153,13 @@ pub enum OfferRefusal {
 impl Offer {
     /// The terms, when `user` may press a button of kind `kind` on this offer at `now`: only the
     /// person who asked, within `valid_hours` of the answer.
-    pub fn terms_for(&self, user: &str, kind: OfferKind, now: DateTime<Utc>, valid_hours: i64) -> Result<&OfferTerms, OfferRefusal> {
+    pub fn terms_for(
+        &self,
+        user: &str,
+        kind: OfferKind,
+        now: DateTime<Utc>,
+        valid_hours: i64,
+    ) -> Result<&OfferTerms, OfferRefusal> {
         if self.owner != user || self.terms.kind() != kind {
             return Err(OfferRefusal::NotYours);
         }
@@ -166,7 +179,10 @@ mod tests {
             id: "o1".into(),
             owner: "U1".into(),
             channel: "C1".into(),
-            terms: OfferTerms::Ticket(TicketOffer { description: "Salesforce CPQ".into(), package: None }),
+            terms: OfferTerms::Ticket(TicketOffer {
+                description: "Salesforce CPQ".into(),
+                package: None,
+            }),
             created_at: "2027-01-01T10:00:00Z".parse().unwrap(),
         }
     }
@@ -175,10 +191,19 @@ mod tests {
     fn only_the_asker_may_press_an_answers_buttons_while_the_answer_is_fresh() {
         let soon: DateTime<Utc> = "2027-01-02T09:59:59Z".parse().unwrap();
         assert!(offer().terms_for("U1", OfferKind::Ticket, soon, 24).is_ok());
-        assert_eq!(offer().terms_for("U2", OfferKind::Ticket, soon, 24), Err(OfferRefusal::NotYours));
-        assert_eq!(offer().terms_for("U1", OfferKind::Start, soon, 24), Err(OfferRefusal::NotYours));
+        assert_eq!(
+            offer().terms_for("U2", OfferKind::Ticket, soon, 24),
+            Err(OfferRefusal::NotYours)
+        );
+        assert_eq!(
+            offer().terms_for("U1", OfferKind::Start, soon, 24),
+            Err(OfferRefusal::NotYours)
+        );
         let late: DateTime<Utc> = "2027-01-02T10:00:00Z".parse().unwrap();
-        assert_eq!(offer().terms_for("U1", OfferKind::Ticket, late, 24), Err(OfferRefusal::Expired { hours: 24 }));
+        assert_eq!(
+            offer().terms_for("U1", OfferKind::Ticket, late, 24),
+            Err(OfferRefusal::Expired { hours: 24 })
+        );
     }
 
     #[test]
@@ -192,9 +217,17 @@ mod tests {
     #[test]
     fn a_pattern_reads_as_roles_and_hours() {
         let roles = vec![
-            OfferedRole { role: "senior".into(), role_name: Some("Senior consultant".into()), count: 2, hours_per_week: 16.0 },
+            OfferedRole {
+                role: "senior".into(),
+                role_name: Some("Senior consultant".into()),
+                count: 2,
+                hours_per_week: 16.0,
+            },
             OfferedRole { role: "analyst".into(), role_name: None, count: 1, hours_per_week: 7.5 },
         ];
-        assert_eq!(pattern_summary(&roles), "2 × Senior consultant at 16 h/week, 1 × analyst at 7.5 h/week");
+        assert_eq!(
+            pattern_summary(&roles),
+            "2 × Senior consultant at 16 h/week, 1 × analyst at 7.5 h/week"
+        );
     }
 }

@@ -62,14 +62,20 @@ pub enum TicketRefusal {
 }
 
 /// The state a move leads to, or why it is not allowed from `from`.
-pub fn next_state(from: TicketState, step: TicketMove, is_presales: bool) -> Result<TicketState, TicketRefusal> {
+pub fn next_state(
+    from: TicketState,
+    step: TicketMove,
+    is_presales: bool,
+) -> Result<TicketState, TicketRefusal> {
     if !is_presales {
         return Err(TicketRefusal::NotPresales);
     }
     let (to, action) = match (from, step) {
         (TicketState::Open, TicketMove::Accept) => (Some(TicketState::Accepted), "accepted"),
         (TicketState::Accepted, TicketMove::Scope) => (Some(TicketState::Scoped), "scoped"),
-        (TicketState::Open | TicketState::Accepted, TicketMove::Decline) => (Some(TicketState::Declined), "declined"),
+        (TicketState::Open | TicketState::Accepted, TicketMove::Decline) => {
+            (Some(TicketState::Declined), "declined")
+        }
         (_, TicketMove::Accept) => (None, "accepted"),
         (_, TicketMove::Scope) => (None, "scoped"),
         (_, TicketMove::Decline) => (None, "declined"),
@@ -99,6 +105,9 @@ mod tests {
 
     #[test]
     fn only_presales_moves_tickets() {
-        assert_eq!(next_state(TicketState::Open, TicketMove::Accept, false), Err(TicketRefusal::NotPresales));
+        assert_eq!(
+            next_state(TicketState::Open, TicketMove::Accept, false),
+            Err(TicketRefusal::NotPresales)
+        );
     }
 }

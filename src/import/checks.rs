@@ -18,7 +18,11 @@ pub struct KnownIds {
 
 /// The problems found reading the files, with those of the cross-file checks added (duplicate
 /// keys, unknown references, dependency cycles), in the order the files are read.
-pub fn check(parsed: &ParsedFirm, read_problems: Vec<ImportProblem>, known: &KnownIds) -> Vec<ImportProblem> {
+pub fn check(
+    parsed: &ParsedFirm,
+    read_problems: Vec<ImportProblem>,
+    known: &KnownIds,
+) -> Vec<ImportProblem> {
     let mut problems = Problems { parsed, list: read_problems };
     let ids = Ids::new(&parsed.data, known);
     duplicate_keys(&parsed.data, &mut problems);
@@ -42,7 +46,12 @@ struct Problems<'p> {
 
 impl Problems<'_> {
     fn add(&mut self, file: &'static str, index: usize, column: &str, message: String) {
-        self.list.push(ImportProblem { file: file.into(), line: self.parsed.line(file, index), column: column.into(), message });
+        self.list.push(ImportProblem {
+            file: file.into(),
+            line: self.parsed.line(file, index),
+            column: column.into(),
+            message,
+        });
     }
 }
 
@@ -57,9 +66,24 @@ struct Ids<'a> {
 
 impl<'a> Ids<'a> {
     fn new(data: &'a FirmData, known: &'a KnownIds) -> Ids<'a> {
-        let roles = data.roles.iter().map(|r| r.id.as_str()).chain(known.roles.iter().map(String::as_str)).collect();
-        let people = data.people.iter().map(|p| p.id.as_str()).chain(known.people.iter().map(String::as_str)).collect();
-        let packages = data.packages.iter().map(|p| p.id.as_str()).chain(known.packages.iter().map(String::as_str)).collect();
+        let roles = data
+            .roles
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(known.roles.iter().map(String::as_str))
+            .collect();
+        let people = data
+            .people
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(known.people.iter().map(String::as_str))
+            .collect();
+        let packages = data
+            .packages
+            .iter()
+            .map(|p| p.id.as_str())
+            .chain(known.packages.iter().map(String::as_str))
+            .collect();
         let mut deliverables = known.deliverables.clone();
         for d in &data.deliverables {
             deliverables.insert(d.id.clone(), d.depends_on.clone());
@@ -70,7 +94,9 @@ impl<'a> Ids<'a> {
 
 fn duplicate_keys(data: &FirmData, problems: &mut Problems<'_>) {
     let mut duplicate_id = |file: &'static str, ids: Vec<String>| {
-        duplicates(ids.into_iter(), |i, key| problems.add(file, i, "id", format!("duplicate id '{key}'")));
+        duplicates(ids.into_iter(), |i, key| {
+            problems.add(file, i, "id", format!("duplicate id '{key}'"))
+        });
     };
     duplicate_id("roles.csv", data.roles.iter().map(|r| r.id.clone()).collect());
     duplicate_id("people.csv", data.people.iter().map(|p| p.id.clone()).collect());
@@ -81,11 +107,24 @@ fn duplicate_keys(data: &FirmData, problems: &mut Problems<'_>) {
         problems.add("holidays.csv", i, "date", format!("duplicate date {key}"))
     });
     duplicates(data.package_roles.iter().map(|r| format!("{}/{}", r.package, r.role)), |i, key| {
-        problems.add("package_roles.csv", i, "role", format!("role appears twice in the package ({key})"))
+        problems.add(
+            "package_roles.csv",
+            i,
+            "role",
+            format!("role appears twice in the package ({key})"),
+        )
     });
-    duplicates(data.package_items.iter().map(|r| format!("{}/{}", r.package, r.deliverable)), |i, key| {
-        problems.add("package_items.csv", i, "deliverable", format!("deliverable listed twice in the package ({key})"))
-    });
+    duplicates(
+        data.package_items.iter().map(|r| format!("{}/{}", r.package, r.deliverable)),
+        |i, key| {
+            problems.add(
+                "package_items.csv",
+                i,
+                "deliverable",
+                format!("deliverable listed twice in the package ({key})"),
+            )
+        },
+    );
 }
 
 fn duplicates(keys: impl Iterator<Item = String>, mut report: impl FnMut(usize, &str)) {
@@ -105,7 +144,12 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
     }
     for (i, row) in data.allocations.iter().enumerate() {
         if !ids.people.contains(row.person.as_str()) {
-            problems.add("allocations.csv", i, "person", format!("unknown person '{}'", row.person));
+            problems.add(
+                "allocations.csv",
+                i,
+                "person",
+                format!("unknown person '{}'", row.person),
+            );
         }
     }
     for (i, row) in data.time_off.iter().enumerate() {
@@ -115,7 +159,12 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
     }
     for (i, row) in data.package_roles.iter().enumerate() {
         if !ids.packages.contains(row.package.as_str()) {
-            problems.add("package_roles.csv", i, "package", format!("unknown package '{}'", row.package));
+            problems.add(
+                "package_roles.csv",
+                i,
+                "package",
+                format!("unknown package '{}'", row.package),
+            );
         }
         if !ids.roles.contains(row.role.as_str()) {
             problems.add("package_roles.csv", i, "role", format!("unknown role '{}'", row.role));
@@ -123,10 +172,20 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
     }
     for (i, row) in data.package_items.iter().enumerate() {
         if !ids.packages.contains(row.package.as_str()) {
-            problems.add("package_items.csv", i, "package", format!("unknown package '{}'", row.package));
+            problems.add(
+                "package_items.csv",
+                i,
+                "package",
+                format!("unknown package '{}'", row.package),
+            );
         }
         if !ids.deliverables.contains_key(&row.deliverable) {
-            problems.add("package_items.csv", i, "deliverable", format!("unknown deliverable '{}'", row.deliverable));
+            problems.add(
+                "package_items.csv",
+                i,
+                "deliverable",
+                format!("unknown deliverable '{}'", row.deliverable),
+            );
         }
     }
     for (i, row) in data.history.iter().enumerate() {
@@ -137,13 +196,27 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
 }
 
 /// Dependencies on unknown deliverables or on themselves, and cycles (each reported once).
-fn dependency_problems(data: &FirmData, graph: HashMap<String, Vec<String>>, problems: &mut Problems<'_>) {
+fn dependency_problems(
+    data: &FirmData,
+    graph: HashMap<String, Vec<String>>,
+    problems: &mut Problems<'_>,
+) {
     for (i, d) in data.deliverables.iter().enumerate() {
         for dep in &d.depends_on {
             if !graph.contains_key(dep) {
-                problems.add("deliverables.csv", i, "depends_on", format!("dependency on unknown deliverable '{dep}'"));
+                problems.add(
+                    "deliverables.csv",
+                    i,
+                    "depends_on",
+                    format!("dependency on unknown deliverable '{dep}'"),
+                );
             } else if dep == &d.id {
-                problems.add("deliverables.csv", i, "depends_on", "a deliverable cannot depend on itself".into());
+                problems.add(
+                    "deliverables.csv",
+                    i,
+                    "depends_on",
+                    "a deliverable cannot depend on itself".into(),
+                );
             }
         }
     }
@@ -158,6 +231,11 @@ fn dependency_problems(data: &FirmData, graph: HashMap<String, Vec<String>>, pro
             continue;
         }
         let index = data.deliverables.iter().position(|d| cycle.contains(&d.id)).unwrap_or(0);
-        problems.add("deliverables.csv", index, "depends_on", format!("cycle in depends_on: {}", cycle.join(" -> ")));
+        problems.add(
+            "deliverables.csv",
+            index,
+            "depends_on",
+            format!("cycle in depends_on: {}", cycle.join(" -> ")),
+        );
     }
 }

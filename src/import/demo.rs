@@ -30,7 +30,8 @@ const ANCHOR: (i32, u32, u32) = (2026, 11, 23);
 
 /// The demo firm as of `today`: every date moved by the whole weeks between the anchor and today.
 pub fn demo_firm(today: NaiveDate) -> anyhow::Result<ParsedFirm> {
-    let files: Vec<(&str, String)> = FILES.iter().map(|(name, text)| (*name, text.to_string())).collect();
+    let files: Vec<(&str, String)> =
+        FILES.iter().map(|(name, text)| (*name, text.to_string())).collect();
     let (mut parsed, problems) = parse_files(&files);
     anyhow::ensure!(problems.is_empty(), "the bundled demo firm is invalid: {}", problems[0]);
     let anchor = NaiveDate::from_ymd_opt(ANCHOR.0, ANCHOR.1, ANCHOR.2).unwrap_or_default();

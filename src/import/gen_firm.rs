@@ -23,14 +23,29 @@ const ROLES: [(&str, &str, i64, u32); 5] = [
 type PackageSpec = (&'static str, &'static str, i64, &'static [(&'static str, i64, i64)]);
 
 const PACKAGES: [PackageSpec; 8] = [
-    ("crm-rollout", "CRM Rollout", 12, &[("principal", 1, 8), ("senior", 2, 24), ("consultant", 2, 32)]),
+    (
+        "crm-rollout",
+        "CRM Rollout",
+        12,
+        &[("principal", 1, 8), ("senior", 2, 24), ("consultant", 2, 32)],
+    ),
     ("data-audit", "Data Audit", 4, &[("architect", 1, 16), ("analyst", 2, 32)]),
     ("bi-dashboards", "BI Dashboards", 6, &[("senior", 1, 24), ("analyst", 2, 24)]),
-    ("cloud-migration", "Cloud Migration", 16, &[("architect", 2, 32), ("senior", 2, 32), ("consultant", 3, 40)]),
+    (
+        "cloud-migration",
+        "Cloud Migration",
+        16,
+        &[("architect", 2, 32), ("senior", 2, 32), ("consultant", 3, 40)],
+    ),
     ("erp-integration", "ERP Integration", 10, &[("architect", 1, 24), ("consultant", 2, 32)]),
     ("security-review", "Security Review", 3, &[("principal", 1, 16), ("senior", 1, 32)]),
     ("platform-upgrade", "Platform Upgrade", 8, &[("senior", 2, 32), ("analyst", 1, 16)]),
-    ("managed-onboarding", "Managed Service Onboarding", 6, &[("consultant", 2, 24), ("analyst", 1, 24)]),
+    (
+        "managed-onboarding",
+        "Managed Service Onboarding",
+        6,
+        &[("consultant", 2, 24), ("analyst", 1, 24)],
+    ),
 ];
 
 /// Writes a firm of `people` people, seeded by `seed`, around `today`, into `dir`.
@@ -78,7 +93,9 @@ struct Staff {
 
 fn staff(rng: &mut StdRng, people: usize, monday: NaiveDate) -> anyhow::Result<Staff> {
     let mut staff = Staff {
-        people: String::from("id,name,role,weekly_hours,active,slack_user_id,discord_user_id,email\n"),
+        people: String::from(
+            "id,name,role,weekly_hours,active,slack_user_id,discord_user_id,email\n",
+        ),
         allocations: String::from("person,project,start,end,hours_per_week,status\n"),
         time_off: String::from("person,start,end\n"),
     };
@@ -94,7 +111,11 @@ fn staff(rng: &mut StdRng, people: usize, monday: NaiveDate) -> anyhow::Result<S
         bookings(rng, i, monday, &mut staff.allocations)?;
         for _ in 0..rng.gen_range(0..3) {
             let start = monday + Duration::days(rng.gen_range(0..350));
-            writeln!(staff.time_off, "p{i:05},{start},{}", start + Duration::days(rng.gen_range(0..10)))?;
+            writeln!(
+                staff.time_off,
+                "p{i:05},{start},{}",
+                start + Duration::days(rng.gen_range(0..10))
+            )?;
         }
     }
     Ok(staff)
@@ -119,13 +140,24 @@ fn pick_role(rng: &mut StdRng) -> &'static str {
 }
 
 /// Three to six bookings of person `i` across the coming year, some tentative.
-fn bookings(rng: &mut StdRng, i: usize, monday: NaiveDate, allocations: &mut String) -> anyhow::Result<()> {
+fn bookings(
+    rng: &mut StdRng,
+    i: usize,
+    monday: NaiveDate,
+    allocations: &mut String,
+) -> anyhow::Result<()> {
     let mut day = monday - Duration::weeks(rng.gen_range(0..8));
     for project in 0..rng.gen_range(3..7) {
         let length = Duration::days(rng.gen_range(14..120));
         let hours = [8, 16, 20, 24, 32, 40][rng.gen_range(0..6)];
         let status = if rng.gen_range(0..6) == 0 { "tentative" } else { "confirmed" };
-        writeln!(allocations, "p{i:05},proj-{}-{project},{},{},{hours},{status}", i % 997, day, day + length)?;
+        writeln!(
+            allocations,
+            "p{i:05},proj-{}-{project},{},{},{hours},{status}",
+            i % 997,
+            day,
+            day + length
+        )?;
         day += length + Duration::days(rng.gen_range(-20..40));
     }
     Ok(())
@@ -134,7 +166,12 @@ fn bookings(rng: &mut StdRng, i: usize, monday: NaiveDate, allocations: &mut Str
 fn holidays(today: NaiveDate) -> anyhow::Result<String> {
     let mut holidays = String::from("date,name\n");
     for year in [today.year_ce().1 as i32, today.year_ce().1 as i32 + 1] {
-        for (month, day, name) in [(1, 1, "New Year"), (7, 4, "Independence Day"), (12, 25, "Christmas"), (12, 26, "Boxing Day")] {
+        for (month, day, name) in [
+            (1, 1, "New Year"),
+            (7, 4, "Independence Day"),
+            (12, 25, "Christmas"),
+            (12, 26, "Boxing Day"),
+        ] {
             if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
                 writeln!(holidays, "{date},{name}")?;
             }
@@ -158,11 +195,13 @@ fn packages() -> anyhow::Result<(String, String)> {
 
 /// deliverables.csv and package_items.csv: 200 deliverables spread over the packages.
 fn deliverables(rng: &mut StdRng) -> anyhow::Result<(String, String)> {
-    let mut deliverables = String::from("id,name,aliases,category,effort_hours,price,depends_on,description\n");
+    let mut deliverables =
+        String::from("id,name,aliases,category,effort_hours,price,depends_on,description\n");
     let mut items = String::from("package,deliverable,inclusion\n");
     for d in 0..200 {
         let category = if d % 5 == 0 { "customization" } else { "standard" };
-        let depends = if d > 10 && d % 7 == 0 { format!("deliverable-{:03}", d - 3) } else { String::new() };
+        let depends =
+            if d > 10 && d % 7 == 0 { format!("deliverable-{:03}", d - 3) } else { String::new() };
         writeln!(
             deliverables,
             "deliverable-{d:03},Deliverable {d},item {d};thing {d},{category},{},{},{depends},Generated deliverable",

@@ -94,7 +94,8 @@ pub fn parse_dir(dir: &Path) -> anyhow::Result<(ParsedFirm, Vec<ImportProblem>)>
     for name in FILES {
         let path = dir.join(name);
         if path.exists() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             files.push((name, text));
         }
     }

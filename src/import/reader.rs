@@ -48,13 +48,22 @@ fn required_columns(file: &str) -> &'static [&'static str] {
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(file: &'static str, text: &'a str, problems: &'a mut Vec<ImportProblem>) -> Self {
+    pub(super) fn new(
+        file: &'static str,
+        text: &'a str,
+        problems: &'a mut Vec<ImportProblem>,
+    ) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
         let header: HashMap<String, usize> = match csv.headers() {
             Ok(h) => h.iter().enumerate().map(|(i, name)| (name.trim().to_string(), i)).collect(),
             Err(e) => {
-                problems.push(ImportProblem { file: file.into(), line: 1, column: "header".into(), message: e.to_string() });
+                problems.push(ImportProblem {
+                    file: file.into(),
+                    line: 1,
+                    column: "header".into(),
+                    message: e.to_string(),
+                });
                 HashMap::new()
             }
         };
@@ -82,7 +91,8 @@ impl<'a> Reader<'a> {
             offset += 1;
         }
         let (from, line) = if offset >= self.counted.0 { self.counted } else { (0, 1) };
-        let more = self.text.as_bytes()[from..offset].iter().filter(|b| **b == b'\n').count() as u64;
+        let more =
+            self.text.as_bytes()[from..offset].iter().filter(|b| **b == b'\n').count() as u64;
         self.counted = (offset, line + more);
         line + more
     }
@@ -127,7 +137,12 @@ impl Row<'_, '_> {
     }
 
     pub(super) fn cell(&self, column: &str) -> &str {
-        self.reader.header.get(column).and_then(|i| self.record.get(*i)).map(str::trim).unwrap_or("")
+        self.reader
+            .header
+            .get(column)
+            .and_then(|i| self.record.get(*i))
+            .map(str::trim)
+            .unwrap_or("")
     }
 
     pub(super) fn text(&mut self, column: &str) -> String {
@@ -143,7 +158,12 @@ impl Row<'_, '_> {
     }
 
     pub(super) fn list(&self, column: &str) -> Vec<String> {
-        self.cell(column).split(';').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
+        self.cell(column)
+            .split(';')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+            .collect()
     }
 
     pub(super) fn date(&mut self, column: &str) -> Option<NaiveDate> {
@@ -151,7 +171,8 @@ impl Row<'_, '_> {
         if value.is_empty() {
             return None;
         }
-        let parsed = NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+        let parsed =
+            NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
         if parsed.is_none() {
             self.problem(column, format!("bad date '{value}' (expected YYYY-MM-DD)"));
         }
@@ -181,7 +202,12 @@ impl Row<'_, '_> {
         }
     }
 
-    pub(super) fn number(&mut self, column: &str, minimum: f64, strictly_above: bool) -> Option<f64> {
+    pub(super) fn number(
+        &mut self,
+        column: &str,
+        minimum: f64,
+        strictly_above: bool,
+    ) -> Option<f64> {
         let value = self.text(column);
         if value.is_empty() {
             return None;
@@ -261,7 +287,12 @@ impl Row<'_, '_> {
         Some((start, end))
     }
 
-    pub(super) fn choice<T>(&mut self, column: &str, parse: fn(&str) -> Option<T>, allowed: &str) -> Option<T> {
+    pub(super) fn choice<T>(
+        &mut self,
+        column: &str,
+        parse: fn(&str) -> Option<T>,
+        allowed: &str,
+    ) -> Option<T> {
         let value = self.cell(column).to_string();
         let parsed = parse(&value);
         if parsed.is_none() {

@@ -64,7 +64,11 @@ fn allocation(row: &mut Row<'_, '_>) -> Option<Allocation> {
     let range = row.range();
     let hours = row.positive_hours("hours_per_week");
     let status = row.choice("status", AllocationStatus::parse, "confirmed or tentative");
-    let (Some((start, end)), Some(hours_per_week), Some(status), true) = (range, hours, status, row.valid) else { return None };
+    let (Some((start, end)), Some(hours_per_week), Some(status), true) =
+        (range, hours, status, row.valid)
+    else {
+        return None;
+    };
     Some(Allocation { person, project, start, end, hours_per_week, status })
 }
 
@@ -100,7 +104,11 @@ fn deliverable(row: &mut Row<'_, '_>) -> Option<Deliverable> {
     let category = row.choice("category", Category::parse, "standard or customization");
     let effort = row.number("effort_hours", 0.0, false);
     let price = row.number("price", 0.0, false);
-    let (Some(category), Some(effort_hours), Some(price), true) = (category, effort, price, row.valid) else { return None };
+    let (Some(category), Some(effort_hours), Some(price), true) =
+        (category, effort, price, row.valid)
+    else {
+        return None;
+    };
     Some(Deliverable {
         id,
         name,
@@ -128,7 +136,9 @@ fn history(row: &mut Row<'_, '_>) -> Option<HistoryRow> {
     let sold_margin = row.optional_number("sold_margin");
     let closed_margin = row.optional_number("closed_margin");
     let change_orders = row.optional_integer("change_orders");
-    let (Some((start, end)), Some(effort_hours), true) = (range, effort, row.valid) else { return None };
+    let (Some((start, end)), Some(effort_hours), true) = (range, effort, row.valid) else {
+        return None;
+    };
     Some(HistoryRow {
         id,
         client: row.cell("client").to_string(),

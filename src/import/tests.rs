@@ -21,8 +21,12 @@ fn a_clean_set_parses_without_problems() {
 #[test]
 fn a_bad_date_names_the_file_line_and_column() {
     let allocations = "person,project,start,end,hours_per_week\np1,x,2027-01-01,2027-02-01,8\np1,y,2027-13-01,2027-02-01,8\n";
-    let (_, problems) = parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
-    assert_eq!(problems, vec!["allocations.csv:3: start: bad date '2027-13-01' (expected YYYY-MM-DD)"]);
+    let (_, problems) =
+        parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
+    assert_eq!(
+        problems,
+        vec!["allocations.csv:3: start: bad date '2027-13-01' (expected YYYY-MM-DD)"]
+    );
 }
 
 #[test]
@@ -33,7 +37,8 @@ fn every_problem_is_reported_at_once() {
         p1,x,2027-01-01,2027-02-01,-8,confirmed\n\
         p1,x,2027-01-01,2027-02-01,8,maybe\n\
         p1,x,2027-01-01,2027-02-01,lots,confirmed\n";
-    let (_, problems) = parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
+    let (_, problems) =
+        parse(&[("roles.csv", ROLES), ("people.csv", PEOPLE), ("allocations.csv", allocations)]);
     assert_eq!(
         problems,
         vec![
@@ -55,8 +60,13 @@ fn a_missing_required_column_is_reported_on_the_header() {
 #[test]
 fn unknown_references_and_duplicate_roles_are_refused() {
     let packages = "id,name,duration_weeks\ncrm,CRM,4\n";
-    let package_roles = "package,role,count,hours_per_week\ncrm,senior,1,8\ncrm,senior,2,8\nerp,wizard,1,8\n";
-    let (_, problems) = parse(&[("roles.csv", ROLES), ("packages.csv", packages), ("package_roles.csv", package_roles)]);
+    let package_roles =
+        "package,role,count,hours_per_week\ncrm,senior,1,8\ncrm,senior,2,8\nerp,wizard,1,8\n";
+    let (_, problems) = parse(&[
+        ("roles.csv", ROLES),
+        ("packages.csv", packages),
+        ("package_roles.csv", package_roles),
+    ]);
     assert_eq!(
         problems,
         vec![
@@ -79,7 +89,9 @@ fn dependency_cycles_and_bad_categories_are_refused() {
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems.iter().any(|p| p.contains("cycle in depends_on")));
     assert!(problems.iter().any(|p| p == "deliverables.csv:5: category: unknown category 'bespoke' (expected standard or customization)"));
-    assert!(problems.iter().any(|p| p == "deliverables.csv:6: depends_on: dependency on unknown deliverable 'zzz'"));
+    assert!(problems
+        .iter()
+        .any(|p| p == "deliverables.csv:6: depends_on: dependency on unknown deliverable 'zzz'"));
 }
 
 #[test]

@@ -53,8 +53,14 @@ fn column(timer: ApprovalTimer) -> &'static str {
     }
 }
 
-async fn approval_by_id<'e>(e: impl Executor<'e, Database = Any>, id: &str) -> StoreResult<Option<Approval>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM approvals WHERE id = $1")).bind(id).fetch_optional(e).await?)
+async fn approval_by_id<'e>(
+    e: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> StoreResult<Option<Approval>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM approvals WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
 impl Store {
@@ -69,13 +75,25 @@ impl Store {
     }
 
     /// The deal's pending request of `kind`, if any.
-    pub async fn pending_approval(&self, deal_id: &str, kind: ApprovalKind) -> StoreResult<Option<Approval>> {
+    pub async fn pending_approval(
+        &self,
+        deal_id: &str,
+        kind: ApprovalKind,
+    ) -> StoreResult<Option<Approval>> {
         let sql = format!("SELECT {COLUMNS} FROM approvals WHERE deal_id = $1 AND kind = $2 AND state = 'pending'");
-        Ok(sqlx::query_as(&sql).bind(deal_id).bind(kind.as_str()).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&sql)
+            .bind(deal_id)
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Pending approvals whose `timer` is due at `now`.
-    pub async fn approvals_due(&self, timer: ApprovalTimer, now: DateTime<Utc>) -> StoreResult<Vec<Approval>> {
+    pub async fn approvals_due(
+        &self,
+        timer: ApprovalTimer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<Approval>> {
         let column = column(timer);
         let sql =
             format!("SELECT {COLUMNS} FROM approvals WHERE state = 'pending' AND {column} IS NOT NULL AND {column} <= $1 ORDER BY id");
@@ -86,11 +104,14 @@ impl Store {
 impl Tx {
     /// The approval, read inside this transaction.
     pub async fn approval(&mut self, id: &str) -> StoreResult<Approval> {
-        approval_by_id(self.conn(), id).await?.ok_or_else(|| StoreError::NotFound { what: "approval", id: id.into() })
+        approval_by_id(self.conn(), id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "approval", id: id.into() })
     }
 
     pub async fn insert_approval(&mut self, a: &Approval) -> StoreResult<()> {
-        let evidence = serde_json::to_string(&a.evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let evidence =
+            serde_json::to_string(&a.evidence).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(&format!(
             "INSERT INTO approvals ({COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
@@ -142,12 +163,20 @@ impl Tx {
     }
 
     pub async fn set_approval_message(&mut self, id: &str, message_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE approvals SET message_id = $1 WHERE id = $2").bind(message_id).bind(id).execute(self.conn()).await?;
+        sqlx::query("UPDATE approvals SET message_id = $1 WHERE id = $2")
+            .bind(message_id)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
     /// Clears a due reminder or escalation so it happens once; false when another worker did.
-    pub async fn clear_approval_timer(&mut self, id: &str, timer: ApprovalTimer) -> StoreResult<bool> {
+    pub async fn clear_approval_timer(
+        &mut self,
+        id: &str,
+        timer: ApprovalTimer,
+    ) -> StoreResult<bool> {
         let column = column(timer);
         let sql = format!("UPDATE approvals SET {column} = NULL WHERE id = $1 AND {column} IS NOT NULL AND state = 'pending'");
         let done = sqlx::query(&sql).bind(id).execute(self.conn()).await?;

@@ -37,7 +37,11 @@ pub(crate) struct Snapshot {
 
 impl Store {
     /// The data of `cache`, from memory when its version has not moved since `load` last ran.
-    pub(crate) async fn versioned<T, F, Fut>(&self, cache: &Versioned<T>, load: F) -> anyhow::Result<Arc<T>>
+    pub(crate) async fn versioned<T, F, Fut>(
+        &self,
+        cache: &Versioned<T>,
+        load: F,
+    ) -> anyhow::Result<Arc<T>>
     where
         F: FnOnce(Snapshot) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
@@ -61,28 +65,41 @@ impl Store {
     /// Marks the capacity data as changed, so every instance reads it again on its next answer
     /// (what an import or a hold does through the triggers).
     pub async fn touch_capacity(&self) -> StoreResult<()> {
-        sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'").execute(&self.pool).await?;
+        sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn snapshot(&self, name: &str) -> anyhow::Result<Snapshot> {
         let mut tx = self.pool.begin().await.context("starting a read snapshot")?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
         }
         let version = current_version(&mut *tx, name).await?;
         Ok(Snapshot { tx, version })
     }
 }
 
-async fn current_version<'c>(executor: impl sqlx::Executor<'c, Database = Any>, name: &str) -> StoreResult<i64> {
-    let row = sqlx::query("SELECT version FROM data_versions WHERE name = $1").bind(name).fetch_one(executor).await?;
+async fn current_version<'c>(
+    executor: impl sqlx::Executor<'c, Database = Any>,
+    name: &str,
+) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT version FROM data_versions WHERE name = $1")
+        .bind(name)
+        .fetch_one(executor)
+        .await?;
     Ok(row.try_get("version")?)
 }
 
 /// Locks the `name` version row for the rest of `conn`'s transaction and returns the version:
 /// a read-then-write (placing a hold on what capacity showed) checks nothing changed since.
 pub(crate) async fn lock_version(conn: &mut sqlx::AnyConnection, name: &str) -> StoreResult<i64> {
-    sqlx::query("UPDATE data_versions SET version = version WHERE name = $1").bind(name).execute(&mut *conn).await?;
+    sqlx::query("UPDATE data_versions SET version = version WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
     current_version(&mut *conn, name).await
 }

@@ -39,8 +39,10 @@ impl Store {
 
     async fn load_capacity(&self, snapshot: Snapshot) -> anyhow::Result<Capacity> {
         let Snapshot { mut tx, version } = snapshot;
-        let people: Vec<(String, String, f64)> =
-            self.json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active").await.context("loading people")?;
+        let people: Vec<(String, String, f64)> = self
+            .json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active")
+            .await
+            .context("loading people")?;
         let bookings: Vec<(String, String, String, f64, String)> = self
             .json_rows(
                 &mut *tx,
@@ -50,10 +52,15 @@ impl Store {
             .await
             .context("loading allocations")?;
         let time_off: Vec<(String, String, String)> = self
-            .json_rows(&mut *tx, "t.person, t.start_date, t.end_date", "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active")
+            .json_rows(
+                &mut *tx,
+                "t.person, t.start_date, t.end_date",
+                "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active",
+            )
             .await
             .context("loading time off")?;
-        let holidays: Vec<(String,)> = self.json_rows(&mut *tx, "date", "FROM holidays").await.context("loading holidays")?;
+        let holidays: Vec<(String,)> =
+            self.json_rows(&mut *tx, "date", "FROM holidays").await.context("loading holidays")?;
         // End the snapshot explicitly: a dropped transaction's rollback is only queued, and the
         // connection would go back to the pool still read-only.
         tx.commit().await.context("ending the capacity snapshot")?;
@@ -69,7 +76,8 @@ impl Store {
             })
             .collect();
         people.sort_by(|a, b| a.id.cmp(&b.id));
-        let index: HashMap<String, usize> = people.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let index: HashMap<String, usize> =
+            people.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         for (person, start, end, hours, status) in bookings {
             if let Some(&i) = index.get(&person) {
                 people[i].bookings.push(Booking {
@@ -85,7 +93,8 @@ impl Store {
                 people[i].time_off.push((parse_date(&start)?, parse_date(&end)?));
             }
         }
-        let holidays = holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
+        let holidays =
+            holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Capacity { people, holidays, version })
     }
 }

@@ -30,7 +30,8 @@ impl FromRow<'_, AnyRow> for Deal {
     }
 }
 
-const HOLD_COLUMNS: &str = "id, deal_id, start_date, end_date, state, created_by, created_at, expires_at, offer_id";
+const HOLD_COLUMNS: &str =
+    "id, deal_id, start_date, end_date, state, created_by, created_at, expires_at, offer_id";
 
 impl FromRow<'_, AnyRow> for Hold {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -55,8 +56,9 @@ impl FromRow<'_, AnyRow> for Offer {
             id: text(row, "id")?,
             owner: text(row, "actor")?,
             channel: text(row, "channel")?,
-            terms: offer_terms(kind, &text(row, "payload")?)
-                .map_err(|e| sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() })?,
+            terms: offer_terms(kind, &text(row, "payload")?).map_err(|e| {
+                sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() }
+            })?,
             created_at: time(row, "created_at")?,
         })
     }
@@ -77,14 +79,19 @@ impl FromRow<'_, AnyRow> for Commitment {
         let kind: CommitmentKind = parsed(row, "kind")?;
         let approval_id = opt_text(row, "approval_id")?;
         let details = match (approval_id.is_some(), kind) {
-            (true, CommitmentKind::Deadline) => CommitmentDetails::Approval(Evidence::Deadline(json::<DeadlineEvidence>(row, "details")?)),
-            (true, _) => CommitmentDetails::Approval(Evidence::EarlyStart(json::<EarlyStartEvidence>(row, "details")?)),
+            (true, CommitmentKind::Deadline) => CommitmentDetails::Approval(Evidence::Deadline(
+                json::<DeadlineEvidence>(row, "details")?,
+            )),
+            (true, _) => {
+                CommitmentDetails::Approval(Evidence::EarlyStart(json::<EarlyStartEvidence>(
+                    row, "details",
+                )?))
+            }
             (false, _) => {
                 let offer_kind = OfferKind::parse(kind.as_str()).unwrap_or(OfferKind::Scope);
-                CommitmentDetails::Offer(
-                    offer_terms(offer_kind, &text(row, "details")?)
-                        .map_err(|e| sqlx::Error::ColumnDecode { index: "details".into(), source: e.into() })?,
-                )
+                CommitmentDetails::Offer(offer_terms(offer_kind, &text(row, "details")?).map_err(
+                    |e| sqlx::Error::ColumnDecode { index: "details".into(), source: e.into() },
+                )?)
             }
         };
         Ok(Commitment {
@@ -109,7 +116,10 @@ const COMMITMENT_COLUMNS: &str =
     "id, deal_id, kind, summary, details, source, approval_id, created_by, created_at, value, current, superseded_at, offer_id";
 
 /// A deal by id, or by name when no id matches.
-async fn deal_named<'e>(e: impl Executor<'e, Database = Any>, id_or_name: &str) -> StoreResult<Option<Deal>> {
+async fn deal_named<'e>(
+    e: impl Executor<'e, Database = Any>,
+    id_or_name: &str,
+) -> StoreResult<Option<Deal>> {
     let sql = format!(
         "SELECT {DEAL_COLUMNS} FROM deals d WHERE d.id = $1 OR lower(d.name) = lower($1) \
          ORDER BY (d.id = $1) DESC, d.created_at DESC LIMIT 1"
@@ -129,7 +139,11 @@ impl Store {
     }
 
     pub async fn deal_id_taken(&self, id: &str) -> StoreResult<bool> {
-        Ok(sqlx::query("SELECT 1 FROM deals WHERE id = $1").bind(id).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query("SELECT 1 FROM deals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 
     pub async fn offer(&self, id: &str) -> StoreResult<Option<Offer>> {
@@ -139,13 +153,15 @@ impl Store {
 
     /// Every commitment of the deal, current and superseded, oldest first.
     pub async fn commitments(&self, deal_id: &str) -> StoreResult<Vec<Commitment>> {
-        let sql = format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE deal_id = $1 ORDER BY id");
+        let sql =
+            format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE deal_id = $1 ORDER BY id");
         Ok(sqlx::query_as(&sql).bind(deal_id).fetch_all(&self.pool).await?)
     }
 
     /// The commitments a button's offer made, if it was pressed before.
     pub async fn commitments_for_offer(&self, offer_id: &str) -> StoreResult<Vec<Commitment>> {
-        let sql = format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE offer_id = $1 ORDER BY id");
+        let sql =
+            format!("SELECT {COMMITMENT_COLUMNS} FROM commitments WHERE offer_id = $1 ORDER BY id");
         Ok(sqlx::query_as(&sql).bind(offer_id).fetch_all(&self.pool).await?)
     }
 
@@ -162,7 +178,8 @@ impl Store {
     }
 
     pub async fn holds_for_deal(&self, deal_id: &str) -> StoreResult<Vec<Hold>> {
-        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 ORDER BY created_at, id");
+        let sql =
+            format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 ORDER BY created_at, id");
         Ok(sqlx::query_as(&sql).bind(deal_id).fetch_all(&self.pool).await?)
     }
 
@@ -174,7 +191,8 @@ impl Store {
 
     /// Saves what an answer's buttons would commit.
     pub async fn insert_offer(&self, offer: &Offer) -> StoreResult<()> {
-        let payload = serde_json::to_string(&offer.terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let payload =
+            serde_json::to_string(&offer.terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("INSERT INTO offers (id, kind, actor, channel, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(offer.id.clone())
             .bind(offer.terms.kind().as_str())
@@ -257,7 +275,8 @@ impl Tx {
                 .execute(self.conn())
                 .await?;
         }
-        let details = serde_json::to_string(&c.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let details =
+            serde_json::to_string(&c.details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO commitments (deal_id, kind, summary, details, source, approval_id, created_by, created_at, value, current, offer_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
@@ -285,24 +304,31 @@ impl Tx {
 
     /// The deal's active hold, read inside this transaction.
     pub async fn active_hold(&mut self, deal_id: &str) -> StoreResult<Option<Hold>> {
-        let sql = format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 AND state = 'active'");
+        let sql =
+            format!("SELECT {HOLD_COLUMNS} FROM holds WHERE deal_id = $1 AND state = 'active'");
         Ok(sqlx::query_as(&sql).bind(deal_id).fetch_optional(self.conn()).await?)
     }
 
     /// Books a hold: tentative allocations tagged with the hold, one per (person, hours).
-    pub async fn insert_hold(&mut self, hold: &Hold, bookings: &[(String, f64)]) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(hold.id.clone())
-            .bind(hold.deal_id.clone())
-            .bind(hold.start_date.to_string())
-            .bind(hold.end_date.to_string())
-            .bind(hold.state.as_str())
-            .bind(hold.created_by.clone())
-            .bind(timestamp(hold.created_at))
-            .bind(timestamp(hold.expires_at))
-            .bind(hold.offer_id.clone())
-            .execute(self.conn())
-            .await?;
+    pub async fn insert_hold(
+        &mut self,
+        hold: &Hold,
+        bookings: &[(String, f64)],
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(hold.id.clone())
+        .bind(hold.deal_id.clone())
+        .bind(hold.start_date.to_string())
+        .bind(hold.end_date.to_string())
+        .bind(hold.state.as_str())
+        .bind(hold.created_by.clone())
+        .bind(timestamp(hold.created_at))
+        .bind(timestamp(hold.expires_at))
+        .bind(hold.offer_id.clone())
+        .execute(self.conn())
+        .await?;
         for (person, hours) in bookings {
             sqlx::query(
                 "INSERT INTO allocations (person, project, start_date, end_date, hours_per_week, status, hold_id) \
@@ -329,7 +355,10 @@ impl Tx {
             .execute(self.conn())
             .await?;
         if done.rows_affected() == 1 && !to.keeps_bookings() {
-            sqlx::query("DELETE FROM allocations WHERE hold_id = $1").bind(id).execute(self.conn()).await?;
+            sqlx::query("DELETE FROM allocations WHERE hold_id = $1")
+                .bind(id)
+                .execute(self.conn())
+                .await?;
         }
         Ok(done.rows_affected() == 1)
     }
@@ -343,10 +372,12 @@ impl Tx {
         .bind(deal_id)
         .execute(self.conn())
         .await?;
-        let done = sqlx::query("UPDATE holds SET state = 'confirmed' WHERE deal_id = $1 AND state = 'active'")
-            .bind(deal_id)
-            .execute(self.conn())
-            .await?;
+        let done = sqlx::query(
+            "UPDATE holds SET state = 'confirmed' WHERE deal_id = $1 AND state = 'active'",
+        )
+        .bind(deal_id)
+        .execute(self.conn())
+        .await?;
         Ok(done.rows_affected())
     }
 

@@ -34,7 +34,9 @@ pub(super) fn opt_parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<Optio
 where
     T::Err: Display,
 {
-    opt_text(row, column)?.map(|value| value.parse().map_err(|e| corrupt(column, format!("'{value}': {e}")))).transpose()
+    opt_text(row, column)?
+        .map(|value| value.parse().map_err(|e| corrupt(column, format!("'{value}': {e}"))))
+        .transpose()
 }
 
 pub(super) fn date(row: &AnyRow, column: &str) -> Result<NaiveDate, sqlx::Error> {

@@ -22,10 +22,15 @@ impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::Database(db) if is_conflict(db.kind()) => {
-                let constraint = db.constraint().map(String::from).unwrap_or_else(|| sqlite_constraint(db.message()));
+                let constraint = db
+                    .constraint()
+                    .map(String::from)
+                    .unwrap_or_else(|| sqlite_constraint(db.message()));
                 StoreError::Conflict { constraint }
             }
-            sqlx::Error::ColumnDecode { index, source } => StoreError::Corrupt(format!("column {index}: {source}")),
+            sqlx::Error::ColumnDecode { index, source } => {
+                StoreError::Corrupt(format!("column {index}: {source}"))
+            }
             sqlx::Error::Decode(source) => StoreError::Corrupt(source.to_string()),
             other => StoreError::Database(other),
         }
@@ -33,13 +38,19 @@ impl From<sqlx::Error> for StoreError {
 }
 
 fn is_conflict(kind: sqlx::error::ErrorKind) -> bool {
-    matches!(kind, sqlx::error::ErrorKind::UniqueViolation | sqlx::error::ErrorKind::ForeignKeyViolation)
+    matches!(
+        kind,
+        sqlx::error::ErrorKind::UniqueViolation | sqlx::error::ErrorKind::ForeignKeyViolation
+    )
 }
 
 /// SQLite names no constraint, only its columns: `UNIQUE constraint failed: deals.id` becomes
 /// `deals.id`.
 fn sqlite_constraint(message: &str) -> String {
-    message.rsplit_once(": ").map(|(_, columns)| columns.to_string()).unwrap_or_else(|| message.to_string())
+    message
+        .rsplit_once(": ")
+        .map(|(_, columns)| columns.to_string())
+        .unwrap_or_else(|| message.to_string())
 }
 
 impl StoreError {

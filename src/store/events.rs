@@ -7,7 +7,11 @@ use super::{Store, StoreResult};
 
 impl Store {
     /// Records a platform event id; false when it was seen before (a retry).
-    pub async fn first_delivery_of_event(&self, event_id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn first_delivery_of_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("INSERT INTO processed_events (event_id, at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")
             .bind(event_id)
             .bind(timestamp(at))
@@ -19,7 +23,10 @@ impl Store {
     /// Forgets the event ids recorded before `before`: platforms retry and replay within minutes,
     /// so a day's memory is plenty. Returns how many were forgotten.
     pub async fn forget_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM processed_events WHERE at < $1").bind(timestamp(before)).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM processed_events WHERE at < $1")
+            .bind(timestamp(before))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -14,7 +14,8 @@ use crate::domain::hours::Hours;
 use crate::domain::library::Library;
 
 pub(super) fn parse_date(text: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").with_context(|| format!("bad date '{text}' in the database"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("bad date '{text}' in the database"))
 }
 
 impl Store {
@@ -25,12 +26,21 @@ impl Store {
     }
 
     pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
-        let rows: Vec<(String, String, i64, String)> =
-            sqlx::query_as("SELECT id, name, duration_weeks, description FROM packages ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .context("loading packages")?;
-        Ok(rows.into_iter().map(|(id, name, duration_weeks, description)| Package { id, name, duration_weeks, description }).collect())
+        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
+            "SELECT id, name, duration_weeks, description FROM packages ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("loading packages")?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, duration_weeks, description)| Package {
+                id,
+                name,
+                duration_weeks,
+                description,
+            })
+            .collect())
     }
 
     pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
@@ -44,7 +54,12 @@ impl Store {
         .context("loading package roles")?;
         Ok(rows
             .into_iter()
-            .map(|(package, role, count, hours)| PackageRole { package, role, count, hours_per_week: Hours::from_f64(hours) })
+            .map(|(package, role, count, hours)| PackageRole {
+                package,
+                role,
+                count,
+                hours_per_week: Hours::from_f64(hours),
+            })
             .collect())
     }
 
@@ -54,17 +69,35 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await
                 .context("loading roles")?;
-        Ok(rows.into_iter().map(|(id, name, rank, description)| Role { id, name, rank, description }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, rank, description)| Role { id, name, rank, description })
+            .collect())
     }
 
     /// The projects of `package` in history.csv, ordered by id.
     pub async fn history(&self, package: &str) -> anyhow::Result<Arc<Vec<HistoryRow>>> {
-        let all = self.versioned(&self.caches.history, |snapshot| self.load_history(snapshot)).await?;
+        let all =
+            self.versioned(&self.caches.history, |snapshot| self.load_history(snapshot)).await?;
         Ok(all.get(package).cloned().unwrap_or_default())
     }
 
-    async fn load_history(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
-        type Row = (String, String, String, String, String, f64, Option<String>, Option<f64>, Option<f64>, Option<i64>);
+    async fn load_history(
+        &self,
+        mut snapshot: super::cache::Snapshot,
+    ) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            f64,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            Option<i64>,
+        );
         let rows: Vec<Row> = self
             .json_rows(
                 &mut *snapshot.tx,
@@ -75,7 +108,19 @@ impl Store {
             .context("loading history")?;
         snapshot.tx.commit().await.context("ending the history snapshot")?;
         let mut by_package: HashMap<String, Vec<HistoryRow>> = HashMap::new();
-        for (id, client, package, start, end, effort_hours, planned_end, sold_margin, closed_margin, change_orders) in rows {
+        for (
+            id,
+            client,
+            package,
+            start,
+            end,
+            effort_hours,
+            planned_end,
+            sold_margin,
+            closed_margin,
+            change_orders,
+        ) in rows
+        {
             let row = HistoryRow {
                 id,
                 client,
@@ -107,24 +152,42 @@ impl Store {
     async fn load_library(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<Library> {
         type Row = (String, String, String, String, f64, f64, String, String);
         let rows: Vec<Row> = self
-            .json_rows(&mut *snapshot.tx, "id, name, aliases, category, effort_hours, price, depends_on, description", "FROM deliverables")
+            .json_rows(
+                &mut *snapshot.tx,
+                "id, name, aliases, category, effort_hours, price, depends_on, description",
+                "FROM deliverables",
+            )
             .await
             .context("loading deliverables")?;
-        let mut deliverables: Vec<Deliverable> = rows
-            .into_iter()
-            .map(|(id, name, aliases, category, effort_hours, price, depends_on, description)| -> anyhow::Result<Deliverable> {
-                Ok(Deliverable {
-                    id: id.clone(),
-                    name,
-                    aliases: split_list(&aliases),
-                    category: Category::parse(&category).with_context(|| format!("deliverable {id}: unknown category '{category}'"))?,
-                    effort_hours,
-                    price,
-                    depends_on: split_list(&depends_on),
-                    description,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let mut deliverables: Vec<Deliverable> =
+            rows.into_iter()
+                .map(
+                    |(
+                        id,
+                        name,
+                        aliases,
+                        category,
+                        effort_hours,
+                        price,
+                        depends_on,
+                        description,
+                    )|
+                     -> anyhow::Result<Deliverable> {
+                        Ok(Deliverable {
+                            id: id.clone(),
+                            name,
+                            aliases: split_list(&aliases),
+                            category: Category::parse(&category).with_context(|| {
+                                format!("deliverable {id}: unknown category '{category}'")
+                            })?,
+                            effort_hours,
+                            price,
+                            depends_on: split_list(&depends_on),
+                            description,
+                        })
+                    },
+                )
+                .collect::<anyhow::Result<_>>()?;
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
             .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items")
@@ -134,8 +197,9 @@ impl Store {
         let items = items
             .into_iter()
             .map(|(package, deliverable, inclusion)| {
-                let parsed = Inclusion::parse(&inclusion)
-                    .with_context(|| format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'"))?;
+                let parsed = Inclusion::parse(&inclusion).with_context(|| {
+                    format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'")
+                })?;
                 Ok(PackageItem { package, deliverable, inclusion: parsed })
             })
             .collect::<anyhow::Result<_>>()?;

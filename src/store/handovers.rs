@@ -39,22 +39,28 @@ impl Store {
 
 impl Tx {
     pub async fn insert_handover(&mut self, h: &Handover) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO handovers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(h.id.clone())
-            .bind(h.deal_id.clone())
-            .bind(h.pm.clone())
-            .bind(h.state.as_str())
-            .bind(h.message_id)
-            .bind(timestamp(h.created_at))
-            .bind(h.remind_at.map(timestamp))
-            .bind(h.acknowledged_at.map(timestamp))
-            .execute(self.conn())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO handovers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(h.id.clone())
+        .bind(h.deal_id.clone())
+        .bind(h.pm.clone())
+        .bind(h.state.as_str())
+        .bind(h.message_id)
+        .bind(timestamp(h.created_at))
+        .bind(h.remind_at.map(timestamp))
+        .bind(h.acknowledged_at.map(timestamp))
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 
     pub async fn set_handover_message(&mut self, id: &str, message_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE handovers SET message_id = $1 WHERE id = $2").bind(message_id).bind(id).execute(self.conn()).await?;
+        sqlx::query("UPDATE handovers SET message_id = $1 WHERE id = $2")
+            .bind(message_id)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -71,7 +77,12 @@ impl Tx {
     }
 
     /// Moves a handover's reminder from `due` to `next`; false when another worker already did.
-    pub async fn reschedule_handover_reminder(&mut self, id: &str, due: DateTime<Utc>, next: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn reschedule_handover_reminder(
+        &mut self,
+        id: &str,
+        due: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE handovers SET remind_at = $1 WHERE id = $2 AND remind_at = $3 AND state = 'sent'")
             .bind(timestamp(next))
             .bind(id)

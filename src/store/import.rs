@@ -32,7 +32,10 @@ impl std::fmt::Display for ImportSummary {
 
 impl Store {
     /// SPEC 3: one transaction, upserts by key, every problem at once or nothing changes.
-    pub async fn import(&self, parsed: &ParsedFirm) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
+    pub async fn import(
+        &self,
+        parsed: &ParsedFirm,
+    ) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
         self.import_reporting(parsed, Vec::new()).await
     }
 
@@ -62,12 +65,13 @@ async fn known_ids(conn: &mut AnyConnection) -> anyhow::Result<KnownIds> {
     let roles = ids(sqlx::query_scalar("SELECT id FROM roles").fetch_all(&mut *conn).await?);
     let people = ids(sqlx::query_scalar("SELECT id FROM people").fetch_all(&mut *conn).await?);
     let packages = ids(sqlx::query_scalar("SELECT id FROM packages").fetch_all(&mut *conn).await?);
-    let deliverables = sqlx::query_as::<_, (String, String)>("SELECT id, depends_on FROM deliverables")
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|(id, depends_on)| (id, split_list(&depends_on)))
-        .collect();
+    let deliverables =
+        sqlx::query_as::<_, (String, String)>("SELECT id, depends_on FROM deliverables")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id, depends_on)| (id, split_list(&depends_on)))
+            .collect();
     Ok(KnownIds { roles, people, packages, deliverables })
 }
 
@@ -88,7 +92,14 @@ async fn write_firm(conn: &mut AnyConnection, data: &FirmData) -> anyhow::Result
 async fn write_roles(conn: &mut AnyConnection, roles: &[Role]) -> anyhow::Result<()> {
     let rows = roles
         .iter()
-        .map(|r| vec![Value::Text(r.id.clone()), Value::Text(r.name.clone()), Value::Int(r.rank), Value::Text(r.description.clone())])
+        .map(|r| {
+            vec![
+                Value::Text(r.id.clone()),
+                Value::Text(r.name.clone()),
+                Value::Int(r.rank),
+                Value::Text(r.description.clone()),
+            ]
+        })
         .collect();
     insert_rows(
         conn,
@@ -131,7 +142,12 @@ async fn write_packages(conn: &mut AnyConnection, packages: &[Package]) -> anyho
     let rows = packages
         .iter()
         .map(|p| {
-            vec![Value::Text(p.id.clone()), Value::Text(p.name.clone()), Value::Int(p.duration_weeks), Value::Text(p.description.clone())]
+            vec![
+                Value::Text(p.id.clone()),
+                Value::Text(p.name.clone()),
+                Value::Int(p.duration_weeks),
+                Value::Text(p.description.clone()),
+            ]
         })
         .collect();
     insert_rows(
@@ -144,11 +160,19 @@ async fn write_packages(conn: &mut AnyConnection, packages: &[Package]) -> anyho
     .await
 }
 
-async fn write_package_roles(conn: &mut AnyConnection, package_roles: &[PackageRole]) -> anyhow::Result<()> {
+async fn write_package_roles(
+    conn: &mut AnyConnection,
+    package_roles: &[PackageRole],
+) -> anyhow::Result<()> {
     let rows = package_roles
         .iter()
         .map(|r| {
-            vec![Value::Text(r.package.clone()), Value::Text(r.role.clone()), Value::Int(r.count), Value::Real(r.hours_per_week.as_f64())]
+            vec![
+                Value::Text(r.package.clone()),
+                Value::Text(r.role.clone()),
+                Value::Int(r.count),
+                Value::Real(r.hours_per_week.as_f64()),
+            ]
         })
         .collect();
     insert_rows(
@@ -161,7 +185,10 @@ async fn write_package_roles(conn: &mut AnyConnection, package_roles: &[PackageR
     .await
 }
 
-async fn write_deliverables(conn: &mut AnyConnection, deliverables: &[Deliverable]) -> anyhow::Result<()> {
+async fn write_deliverables(
+    conn: &mut AnyConnection,
+    deliverables: &[Deliverable],
+) -> anyhow::Result<()> {
     let rows = deliverables
         .iter()
         .map(|d| {
@@ -188,10 +215,19 @@ async fn write_deliverables(conn: &mut AnyConnection, deliverables: &[Deliverabl
     .await
 }
 
-async fn write_package_items(conn: &mut AnyConnection, items: &[PackageItem]) -> anyhow::Result<()> {
+async fn write_package_items(
+    conn: &mut AnyConnection,
+    items: &[PackageItem],
+) -> anyhow::Result<()> {
     let rows = items
         .iter()
-        .map(|i| vec![Value::Text(i.package.clone()), Value::Text(i.deliverable.clone()), Value::Text(i.inclusion.as_str().into())])
+        .map(|i| {
+            vec![
+                Value::Text(i.package.clone()),
+                Value::Text(i.deliverable.clone()),
+                Value::Text(i.inclusion.as_str().into()),
+            ]
+        })
         .collect();
     insert_rows(
         conn,
@@ -204,11 +240,22 @@ async fn write_package_items(conn: &mut AnyConnection, items: &[PackageItem]) ->
 }
 
 async fn write_holidays(conn: &mut AnyConnection, holidays: &[Holiday]) -> anyhow::Result<()> {
-    let rows = holidays.iter().map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect();
-    insert_rows(conn, "holidays", &["date", "name"], "ON CONFLICT (date) DO UPDATE SET name = excluded.name", rows).await
+    let rows =
+        holidays.iter().map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect();
+    insert_rows(
+        conn,
+        "holidays",
+        &["date", "name"],
+        "ON CONFLICT (date) DO UPDATE SET name = excluded.name",
+        rows,
+    )
+    .await
 }
 
-async fn write_allocations(conn: &mut AnyConnection, allocations: &[Allocation]) -> anyhow::Result<()> {
+async fn write_allocations(
+    conn: &mut AnyConnection,
+    allocations: &[Allocation],
+) -> anyhow::Result<()> {
     let rows = allocations
         .iter()
         .map(|a| {
@@ -233,9 +280,18 @@ async fn write_allocations(conn: &mut AnyConnection, allocations: &[Allocation])
 }
 
 async fn write_time_off(conn: &mut AnyConnection, time_off: &[TimeOff]) -> anyhow::Result<()> {
-    let rows = time_off.iter().map(|t| vec![Value::Text(t.person.clone()), date_text(t.start), date_text(t.end)]).collect();
-    insert_rows(conn, "time_off", &["person", "start_date", "end_date"], "ON CONFLICT (person, start_date, end_date) DO NOTHING", rows)
-        .await
+    let rows = time_off
+        .iter()
+        .map(|t| vec![Value::Text(t.person.clone()), date_text(t.start), date_text(t.end)])
+        .collect();
+    insert_rows(
+        conn,
+        "time_off",
+        &["person", "start_date", "end_date"],
+        "ON CONFLICT (person, start_date, end_date) DO NOTHING",
+        rows,
+    )
+    .await
 }
 
 async fn write_history(conn: &mut AnyConnection, history: &[HistoryRow]) -> anyhow::Result<()> {
@@ -290,7 +346,10 @@ enum Value {
     Bool(bool),
 }
 
-fn bind<'q>(query: Query<'q, Any, AnyArguments<'q>>, value: Value) -> Query<'q, Any, AnyArguments<'q>> {
+fn bind<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    value: Value,
+) -> Query<'q, Any, AnyArguments<'q>> {
     match value {
         Value::Text(v) => query.bind(v),
         Value::OptText(v) => query.bind(v),
@@ -303,7 +362,13 @@ fn bind<'q>(query: Query<'q, Any, AnyArguments<'q>>, value: Value) -> Query<'q, 
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…) conflict` in batches.
-async fn insert_rows(conn: &mut AnyConnection, table: &str, columns: &[&str], conflict: &str, rows: Vec<Vec<Value>>) -> anyhow::Result<()> {
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    conflict: &str,
+    rows: Vec<Vec<Value>>,
+) -> anyhow::Result<()> {
     const BATCH_PARAMETERS: usize = 4000;
     let per_batch = (BATCH_PARAMETERS / columns.len()).max(1);
     let mut rows = rows.into_iter().peekable();

@@ -44,7 +44,9 @@ use sqlx::AnyPool;
 struct Caches {
     capacity: cache::Versioned<Capacity>,
     /// Every package's history rows, by package id.
-    history: cache::Versioned<std::collections::HashMap<String, Arc<Vec<crate::domain::firm::HistoryRow>>>>,
+    history: cache::Versioned<
+        std::collections::HashMap<String, Arc<Vec<crate::domain::firm::HistoryRow>>>,
+    >,
     library: cache::Versioned<crate::domain::library::Library>,
 }
 
@@ -95,10 +97,13 @@ impl Store {
             // cached prepared statement keeps that type: the same statement bound with a value
             // later fails ("incorrect binary data format"). Preparing each statement afresh keeps
             // every execution's parameter types its own.
-            Backend::Postgres if !url.contains("statement-cache-capacity=") => format!("{url}{separator}statement-cache-capacity=0"),
+            Backend::Postgres if !url.contains("statement-cache-capacity=") => {
+                format!("{url}{separator}statement-cache-capacity=0")
+            }
             _ => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("parsing database URL {url}"))?;
+        let options = AnyConnectOptions::from_str(&url)
+            .with_context(|| format!("parsing database URL {url}"))?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             .after_connect(move |conn, _meta| {
@@ -114,7 +119,10 @@ impl Store {
             .await
             .with_context(|| format!("connecting to {}", redact(&url)))?;
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.context("enabling WAL")?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .context("enabling WAL")?;
         }
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -164,7 +172,9 @@ impl Store {
         if !TABLES.contains(&table) {
             return Err(StoreError::NotFound { what: "table", id: table.into() });
         }
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(sqlx::Row::try_get(&row, "n")?)
     }
 
@@ -186,7 +196,9 @@ impl Store {
     ) -> anyhow::Result<Vec<T>> {
         let sql = match self.backend {
             Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
-            Backend::Postgres => format!("SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"),
+            Backend::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"
+            ),
         };
         let json: String = sqlx::Row::try_get(&sqlx::query(&sql).fetch_one(executor).await?, 0)?;
         serde_json::from_str(&json).context("reading the rows")

@@ -77,8 +77,13 @@ pub struct NewMessage<'a> {
 
 impl Tx {
     /// Adds a message inside this transaction; the same idempotency key yields the same id.
-    pub async fn enqueue(&mut self, message: NewMessage<'_>, now: DateTime<Utc>) -> StoreResult<i64> {
-        let reply = serde_json::to_string(message.reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    pub async fn enqueue(
+        &mut self,
+        message: NewMessage<'_>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let reply =
+            serde_json::to_string(message.reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO outbox (idempotency_key, target, text, reply, updates, state, attempts, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
@@ -91,8 +96,10 @@ impl Tx {
         .bind(timestamp(now))
         .execute(self.conn())
         .await?;
-        let row =
-            sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1").bind(message.idempotency_key).fetch_one(self.conn()).await?;
+        let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(message.idempotency_key)
+            .fetch_one(self.conn())
+            .await?;
         Ok(row.try_get("id")?)
     }
 }
@@ -117,15 +124,26 @@ impl Store {
             "UPDATE outbox SET claimed_by = $1, lease_until = $3 WHERE id IN \
              (SELECT o.id FROM outbox o WHERE {due} ORDER BY o.id LIMIT $4 {lock}) RETURNING {COLUMNS}"
         );
-        let mut messages: Vec<OutboundMessage> =
-            sqlx::query_as(&sql).bind(worker).bind(timestamp(now)).bind(timestamp(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        let mut messages: Vec<OutboundMessage> = sqlx::query_as(&sql)
+            .bind(worker)
+            .bind(timestamp(now))
+            .bind(timestamp(lease_until))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         messages.sort_by_key(|m| m.id);
         Ok(messages)
     }
 
     /// Extends `worker`'s lease on a message to `lease_until`, just before sending it; false when
     /// the lease ran out (or another worker holds it), and the message must not be sent.
-    pub async fn renew_lease(&self, id: i64, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn renew_lease(
+        &self,
+        id: i64,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done =
             sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
                 .bind(timestamp(lease_until))
@@ -138,7 +156,13 @@ impl Store {
     }
 
     /// Marks a claimed message delivered; only the worker holding the lease can.
-    pub async fn mark_sent(&self, id: i64, worker: &str, platform_ref: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn mark_sent(
+        &self,
+        id: i64,
+        worker: &str,
+        platform_ref: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE outbox SET state = 'sent', platform_ref = $1, sent_at = $2, attempts = attempts + 1, lease_until = NULL \
              WHERE id = $3 AND claimed_by = $4 AND state = 'pending'",
@@ -153,8 +177,15 @@ impl Store {
     }
 
     /// Puts a claimed message back for another attempt at `next_attempt_at`, or fails it for good.
-    pub async fn mark_retry(&self, id: i64, worker: &str, error: &str, next_attempt_at: Option<DateTime<Utc>>) -> StoreResult<()> {
-        let state = if next_attempt_at.is_some() { OutboxState::Pending } else { OutboxState::Failed };
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        worker: &str,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        let state =
+            if next_attempt_at.is_some() { OutboxState::Pending } else { OutboxState::Failed };
         sqlx::query(
             "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
              attempts = attempts + 1, lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND state = 'pending'",
@@ -170,10 +201,15 @@ impl Store {
     }
 
     pub async fn outbox_messages(&self) -> StoreResult<Vec<OutboundMessage>> {
-        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id")).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn outbox_message(&self, id: i64) -> StoreResult<Option<OutboundMessage>> {
-        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }

@@ -37,8 +37,14 @@ impl FromRow<'_, AnyRow> for Ticket {
     }
 }
 
-async fn ticket_by_id<'e>(e: impl Executor<'e, Database = Any>, id: &str) -> StoreResult<Option<Ticket>> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1")).bind(id).fetch_optional(e).await?)
+async fn ticket_by_id<'e>(
+    e: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> StoreResult<Option<Ticket>> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?)
 }
 
 impl Store {
@@ -53,7 +59,8 @@ impl Store {
     }
 
     pub async fn tickets_for_deal(&self, deal_id: &str) -> StoreResult<Vec<Ticket>> {
-        let sql = format!("SELECT {COLUMNS} FROM tickets WHERE deal_id = $1 ORDER BY created_at, id");
+        let sql =
+            format!("SELECT {COLUMNS} FROM tickets WHERE deal_id = $1 ORDER BY created_at, id");
         Ok(sqlx::query_as(&sql).bind(deal_id).fetch_all(&self.pool).await?)
     }
 }
@@ -61,7 +68,9 @@ impl Store {
 impl Tx {
     /// The ticket, read inside this transaction.
     pub async fn ticket(&mut self, id: &str) -> StoreResult<Ticket> {
-        ticket_by_id(self.conn(), id).await?.ok_or_else(|| StoreError::NotFound { what: "ticket", id: id.into() })
+        ticket_by_id(self.conn(), id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "ticket", id: id.into() })
     }
 
     pub async fn insert_ticket(&mut self, t: &Ticket) -> StoreResult<()> {
@@ -119,7 +128,12 @@ impl Tx {
     }
 
     /// Links a scoped ticket to the deliverable made from it; false when already linked.
-    pub async fn link_ticket_deliverable(&mut self, id: &str, deliverable: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn link_ticket_deliverable(
+        &mut self,
+        id: &str,
+        deliverable: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE tickets SET deliverable_id = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'scoped' AND deliverable_id IS NULL",
@@ -133,7 +147,11 @@ impl Tx {
     }
 
     pub async fn set_ticket_message(&mut self, id: &str, message_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE tickets SET message_id = $1 WHERE id = $2").bind(message_id).bind(id).execute(self.conn()).await?;
+        sqlx::query("UPDATE tickets SET message_id = $1 WHERE id = $2")
+            .bind(message_id)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 

@@ -19,7 +19,8 @@ fn keepable(db: &str, args: &[&str]) -> Output {
 }
 
 fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
 /// The project's shared acceptance examples beside the checkout, or the copy in `tests/data`
@@ -69,7 +70,10 @@ async fn a_broken_csv_is_refused_with_its_line_and_the_database_answers_as_befor
     let output = keepable(&db.url, &["import", broken.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&format!("allocations.csv:{line}: start: bad date '2027-02-30'")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("allocations.csv:{line}: start: bad date '2027-02-30'")),
+        "{stderr}"
+    );
     let after = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
     assert_eq!(before["earliest_start"], after["earliest_start"]);
     assert_eq!(before["roles"], after["roles"]);
@@ -93,26 +97,45 @@ on_both_databases!(the_approval_flow_runs_through_the_cli);
 async fn the_approval_flow_runs_through_the_cli(db: TestDb) {
     keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]);
     let seller = ["--as", "U-SELLER", "--channel", "C-DEAL"];
-    let ask = |text: &str| json(&keepable(&db.url, &[&["ask", "--json"][..], &seller[..], &[text]].concat()));
+    let ask = |text: &str| {
+        json(&keepable(&db.url, &[&["ask", "--json"][..], &seller[..], &[text]].concat()))
+    };
     assert_eq!(ask("/deal new Acme package=crm-rollout")["kind"], "deal");
     let answer = ask("/comparables crm-rollout deadline=2027-06-29 start=2027-04-27");
     let request = answer["actions"][0]["id"].as_str().unwrap().to_string();
-    let requested = json(&keepable(&db.url, &[&["act", "--json"][..], &seller[..], &[request.as_str()]].concat()));
+    let requested = json(&keepable(
+        &db.url,
+        &[&["act", "--json"][..], &seller[..], &[request.as_str()]].concat(),
+    ));
     assert_eq!(requested["kind"], "approval_requested");
     let outbox = json(&keepable(&db.url, &["outbox", "--json"]));
     let card = &outbox[0];
-    assert_eq!((card["target"].as_str(), card["state"].as_str()), (Some("channel:leadership"), Some("pending")));
+    assert_eq!(
+        (card["target"].as_str(), card["state"].as_str()),
+        (Some("channel:leadership"), Some("pending"))
+    );
     let approve = card["actions"][0]["id"].as_str().unwrap().to_string();
     let refused = keepable(&db.url, &["act", "--as", "U-STRANGER", "--json", &approve]);
     assert_eq!((refused.status.code(), json(&refused)["kind"].as_str()), (Some(1), Some("error")));
     let decided = json(&keepable(&db.url, &["act", "--as", "U-APPROVER", "--json", &approve]));
-    assert_eq!((decided["state"].as_str(), decided["decided_by"].as_str()), (Some("approved"), Some("U-APPROVER")));
+    assert_eq!(
+        (decided["state"].as_str(), decided["decided_by"].as_str()),
+        (Some("approved"), Some("U-APPROVER"))
+    );
     let outbox = json(&keepable(&db.url, &["outbox", "--json"]));
     assert!(outbox.as_array().unwrap().iter().any(|m| m["updates"] == card["id"]));
     let audit = json(&keepable(&db.url, &["audit", "--json"]));
-    let entries: Vec<(&str, &str)> =
-        audit.as_array().unwrap().iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
-    assert!(entries.contains(&("U-STRANGER", "approval.refused")) && entries.contains(&("U-APPROVER", "approval.approved")), "{entries:?}");
+    let entries: Vec<(&str, &str)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    assert!(
+        entries.contains(&("U-STRANGER", "approval.refused"))
+            && entries.contains(&("U-APPROVER", "approval.approved")),
+        "{entries:?}"
+    );
 }
 
 #[test]
@@ -120,12 +143,24 @@ fn gen_firm_is_deterministic_and_importable() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let db = TestDb::sqlite();
     for dir in [&a, &b] {
-        assert!(keepable(&db.url, &["gen-firm", "--people", "120", "--seed", "7", dir.path().to_str().unwrap()]).status.success());
+        assert!(keepable(
+            &db.url,
+            &["gen-firm", "--people", "120", "--seed", "7", dir.path().to_str().unwrap()]
+        )
+        .status
+        .success());
     }
     for file in ["people.csv", "allocations.csv", "history.csv"] {
-        assert_eq!(std::fs::read(a.path().join(file)).unwrap(), std::fs::read(b.path().join(file)).unwrap(), "{file}");
+        assert_eq!(
+            std::fs::read(a.path().join(file)).unwrap(),
+            std::fs::read(b.path().join(file)).unwrap(),
+            "{file}"
+        );
     }
     let output = keepable(&db.url, &["import", a.path().to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(json(&keepable(&db.url, &["ask", "--json", "/staffing cloud-migration"]))["kind"], "staffing");
+    assert_eq!(
+        json(&keepable(&db.url, &["ask", "--json", "/staffing cloud-migration"]))["kind"],
+        "staffing"
+    );
 }

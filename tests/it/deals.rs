@@ -30,14 +30,19 @@ async fn press(app: &App, who: &Actor, wire: &str) -> Reply {
 
 /// The same store seen `hours` after the tests' `now()`.
 fn later(app: &App, settings: Settings, hours: i64) -> App {
-    let clock = Clock { fixed_now: Some(now() + Duration::hours(hours)), fixed_today: Some(today()) };
+    let clock =
+        Clock { fixed_now: Some(now() + Duration::hours(hours)), fixed_today: Some(today()) };
     App::new(app.store.clone(), settings, clock).unwrap()
 }
 
 /// Opens a deal in `who`'s channel and returns its id.
 async fn new_deal(app: &App, who: &Actor, name: &str, package: &str) -> String {
     let created = app.ask(who, &format!("/deal new \"{name}\" package={package}")).await;
-    assert_eq!((created.kind.as_str(), created.data["event"].as_str()), ("deal", Some("created")), "{created:?}");
+    assert_eq!(
+        (created.kind.as_str(), created.data["event"].as_str()),
+        ("deal", Some("created")),
+        "{created:?}"
+    );
     created.data["id"].as_str().unwrap().to_string()
 }
 
@@ -50,12 +55,24 @@ async fn show(app: &App, seller: &Actor, deal: &str) -> Reply {
 
 /// The deal's commitments of `kind`, as `/deal show` lists them.
 fn commitments_of(shown: &Reply, kind: &str) -> Vec<Value> {
-    shown.data["commitments"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).cloned().collect()
+    shown.data["commitments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .cloned()
+        .collect()
 }
 
 /// The deal's holds in `state`, as `/deal show` lists them.
 fn holds_in(shown: &Reply, state: &str) -> Vec<Value> {
-    shown.data["holds"].as_array().unwrap().iter().filter(|h| h["state"] == state).cloned().collect()
+    shown.data["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["state"] == state)
+        .cloned()
+        .collect()
 }
 
 /// Every audit entry as (actor, action).
@@ -74,7 +91,13 @@ async fn count(app: &App, table: &str) -> i64 {
 
 /// Messages queued for the leadership channel.
 async fn leadership_messages(app: &App) -> usize {
-    app.store.outbox_messages().await.unwrap().iter().filter(|m| m.target == "channel:leadership").count()
+    app.store
+        .outbox_messages()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.target == "channel:leadership")
+        .count()
 }
 
 on_both_databases!(only_the_seller_or_a_sales_lead_wins_or_loses_a_deal);
@@ -90,16 +113,28 @@ async fn only_the_seller_or_a_sales_lead_wins_or_loses_a_deal(db: TestDb) {
     assert!(lost.is_error(), "{lost:?}");
     assert_eq!(show(&app, &seller, &deal).await.data["status"], "open", "nothing changed");
     assert_eq!(count(&app, "handovers").await, 0);
-    let refusals = audit(&app).await.into_iter().filter(|(who, what)| who == "U-STRANGER" && what.ends_with(".refused")).count();
+    let refusals = audit(&app)
+        .await
+        .into_iter()
+        .filter(|(who, what)| who == "U-STRANGER" && what.ends_with(".refused"))
+        .count();
     assert_eq!(refusals, 2, "both attempts audited: {:?}", audit(&app).await);
 
     let lost = app.ask(&seller, "/deal lost").await;
-    assert_eq!((lost.kind.as_str(), lost.data["status"].as_str()), ("deal", Some("lost")), "{lost:?}");
+    assert_eq!(
+        (lost.kind.as_str(), lost.data["status"].as_str()),
+        ("deal", Some("lost")),
+        "{lost:?}"
+    );
 
     let other = new_deal(&app, &actor("U-SELLER", "C-OTHER"), "Beta CRM", "crm-rollout").await;
     let lead = actor("U-LEAD", "C-LEADS");
     let won = app.ask(&lead, &format!("/deal won {other} pm=U-PM")).await;
-    assert_eq!((won.kind.as_str(), won.data["status"].as_str(), won.data["pm"].as_str()), ("deal", Some("won"), Some("U-PM")), "{won:?}");
+    assert_eq!(
+        (won.kind.as_str(), won.data["status"].as_str(), won.data["pm"].as_str()),
+        ("deal", Some("won"), Some("U-PM")),
+        "{won:?}"
+    );
     assert!(audit(&app).await.contains(&("U-LEAD".into(), "deal.won".into())));
 }
 
@@ -115,7 +150,11 @@ async fn a_pm_must_be_a_person_not_a_channel_or_a_group(db: TestDb) {
     assert_eq!(show(&app, &seller, &deal).await.data["status"], "open");
     assert_eq!(count(&app, "handovers").await, 0);
     assert!(app.store.outbox_messages().await.unwrap().is_empty(), "no handover was sent");
-    let refusals = audit(&app).await.into_iter().filter(|(who, what)| who == "U-SELLER" && what == "deal.refused").count();
+    let refusals = audit(&app)
+        .await
+        .into_iter()
+        .filter(|(who, what)| who == "U-SELLER" && what == "deal.refused")
+        .count();
     assert_eq!(refusals, 4);
 }
 
@@ -130,10 +169,18 @@ async fn a_channel_bound_to_someone_elses_open_deal_is_theirs_to_rebind(db: Test
     assert!(taken.is_error() && taken.headline.contains(&first), "names the bound deal: {taken:?}");
     assert!(audit(&app).await.contains(&("U-STRANGER".into(), "deal.refused".into())));
     assert_eq!(count(&app, "deals").await, 1, "no deal was created");
-    assert_eq!(app.ask(&seller, "/deal show").await.data["id"], first.as_str(), "the channel still shows the first deal");
+    assert_eq!(
+        app.ask(&seller, "/deal show").await.data["id"],
+        first.as_str(),
+        "the channel still shows the first deal"
+    );
 
     let rebound = app.ask(&seller, "/deal new Second package=bi-dashboards").await;
-    assert_eq!((rebound.kind.as_str(), rebound.data["rebound_from"].as_str()), ("deal", Some(first.as_str())), "{rebound:?}");
+    assert_eq!(
+        (rebound.kind.as_str(), rebound.data["rebound_from"].as_str()),
+        ("deal", Some(first.as_str())),
+        "{rebound:?}"
+    );
     let second = rebound.data["id"].as_str().unwrap().to_string();
     assert_eq!(app.ask(&seller, "/deal show").await.data["id"], second.as_str());
 
@@ -148,8 +195,15 @@ async fn a_channel_bound_to_someone_elses_open_deal_is_theirs_to_rebind(db: Test
     let stolen = app.ask(&actor("U-STRANGER", "C-MINE"), &format!("/deal use {first}")).await;
     assert!(stolen.is_error(), "{stolen:?}");
     let channels = show(&app, &seller, &first).await.data["channels"].clone();
-    assert!(!channels.as_array().unwrap().iter().any(|c| c == "C-MINE"), "not bound to the stranger's channel: {channels}");
-    let refusals = audit(&app).await.into_iter().filter(|(who, what)| who == "U-STRANGER" && what == "deal.refused").count();
+    assert!(
+        !channels.as_array().unwrap().iter().any(|c| c == "C-MINE"),
+        "not bound to the stranger's channel: {channels}"
+    );
+    let refusals = audit(&app)
+        .await
+        .into_iter()
+        .filter(|(who, what)| who == "U-STRANGER" && what == "deal.refused")
+        .count();
     assert_eq!(refusals, 2);
 }
 
@@ -166,13 +220,20 @@ async fn a_deal_is_shown_to_those_entitled_with_its_json_contract(db: TestDb) {
     assert!(stranger.is_error(), "{stranger:?}");
     assert!(!stranger.to_text().contains("2027"), "nothing of the deal leaks: {stranger:?}");
     assert!(refusal_audited(&app, "U-STRANGER").await);
-    assert!(app.ask(&actor("U-PM", "C-X"), &format!("/deal show {deal}")).await.is_error(), "not the PM yet");
+    assert!(
+        app.ask(&actor("U-PM", "C-X"), &format!("/deal show {deal}")).await.is_error(),
+        "not the PM yet"
+    );
 
     let by_seller = app.ask(&seller, "/deal show").await;
     let by_approver = app.ask(&actor("U-APPROVER", "C-LEAD"), &format!("/deal show {deal}")).await;
     let by_presales = app.ask(&actor("U-PRESALES", "C-PRE"), &format!("/deal show {deal}")).await;
     for shown in [&by_seller, &by_approver, &by_presales] {
-        assert_eq!((shown.kind.as_str(), shown.data["id"].as_str()), ("deal", Some(deal.as_str())), "{shown:?}");
+        assert_eq!(
+            (shown.kind.as_str(), shown.data["id"].as_str()),
+            ("deal", Some(deal.as_str())),
+            "{shown:?}"
+        );
     }
 
     let json = by_seller.to_json();
@@ -192,17 +253,26 @@ async fn a_deal_is_shown_to_those_entitled_with_its_json_contract(db: TestDb) {
         }
     }
     let committed_start = commitments.iter().find(|c| c["kind"] == "start").unwrap();
-    assert_eq!((&committed_start["value"], &committed_start["current"]), (&start.data["earliest_start"], &Value::Bool(true)));
+    assert_eq!(
+        (&committed_start["value"], &committed_start["current"]),
+        (&start.data["earliest_start"], &Value::Bool(true))
+    );
     let holds = json["holds"].as_array().unwrap();
     assert_eq!(holds.len(), 1, "{json}");
     for key in ["id", "state", "start", "end", "expires_at"] {
         assert!(holds[0].get(key).is_some(), "hold without {key}: {}", holds[0]);
     }
-    assert_eq!((&holds[0]["state"], &holds[0]["start"]), (&Value::from("active"), &start.data["earliest_start"]));
+    assert_eq!(
+        (&holds[0]["state"], &holds[0]["start"]),
+        (&Value::from("active"), &start.data["earliest_start"])
+    );
 
     app.ask(&seller, "/deal won pm=U-PM").await;
     let by_pm = app.ask(&actor("U-PM", "D-PM"), &format!("/deal show {deal}")).await;
-    assert_eq!((by_pm.kind.as_str(), by_pm.data["status"].as_str(), by_pm.data["pm"].as_str()), ("deal", Some("won"), Some("U-PM")));
+    assert_eq!(
+        (by_pm.kind.as_str(), by_pm.data["status"].as_str(), by_pm.data["pm"].as_str()),
+        ("deal", Some("won"), Some("U-PM"))
+    );
     assert_eq!(holds_in(&by_pm, "confirmed").len(), 1, "winning confirms the hold: {by_pm:?}");
 }
 
@@ -216,7 +286,11 @@ async fn every_offer_button_pressed_twice_has_one_effect(db: TestDb) {
     let commit = action(&start, "commit_start");
     assert_eq!(press(&app, &seller, &commit).await.kind, "commitment");
     let again = press(&app, &seller, &commit).await;
-    assert_eq!((again.kind.as_str(), again.data["already"].as_bool()), ("commitment", Some(true)), "{again:?}");
+    assert_eq!(
+        (again.kind.as_str(), again.data["already"].as_bool()),
+        ("commitment", Some(true)),
+        "{again:?}"
+    );
 
     let sso = app.ask(&seller, "/included sso").await;
     let add = action(&sso, "add_scope");
@@ -228,21 +302,32 @@ async fn every_offer_button_pressed_twice_has_one_effect(db: TestDb) {
     let held = press(&app, &seller, &hold).await;
     assert_eq!(held.kind, "hold", "{held:?}");
     let again = press(&app, &seller, &hold).await;
-    assert_eq!((again.kind.as_str(), again.data["hold_id"].as_str()), ("hold", held.data["hold_id"].as_str()), "{again:?}");
+    assert_eq!(
+        (again.kind.as_str(), again.data["hold_id"].as_str()),
+        ("hold", held.data["hold_id"].as_str()),
+        "{again:?}"
+    );
 
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let request = action(&tight, "request_approval");
     let requested = press(&app, &seller, &request).await;
     assert_eq!(requested.kind, "approval_requested", "{requested:?}");
     let again = press(&app, &seller, &request).await;
-    assert_eq!((again.data["approval_id"].as_str(), again.data["already"].as_bool()), (requested.data["approval_id"].as_str(), Some(true)));
+    assert_eq!(
+        (again.data["approval_id"].as_str(), again.data["already"].as_bool()),
+        (requested.data["approval_id"].as_str(), Some(true))
+    );
 
     let unknown = app.ask(&seller, "/included quantum CPQ connector").await;
     let ticket = action(&unknown, "open_ticket");
     let opened = press(&app, &seller, &ticket).await;
     assert_eq!(opened.kind, "ticket", "{opened:?}");
     let again = press(&app, &seller, &ticket).await;
-    assert_eq!((again.data["ticket_id"].as_str(), again.data["already"].as_bool()), (opened.data["ticket_id"].as_str(), Some(true)));
+    assert_eq!(
+        (again.data["ticket_id"].as_str(), again.data["already"].as_bool()),
+        (opened.data["ticket_id"].as_str(), Some(true))
+    );
 
     let shown = show(&app, &seller, &deal).await;
     let starts = commitments_of(&shown, "start");
@@ -261,7 +346,8 @@ async fn two_request_approval_presses_at_once_open_one_approval(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let request = action(&tight, "request_approval");
     let (a, b) = tokio::join!(press(&app, &seller, &request), press(&app, &seller, &request));
     for reply in [&a, &b] {
@@ -291,7 +377,8 @@ async fn a_button_is_its_askers_and_expires(db: TestDb) {
     let theirs = app.ask(&stranger, "/earliest-start crm-rollout").await;
     let committed = press(&app, &stranger, &action(&theirs, "commit_start")).await;
     assert!(committed.is_error(), "{committed:?}");
-    let tight = app.ask(&stranger, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&stranger, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let requested = press(&app, &stranger, &action(&tight, "request_approval")).await;
     assert!(requested.is_error(), "{requested:?}");
     let refusals: Vec<String> = audit(&app)
@@ -310,7 +397,11 @@ async fn a_button_is_its_askers_and_expires(db: TestDb) {
     assert_eq!(count(&app, "commitments").await, 0, "nothing committed");
 
     let fresh = tomorrow.ask(&seller, "/earliest-start crm-rollout").await;
-    assert_eq!(press(&tomorrow, &seller, &action(&fresh, "commit_start")).await.kind, "commitment", "a fresh answer works");
+    assert_eq!(
+        press(&tomorrow, &seller, &action(&fresh, "commit_start")).await.kind,
+        "commitment",
+        "a fresh answer works"
+    );
 }
 
 on_both_databases!(a_new_start_supersedes_the_old_and_keeps_it_as_history);
@@ -325,7 +416,9 @@ async fn a_new_start_supersedes_the_old_and_keeps_it_as_history(db: TestDb) {
     let committed = press(&app, &seller, &action(&second, "commit_start")).await;
     assert_eq!(committed.kind, "commitment", "{committed:?}");
     assert!(
-        committed.data["was"].as_str().is_some_and(|was| was.contains(first.data["earliest_start"].as_str().unwrap())),
+        committed.data["was"]
+            .as_str()
+            .is_some_and(|was| was.contains(first.data["earliest_start"].as_str().unwrap())),
         "{committed:?}"
     );
 
@@ -347,10 +440,15 @@ async fn a_start_that_ends_after_the_committed_deadline_is_refused_with_the_arit
     let seller = actor("U-SELLER", "C-DEAL");
     let deal = new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
     // 24 weeks from the earliest start: every comparable finished within that.
-    let roomy = app.ask(&seller, "/comparables crm-rollout deadline=2027-06-30 start=2027-01-11").await;
+    let roomy =
+        app.ask(&seller, "/comparables crm-rollout deadline=2027-06-30 start=2027-01-11").await;
     assert_eq!(roomy.data["deadline"]["approval_required"], false, "{roomy:?}");
     let committed = press(&app, &seller, &action(&roomy, "commit_deadline")).await;
-    assert_eq!((committed.kind.as_str(), committed.data["value"].as_str()), ("commitment", Some("2027-06-30")), "{committed:?}");
+    assert_eq!(
+        (committed.kind.as_str(), committed.data["value"].as_str()),
+        ("commitment", Some("2027-06-30")),
+        "{committed:?}"
+    );
 
     // CRM Rollout runs 12 weeks: from Mon 3 May it ends Fri 23 Jul, after the deadline.
     let late = app.ask(&seller, "/earliest-start crm-rollout not-before=2027-05-03").await;
@@ -358,14 +456,21 @@ async fn a_start_that_ends_after_the_committed_deadline_is_refused_with_the_arit
     let refused = press(&app, &seller, &action(&late, "commit_start")).await;
     assert!(refused.is_error(), "{refused:?}");
     assert!(refused.headline.contains("after the deadline"), "{refused:?}");
-    assert!(refused.headline.contains("Mon 3 May 2027") && refused.headline.contains("Fri 23 Jul 2027"), "{refused:?}");
+    assert!(
+        refused.headline.contains("Mon 3 May 2027") && refused.headline.contains("Fri 23 Jul 2027"),
+        "{refused:?}"
+    );
     assert!(audit(&app).await.contains(&("U-SELLER".into(), "commitment.refused".into())));
     let shown = show(&app, &seller, &deal).await;
     assert!(commitments_of(&shown, "start").is_empty(), "{shown:?}");
 
     let requested = press(&app, &seller, &action(&refused, "request_approval")).await;
     assert_eq!(
-        (requested.kind.as_str(), requested.data["requested_date"].as_str(), requested.data["deal_id"].as_str()),
+        (
+            requested.kind.as_str(),
+            requested.data["requested_date"].as_str(),
+            requested.data["deal_id"].as_str()
+        ),
         ("approval_requested", Some("2027-06-30"), Some(deal.as_str())),
         "{requested:?}"
     );
@@ -376,11 +481,13 @@ async fn a_second_request_of_a_kind_points_to_the_pending_one(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let first = press(&app, &seller, &action(&tight, "request_approval")).await;
     assert_eq!(first.kind, "approval_requested", "{first:?}");
 
-    let tighter = app.ask(&seller, "/comparables crm-rollout deadline=2027-01-15 start=2026-12-07").await;
+    let tighter =
+        app.ask(&seller, "/comparables crm-rollout deadline=2027-01-15 start=2026-12-07").await;
     let second = press(&app, &seller, &action(&tighter, "request_approval")).await;
     assert_eq!(second.kind, "approval_requested", "{second:?}");
     assert!(second.data["pending"] == true || second.data["already"] == true, "{second:?}");
@@ -394,7 +501,8 @@ async fn an_expired_request_cannot_be_decided_before_the_sweep(db: TestDb) {
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let requested = press(&app, &seller, &action(&tight, "request_approval")).await;
     let id = requested.data["approval_id"].as_str().unwrap().to_string();
     assert_eq!(settings().approval_expiry_hours, 72);
@@ -404,7 +512,11 @@ async fn an_expired_request_cannot_be_decided_before_the_sweep(db: TestDb) {
     let late = press(&expired, &actor("U-APPROVER", "C-LEAD"), &format!("approve:{id}")).await;
     assert!(late.is_error() && late.headline.contains("expired"), "{late:?}");
     assert!(audit(&app).await.contains(&("U-APPROVER".into(), "approval.refused".into())));
-    assert_eq!(app.store.approval(&id).await.unwrap().unwrap().state.as_str(), "pending", "the sweep has not run");
+    assert_eq!(
+        app.store.approval(&id).await.unwrap().unwrap().state.as_str(),
+        "pending",
+        "the sweep has not run"
+    );
     let decided = press(&in_time, &actor("U-APPROVER", "C-LEAD"), &format!("approve:{id}")).await;
     assert_eq!(decided.data["state"], "approved", "within its time it can be decided: {decided:?}");
 }
@@ -414,15 +526,20 @@ async fn an_expired_request_does_not_block_a_new_one_before_the_sweep(db: TestDb
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let first = press(&app, &seller, &action(&tight, "request_approval")).await;
     assert_eq!(first.kind, "approval_requested", "{first:?}");
 
     let expired = later(&app, settings(), 73);
-    let again = expired.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    let again =
+        expired.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
     let second = press(&expired, &seller, &action(&again, "request_approval")).await;
     assert_eq!(second.kind, "approval_requested", "{second:?}");
-    assert_ne!(second.data["approval_id"], first.data["approval_id"], "a new request, not the expired one: {second:?}");
+    assert_ne!(
+        second.data["approval_id"], first.data["approval_id"],
+        "a new request, not the expired one: {second:?}"
+    );
     assert_eq!(count(&app, "approvals").await, 2);
 }
 
@@ -431,7 +548,10 @@ async fn a_deadline_in_the_past_or_before_the_start_is_an_input_error(db: TestDb
     let app = demo_app(&db, settings()).await;
     let seller = actor("U-SELLER", "C-DEAL");
     new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
-    for command in ["/comparables crm-rollout deadline=2026-11-01", "/comparables crm-rollout deadline=2027-01-01 start=2027-02-01"] {
+    for command in [
+        "/comparables crm-rollout deadline=2026-11-01",
+        "/comparables crm-rollout deadline=2027-01-01 start=2027-02-01",
+    ] {
         let answer = app.ask(&seller, command).await;
         assert!(answer.is_error(), "{command}: {answer:?}");
         assert!(answer.actions.is_empty(), "{command}: no approval to request: {answer:?}");
@@ -448,12 +568,27 @@ async fn included_in_a_deal_channel_answers_for_the_deals_package(db: TestDb) {
     let explicit = app.ask(&seller, "/included sso package=crm-rollout").await;
     let elsewhere = app.ask(&actor("U-SELLER", "C-NO-DEAL"), "/included sso").await;
     assert_eq!(in_deal.data["package"], "crm-rollout", "{in_deal:?}");
-    for key in ["verdict", "deliverable", "package", "price", "effort_hours", "separately_priced", "depends_on"] {
+    for key in [
+        "verdict",
+        "deliverable",
+        "package",
+        "price",
+        "effort_hours",
+        "separately_priced",
+        "depends_on",
+    ] {
         assert_eq!(in_deal.data[key], explicit.data[key], "{key}");
     }
-    assert!(in_deal.to_text().contains("Acme CRM"), "says which deal it answered for: {}", in_deal.to_text());
+    assert!(
+        in_deal.to_text().contains("Acme CRM"),
+        "says which deal it answered for: {}",
+        in_deal.to_text()
+    );
     assert!(elsewhere.data["package"].is_null(), "{elsewhere:?}");
-    assert_ne!(elsewhere.data["verdict"], in_deal.data["verdict"], "the package makes a difference here");
+    assert_ne!(
+        elsewhere.data["verdict"], in_deal.data["verdict"],
+        "the package makes a difference here"
+    );
 }
 
 on_both_databases!(a_deal_has_one_active_hold_and_a_seller_a_limited_number);
@@ -468,7 +603,10 @@ async fn a_deal_has_one_active_hold_and_a_seller_a_limited_number(db: TestDb) {
     assert_eq!(first_hold.kind, "hold", "{first_hold:?}");
     let second = app.ask(&in_a, "/earliest-start bi-dashboards not-before=2027-02-01").await;
     let second_hold = press(&app, &in_a, &action(&second, "hold")).await;
-    assert_eq!(second_hold.kind, "hold", "a new hold on the same deal replaces the old: {second_hold:?}");
+    assert_eq!(
+        second_hold.kind, "hold",
+        "a new hold on the same deal replaces the old: {second_hold:?}"
+    );
     let shown = show(&app, &in_a, &a).await;
     let active = holds_in(&shown, "active");
     assert_eq!(active.len(), 1, "{shown:?}");
@@ -477,7 +615,10 @@ async fn a_deal_has_one_active_hold_and_a_seller_a_limited_number(db: TestDb) {
 
     let other = app.ask(&in_b, "/earliest-start bi-dashboards").await;
     let over = press(&app, &in_b, &action(&other, "hold")).await;
-    assert!(over.is_error() && over.headline.contains("already hold"), "max_active_holds is 1: {over:?}");
+    assert!(
+        over.is_error() && over.headline.contains("already hold"),
+        "max_active_holds is 1: {over:?}"
+    );
     assert!(audit(&app).await.contains(&("U-SELLER".into(), "hold.refused".into())));
     assert!(show(&app, &in_b, &b).await.data["holds"].as_array().unwrap().is_empty());
 
@@ -489,11 +630,18 @@ async fn a_deal_has_one_active_hold_and_a_seller_a_limited_number(db: TestDb) {
 
     let on_lost = app.ask(&in_a, "/earliest-start bi-dashboards").await;
     let refused = press(&app, &in_a, &action(&on_lost, "hold")).await;
-    assert!(refused.is_error() && refused.headline.contains("lost"), "no hold on a lost deal: {refused:?}");
+    assert!(
+        refused.is_error() && refused.headline.contains("lost"),
+        "no hold on a lost deal: {refused:?}"
+    );
     assert!(holds_in(&show(&app, &in_a, &a).await, "active").is_empty());
 
     let now_free = app.ask(&in_b, "/earliest-start bi-dashboards").await;
-    assert_eq!(press(&app, &in_b, &action(&now_free, "hold")).await.kind, "hold", "the released hold no longer counts");
+    assert_eq!(
+        press(&app, &in_b, &action(&now_free, "hold")).await.kind,
+        "hold",
+        "the released hold no longer counts"
+    );
 }
 
 on_both_databases!(a_hostile_deal_name_stays_text_in_replies_and_on_the_leadership_card);
@@ -502,17 +650,27 @@ async fn a_hostile_deal_name_stays_text_in_replies_and_on_the_leadership_card(db
     let seller = actor("U-SELLER", "C-DEAL");
     let name = "<!channel> <https://x|Approve in Keepable> @everyone";
     let created = app.ask(&seller, &format!("/deal new \"{name}\" package=crm-rollout")).await;
-    assert_eq!((created.kind.as_str(), created.data["name"].as_str()), ("deal", Some(name)), "{created:?}");
+    assert_eq!(
+        (created.kind.as_str(), created.data["name"].as_str()),
+        ("deal", Some(name)),
+        "{created:?}"
+    );
     assert!(created.to_text().contains(name), "shown verbatim: {}", created.to_text());
 
-    let tight = app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
-    assert_eq!(press(&app, &seller, &action(&tight, "request_approval")).await.kind, "approval_requested");
+    let tight =
+        app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
+    assert_eq!(
+        press(&app, &seller, &action(&tight, "request_approval")).await.kind,
+        "approval_requested"
+    );
     let messages = app.store.outbox_messages().await.unwrap();
-    let card = messages.iter().find(|m| m.target == "channel:leadership").expect("a leadership card");
+    let card =
+        messages.iter().find(|m| m.target == "channel:leadership").expect("a leadership card");
     assert!(card.text.contains(name), "the card names the deal: {}", card.text);
     let marked = format!("{}\n{}", card.reply.headline, card.reply.body);
     assert!(keepable::app::text::plain(&marked).contains(name), "{marked:?}");
-    let on_slack = keepable::app::text::render(&marked, str::to_string, keepable::app::text::slack_escape);
+    let on_slack =
+        keepable::app::text::render(&marked, str::to_string, keepable::app::text::slack_escape);
     assert!(!on_slack.contains("<!channel>") && !on_slack.contains("<https://x"), "{on_slack}");
     assert!(on_slack.contains("&lt;!channel&gt;"), "{on_slack}");
     assert!(on_slack.contains("<@U-SELLER>"), "the bot's own mention stays: {on_slack}");

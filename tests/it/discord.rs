@@ -49,9 +49,11 @@ pub struct Member {
 
 pub const SELLER: Member = Member { id: "900000000000000001", roles: &[OTHER_ROLE] };
 /// The seller again, had they the approver role: still not allowed to decide their own request.
-pub const SELLER_WITH_APPROVER_ROLE: Member = Member { id: SELLER.id, roles: &[OTHER_ROLE, APPROVER_ROLE] };
+pub const SELLER_WITH_APPROVER_ROLE: Member =
+    Member { id: SELLER.id, roles: &[OTHER_ROLE, APPROVER_ROLE] };
 pub const APPROVER: Member = Member { id: "900000000000000002", roles: &[APPROVER_ROLE] };
-pub const SECOND_APPROVER: Member = Member { id: "900000000000000003", roles: &[OTHER_ROLE, APPROVER_ROLE] };
+pub const SECOND_APPROVER: Member =
+    Member { id: "900000000000000003", roles: &[OTHER_ROLE, APPROVER_ROLE] };
 pub const STRANGER: Member = Member { id: "900000000000000004", roles: &[OTHER_ROLE] };
 pub const PM: Member = Member { id: "900000000000000005", roles: &[] };
 /// Someone outside the firm's server (the fake says they are no member).
@@ -87,7 +89,9 @@ impl Answer {
 
     /// The first embed's title.
     pub fn title(&self) -> &str {
-        self.body["data"]["embeds"][0]["title"].as_str().unwrap_or_else(|| panic!("no embed title in {self:?}"))
+        self.body["data"]["embeds"][0]["title"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no embed title in {self:?}"))
     }
 
     /// Only the member who acted sees it (flag 64).
@@ -131,9 +135,20 @@ pub fn embed_text(message: &Value) -> String {
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|f| format!("{}: {}", f["name"].as_str().unwrap_or_default(), f["value"].as_str().unwrap_or_default()))
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["name"].as_str().unwrap_or_default(),
+                f["value"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
-    format!("{}\n{}\n{}", embed["title"].as_str().unwrap_or_default(), embed["description"].as_str().unwrap_or_default(), fields.join("\n"))
+    format!(
+        "{}\n{}\n{}",
+        embed["title"].as_str().unwrap_or_default(),
+        embed["description"].as_str().unwrap_or_default(),
+        fields.join("\n")
+    )
 }
 
 /// The fake Discord, the server pointed at it, a signer, and the outbox worker the server would
@@ -156,10 +171,19 @@ impl Harness {
     }
 
     /// With the clock at `now` and the Discord settings adjusted by `adjust`.
-    pub async fn with(db: &TestDb, now: DateTime<Utc>, adjust: impl FnOnce(&mut DiscordSettings)) -> Harness {
+    pub async fn with(
+        db: &TestDb,
+        now: DateTime<Utc>,
+        adjust: impl FnOnce(&mut DiscordSettings),
+    ) -> Harness {
         let fake = FakeDiscord::start().await;
         let store = demo_store(db).await;
-        let app = App::new(store, discord_firm_settings(), Clock { fixed_now: Some(now), fixed_today: Some(today()) }).unwrap();
+        let app = App::new(
+            store,
+            discord_firm_settings(),
+            Clock { fixed_now: Some(now), fixed_today: Some(today()) },
+        )
+        .unwrap();
         let mut settings = DiscordSettings {
             application_id: Some(APPLICATION_ID.into()),
             bot_token: Some(BOT_TOKEN.into()),
@@ -167,7 +191,8 @@ impl Harness {
             ..DiscordSettings::new(PUBLIC_KEY)
         };
         adjust(&mut settings);
-        let platforms = Platforms { discord: Some(Arc::new(settings.clone())), ..Platforms::default() };
+        let platforms =
+            Platforms { discord: Some(Arc::new(settings.clone())), ..Platforms::default() };
         let outbox = OutboxWorker::new(&app, platforms.deliverer().unwrap(), "discord-test");
         let server = TestServer::start(app.clone(), platforms, Intervals::STEPPED).await;
         let (http, key, next_id) = (reqwest::Client::new(), signing_key(SEED), AtomicU64::new(1));
@@ -194,12 +219,20 @@ impl Harness {
         let body = body.to_string().into_bytes();
         let timestamp = self.timestamp();
         let signature = self.sign(&timestamp, &body);
-        self.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body).await
+        self.post_raw(
+            &[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)],
+            body,
+        )
+        .await
     }
 
     /// Posts `body` with exactly `headers`.
     pub async fn post_raw(&self, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
-        let mut request = self.http.post(self.server.url("/discord/interactions")).header("content-type", "application/json").body(body);
+        let mut request = self
+            .http
+            .post(self.server.url("/discord/interactions"))
+            .header("content-type", "application/json")
+            .body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -230,17 +263,26 @@ impl Harness {
 
     /// A slash command `/name` with typed `options` (`[{"name", "type", "value"}]`).
     pub fn command(&self, member: Member, name: &str, options: Value) -> Value {
-        self.interaction(2, member, json!({ "id": "1400000000000000001", "name": name, "type": 1, "options": options }))
+        self.interaction(
+            2,
+            member,
+            json!({ "id": "1400000000000000001", "name": name, "type": 1, "options": options }),
+        )
     }
 
     /// Autocomplete while `member` types into `name`'s options (one of them `"focused": true`).
     pub fn autocomplete(&self, member: Member, name: &str, options: Value) -> Value {
-        self.interaction(4, member, json!({ "id": "1400000000000000001", "name": name, "type": 1, "options": options }))
+        self.interaction(
+            4,
+            member,
+            json!({ "id": "1400000000000000001", "name": name, "type": 1, "options": options }),
+        )
     }
 
     /// A click on button `custom_id` of a message the bot posted in `channel`.
     pub fn click(&self, member: Member, channel: &str, custom_id: &str) -> Value {
-        let mut click = self.interaction(3, member, json!({ "custom_id": custom_id, "component_type": 2 }));
+        let mut click =
+            self.interaction(3, member, json!({ "custom_id": custom_id, "component_type": 2 }));
         click["channel_id"] = json!(channel);
         click["channel"]["id"] = json!(channel);
         click["message"] = json!({
@@ -268,10 +310,17 @@ impl Harness {
     }
 
     /// A modal submission: `fields` are (text input custom_id, value), one per action row.
-    pub fn submit(&self, member: Member, channel: &str, custom_id: &str, fields: &[(&str, &str)]) -> Value {
+    pub fn submit(
+        &self,
+        member: Member,
+        channel: &str,
+        custom_id: &str,
+        fields: &[(&str, &str)],
+    ) -> Value {
         let rows: Vec<Value> =
             fields.iter().map(|(id, value)| json!({ "type": 1, "components": [{ "type": 4, "custom_id": id, "value": value }] })).collect();
-        let mut submit = self.interaction(5, member, json!({ "custom_id": custom_id, "components": rows }));
+        let mut submit =
+            self.interaction(5, member, json!({ "custom_id": custom_id, "components": rows }));
         submit["channel_id"] = json!(channel);
         submit["channel"]["id"] = json!(channel);
         submit

@@ -71,7 +71,12 @@ impl Harness {
     }
 
     /// Posts `body` to `path`, signed at the app's clock, with `content_type`.
-    pub async fn post_signed(&self, path: &str, content_type: &str, body: &str) -> reqwest::Response {
+    pub async fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
         let at = self.app.clock.now().timestamp();
         self.post_signed_at(path, content_type, body, at, &[]).await
     }
@@ -112,14 +117,25 @@ impl Harness {
 
     /// Clicks the button `action_id` as `user` in `channel`; the outcome goes to the response_url
     /// named `reply_to` on the fake.
-    pub async fn click(&self, user: &str, channel: &str, action_id: &str, reply_to: &str) -> reqwest::StatusCode {
+    pub async fn click(
+        &self,
+        user: &str,
+        channel: &str,
+        action_id: &str,
+        reply_to: &str,
+    ) -> reqwest::StatusCode {
         let payload = block_actions(user, channel, action_id, &self.fake.response_url(reply_to));
         let form = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         self.post_signed("/slack/interactions", FORM, &form).await.status()
     }
 
     /// Submits the modal `view` (as `views.open` received it) as `user` with `values` by block id.
-    pub async fn submit(&self, user: &str, view: &Value, values: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+    pub async fn submit(
+        &self,
+        user: &str,
+        view: &Value,
+        values: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, String) {
         let payload = view_submission(user, view, values);
         let form = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
         let response = self.post_signed("/slack/interactions", FORM, &form).await;
@@ -135,7 +151,13 @@ impl Harness {
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A slash command's form, field for field as Slack sends it.
-pub fn command_form(user: &str, channel: &str, command: &str, text: &str, response_url: &str) -> String {
+pub fn command_form(
+    user: &str,
+    channel: &str,
+    command: &str,
+    text: &str,
+    response_url: &str,
+) -> String {
     serde_urlencoded::to_string([
         ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
         ("team_id", "T0001"),
@@ -216,7 +238,10 @@ pub fn view_submission(user: &str, view: &Value, values: &[(&str, &str)]) -> Val
 
 /// The action id of the button whose id starts with `verb:` in a message's blocks.
 pub fn button(message: &Value, verb: &str) -> String {
-    buttons(message).into_iter().find(|id| id.starts_with(&format!("{verb}:"))).unwrap_or_else(|| panic!("no {verb} button in {message:#}"))
+    buttons(message)
+        .into_iter()
+        .find(|id| id.starts_with(&format!("{verb}:")))
+        .unwrap_or_else(|| panic!("no {verb} button in {message:#}"))
 }
 
 pub fn buttons(message: &Value) -> Vec<String> {

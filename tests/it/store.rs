@@ -10,7 +10,10 @@ use crate::support::{demo_store, on_both_databases, TestDb};
 fn firm_files(allocations: &str) -> Vec<(&'static str, String)> {
     vec![
         ("roles.csv", "id,name,rank\nsenior,Senior,3\n".to_string()),
-        ("people.csv", "id,name,role,weekly_hours\np1,Ann,senior,40\np2,Bob,senior,40\n".to_string()),
+        (
+            "people.csv",
+            "id,name,role,weekly_hours\np1,Ann,senior,40\np2,Bob,senior,40\n".to_string(),
+        ),
         ("allocations.csv", allocations.to_string()),
     ]
 }
@@ -28,7 +31,12 @@ async fn enqueue(store: &Store, key: &str, text: &str, updates: Option<i64>) -> 
     let mut reply = Reply::new("notice");
     reply.headline = text.into();
     let mut tx = store.begin().await.unwrap();
-    let message = NewMessage { idempotency_key: key.into(), target: Target::Channel("C1".into()), reply: &reply, updates };
+    let message = NewMessage {
+        idempotency_key: key.into(),
+        target: Target::Channel("C1".into()),
+        reply: &reply,
+        updates,
+    };
     let id = tx.enqueue(message, at("2027-01-01T00:00:00Z")).await.unwrap();
     tx.commit().await.unwrap();
     id
@@ -37,10 +45,18 @@ async fn enqueue(store: &Store, key: &str, text: &str, updates: Option<i64>) -> 
 on_both_databases!(importing_the_same_export_twice_changes_nothing);
 async fn importing_the_same_export_twice_changes_nothing(db: TestDb) {
     let store = demo_store(&db).await;
-    let before = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
+    let before = (
+        count(&store, "allocations").await,
+        count(&store, "people").await,
+        count(&store, "history").await,
+    );
     let demo = keepable::import::demo::demo_firm(crate::support::today()).unwrap();
     store.import(&demo).await.unwrap().unwrap();
-    let after = (count(&store, "allocations").await, count(&store, "people").await, count(&store, "history").await);
+    let after = (
+        count(&store, "allocations").await,
+        count(&store, "people").await,
+        count(&store, "history").await,
+    );
     assert_eq!(before, after, "{}", db.url);
     assert!(before.0 > 100 && before.1 >= 50 && before.2 >= 150);
 }
@@ -58,7 +74,10 @@ async fn a_broken_import_is_refused_and_the_database_is_untouched(db: TestDb) {
     let (parsed, problems) = parse_files(&files);
     assert!(problems.is_empty());
     let refused = store.import(&parsed).await.unwrap().unwrap_err();
-    assert_eq!(refused.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["allocations.csv:3: person: unknown person 'ghost'"]);
+    assert_eq!(
+        refused.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["allocations.csv:3: person: unknown person 'ghost'"]
+    );
     assert_eq!(count(&store, "allocations").await, 1, "{}", db.url);
 }
 
@@ -67,12 +86,19 @@ async fn an_upsert_updates_rows_by_key(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     let (parsed, _) = parse_files(&firm_files("person,project,start,end,hours_per_week\n"));
     store.import(&parsed).await.unwrap().unwrap();
-    let renamed = vec![("people.csv", "id,name,role,weekly_hours,active\np1,Ann Lee,senior,32,false\n".to_string())];
+    let renamed = vec![(
+        "people.csv",
+        "id,name,role,weekly_hours,active\np1,Ann Lee,senior,32,false\n".to_string(),
+    )];
     let (parsed, _) = parse_files(&renamed);
     store.import(&parsed).await.unwrap().unwrap();
     assert_eq!(count(&store, "people").await, 2);
     let capacity = store.capacity().await.unwrap();
-    assert_eq!(capacity.people.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["p2"], "inactive people do not count");
+    assert_eq!(
+        capacity.people.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        vec!["p2"],
+        "inactive people do not count"
+    );
 }
 
 on_both_databases!(an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends);
@@ -81,11 +107,21 @@ async fn an_outbox_message_is_claimed_by_one_worker_until_its_lease_ends(db: Tes
     let first = enqueue(&store, "k1", "hi", None).await;
     let again = enqueue(&store, "k1", "hi", None).await;
     assert_eq!(first, again, "the same idempotency key is one message");
-    let claimed = store.claim_due("w1", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:01Z"), 10).await.unwrap();
+    let claimed = store
+        .claim_due("w1", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:01Z"), 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(store.claim_due("w2", at("2027-01-01T00:00:02Z"), at("2027-01-01T00:01:02Z"), 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_due("w2", at("2027-01-01T00:00:02Z"), at("2027-01-01T00:01:02Z"), 10)
+        .await
+        .unwrap()
+        .is_empty());
     // w1 dies; after the lease w2 takes over, and w1 can no longer mark it sent.
-    let taken = store.claim_due("w2", at("2027-01-01T00:02:00Z"), at("2027-01-01T00:03:00Z"), 10).await.unwrap();
+    let taken = store
+        .claim_due("w2", at("2027-01-01T00:02:00Z"), at("2027-01-01T00:03:00Z"), 10)
+        .await
+        .unwrap();
     assert_eq!(taken.len(), 1);
     assert!(!store.mark_sent(first, "w1", "C1:1", at("2027-01-01T00:02:01Z")).await.unwrap());
     assert!(store.mark_sent(first, "w2", "C1:1", at("2027-01-01T00:02:01Z")).await.unwrap());
@@ -105,7 +141,15 @@ async fn concurrent_claims_never_hand_out_a_message_twice(db: TestDb) {
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let batch = store.claim_due(&format!("w{w}"), at("2027-01-01T00:00:01Z"), at("2027-01-01T01:00:00Z"), 3).await.unwrap();
+                let batch = store
+                    .claim_due(
+                        &format!("w{w}"),
+                        at("2027-01-01T00:00:01Z"),
+                        at("2027-01-01T01:00:00Z"),
+                        3,
+                    )
+                    .await
+                    .unwrap();
                 if batch.is_empty() {
                     return mine;
                 }
@@ -128,10 +172,16 @@ async fn an_update_waits_until_the_message_it_replaces_is_sent(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     let original = enqueue(&store, "a", "v1", None).await;
     enqueue(&store, "b", "v2", Some(original)).await;
-    let first = store.claim_due("w", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:00Z"), 10).await.unwrap();
+    let first = store
+        .claim_due("w", at("2027-01-01T00:00:01Z"), at("2027-01-01T00:01:00Z"), 10)
+        .await
+        .unwrap();
     assert_eq!(first.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v1"]);
     store.mark_sent(original, "w", "C:1", at("2027-01-01T00:00:02Z")).await.unwrap();
-    let second = store.claim_due("w", at("2027-01-01T00:00:03Z"), at("2027-01-01T00:01:00Z"), 10).await.unwrap();
+    let second = store
+        .claim_due("w", at("2027-01-01T00:00:03Z"), at("2027-01-01T00:01:00Z"), 10)
+        .await
+        .unwrap();
     assert_eq!(second.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["v2"]);
 }
 
@@ -145,9 +195,14 @@ async fn capacity_kept_in_memory_sees_changes_made_by_another_instance(db: TestD
     let before = first.capacity().await.unwrap();
     assert_eq!(before.people.len(), 2, "{}", db.url);
     assert!(before.people.iter().all(|p| p.bookings.is_empty()));
-    assert!(std::sync::Arc::ptr_eq(&before, &first.capacity().await.unwrap()), "unchanged data is not read again");
+    assert!(
+        std::sync::Arc::ptr_eq(&before, &first.capacity().await.unwrap()),
+        "unchanged data is not read again"
+    );
 
-    let (parsed, _) = parse_files(&firm_files("person,project,start,end,hours_per_week,status\np1,x,2027-01-04,2027-02-26,32,tentative\n"));
+    let (parsed, _) = parse_files(&firm_files(
+        "person,project,start,end,hours_per_week,status\np1,x,2027-01-04,2027-02-26,32,tentative\n",
+    ));
     second.import(&parsed).await.unwrap().unwrap();
     let after = first.capacity().await.unwrap();
     let ann = after.people.iter().find(|p| p.id == "p1").unwrap();
@@ -159,9 +214,17 @@ on_both_databases!(platform_event_ids_are_remembered_until_they_are_forgotten);
 async fn platform_event_ids_are_remembered_until_they_are_forgotten(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     assert!(store.first_delivery_of_event("slack:Ev1", at("2026-11-25T10:00:00Z")).await.unwrap());
-    assert!(!store.first_delivery_of_event("slack:Ev1", at("2026-11-25T10:01:00Z")).await.unwrap(), "a retry is seen");
+    assert!(
+        !store.first_delivery_of_event("slack:Ev1", at("2026-11-25T10:01:00Z")).await.unwrap(),
+        "a retry is seen"
+    );
     assert!(store.first_delivery_of_event("slack:Ev2", at("2026-11-26T09:00:00Z")).await.unwrap());
-    assert_eq!(store.forget_events_before(at("2026-11-26T00:00:00Z")).await.unwrap(), 1, "{}", db.url);
+    assert_eq!(
+        store.forget_events_before(at("2026-11-26T00:00:00Z")).await.unwrap(),
+        1,
+        "{}",
+        db.url
+    );
     assert!(!store.first_delivery_of_event("slack:Ev2", at("2026-11-26T09:05:00Z")).await.unwrap());
     assert!(store.first_delivery_of_event("slack:Ev1", at("2026-11-26T09:05:00Z")).await.unwrap());
 }
@@ -195,8 +258,11 @@ async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: Tes
     tx.insert_ticket(&ticket("T1")).await.unwrap();
     let accept = (TicketState::Open, TicketState::Accepted);
     assert!(tx.move_ticket("T1", accept, "U-P", now, &TicketChange::default()).await.unwrap());
-    let scoped = TicketChange { effort_hours: Some(40.5), price: Some(4800.0), ..TicketChange::default() };
-    let moved = tx.move_ticket("T1", (TicketState::Accepted, TicketState::Scoped), "U-P", now, &scoped).await;
+    let scoped =
+        TicketChange { effort_hours: Some(40.5), price: Some(4800.0), ..TicketChange::default() };
+    let moved = tx
+        .move_ticket("T1", (TicketState::Accepted, TicketState::Scoped), "U-P", now, &scoped)
+        .await;
     assert!(moved.as_ref().is_ok_and(|m| *m), "{moved:?} on {}", db.url);
     tx.commit().await.unwrap();
 }

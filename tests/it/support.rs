@@ -62,13 +62,18 @@ impl TestDb {
         let (_, name) = url.rsplit_once('/').unwrap();
         assert!(name.starts_with("keepable_test_"), "only a test database is dropped: {url}");
         let mut admin = postgres_admin(&base).await;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
     }
 }
 
 async fn postgres_admin(base: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(base).await.unwrap_or_else(|e| panic!("{POSTGRES_URL} is set but {base} is unreachable: {e}"))
+    sqlx::PgConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_URL} is set but {base} is unreachable: {e}"))
 }
 
 /// Turns `async fn name(db: TestDb)` into two tests, `name_on_sqlite` and `name_on_postgres`, so a
@@ -102,7 +107,11 @@ pub(crate) use on_both_databases;
 
 /// Settings used by the workflow tests: U-APPROVER and U-BOSS approve, U-PRESALES scopes.
 pub fn settings() -> Settings {
-    Settings { approvers: vec!["U-APPROVER".into(), "U-BOSS".into()], presales_members: vec!["U-PRESALES".into()], ..Settings::default() }
+    Settings {
+        approvers: vec!["U-APPROVER".into(), "U-BOSS".into()],
+        presales_members: vec!["U-PRESALES".into()],
+        ..Settings::default()
+    }
 }
 
 /// A store with the demo firm imported.
@@ -115,7 +124,8 @@ pub async fn demo_store(db: &TestDb) -> Store {
 
 pub async fn demo_app(db: &TestDb, settings: Settings) -> App {
     // Internal errors are logged, not shown: let a failing test print them.
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("keepable=error").try_init();
+    let _ =
+        tracing_subscriber::fmt().with_test_writer().with_env_filter("keepable=error").try_init();
     let store = demo_store(db).await;
     App::new(store, settings, Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
 }
@@ -175,7 +185,9 @@ pub const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Awaits `event`, failing the test with `what` if it has not happened within `HANG_GUARD`.
 pub async fn or_fail<T>(what: &str, event: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(HANG_GUARD, event).await.unwrap_or_else(|_| panic!("{what} did not happen"))
+    tokio::time::timeout(HANG_GUARD, event)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not happen"))
 }
 
 /// The outbox worker, stepped by the test as zero2prod steps `dispatch_all_pending_emails`:
@@ -193,7 +205,12 @@ impl OutboxWorker {
     /// A worker named `id` (as a server instance names its own) delivering through `deliverer`.
     pub fn new(app: &App, deliverer: Arc<dyn Deliver>, id: &str) -> OutboxWorker {
         assert!(app.clock.fixed_now.is_some(), "a stepped worker starts from a fixed clock");
-        OutboxWorker { store: app.store.clone(), deliverer, id: id.to_string(), clock: Mutex::new(app.clock) }
+        OutboxWorker {
+            store: app.store.clone(),
+            deliverer,
+            id: id.to_string(),
+            clock: Mutex::new(app.clock),
+        }
     }
 
     /// One run of `deliver_due` at the worker's clock; how many messages it sent.

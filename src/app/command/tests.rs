@@ -8,7 +8,10 @@ fn date(text: &str) -> NaiveDate {
 fn parses_a_package_with_not_before() {
     assert_eq!(
         parse("/earliest-start CRM Rollout not-before=2027-04-21").unwrap(),
-        Command::EarliestStart { target: StartTarget::Package("CRM Rollout".into()), not_before: Some(date("2027-04-21")) }
+        Command::EarliestStart {
+            target: StartTarget::Package("CRM Rollout".into()),
+            not_before: Some(date("2027-04-21"))
+        }
     );
 }
 
@@ -20,7 +23,10 @@ fn parses_an_ad_hoc_pattern() {
         panic!("not a pattern")
     };
     assert_eq!(weeks, 4);
-    assert_eq!(roles[1], RoleSpec { role: "analyst".into(), count: 2, hours_per_week: Hours::parse("7.5").unwrap() });
+    assert_eq!(
+        roles[1],
+        RoleSpec { role: "analyst".into(), count: 2, hours_per_week: Hours::parse("7.5").unwrap() }
+    );
 }
 
 #[test]
@@ -37,7 +43,8 @@ fn a_malformed_date_shows_the_syntax() {
 
 #[test]
 fn a_deadline_before_the_start_is_refused() {
-    let error = parse("/comparables crm start=2027-05-01 deadline=2027-04-01").unwrap_err().to_string();
+    let error =
+        parse("/comparables crm start=2027-05-01 deadline=2027-04-01").unwrap_err().to_string();
     assert!(error.contains("before"), "{error}");
 }
 
@@ -48,7 +55,12 @@ fn an_unknown_option_is_refused() {
 
 #[test]
 fn malformed_roles_are_refused() {
-    for text in ["roles=senior weeks=2", "roles=senior:0@20 weeks=2", "roles=senior:1@-3 weeks=2", "roles=senior:1@20 weeks=0"] {
+    for text in [
+        "roles=senior weeks=2",
+        "roles=senior:0@20 weeks=2",
+        "roles=senior:1@-3 weeks=2",
+        "roles=senior:1@20 weeks=0",
+    ] {
         assert!(parse(&format!("/earliest-start {text}")).is_err(), "{text}");
     }
 }
@@ -63,7 +75,10 @@ fn included_keeps_the_item_text() {
 
 #[test]
 fn keepable_runs_the_inner_command() {
-    assert_eq!(parse("/keepable staffing crm").unwrap(), Command::Staffing { package: "crm".into() });
+    assert_eq!(
+        parse("/keepable staffing crm").unwrap(),
+        Command::Staffing { package: "crm".into() }
+    );
     assert_eq!(parse("/keepable help").unwrap(), Command::Help);
     assert_eq!(parse("").unwrap(), Command::Help);
 }
@@ -72,9 +87,19 @@ fn keepable_runs_the_inner_command() {
 fn deal_commands_take_quoted_names_and_mentions() {
     assert_eq!(
         parse("/deal new \"Acme CRM\" package=crm-rollout client=\"Acme Corp\"").unwrap(),
-        Command::Deal(DealCommand::New { name: "Acme CRM".into(), package: "crm-rollout".into(), client: Some("Acme Corp".into()) })
+        Command::Deal(DealCommand::New {
+            name: "Acme CRM".into(),
+            package: "crm-rollout".into(),
+            client: Some("Acme Corp".into())
+        })
     );
     // The mention is kept as given: the workflow checks it names one person (`domain::deal::pm_reference`).
-    assert_eq!(parse("/deal won pm=<@U123|ann>").unwrap(), Command::Deal(DealCommand::Won { deal: None, pm: "<@U123|ann>".into() }));
-    assert_eq!(parse("/deal use acme-crm").unwrap(), Command::Deal(DealCommand::Use { deal: "acme-crm".into() }));
+    assert_eq!(
+        parse("/deal won pm=<@U123|ann>").unwrap(),
+        Command::Deal(DealCommand::Won { deal: None, pm: "<@U123|ann>".into() })
+    );
+    assert_eq!(
+        parse("/deal use acme-crm").unwrap(),
+        Command::Deal(DealCommand::Use { deal: "acme-crm".into() })
+    );
 }

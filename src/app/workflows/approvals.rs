@@ -11,8 +11,8 @@ use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
 use crate::app::Actor;
 use crate::domain::approval::{
-    check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers, DeadlineEvidence, Decider, EarlyStartEvidence,
-    Evidence,
+    check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers,
+    DeadlineEvidence, Decider, EarlyStartEvidence, Evidence,
 };
 use crate::domain::deal::{CommitmentDetails, CommitmentKind};
 use crate::domain::offer::{OfferKind, OfferTerms};
@@ -29,12 +29,18 @@ struct Request {
 
 impl App {
     /// "Request approval" on a comparables answer whose deadline the rule does not support.
-    pub(super) async fn request_deadline_approval(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+    pub(super) async fn request_deadline_approval(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Deadline).await?;
         if let Some(first) = self.store.approval_for_offer(&offer.id).await? {
             return self.already_requested(&first);
         }
-        let OfferTerms::Deadline(p) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Deadline(p) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         if p.deadline <= self.clock.today() || p.start.is_some_and(|start| p.deadline < start) {
             let message = format!(
                 "The deadline {} is in the past or before the start: it cannot be approved. Ask again with a later deadline.",
@@ -52,18 +58,30 @@ impl App {
             effort: p.effort,
             start: p.start,
         });
-        let request =
-            Request { offer_id: offer.id.clone(), package: p.package.clone(), requested_date: p.deadline, start_date: p.start, evidence };
+        let request = Request {
+            offer_id: offer.id.clone(),
+            package: p.package.clone(),
+            requested_date: p.deadline,
+            start_date: p.start,
+            evidence,
+        };
         self.request_approval(actor, &offer.channel, request).await
     }
 
     /// "Ask for an earlier start": a start before the computed earliest start.
-    pub(super) async fn request_early_start(&self, actor: &Actor, offer_id: &str, date: NaiveDate) -> Result<Reply, AppError> {
+    pub(super) async fn request_early_start(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+        date: NaiveDate,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
         if let Some(first) = self.store.approval_for_offer(&offer.id).await? {
             return self.already_requested(&first);
         }
-        let OfferTerms::Start(p) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Start(p) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let earliest = p.start;
         if date >= earliest {
             return Err(
@@ -73,26 +91,43 @@ impl App {
         if date <= self.clock.today() {
             return Err(UserError::Refused(format!("{date} is not in the future.")).into());
         }
-        let package = p.package.clone().ok_or(UserError::Refused("An earlier start can be requested for a package only.".into()))?;
+        let package = p.package.clone().ok_or(UserError::Refused(
+            "An earlier start can be requested for a package only.".into(),
+        ))?;
         let evidence = Evidence::EarlyStart(EarlyStartEvidence {
             earliest_start: earliest,
             ignoring_tentative: p.ignoring_tentative,
             roles: p.roles.clone(),
             weeks: p.weeks,
         });
-        let request = Request { offer_id: offer.id.clone(), package, requested_date: date, start_date: Some(earliest), evidence };
+        let request = Request {
+            offer_id: offer.id.clone(),
+            package,
+            requested_date: date,
+            start_date: Some(earliest),
+            evidence,
+        };
         self.request_approval(actor, &offer.channel, request).await
     }
 
     /// What an earlier press of the same button asked for.
     fn already_requested(&self, first: &Approval) -> Result<Reply, AppError> {
         let mut reply = Reply::new("approval_requested");
-        reply.headline =
-            format!("Already requested: {} (request {}, {}). Pressing again changes nothing.", first.describe(), first.id, first.state);
+        reply.headline = format!(
+            "Already requested: {} (request {}, {}). Pressing again changes nothing.",
+            first.describe(),
+            first.id,
+            first.state
+        );
         Ok(reply.set("approval_id", &first.id).set("state", first.state).set("already", true))
     }
 
-    async fn request_approval(&self, actor: &Actor, offer_channel: &str, request: Request) -> Result<Reply, AppError> {
+    async fn request_approval(
+        &self,
+        actor: &Actor,
+        offer_channel: &str,
+        request: Request,
+    ) -> Result<Reply, AppError> {
         let deal = match self.current_deal(actor, Some(offer_channel)).await {
             Ok(deal) => {
                 self.check_deal_change(actor, &deal, "approval").await?;
@@ -118,7 +153,10 @@ impl App {
                     pending.describe(),
                     pending.id
                 );
-                return Ok(reply.set("approval_id", &pending.id).set("state", pending.state).set("pending", true));
+                return Ok(reply
+                    .set("approval_id", &pending.id)
+                    .set("state", pending.state)
+                    .set("pending", true));
             }
         }
         let now = self.clock.now();
@@ -168,7 +206,9 @@ impl App {
             };
         }
         let target = Target::Channel(s.leadership_channel.clone());
-        let message_id = self.send(&mut tx, format!("approval:{}:card", approval.id), target, &card, None).await?;
+        let message_id = self
+            .send(&mut tx, format!("approval:{}:card", approval.id), target, &card, None)
+            .await?;
         tx.set_approval_message(&approval.id, message_id).await?;
         let details = format!("{} {}", approval.kind(), approval.requested_date);
         self.audit(&mut tx, &actor.user, "approval.requested", &approval.id, &details).await?;
@@ -184,7 +224,11 @@ impl App {
     }
 
     /// The leadership card, with Approve / Reject while pending.
-    fn approval_card(&self, approval: &Approval, deal_name: Option<&str>) -> Result<Reply, AppError> {
+    fn approval_card(
+        &self,
+        approval: &Approval,
+        deal_name: Option<&str>,
+    ) -> Result<Reply, AppError> {
         let kind_label = match approval.kind() {
             ApprovalKind::Deadline => "Deadline",
             ApprovalKind::EarlyStart => "Early start",
@@ -194,7 +238,10 @@ impl App {
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
         });
-        let mut card = self.reply("approval_card", "approval_card", context)?.set("approval_id", &approval.id).set("state", approval.state);
+        let mut card = self
+            .reply("approval_card", "approval_card", context)?
+            .set("approval_id", &approval.id)
+            .set("state", approval.state);
         card.private = false;
         if approval.state == ApprovalState::Pending {
             card.actions.push(button(Action::Approve(approval.id.clone()), "Approve").primary());
@@ -204,7 +251,12 @@ impl App {
     }
 
     /// Approve (reason `None`) or reject; authorised on the server, decided at most once.
-    pub(super) async fn decide(&self, actor: &Actor, id: &str, reason: Option<String>) -> Result<Reply, AppError> {
+    pub(super) async fn decide(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<Reply, AppError> {
         let approval = self.store.approval(id).await?.ok_or(UserError::UnknownAction)?;
         let decision = match reason {
             None => ApprovalDecision::Approve,
@@ -212,7 +264,8 @@ impl App {
         };
         let decider = Decider { user: &actor.user, groups: &actor.groups };
         let now = self.clock.now();
-        if let Err(refusal) = check_decision(&approval, decider, &self.approvers(), &decision, now) {
+        if let Err(refusal) = check_decision(&approval, decider, &self.approvers(), &decision, now)
+        {
             return Err(self.refused(actor, "approval.refused", id, refusal.to_string()).await);
         }
         let state = decision.resulting_state();
@@ -221,13 +274,23 @@ impl App {
         if !tx.decide_approval(id, state, &actor.user, now, decision.reason()).await? {
             let current = tx.approval(id).await?;
             tx.rollback().await?;
-            let refusal = check_decision(&current, decider, &self.approvers(), &decision, now).err();
-            let message = refusal.map(|r| r.to_string()).unwrap_or_else(|| "This request was decided by someone else.".into());
+            let refusal =
+                check_decision(&current, decider, &self.approvers(), &decision, now).err();
+            let message = refusal
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "This request was decided by someone else.".into());
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let decided = tx.approval(id).await?;
         self.announce_decision(&mut tx, &decided).await?;
-        self.audit(&mut tx, &actor.user, &format!("approval.{state}"), id, decision.reason().unwrap_or("")).await?;
+        self.audit(
+            &mut tx,
+            &actor.user,
+            &format!("approval.{state}"),
+            id,
+            decision.reason().unwrap_or(""),
+        )
+        .await?;
         tx.commit().await?;
         let context = json!({"id": id, "what": decided.describe(), "state": decided.state, "decided_by": decided.decided_by, "decided_at": decided.decided_at, "reason": decided.reason});
         Ok(self
@@ -240,7 +303,11 @@ impl App {
     }
 
     /// After a decision or expiry: the card updated in place, the seller told, the deal updated.
-    pub(super) async fn announce_decision(&self, tx: &mut Tx, approval: &Approval) -> Result<(), AppError> {
+    pub(super) async fn announce_decision(
+        &self,
+        tx: &mut Tx,
+        approval: &Approval,
+    ) -> Result<(), AppError> {
         let deal = match &approval.deal_id {
             Some(id) => tx.deal(id).await?,
             None => None,
@@ -250,8 +317,10 @@ impl App {
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
         self.send(tx, key, leadership, &card, approval.message_id).await?;
         let context = json!({"id": approval.id, "what": approval.describe(), "state": approval.state, "decided_by": approval.decided_by, "reason": approval.reason});
-        let notice =
-            self.reply("approval_notice", "approval_notice", context)?.set("approval_id", &approval.id).set("state", approval.state);
+        let notice = self
+            .reply("approval_notice", "approval_notice", context)?
+            .set("approval_id", &approval.id)
+            .set("state", approval.state);
         let requester = Target::User(approval.requester.clone());
         self.send(tx, format!("approval:{}:notice", approval.id), requester, &notice, None).await?;
         if let (Some(deal), ApprovalState::Approved) = (&deal, approval.state) {
@@ -268,7 +337,8 @@ impl App {
                 details: CommitmentDetails::Approval(approval.evidence.clone()),
             };
             let requester = Actor::new(approval.requester.clone(), approval.channel.clone());
-            let commitment = self.commitment(&requester, deal, None, Some(approval.id.clone()), &pledge);
+            let commitment =
+                self.commitment(&requester, deal, None, Some(approval.id.clone()), &pledge);
             tx.record_commitment(&commitment).await?;
         }
         Ok(())

@@ -28,12 +28,18 @@ pub(super) struct Pledge {
 
 impl App {
     /// "Commit this start": the start and its staffing pattern become the deal's current ones.
-    pub(super) async fn commit_start(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+    pub(super) async fn commit_start(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Start).await?;
         if let Some(done) = self.already_committed(&offer).await? {
             return Ok(done);
         }
-        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Start(start) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
         if let Some(refusal) = self.start_misfit(actor, &deal, start).await? {
             return Ok(refusal);
@@ -43,14 +49,23 @@ impl App {
             Pledge {
                 kind: CommitmentKind::Start,
                 value: start.start.to_string(),
-                summary: format!("start {} ({} weeks, {})", start.start, start.weeks, pattern_summary(&start.roles)),
+                summary: format!(
+                    "start {} ({} weeks, {})",
+                    start.start,
+                    start.weeks,
+                    pattern_summary(&start.roles)
+                ),
                 source: format!("earliest-start engine, capacity as of {}", start.computed_at),
                 details: details.clone(),
             },
             Pledge {
                 kind: CommitmentKind::Staffing,
                 value: pattern_summary(&start.roles),
-                summary: format!("staffing {} for {} weeks", pattern_summary(&start.roles), start.weeks),
+                summary: format!(
+                    "staffing {} for {} weeks",
+                    pattern_summary(&start.roles),
+                    start.weeks
+                ),
                 source: "the package's staffing pattern".into(),
                 details,
             },
@@ -59,21 +74,34 @@ impl App {
     }
 
     /// "Commit this deadline" on a comparables answer the deadline rule supports.
-    pub(super) async fn commit_deadline(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+    pub(super) async fn commit_deadline(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Deadline).await?;
         if let Some(done) = self.already_committed(&offer).await? {
             return Ok(done);
         }
-        let OfferTerms::Deadline(deadline) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Deadline(deadline) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
         if deadline.approval_required {
             let message = "This deadline needs leadership approval first: use Request approval.";
             return Err(self.refused(actor, "commitment.refused", &deal.id, message).await);
         }
         if let Some(start) = self.current_commitment(&deal, CommitmentKind::Start).await? {
-            let start_date = start.value.parse().map_err(|_| anyhow::anyhow!("stored start '{}' is not a date", start.value))?;
-            if let Err(misfit) = check_fit(start_date, self.deal_weeks(&deal).await?, deadline.deadline, None) {
-                return Err(self.refused(actor, "commitment.refused", &deal.id, misfit.to_string()).await);
+            let start_date = start
+                .value
+                .parse()
+                .map_err(|_| anyhow::anyhow!("stored start '{}' is not a date", start.value))?;
+            if let Err(misfit) =
+                check_fit(start_date, self.deal_weeks(&deal).await?, deadline.deadline, None)
+            {
+                return Err(self
+                    .refused(actor, "commitment.refused", &deal.id, misfit.to_string())
+                    .await);
             }
         }
         let from = deadline.start.map(|d| d.to_string()).unwrap_or_else(|| "none".into());
@@ -81,7 +109,11 @@ impl App {
             kind: CommitmentKind::Deadline,
             value: deadline.deadline.to_string(),
             summary: format!("deadline {} from a start of {from}", deadline.deadline),
-            source: format!("comparables: {} projects, {:.0}% finished within", deadline.n, deadline.share_within * 100.0),
+            source: format!(
+                "comparables: {} projects, {:.0}% finished within",
+                deadline.n,
+                deadline.share_within * 100.0
+            ),
             details: CommitmentDetails::Offer(offer.terms.clone()),
         };
         self.record_commitments(actor, &deal, &offer, vec![pledge]).await
@@ -93,11 +125,20 @@ impl App {
         if let Some(done) = self.already_committed(&offer).await? {
             return Ok(done);
         }
-        let OfferTerms::Scope(scope) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Scope(scope) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
         let on_deal = self.store.commitments(&deal.id).await?;
-        if on_deal.iter().any(|c| c.current && c.kind == CommitmentKind::Scope && c.value == scope.deliverable) {
-            let message = format!("{} is already in the scope of {}.", scope.name, crate::app::text::user(&deal.name));
+        if on_deal
+            .iter()
+            .any(|c| c.current && c.kind == CommitmentKind::Scope && c.value == scope.deliverable)
+        {
+            let message = format!(
+                "{} is already in the scope of {}.",
+                scope.name,
+                crate::app::text::user(&deal.name)
+            );
             return Err(self.refused(actor, "commitment.refused", &deal.id, message).await);
         }
         let pledge = Pledge {
@@ -113,15 +154,30 @@ impl App {
     /// A start must fit the deal's committed deadline, unless that deadline was approved as an
     /// exception for this very start. The refusal (audited) shows the arithmetic and offers to
     /// ask leadership to approve that deadline counted from the new start.
-    async fn start_misfit(&self, actor: &Actor, deal: &Deal, start: &StartOffer) -> Result<Option<Reply>, AppError> {
-        let Some(deadline) = self.current_commitment(deal, CommitmentKind::Deadline).await? else { return Ok(None) };
-        let deadline_date = deadline.value.parse().map_err(|_| anyhow::anyhow!("stored deadline '{}' is not a date", deadline.value))?;
+    async fn start_misfit(
+        &self,
+        actor: &Actor,
+        deal: &Deal,
+        start: &StartOffer,
+    ) -> Result<Option<Reply>, AppError> {
+        let Some(deadline) = self.current_commitment(deal, CommitmentKind::Deadline).await? else {
+            return Ok(None);
+        };
+        let deadline_date = deadline
+            .value
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored deadline '{}' is not a date", deadline.value))?;
         let exception_from = match &deadline.approval_id {
             Some(id) => self.store.approval(id).await?.and_then(|a| a.start_date),
             None => None,
         };
-        let Err(misfit) = check_fit(start.start, start.weeks, deadline_date, exception_from) else { return Ok(None) };
-        let UserError::Recorded(message) = self.refused(actor, "commitment.refused", &deal.id, misfit.to_string()).await.into_user()?
+        let Err(misfit) = check_fit(start.start, start.weeks, deadline_date, exception_from) else {
+            return Ok(None);
+        };
+        let UserError::Recorded(message) = self
+            .refused(actor, "commitment.refused", &deal.id, misfit.to_string())
+            .await
+            .into_user()?
         else {
             return Ok(None);
         };
@@ -136,8 +192,17 @@ impl App {
     }
 
     /// The deal's current commitment of `kind`.
-    pub(super) async fn current_commitment(&self, deal: &Deal, kind: CommitmentKind) -> Result<Option<Commitment>, AppError> {
-        Ok(self.store.commitments(&deal.id).await?.into_iter().find(|c| c.current && c.kind == kind))
+    pub(super) async fn current_commitment(
+        &self,
+        deal: &Deal,
+        kind: CommitmentKind,
+    ) -> Result<Option<Commitment>, AppError> {
+        Ok(self
+            .store
+            .commitments(&deal.id)
+            .await?
+            .into_iter()
+            .find(|c| c.current && c.kind == kind))
     }
 
     /// The deal's package duration in weeks.
@@ -151,12 +216,25 @@ impl App {
         let made = self.store.commitments_for_offer(&offer.id).await?;
         let Some(first) = made.first() else { return Ok(None) };
         let mut reply = Reply::new("commitment");
-        reply.headline = format!("Already recorded: {}. Pressing again changes nothing.", first.summary);
-        Ok(Some(reply.set("deal_id", &first.deal_id).set("commitment", first.kind).set("summary", &first.summary).set("already", true)))
+        reply.headline =
+            format!("Already recorded: {}. Pressing again changes nothing.", first.summary);
+        Ok(Some(
+            reply
+                .set("deal_id", &first.deal_id)
+                .set("commitment", first.kind)
+                .set("summary", &first.summary)
+                .set("already", true),
+        ))
     }
 
     /// Records `pledges` as the deal's current commitments, in one transaction.
-    async fn record_commitments(&self, actor: &Actor, deal: &Deal, offer: &Offer, pledges: Vec<Pledge>) -> Result<Reply, AppError> {
+    async fn record_commitments(
+        &self,
+        actor: &Actor,
+        deal: &Deal,
+        offer: &Offer,
+        pledges: Vec<Pledge>,
+    ) -> Result<Reply, AppError> {
         let previous = self.store.commitments(&deal.id).await?;
         let mut tx = self.store.begin().await?;
         for pledge in &pledges {
@@ -168,11 +246,15 @@ impl App {
                     None => Err(conflict.into()),
                 };
             }
-            self.audit(&mut tx, &actor.user, "commitment.recorded", &deal.id, &commitment.summary).await?;
+            self.audit(&mut tx, &actor.user, "commitment.recorded", &deal.id, &commitment.summary)
+                .await?;
         }
         tx.commit().await?;
         let first = &pledges[0];
-        let was = previous.iter().find(|c| c.current && c.kind == first.kind && c.kind != CommitmentKind::Scope).map(|c| c.summary.clone());
+        let was = previous
+            .iter()
+            .find(|c| c.current && c.kind == first.kind && c.kind != CommitmentKind::Scope)
+            .map(|c| c.summary.clone());
         let context = json!({"deal_name": deal.name, "summary": first.summary, "source": first.source, "was": was});
         Ok(self
             .reply("commitment", "commitment", context)?
@@ -217,7 +299,9 @@ impl App {
         if let Some(hold) = self.store.hold_for_offer(&offer.id).await? {
             return self.already_held(&hold);
         }
-        let OfferTerms::Start(start) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Start(start) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let deal = self.deal_to_change(actor, Some(&offer.channel), "hold").await?;
         let pattern = held_pattern(start);
         // Another hold may land between reading capacity and booking it: book only on the
@@ -232,11 +316,19 @@ impl App {
             }
             attempts += 1;
             if attempts == 5 {
-                return Err(UserError::Refused("Capacity is changing right now; press Hold again in a moment.".into()).into());
+                return Err(UserError::Refused(
+                    "Capacity is changing right now; press Hold again in a moment.".into(),
+                )
+                .into());
             }
         };
         let replaced = tx.active_hold(&deal.id).await?;
-        let others = tx.active_holds_by(&actor.user).await?.into_iter().filter(|h| h.deal_id != deal.id).count();
+        let others = tx
+            .active_holds_by(&actor.user)
+            .await?
+            .into_iter()
+            .filter(|h| h.deal_id != deal.id)
+            .count();
         if others >= self.settings.max_active_holds {
             tx.rollback().await?;
             let message = format!(
@@ -269,7 +361,14 @@ impl App {
                 None => Err(conflict.into()),
             };
         }
-        self.audit(&mut tx, &actor.user, "hold.created", &hold.id, &format!("deal {} {summary} from {}", deal.id, start.start)).await?;
+        self.audit(
+            &mut tx,
+            &actor.user,
+            "hold.created",
+            &hold.id,
+            &format!("deal {} {summary} from {}", deal.id, start.start),
+        )
+        .await?;
         tx.commit().await?;
         let context = json!({
             "deal_name": deal.name, "summary": summary, "start": hold.start_date, "end": hold.end_date,
@@ -291,7 +390,11 @@ impl App {
             "Already held: {} to {} (hold {}, {}). Pressing again changes nothing.",
             hold.start_date, hold.end_date, hold.id, hold.state
         );
-        Ok(reply.set("hold_id", &hold.id).set("deal_id", &hold.deal_id).set("state", hold.state).set("already", true))
+        Ok(reply
+            .set("hold_id", &hold.id)
+            .set("deal_id", &hold.deal_id)
+            .set("state", hold.state)
+            .set("already", true))
     }
 }
 
@@ -302,14 +405,26 @@ pub(super) fn approval_button(offer_id: String) -> crate::app::reply::Button {
 
 /// The staffing pattern an earliest-start offer committed to.
 fn held_pattern(start: &StartOffer) -> Pattern {
-    let requirements =
-        start.roles.iter().map(|r| Requirement { role: r.role.clone(), count: r.count, hours_per_week: r.hours() }).collect();
+    let requirements = start
+        .roles
+        .iter()
+        .map(|r| Requirement { role: r.role.clone(), count: r.count, hours_per_week: r.hours() })
+        .collect();
     Pattern { requirements, weeks: start.weeks }
 }
 
 /// Who to book for a hold of `pattern` from `start`: qualifying people, chosen by the system.
-fn hold_bookings(pattern: &Pattern, capacity: &Capacity, start: chrono::NaiveDate) -> Result<Vec<(String, f64)>, AppError> {
-    let chosen = qualifying_people(pattern, &capacity.people, &Calendar::new(capacity.holidays.iter().copied()), start);
+fn hold_bookings(
+    pattern: &Pattern,
+    capacity: &Capacity,
+    start: chrono::NaiveDate,
+) -> Result<Vec<(String, f64)>, AppError> {
+    let chosen = qualifying_people(
+        pattern,
+        &capacity.people,
+        &Calendar::new(capacity.holidays.iter().copied()),
+        start,
+    );
     let mut bookings = Vec::new();
     for (requirement, candidates) in pattern.requirements.iter().zip(&chosen) {
         if (candidates.len() as i64) < requirement.count {

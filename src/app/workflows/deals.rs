@@ -19,9 +19,15 @@ use crate::domain::handover::{Handover, HandoverState};
 const DEAL_ID_ATTEMPTS: usize = 50;
 
 impl App {
-    pub(in crate::app) async fn deal(&self, actor: &Actor, command: DealCommand) -> Result<Reply, AppError> {
+    pub(in crate::app) async fn deal(
+        &self,
+        actor: &Actor,
+        command: DealCommand,
+    ) -> Result<Reply, AppError> {
         match command {
-            DealCommand::New { name, package, client } => self.new_deal(actor, &name, &package, client).await,
+            DealCommand::New { name, package, client } => {
+                self.new_deal(actor, &name, &package, client).await
+            }
             DealCommand::Show { deal } => self.show_deal(actor, deal.as_deref()).await,
             DealCommand::Use { deal } => self.use_deal(actor, &deal).await,
             DealCommand::Won { deal, pm } => self.win_deal(actor, deal.as_deref(), &pm).await,
@@ -29,28 +35,53 @@ impl App {
         }
     }
 
-    pub(super) async fn find_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Deal, AppError> {
+    pub(super) async fn find_deal(
+        &self,
+        actor: &Actor,
+        given: Option<&str>,
+    ) -> Result<Deal, AppError> {
         match given {
-            Some(given) => Ok(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
+            Some(given) => Ok(self
+                .store
+                .deal(given)
+                .await?
+                .ok_or_else(|| UserError::UnknownDeal(given.into()))?),
             None => self.current_deal(actor, None).await,
         }
     }
 
     /// Refuses (and audits) unless `actor` may change `deal` and it is still open.
-    pub(super) async fn check_deal_change(&self, actor: &Actor, deal: &Deal, what: &str) -> Result<(), AppError> {
+    pub(super) async fn check_deal_change(
+        &self,
+        actor: &Actor,
+        deal: &Deal,
+        what: &str,
+    ) -> Result<(), AppError> {
         let refusal = match deal.check_change(&actor.user, &actor.groups, &self.sales_leads()) {
             Ok(()) => deal.check_open().err(),
             Err(refusal) => Some(refusal),
         };
         match refusal {
-            Some(refusal) => Err(self.refused(actor, &format!("{what}.refused"), &deal.id, UserError::from(refusal).to_string()).await),
+            Some(refusal) => Err(self
+                .refused(
+                    actor,
+                    &format!("{what}.refused"),
+                    &deal.id,
+                    UserError::from(refusal).to_string(),
+                )
+                .await),
             None => Ok(()),
         }
     }
 
     /// The deal a button acts on (the actor's channel's, or the answer's), when `actor` may
     /// change it and it is open.
-    pub(super) async fn deal_to_change(&self, actor: &Actor, offer_channel: Option<&str>, what: &str) -> Result<Deal, AppError> {
+    pub(super) async fn deal_to_change(
+        &self,
+        actor: &Actor,
+        offer_channel: Option<&str>,
+        what: &str,
+    ) -> Result<Deal, AppError> {
         let deal = self.current_deal(actor, offer_channel).await?;
         self.check_deal_change(actor, &deal, what).await?;
         Ok(deal)
@@ -58,8 +89,14 @@ impl App {
 
     /// A channel bound to someone else's open deal is theirs: only who may change that deal
     /// rebinds it. Returns the deal the channel was bound to, if any.
-    async fn check_rebind(&self, actor: &Actor, to: Option<&Deal>) -> Result<Option<Deal>, AppError> {
-        let Some(bound) = self.store.deal_for_channel(&actor.channel).await? else { return Ok(None) };
+    async fn check_rebind(
+        &self,
+        actor: &Actor,
+        to: Option<&Deal>,
+    ) -> Result<Option<Deal>, AppError> {
+        let Some(bound) = self.store.deal_for_channel(&actor.channel).await? else {
+            return Ok(None);
+        };
         if to.is_some_and(|d| d.id == bound.id) || bound.status != DealStatus::Open {
             return Ok(Some(bound));
         }
@@ -78,7 +115,13 @@ impl App {
 
     /// Creates a deal under the first free id its name gives; two sellers naming "Acme" at the
     /// same moment get `acme` and `acme-2`.
-    async fn new_deal(&self, actor: &Actor, name: &str, package: &str, client: Option<String>) -> Result<Reply, AppError> {
+    async fn new_deal(
+        &self,
+        actor: &Actor,
+        name: &str,
+        package: &str,
+        client: Option<String>,
+    ) -> Result<Reply, AppError> {
         let packages = self.store.packages().await?;
         let package = resolve_package(&packages, package)?;
         let previous = self.check_rebind(actor, None).await?;
@@ -106,7 +149,14 @@ impl App {
                 other => other?,
             }
             tx.bind_channel(&actor.channel, &deal.id).await?;
-            self.audit(&mut tx, &actor.user, "deal.created", &deal.id, &format!("package {}", deal.package)).await?;
+            self.audit(
+                &mut tx,
+                &actor.user,
+                "deal.created",
+                &deal.id,
+                &format!("package {}", deal.package),
+            )
+            .await?;
             tx.commit().await?;
             return self.deal_reply(&deal, "created", previous.map(|p| p.id)).await;
         }
@@ -121,7 +171,14 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.bind_channel(&actor.channel, &deal.id).await?;
         let was = previous.as_ref().map(|p| format!("was {}", p.id)).unwrap_or_default();
-        self.audit(&mut tx, &actor.user, "deal.bound", &deal.id, &format!("channel {} {was}", actor.channel)).await?;
+        self.audit(
+            &mut tx,
+            &actor.user,
+            "deal.bound",
+            &deal.id,
+            &format!("channel {} {was}", actor.channel),
+        )
+        .await?;
         tx.commit().await?;
         self.deal_reply(&deal, "rebound", previous.map(|p| p.id)).await
     }
@@ -129,16 +186,26 @@ impl App {
     /// `/deal show`: to its seller, sales leads, approvers, presales and its PM.
     async fn show_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Reply, AppError> {
         let deal = self.find_deal(actor, given).await?;
-        let (sales_leads, approvers, presales) = (self.sales_leads(), self.approvers(), self.presales());
-        let roles = DealRoles { sales_leads: &sales_leads, approvers: &approvers, presales: &presales };
+        let (sales_leads, approvers, presales) =
+            (self.sales_leads(), self.approvers(), self.presales());
+        let roles =
+            DealRoles { sales_leads: &sales_leads, approvers: &approvers, presales: &presales };
         if !deal.may_see(&actor.user, &actor.groups, roles) {
-            let message = format!("Deal {} is visible to its seller, sales leads, approvers, presales and its PM.", user(&deal.name));
+            let message = format!(
+                "Deal {} is visible to its seller, sales leads, approvers, presales and its PM.",
+                user(&deal.name)
+            );
             return Err(self.refused(actor, "deal.refused", &deal.id, message).await);
         }
         self.deal_reply(&deal, "show", None).await
     }
 
-    pub(super) async fn deal_reply(&self, deal: &Deal, event: &str, rebound_from: Option<String>) -> Result<Reply, AppError> {
+    pub(super) async fn deal_reply(
+        &self,
+        deal: &Deal,
+        event: &str,
+        rebound_from: Option<String>,
+    ) -> Result<Reply, AppError> {
         let answer = DealAnswer {
             id: deal.id.clone(),
             name: deal.name.clone(),
@@ -148,7 +215,13 @@ impl App {
             package: deal.package.clone(),
             pm: deal.pm.clone(),
             channels: self.store.channels_of_deal(&deal.id).await?,
-            commitments: self.store.commitments(&deal.id).await?.iter().map(CommitmentView::from).collect(),
+            commitments: self
+                .store
+                .commitments(&deal.id)
+                .await?
+                .iter()
+                .map(CommitmentView::from)
+                .collect(),
             holds: self.store.holds_for_deal(&deal.id).await?.iter().map(HoldView::from).collect(),
             tickets: self.store.tickets_for_deal(&deal.id).await?,
             event: event.into(),
@@ -158,12 +231,21 @@ impl App {
         self.answer("deal", &answer)
     }
 
-    async fn win_deal(&self, actor: &Actor, given: Option<&str>, pm: &str) -> Result<Reply, AppError> {
+    async fn win_deal(
+        &self,
+        actor: &Actor,
+        given: Option<&str>,
+        pm: &str,
+    ) -> Result<Reply, AppError> {
         let deal = self.find_deal(actor, given).await?;
         self.check_deal_change(actor, &deal, "deal").await?;
         let pm = match pm_reference(pm) {
             Ok(pm) => pm,
-            Err(refusal) => return Err(self.refused(actor, "deal.refused", &deal.id, refusal.to_string()).await),
+            Err(refusal) => {
+                return Err(self
+                    .refused(actor, "deal.refused", &deal.id, refusal.to_string())
+                    .await)
+            }
         };
         if !self.is_person(&pm).await? {
             let message = format!(
@@ -186,14 +268,25 @@ impl App {
         let mut tx = self.store.begin().await?;
         if !tx.close_deal(&deal.id, DealStatus::Won, Some(&pm), now).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is no longer open.", user(&deal.name))).into());
+            return Err(UserError::Refused(format!(
+                "Deal {} is no longer open.",
+                user(&deal.name)
+            ))
+            .into());
         }
         tx.confirm_holds(&deal.id).await?;
         tx.insert_handover(&handover).await?;
         let key = format!("handover:{}:dm", handover.id);
         let message_id = self.send(&mut tx, key, Target::User(pm.clone()), &message, None).await?;
         tx.set_handover_message(&handover.id, message_id).await?;
-        self.audit(&mut tx, &actor.user, "deal.won", &deal.id, &format!("handover {} to {pm}", handover.id)).await?;
+        self.audit(
+            &mut tx,
+            &actor.user,
+            "deal.won",
+            &deal.id,
+            &format!("handover {} to {pm}", handover.id),
+        )
+        .await?;
         let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
         Ok(self.deal_reply(&deal, "won", None).await?.set("handover_id", &handover.id))
@@ -205,7 +298,11 @@ impl App {
         let mut tx = self.store.begin().await?;
         if !tx.close_deal(&deal.id, DealStatus::Lost, None, self.clock.now()).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused(format!("Deal {} is no longer open.", user(&deal.name))).into());
+            return Err(UserError::Refused(format!(
+                "Deal {} is no longer open.",
+                user(&deal.name)
+            ))
+            .into());
         }
         tx.release_deal_holds(&deal.id).await?;
         self.audit(&mut tx, &actor.user, "deal.lost", &deal.id, "").await?;
@@ -218,7 +315,8 @@ impl App {
     async fn handover_reply(&self, deal: &Deal, handover: &Handover) -> Result<Reply, AppError> {
         let packages = self.store.packages().await?;
         let package = packages.iter().find(|p| p.id == deal.package);
-        let answer = self.compute_start(&StartTarget::Package(deal.package.clone()), None).await.ok();
+        let answer =
+            self.compute_start(&StartTarget::Package(deal.package.clone()), None).await.ok();
         let roles = self.store.roles().await?;
         let pattern: Vec<serde_json::Value> = answer
             .as_ref()
@@ -233,7 +331,8 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        let commitments: Vec<CommitmentView> = self.store.commitments(&deal.id).await?.iter().map(CommitmentView::from).collect();
+        let commitments: Vec<CommitmentView> =
+            self.store.commitments(&deal.id).await?.iter().map(CommitmentView::from).collect();
         let tickets = self.store.tickets_for_deal(&deal.id).await?;
         let context = json!({
             "deal": deal, "package_name": package.map(|p| p.name.clone()).unwrap_or_else(|| deal.package.clone()),
@@ -249,34 +348,54 @@ impl App {
             .set("commitments", &commitments);
         reply.private = false;
         if handover.state == HandoverState::Sent {
-            reply.actions.push(button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary());
+            reply.actions.push(
+                button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary(),
+            );
         }
         Ok(reply)
     }
 
     /// The PM (and only the PM) acknowledges a handover, once.
-    pub(super) async fn acknowledge_handover(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
+    pub(super) async fn acknowledge_handover(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Reply, AppError> {
         let handover = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
         if let Err(refusal) = handover.check_acknowledge(&actor.user) {
             return Err(self.refused(actor, "handover.ack_refused", id, refusal.to_string()).await);
         }
         let deal = self.store.deal(&handover.deal_id).await?.ok_or(UserError::UnknownAction)?;
         let now = self.clock.now();
-        let acknowledged = Handover { state: HandoverState::Acknowledged, acknowledged_at: Some(now), ..handover.clone() };
+        let acknowledged = Handover {
+            state: HandoverState::Acknowledged,
+            acknowledged_at: Some(now),
+            ..handover.clone()
+        };
         let updated = self.handover_reply(&deal, &acknowledged).await?;
         let mut tx = self.store.begin().await?;
         if !tx.acknowledge_handover(id, now).await? {
             tx.rollback().await?;
             let current = self.store.handover(id).await?.ok_or(UserError::UnknownAction)?;
             let message = current.check_acknowledge(&actor.user).err().map(|r| r.to_string());
-            let message = message.unwrap_or_else(|| "This handover was already acknowledged.".into());
+            let message =
+                message.unwrap_or_else(|| "This handover was already acknowledged.".into());
             return Err(self.refused(actor, "handover.ack_refused", id, message).await);
         }
         let pm = Target::User(handover.pm.clone());
-        self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id).await?;
+        self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id)
+            .await?;
         let mut notice = Reply::new("notice");
-        notice.headline = format!("<@{}> acknowledged the handover of {}.", handover.pm, user(&deal.name));
-        self.send(&mut tx, format!("handover:{id}:notice"), Target::User(deal.seller.clone()), &notice, None).await?;
+        notice.headline =
+            format!("<@{}> acknowledged the handover of {}.", handover.pm, user(&deal.name));
+        self.send(
+            &mut tx,
+            format!("handover:{id}:notice"),
+            Target::User(deal.seller.clone()),
+            &notice,
+            None,
+        )
+        .await?;
         self.audit(&mut tx, &actor.user, "handover.acknowledged", id, &deal.id).await?;
         tx.commit().await?;
         Ok(updated)

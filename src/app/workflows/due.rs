@@ -35,7 +35,10 @@ impl App {
             reminded: self.chase_approvals(ApprovalTimer::Reminder).await?,
             handovers_reminded: self.remind_handovers().await?,
             holds_released: self.expire_holds().await?,
-            events_forgotten: self.store.forget_events_before(self.clock.now() - Duration::days(1)).await?,
+            events_forgotten: self
+                .store
+                .forget_events_before(self.clock.now() - Duration::days(1))
+                .await?,
         })
     }
 
@@ -53,7 +56,10 @@ impl App {
     /// decided (or expired) by someone else first.
     pub(super) async fn expire_approval(&self, id: &str) -> Result<bool, AppError> {
         let mut tx = self.store.begin().await?;
-        if !tx.decide_approval(id, ApprovalState::Expired, "keepable", self.clock.now(), None).await? {
+        if !tx
+            .decide_approval(id, ApprovalState::Expired, "keepable", self.clock.now(), None)
+            .await?
+        {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -77,7 +83,8 @@ impl App {
                 let reply = self.approval_reminder(&approval, what)?;
                 let key = format!("approval:{}:{what}", approval.id);
                 self.send(&mut tx, key, Target::Channel(channel.clone()), &reply, None).await?;
-                self.audit(&mut tx, "keepable", &format!("approval.{what}"), &approval.id, channel).await?;
+                self.audit(&mut tx, "keepable", &format!("approval.{what}"), &approval.id, channel)
+                    .await?;
                 chased += 1;
             }
             tx.commit().await?;
@@ -85,11 +92,18 @@ impl App {
         Ok(chased)
     }
 
-    fn approval_reminder(&self, approval: &Approval, what: &str) -> Result<crate::app::reply::Reply, AppError> {
-        let subject = format!("{} {} for {} by <@{}>", approval.id, approval.requested_date, approval.package, approval.requester);
-        let context =
-            json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
-        let mut reply = self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
+    fn approval_reminder(
+        &self,
+        approval: &Approval,
+        what: &str,
+    ) -> Result<crate::app::reply::Reply, AppError> {
+        let subject = format!(
+            "{} {} for {} by <@{}>",
+            approval.id, approval.requested_date, approval.package, approval.requester
+        );
+        let context = json!({"what": what, "subject": subject, "since": approval.created_at, "hours": self.settings.approval_escalation_hours});
+        let mut reply =
+            self.reply("reminder", "reminder", context)?.set("approval_id", &approval.id);
         reply.private = false;
         reply.actions.push(button(Action::Approve(approval.id.clone()), "Approve").primary());
         reply.actions.push(button(Action::Reject(approval.id.clone()), "Reject").danger());
@@ -106,7 +120,8 @@ impl App {
             if tx.reschedule_handover_reminder(&handover.id, due, next).await? {
                 let subject = deal.map(|d| d.name).unwrap_or_else(|| handover.deal_id.clone());
                 let reply = self.handover_reminder(&handover, &subject)?;
-                let key = format!("handover:{}:reminder:{}", handover.id, crate::store::timestamp(due));
+                let key =
+                    format!("handover:{}:reminder:{}", handover.id, crate::store::timestamp(due));
                 self.send(&mut tx, key, Target::User(handover.pm.clone()), &reply, None).await?;
                 self.audit(&mut tx, "keepable", "handover.reminded", &handover.id, "").await?;
                 reminded += 1;
@@ -116,10 +131,17 @@ impl App {
         Ok(reminded)
     }
 
-    fn handover_reminder(&self, handover: &Handover, subject: &str) -> Result<crate::app::reply::Reply, AppError> {
+    fn handover_reminder(
+        &self,
+        handover: &Handover,
+        subject: &str,
+    ) -> Result<crate::app::reply::Reply, AppError> {
         let context = json!({"what": "handover", "subject": subject, "since": handover.created_at});
-        let mut reply = self.reply("reminder", "reminder", context)?.set("handover_id", &handover.id);
-        reply.actions.push(button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary());
+        let mut reply =
+            self.reply("reminder", "reminder", context)?.set("handover_id", &handover.id);
+        reply.actions.push(
+            button(Action::AcknowledgeHandover(handover.id.clone()), "Acknowledge").primary(),
+        );
         Ok(reply)
     }
 
@@ -127,7 +149,9 @@ impl App {
     async fn expire_holds(&self) -> Result<usize, AppError> {
         let mut expired = 0;
         for hold in self.store.lapsed_holds(self.clock.now()).await? {
-            let to = HoldState::Active.after(HoldEvent::Expire).map_err(crate::app::error::UserError::from)?;
+            let to = HoldState::Active
+                .after(HoldEvent::Expire)
+                .map_err(crate::app::error::UserError::from)?;
             let mut tx = self.store.begin().await?;
             if tx.end_hold(&hold.id, to).await? {
                 self.audit(&mut tx, "keepable", "hold.expired", &hold.id, &hold.deal_id).await?;

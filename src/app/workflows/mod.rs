@@ -28,7 +28,8 @@ pub use due::DueReport;
 
 /// A short random id with a prefix (`A7K2Q9`), for approvals, tickets, handovers and offers.
 fn new_id(prefix: &str, length: usize) -> String {
-    let code: String = rand::thread_rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect();
+    let code: String =
+        rand::thread_rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect();
     format!("{prefix}{}", code.to_uppercase())
 }
 
@@ -48,16 +49,27 @@ impl App {
 
     /// The offer behind a button of `kind`, when `actor` may press it now (theirs, fresh);
     /// refusals are audited.
-    async fn owned_offer(&self, actor: &Actor, id: &str, kind: OfferKind) -> Result<Offer, AppError> {
+    async fn owned_offer(
+        &self,
+        actor: &Actor,
+        id: &str,
+        kind: OfferKind,
+    ) -> Result<Offer, AppError> {
         let offer = self.store.offer(id).await?.ok_or(UserError::UnknownAction)?;
-        if let Err(refusal) = offer.terms_for(&actor.user, kind, self.clock.now(), self.settings.offer_valid_hours) {
+        if let Err(refusal) =
+            offer.terms_for(&actor.user, kind, self.clock.now(), self.settings.offer_valid_hours)
+        {
             return Err(self.refused(actor, "offer.refused", id, refusal.to_string()).await);
         }
         Ok(offer)
     }
 
     /// The deal of the channel the actor is in, or of the channel the answer was given in.
-    async fn current_deal(&self, actor: &Actor, offer_channel: Option<&str>) -> Result<Deal, AppError> {
+    async fn current_deal(
+        &self,
+        actor: &Actor,
+        offer_channel: Option<&str>,
+    ) -> Result<Deal, AppError> {
         if let Some(deal) = self.store.deal_for_channel(&actor.channel).await? {
             return Ok(deal);
         }
@@ -86,10 +98,17 @@ impl App {
 
     /// Records a refused attempt as `action` (ending in `.refused`) and returns the refusal to
     /// answer with; nothing else changes.
-    async fn refused(&self, actor: &Actor, action: &str, subject: &str, message: impl Into<String>) -> AppError {
+    async fn refused(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        message: impl Into<String>,
+    ) -> AppError {
         let message = message.into();
         let details = crate::app::text::plain(&message);
-        let entry = Audit { at: self.clock.now(), actor: &actor.user, action, subject, details: &details };
+        let entry =
+            Audit { at: self.clock.now(), actor: &actor.user, action, subject, details: &details };
         match self.store.audit(entry).await {
             Ok(()) => UserError::Recorded(message).into(),
             Err(error) => error.into(),
@@ -97,23 +116,45 @@ impl App {
     }
 
     /// Queues `reply` to `target` inside `tx`; `updates` replaces an earlier message in place.
-    async fn send(&self, tx: &mut Tx, key: String, target: Target, reply: &Reply, updates: Option<i64>) -> Result<i64, AppError> {
+    async fn send(
+        &self,
+        tx: &mut Tx,
+        key: String,
+        target: Target,
+        reply: &Reply,
+        updates: Option<i64>,
+    ) -> Result<i64, AppError> {
         let message = NewMessage { idempotency_key: key, target, reply, updates };
         Ok(tx.enqueue(message, self.clock.now()).await?)
     }
 
     /// Records one audit entry inside `tx`, at the app's time.
-    async fn audit(&self, tx: &mut Tx, actor: &str, action: &str, subject: &str, details: &str) -> Result<(), AppError> {
+    async fn audit(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: &str,
+    ) -> Result<(), AppError> {
         Ok(tx.audit(Audit { at: self.clock.now(), actor, action, subject, details }).await?)
     }
 
     /// Dispatches a button press: the form's fields are checked first, then one `match`.
-    pub(super) async fn perform(&self, actor: &Actor, action: Action, fields: &HashMap<String, String>) -> Result<Reply, AppError> {
+    pub(super) async fn perform(
+        &self,
+        actor: &Actor,
+        action: Action,
+        fields: &HashMap<String, String>,
+    ) -> Result<Reply, AppError> {
         let input = match action.form() {
             Some(form) => Some(checked(form, fields)?),
             None if !fields.is_empty() => {
                 let keys = fields.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(UserError::Refused(format!("This button takes no fields; got {keys}.")).into());
+                return Err(UserError::Refused(format!(
+                    "This button takes no fields; got {keys}."
+                ))
+                .into());
             }
             None => None,
         };
@@ -123,24 +164,36 @@ impl App {
             (Action::AddScope(id), _) => self.add_scope(actor, &id).await,
             (Action::Hold(id), _) => self.hold(actor, &id).await,
             (Action::RequestApproval(id), _) => self.request_deadline_approval(actor, &id).await,
-            (Action::RequestEarlyStart(id), Some(FormInput::StartDate(date))) => self.request_early_start(actor, &id, date).await,
+            (Action::RequestEarlyStart(id), Some(FormInput::StartDate(date))) => {
+                self.request_early_start(actor, &id, date).await
+            }
             (Action::OpenTicket(id), _) => self.open_ticket_from_offer(actor, &id).await,
             (Action::Approve(id), _) => self.decide(actor, &id, None).await,
-            (Action::Reject(id), Some(FormInput::Reason(reason))) => self.decide(actor, &id, Some(reason)).await,
+            (Action::Reject(id), Some(FormInput::Reason(reason))) => {
+                self.decide(actor, &id, Some(reason)).await
+            }
             (Action::AcceptTicket(id), _) => self.accept_ticket(actor, &id).await,
-            (Action::ScopeTicket(id), Some(FormInput::Scoping(change))) => self.scope_ticket(actor, &id, change).await,
-            (Action::DeclineTicket(id), Some(FormInput::Reason(reason))) => self.decline_ticket(actor, &id, reason).await,
+            (Action::ScopeTicket(id), Some(FormInput::Scoping(change))) => {
+                self.scope_ticket(actor, &id, change).await
+            }
+            (Action::DeclineTicket(id), Some(FormInput::Reason(reason))) => {
+                self.decline_ticket(actor, &id, reason).await
+            }
             (Action::AddToLibrary(id), _) => self.add_to_library(actor, &id).await,
             (Action::AcknowledgeHandover(id), _) => self.acknowledge_handover(actor, &id).await,
             // `checked` gives each form's own input; nothing else reaches here.
-            (action, _) => Err(UserError::Refused(format!("{action} needs its form filled in.")).into()),
+            (action, _) => {
+                Err(UserError::Refused(format!("{action} needs its form filled in.")).into())
+            }
         }
     }
 }
 
 /// A form's fields checked and typed, or every problem in one message.
 fn checked(form: Form, fields: &HashMap<String, String>) -> Result<FormInput, UserError> {
-    form.check(fields).map_err(|errors| UserError::Refused(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ")))
+    form.check(fields).map_err(|errors| {
+        UserError::Refused(errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" "))
+    })
 }
 
 /// A button for a message another person will act on.

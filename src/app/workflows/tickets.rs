@@ -25,7 +25,12 @@ impl App {
         offer_id: Option<&str>,
     ) -> Result<Reply, AppError> {
         let deal = match deal {
-            Some(given) => Some(self.store.deal(given).await?.ok_or_else(|| UserError::UnknownDeal(given.into()))?),
+            Some(given) => Some(
+                self.store
+                    .deal(given)
+                    .await?
+                    .ok_or_else(|| UserError::UnknownDeal(given.into()))?,
+            ),
             None => self.current_deal(actor, None).await.ok(),
         };
         let now = self.clock.now();
@@ -52,23 +57,40 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.insert_ticket(&ticket).await?;
         let presales = Target::Channel(self.settings.presales_channel.clone());
-        let message_id = self.send(&mut tx, format!("ticket:{}:card", ticket.id), presales, &card, None).await?;
+        let message_id =
+            self.send(&mut tx, format!("ticket:{}:card", ticket.id), presales, &card, None).await?;
         tx.set_ticket_message(&ticket.id, message_id).await?;
         self.audit(&mut tx, &actor.user, "ticket.opened", &ticket.id, &ticket.description).await?;
         tx.commit().await?;
         self.ticket_reply(&ticket, deal.as_ref().map(|d| d.name.as_str()))
     }
 
-    pub(super) async fn open_ticket_from_offer(&self, actor: &Actor, offer_id: &str) -> Result<Reply, AppError> {
+    pub(super) async fn open_ticket_from_offer(
+        &self,
+        actor: &Actor,
+        offer_id: &str,
+    ) -> Result<Reply, AppError> {
         let offer = self.owned_offer(actor, offer_id, OfferKind::Ticket).await?;
         if let Some(first) = self.store.ticket_for_offer(&offer.id).await? {
             let mut reply = self.ticket_reply(&first, None)?;
-            reply.headline = format!("Already opened: ticket {} ({}). Pressing again changes nothing.", first.id, first.state);
+            reply.headline = format!(
+                "Already opened: ticket {} ({}). Pressing again changes nothing.",
+                first.id, first.state
+            );
             return Ok(reply.set("already", true));
         }
-        let OfferTerms::Ticket(terms) = &offer.terms else { return Err(UserError::UnknownAction.into()) };
+        let OfferTerms::Ticket(terms) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
         let deal = self.current_deal(actor, Some(&offer.channel)).await.ok().map(|d| d.id);
-        self.open_ticket(actor, &terms.description, deal.as_deref(), terms.package.clone(), Some(&offer.id)).await
+        self.open_ticket(
+            actor,
+            &terms.description,
+            deal.as_deref(),
+            terms.package.clone(),
+            Some(&offer.id),
+        )
+        .await
     }
 
     fn ticket_reply(&self, ticket: &Ticket, deal_name: Option<&str>) -> Result<Reply, AppError> {
@@ -88,7 +110,10 @@ impl App {
     fn ticket_card(&self, ticket: &Ticket, deal_name: Option<&str>) -> Result<Reply, AppError> {
         let mut context = json!(ticket);
         context["deal_name"] = json!(deal_name);
-        let mut card = self.reply("ticket_card", "ticket_card", context)?.set("ticket_id", &ticket.id).set("state", ticket.state);
+        let mut card = self
+            .reply("ticket_card", "ticket_card", context)?
+            .set("ticket_id", &ticket.id)
+            .set("state", ticket.state);
         card.private = false;
         let id = || ticket.id.clone();
         match ticket.state {
@@ -112,26 +137,54 @@ impl App {
         self.move_ticket(actor, id, TicketMove::Accept, TicketChange::default()).await
     }
 
-    pub(super) async fn scope_ticket(&self, actor: &Actor, id: &str, change: TicketChange) -> Result<Reply, AppError> {
-        self.move_ticket(actor, id, TicketMove::Scope, TicketChange { reason: None, ..change }).await
+    pub(super) async fn scope_ticket(
+        &self,
+        actor: &Actor,
+        id: &str,
+        change: TicketChange,
+    ) -> Result<Reply, AppError> {
+        self.move_ticket(actor, id, TicketMove::Scope, TicketChange { reason: None, ..change })
+            .await
     }
 
-    pub(super) async fn decline_ticket(&self, actor: &Actor, id: &str, reason: String) -> Result<Reply, AppError> {
-        self.move_ticket(actor, id, TicketMove::Decline, TicketChange { reason: Some(reason), ..TicketChange::default() }).await
+    pub(super) async fn decline_ticket(
+        &self,
+        actor: &Actor,
+        id: &str,
+        reason: String,
+    ) -> Result<Reply, AppError> {
+        self.move_ticket(
+            actor,
+            id,
+            TicketMove::Decline,
+            TicketChange { reason: Some(reason), ..TicketChange::default() },
+        )
+        .await
     }
 
     /// Accept, scope or decline: presales only, from the state the move allows.
-    async fn move_ticket(&self, actor: &Actor, id: &str, step: TicketMove, change: TicketChange) -> Result<Reply, AppError> {
+    async fn move_ticket(
+        &self,
+        actor: &Actor,
+        id: &str,
+        step: TicketMove,
+        change: TicketChange,
+    ) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
         let is_presales = self.presales().contains(&actor.user, &actor.groups);
         let to = match next_state(ticket.state, step, is_presales) {
             Ok(to) => to,
-            Err(refusal) => return Err(self.refused(actor, "ticket.refused", id, refusal.to_string()).await),
+            Err(refusal) => {
+                return Err(self.refused(actor, "ticket.refused", id, refusal.to_string()).await)
+            }
         };
         let mut tx = self.store.begin().await?;
         if !tx.move_ticket(id, (ticket.state, to), &actor.user, self.clock.now(), &change).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused("Someone else moved this ticket first; look at it again.".into()).into());
+            return Err(UserError::Refused(
+                "Someone else moved this ticket first; look at it again.".into(),
+            )
+            .into());
         }
         let moved = tx.ticket(id).await?;
         self.announce_ticket(&mut tx, &moved).await?;
@@ -149,10 +202,21 @@ impl App {
         let card = self.ticket_card(ticket, deal_name.as_deref())?;
         let presales = Target::Channel(self.settings.presales_channel.clone());
         let step = if ticket.deliverable_id.is_some() { "library" } else { ticket.state.as_str() };
-        self.send(tx, format!("ticket:{}:card:{step}", ticket.id), presales, &card, ticket.message_id).await?;
-        let notice = self.reply("ticket_notice", "ticket_notice", json!(ticket))?.set("ticket_id", &ticket.id).set("state", ticket.state);
+        self.send(
+            tx,
+            format!("ticket:{}:card:{step}", ticket.id),
+            presales,
+            &card,
+            ticket.message_id,
+        )
+        .await?;
+        let notice = self
+            .reply("ticket_notice", "ticket_notice", json!(ticket))?
+            .set("ticket_id", &ticket.id)
+            .set("state", ticket.state);
         let requester = Target::User(ticket.requester.clone());
-        self.send(tx, format!("ticket:{}:notice:{step}", ticket.id), requester, &notice, None).await?;
+        self.send(tx, format!("ticket:{}:notice:{step}", ticket.id), requester, &notice, None)
+            .await?;
         Ok(())
     }
 
@@ -160,23 +224,37 @@ impl App {
     pub(super) async fn add_to_library(&self, actor: &Actor, id: &str) -> Result<Reply, AppError> {
         let ticket = self.store.ticket(id).await?.ok_or(UserError::UnknownAction)?;
         if !self.presales().contains(&actor.user, &actor.groups) {
-            return Err(self.refused(actor, "ticket.refused", id, "Only presales members can work on scoping tickets.").await);
+            return Err(self
+                .refused(
+                    actor,
+                    "ticket.refused",
+                    id,
+                    "Only presales members can work on scoping tickets.",
+                )
+                .await);
         }
         if ticket.state != TicketState::Scoped || ticket.deliverable_id.is_some() {
             let message = match &ticket.deliverable_id {
                 Some(d) => format!("This ticket is already in the library as {d}."),
-                None => format!("This ticket is {}; only a scoped ticket can be added to the library.", ticket.state),
+                None => format!(
+                    "This ticket is {}; only a scoped ticket can be added to the library.",
+                    ticket.state
+                ),
             };
             return Err(UserError::Refused(message).into());
         }
         let library = self.store.library().await?;
         if let Some(existing) = library.find_exact(&ticket.description) {
-            return Err(
-                UserError::Refused(format!("'{}' already matches {} in the library.", user(&ticket.description), existing.id)).into()
-            );
+            return Err(UserError::Refused(format!(
+                "'{}' already matches {} in the library.",
+                user(&ticket.description),
+                existing.id
+            ))
+            .into());
         }
         let fallback = ticket.id.to_lowercase();
-        let deliverable_id = unique_slug(&slug(&ticket.description, &fallback), |id| library.get(id).is_some());
+        let deliverable_id =
+            unique_slug(&slug(&ticket.description, &fallback), |id| library.get(id).is_some());
         let deliverable = Deliverable {
             id: deliverable_id.clone(),
             name: ticket.description.clone(),
@@ -190,7 +268,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         if !tx.link_ticket_deliverable(id, &deliverable_id, self.clock.now()).await? {
             tx.rollback().await?;
-            return Err(UserError::Refused("This ticket was added to the library already.".into()).into());
+            return Err(
+                UserError::Refused("This ticket was added to the library already.".into()).into()
+            );
         }
         tx.insert_deliverable(&deliverable).await?;
         let linked = tx.ticket(id).await?;

@@ -26,21 +26,38 @@ pub enum Invocation {
 /// Every command, as registered with `PUT /applications/{id}/commands`.
 pub fn definitions() -> Vec<CreateCommand> {
     use CommandOptionType::{Integer, Number, String as Text, SubCommand, User};
-    let option = |kind, name: &str, description: &str| CreateCommandOption::new(kind, name, description);
-    let package = |required: bool| option(Text, "package", "Package id or name").required(required).set_autocomplete(true);
-    let date = |name: &str, description: &str| option(Text, name, description).min_length(10).max_length(10);
+    let option =
+        |kind, name: &str, description: &str| CreateCommandOption::new(kind, name, description);
+    let package = |required: bool| {
+        option(Text, "package", "Package id or name").required(required).set_autocomplete(true)
+    };
+    let date = |name: &str, description: &str| {
+        option(Text, name, description).min_length(10).max_length(10)
+    };
     let deal = || option(Text, "deal", "Deal id (default: this channel's deal)");
     vec![
         CreateCommand::new("earliest-start")
             .description("When can we start? From the team's real capacity.")
             .add_option(package(false))
             .add_option(date("not-before", "Not before this date (YYYY-MM-DD)"))
-            .add_option(option(Text, "roles", "Instead of a package: ROLE:COUNT@HOURS,… (e.g. senior:2@20)"))
-            .add_option(option(Integer, "weeks", "With roles: how many weeks").min_int_value(1).max_int_value(520)),
-        CreateCommand::new("staffing").description("The staffing pattern a package commits to").add_option(package(true)),
+            .add_option(option(
+                Text,
+                "roles",
+                "Instead of a package: ROLE:COUNT@HOURS,… (e.g. senior:2@20)",
+            ))
+            .add_option(
+                option(Integer, "weeks", "With roles: how many weeks")
+                    .min_int_value(1)
+                    .max_int_value(520),
+            ),
+        CreateCommand::new("staffing")
+            .description("The staffing pattern a package commits to")
+            .add_option(package(true)),
         CreateCommand::new("included")
             .description("Is it included? The verdict, price and dependencies")
-            .add_option(option(Text, "item", "The deliverable").required(true).set_autocomplete(true))
+            .add_option(
+                option(Text, "item", "The deliverable").required(true).set_autocomplete(true),
+            )
             .add_option(package(false)),
         CreateCommand::new("comparables")
             .description("How long projects like this really took; checks a deadline")
@@ -60,20 +77,25 @@ pub fn definitions() -> Vec<CreateCommand> {
                     .add_sub_option(package(true))
                     .add_sub_option(option(Text, "client", "Client name")),
             )
-            .add_option(option(SubCommand, "show", "Show a deal and its commitments").add_sub_option(deal()))
+            .add_option(
+                option(SubCommand, "show", "Show a deal and its commitments")
+                    .add_sub_option(deal()),
+            )
             .add_option(
                 option(SubCommand, "won", "Mark won and hand over to the project manager")
                     .add_sub_option(option(User, "pm", "The project manager").required(true))
                     .add_sub_option(deal()),
             )
-            .add_option(option(SubCommand, "lost", "Mark lost (releases held capacity)").add_sub_option(deal())),
+            .add_option(
+                option(SubCommand, "lost", "Mark lost (releases held capacity)")
+                    .add_sub_option(deal()),
+            ),
         CreateCommand::new("keepable")
             .description("Keepable: help, or any command as text")
             .add_option(option(SubCommand, "help", "What Keepable can answer"))
-            .add_option(
-                option(SubCommand, "run", "Run a command typed as text")
-                    .add_sub_option(option(Text, "command", "e.g. comparables crm-rollout effort=900").required(true)),
-            ),
+            .add_option(option(SubCommand, "run", "Run a command typed as text").add_sub_option(
+                option(Text, "command", "e.g. comparables crm-rollout effort=900").required(true),
+            )),
     ]
 }
 
@@ -91,7 +113,9 @@ pub fn invocation(name: &str, options: &[CommandOption]) -> Invocation {
     let mut keyed = Vec::new();
     let mut has_description = false;
     for option in options {
-        let (OptionValue::Text(value) | OptionValue::Focused(value)) = &option.value else { continue };
+        let (OptionValue::Text(value) | OptionValue::Focused(value)) = &option.value else {
+            continue;
+        };
         let value = value.trim();
         if value.is_empty() {
             continue;
@@ -141,9 +165,19 @@ pub fn focused(options: &[CommandOption]) -> Option<(&str, &str)> {
 }
 
 /// Choices `(name, value)` for the option being typed: packages, or deliverables for `item`.
-pub async fn suggestions(app: &App, option: &str, typed: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn suggestions(
+    app: &App,
+    option: &str,
+    typed: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     let candidates: Vec<(String, String, Vec<String>)> = match option {
-        "package" => app.store.packages().await?.into_iter().map(|p| (p.name, p.id.clone(), vec![p.id])).collect(),
+        "package" => app
+            .store
+            .packages()
+            .await?
+            .into_iter()
+            .map(|p| (p.name, p.id.clone(), vec![p.id]))
+            .collect(),
         "item" => app
             .store
             .library()
@@ -151,7 +185,8 @@ pub async fn suggestions(app: &App, option: &str, typed: &str) -> anyhow::Result
             .deliverables
             .iter()
             .map(|d| {
-                let value = if d.name.chars().count() <= 100 { d.name.clone() } else { d.id.clone() };
+                let value =
+                    if d.name.chars().count() <= 100 { d.name.clone() } else { d.id.clone() };
                 let mut keys = d.aliases.clone();
                 keys.push(d.id.clone());
                 (d.name.clone(), value, keys)
@@ -168,7 +203,8 @@ fn rank(typed: &str, candidates: Vec<(String, String, Vec<String>)>) -> Vec<(Str
     let mut scored: Vec<(u8, String, String)> = candidates
         .into_iter()
         .filter_map(|(name, value, keys)| {
-            let texts: Vec<String> = std::iter::once(&name).chain(&keys).map(|t| normalize(t)).collect();
+            let texts: Vec<String> =
+                std::iter::once(&name).chain(&keys).map(|t| normalize(t)).collect();
             let score = if texts.iter().any(|t| t.starts_with(&wanted)) {
                 0
             } else if texts.iter().any(|t| t.contains(&wanted)) {
@@ -180,7 +216,11 @@ fn rank(typed: &str, candidates: Vec<(String, String, Vec<String>)>) -> Vec<(Str
         })
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.to_lowercase().cmp(&b.1.to_lowercase())));
-    scored.into_iter().take(MAX_CHOICES).map(|(_, name, value)| (truncate(&name, 100), value)).collect()
+    scored
+        .into_iter()
+        .take(MAX_CHOICES)
+        .map(|(_, name, value)| (truncate(&name, 100), value))
+        .collect()
 }
 
 pub fn truncate(text: &str, max: usize) -> String {

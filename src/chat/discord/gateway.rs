@@ -31,7 +31,16 @@ impl EventHandler for Gateway {
             return;
         }
         let response = self.handler.respond(incoming).await;
-        if let Err(error) = ctx.http.create_interaction_response(interaction.id(), interaction.token(), &response, Vec::new()).await {
+        if let Err(error) = ctx
+            .http
+            .create_interaction_response(
+                interaction.id(),
+                interaction.token(),
+                &response,
+                Vec::new(),
+            )
+            .await
+        {
             tracing::error!(error = %error, "could not answer a Discord interaction over the gateway");
         }
     }

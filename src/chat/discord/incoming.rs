@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use serenity::model::application::{ActionRowComponent, CommandDataOption, CommandDataOptionValue, Interaction};
+use serenity::model::application::{
+    ActionRowComponent, CommandDataOption, CommandDataOptionValue, Interaction,
+};
 use serenity::model::channel::MessageFlags;
 
 use crate::app::Actor;
@@ -91,7 +93,9 @@ pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
                 return Ok(incoming);
             }
         }
-        Err(error) => tracing::debug!(error = %error, "serenity rejected the interaction; reading it leniently"),
+        Err(error) => {
+            tracing::debug!(error = %error, "serenity rejected the interaction; reading it leniently")
+        }
     }
     from_wire(wire)
 }
@@ -99,7 +103,9 @@ pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
 /// Converts the gateway's (or the endpoint's) serenity interaction.
 pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
     let (member, user, channel) = match interaction {
-        Interaction::Command(c) | Interaction::Autocomplete(c) => (c.member.as_deref(), &c.user, c.channel_id),
+        Interaction::Command(c) | Interaction::Autocomplete(c) => {
+            (c.member.as_deref(), &c.user, c.channel_id)
+        }
         Interaction::Component(c) => (c.member.as_ref(), &c.user, c.channel_id),
         Interaction::Modal(m) => (m.member.as_ref(), &m.user, m.channel_id),
         Interaction::Ping(p) => {
@@ -119,7 +125,9 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
     let user_id = member.map(|m| m.user.id).unwrap_or(user.id);
     let (guild_id, from_ephemeral) = match interaction {
         Interaction::Command(c) | Interaction::Autocomplete(c) => (c.guild_id, false),
-        Interaction::Component(c) => (c.guild_id, c.message.flags.is_some_and(|f| f.contains(MessageFlags::EPHEMERAL))),
+        Interaction::Component(c) => {
+            (c.guild_id, c.message.flags.is_some_and(|f| f.contains(MessageFlags::EPHEMERAL)))
+        }
         Interaction::Modal(m) => (m.guild_id, false),
         _ => (None, false),
     };
@@ -129,9 +137,17 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
         groups: member.map(|m| m.roles.iter().map(|r| r.to_string()).collect()).unwrap_or_default(),
     };
     let kind = match interaction {
-        Interaction::Command(c) => IncomingKind::Command { name: c.data.name.clone(), options: options_of(&c.data.options) },
-        Interaction::Autocomplete(c) => IncomingKind::Autocomplete { name: c.data.name.clone(), options: options_of(&c.data.options) },
-        Interaction::Component(c) => IncomingKind::Component { custom_id: c.data.custom_id.clone() },
+        Interaction::Command(c) => IncomingKind::Command {
+            name: c.data.name.clone(),
+            options: options_of(&c.data.options),
+        },
+        Interaction::Autocomplete(c) => IncomingKind::Autocomplete {
+            name: c.data.name.clone(),
+            options: options_of(&c.data.options),
+        },
+        Interaction::Component(c) => {
+            IncomingKind::Component { custom_id: c.data.custom_id.clone() }
+        }
         Interaction::Modal(m) => {
             let fields = m
                 .data
@@ -139,7 +155,9 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
                 .iter()
                 .flat_map(|row| &row.components)
                 .filter_map(|component| match component {
-                    ActionRowComponent::InputText(input) => Some((input.custom_id.clone(), input.value.clone().unwrap_or_default())),
+                    ActionRowComponent::InputText(input) => {
+                        Some((input.custom_id.clone(), input.value.clone().unwrap_or_default()))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -171,8 +189,11 @@ fn options_of(options: &[CommandDataOption]) -> Vec<CommandOption> {
                 CommandDataOptionValue::Role(id) => OptionValue::Text(id.to_string()),
                 CommandDataOptionValue::Channel(id) => OptionValue::Text(id.to_string()),
                 CommandDataOptionValue::Mentionable(id) => OptionValue::Text(id.to_string()),
-                CommandDataOptionValue::Autocomplete { value, .. } => OptionValue::Focused(value.clone()),
-                CommandDataOptionValue::SubCommand(inner) | CommandDataOptionValue::SubCommandGroup(inner) => {
+                CommandDataOptionValue::Autocomplete { value, .. } => {
+                    OptionValue::Focused(value.clone())
+                }
+                CommandDataOptionValue::SubCommand(inner)
+                | CommandDataOptionValue::SubCommandGroup(inner) => {
                     OptionValue::Options(options_of(inner))
                 }
                 _ => return None,
@@ -268,16 +289,36 @@ struct WireUser {
 }
 
 fn from_wire(wire: WireInteraction) -> Result<Incoming, ParseError> {
-    let user =
-        wire.member.as_ref().and_then(|m| m.user.as_ref()).or(wire.user.as_ref()).and_then(|u| id_text(&u.id)).ok_or(ParseError::NoUser)?;
-    let channel = wire.channel_id.as_ref().or(wire.channel.as_ref().map(|c| &c.id)).and_then(id_text).unwrap_or_default();
-    let groups = wire.member.as_ref().and_then(|m| m.roles.as_ref()).map(|r| r.iter().filter_map(id_text).collect()).unwrap_or_default();
+    let user = wire
+        .member
+        .as_ref()
+        .and_then(|m| m.user.as_ref())
+        .or(wire.user.as_ref())
+        .and_then(|u| id_text(&u.id))
+        .ok_or(ParseError::NoUser)?;
+    let channel = wire
+        .channel_id
+        .as_ref()
+        .or(wire.channel.as_ref().map(|c| &c.id))
+        .and_then(id_text)
+        .unwrap_or_default();
+    let groups = wire
+        .member
+        .as_ref()
+        .and_then(|m| m.roles.as_ref())
+        .map(|r| r.iter().filter_map(id_text).collect())
+        .unwrap_or_default();
     let data = wire.data.unwrap_or_default();
     let name = data.name.unwrap_or_default();
     let custom_id = data.custom_id.unwrap_or_default();
     let kind = match wire.kind {
-        2 => IncomingKind::Command { name, options: wire_options(data.options.unwrap_or_default()) },
-        4 => IncomingKind::Autocomplete { name, options: wire_options(data.options.unwrap_or_default()) },
+        2 => {
+            IncomingKind::Command { name, options: wire_options(data.options.unwrap_or_default()) }
+        }
+        4 => IncomingKind::Autocomplete {
+            name,
+            options: wire_options(data.options.unwrap_or_default()),
+        },
         3 => IncomingKind::Component { custom_id },
         5 => {
             let mut fields = HashMap::new();
@@ -302,8 +343,12 @@ fn wire_options(options: Vec<WireOption>) -> Vec<CommandOption> {
         .into_iter()
         .map(|option| {
             let value = match (option.kind, option.focused) {
-                (1 | 2, _) => OptionValue::Options(wire_options(option.options.unwrap_or_default())),
-                (_, Some(true)) => OptionValue::Focused(option.value.as_ref().map(value_text).unwrap_or_default()),
+                (1 | 2, _) => {
+                    OptionValue::Options(wire_options(option.options.unwrap_or_default()))
+                }
+                (_, Some(true)) => {
+                    OptionValue::Focused(option.value.as_ref().map(value_text).unwrap_or_default())
+                }
                 _ => OptionValue::Text(option.value.as_ref().map(value_text).unwrap_or_default()),
             };
             CommandOption { name: option.name, value }

@@ -13,7 +13,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage};
+use serenity::all::{
+    AutocompleteChoice, CreateAutocompleteResponse, CreateInteractionResponse,
+    CreateInteractionResponseMessage,
+};
 
 use super::commands::{self, Invocation};
 use super::forms::{self, Work};
@@ -101,7 +104,12 @@ impl Handler {
     }
 
     async fn is_member(&self, guild: &str, user: &str) -> bool {
-        let known = self.members.lock().ok().and_then(|m| m.get(user).copied()).is_some_and(|at| at.elapsed() < MEMBER_CACHE_FOR);
+        let known = self
+            .members
+            .lock()
+            .ok()
+            .and_then(|m| m.get(user).copied())
+            .is_some_and(|at| at.elapsed() < MEMBER_CACHE_FOR);
         if known {
             return true;
         }
@@ -126,32 +134,55 @@ impl Handler {
             IncomingKind::Ping => CreateInteractionResponse::Pong,
             IncomingKind::Autocomplete { name, options } => self.autocomplete(name, options).await,
             IncomingKind::Command { name, options } => match commands::invocation(name, options) {
-                Invocation::Command(Ok(command)) => self.answer(&incoming, Work::Run(command)).await,
-                Invocation::Command(Err(error)) => message_response(&Reply::error(error.to_string())),
+                Invocation::Command(Ok(command)) => {
+                    self.answer(&incoming, Work::Run(command)).await
+                }
+                Invocation::Command(Err(error)) => {
+                    message_response(&Reply::error(error.to_string()))
+                }
                 Invocation::Line(line) => self.answer(&incoming, Work::Ask(line)).await,
                 Invocation::ScopeModal => CreateInteractionResponse::Modal(render::scope_modal()),
             },
-            IncomingKind::Component { custom_id } => match custom_id.parse::<Action>().ok().and_then(|a| a.form()) {
+            IncomingKind::Component { custom_id } => match custom_id
+                .parse::<Action>()
+                .ok()
+                .and_then(|a| a.form())
+            {
                 Some(form) => CreateInteractionResponse::Modal(render::form_modal(custom_id, form)),
                 None => self.answer(&incoming, Work::Act(custom_id.clone(), HashMap::new())).await,
             },
-            IncomingKind::ModalSubmit { custom_id, fields } => match forms::submission(custom_id, fields) {
-                Ok(work) => self.answer(&incoming, work).await,
-                Err(message) => message_response(&Reply::error(message)),
-            },
+            IncomingKind::ModalSubmit { custom_id, fields } => {
+                match forms::submission(custom_id, fields) {
+                    Ok(work) => self.answer(&incoming, work).await,
+                    Err(message) => message_response(&Reply::error(message)),
+                }
+            }
         }
     }
 
-    async fn autocomplete(&self, name: &str, options: &[incoming::CommandOption]) -> CreateInteractionResponse {
+    async fn autocomplete(
+        &self,
+        name: &str,
+        options: &[incoming::CommandOption],
+    ) -> CreateInteractionResponse {
         let choices = match commands::focused(options) {
-            Some((option, typed)) => commands::suggestions(&self.app, option, typed).await.unwrap_or_else(|error| {
-                tracing::error!(command = name, error = format!("{error:#}"), "autocomplete failed");
-                Vec::new()
-            }),
+            Some((option, typed)) => {
+                commands::suggestions(&self.app, option, typed).await.unwrap_or_else(|error| {
+                    tracing::error!(
+                        command = name,
+                        error = format!("{error:#}"),
+                        "autocomplete failed"
+                    );
+                    Vec::new()
+                })
+            }
             None => Vec::new(),
         };
-        let choices = choices.into_iter().map(|(name, value)| AutocompleteChoice::new(name, value)).collect();
-        CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
+        let choices =
+            choices.into_iter().map(|(name, value)| AutocompleteChoice::new(name, value)).collect();
+        CreateInteractionResponse::Autocomplete(
+            CreateAutocompleteResponse::new().set_choices(choices),
+        )
     }
 
     /// Runs `work` as the interaction's actor; answers directly, or defers and edits later. A
@@ -160,7 +191,8 @@ impl Handler {
     async fn answer(&self, incoming: &Incoming, work: Work) -> CreateInteractionResponse {
         let app = self.app.clone();
         let actor = incoming.actor.clone();
-        let update = incoming.from_ephemeral && matches!(incoming.kind, IncomingKind::Component { .. });
+        let update =
+            incoming.from_ephemeral && matches!(incoming.kind, IncomingKind::Component { .. });
         let mut task = tokio::spawn(async move { run(&app, &actor, work).await });
         let defer_after = self.settings.defer_after;
         if !defer_after.is_zero() {
@@ -169,7 +201,9 @@ impl Handler {
                 return if update { update_response(&reply) } else { message_response(&reply) };
             }
         }
-        let Some(application_id) = incoming.application_id.clone().or_else(|| self.settings.application_id.clone()) else {
+        let Some(application_id) =
+            incoming.application_id.clone().or_else(|| self.settings.application_id.clone())
+        else {
             tracing::error!("cannot defer: the interaction carries no application id and DISCORD_APPLICATION_ID is not set");
             return message_response(&task.await.unwrap_or_else(|error| failed(&error)));
         };
@@ -263,7 +297,10 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
                 return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
             }
             // Without the database nothing can act anyway; the answer will say so.
-            Err(error) => tracing::error!(error = format!("{error:#}"), "could not record a Discord interaction id"),
+            Err(error) => tracing::error!(
+                error = format!("{error:#}"),
+                "could not record a Discord interaction id"
+            ),
         }
     }
     if !handler.serves(&incoming).await {

@@ -67,14 +67,20 @@ impl DiscordSettings {
     }
 
     /// `None` when `DISCORD_PUBLIC_KEY` is not set; an error when it is not a valid key.
-    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<DiscordSettings>> {
+    pub fn from_env(
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Option<DiscordSettings>> {
         let Some(public_key) = var("DISCORD_PUBLIC_KEY") else { return Ok(None) };
-        verify::SignatureVerifier::from_hex(&public_key)
-            .context("DISCORD_PUBLIC_KEY must be the application's public key: 64 hex characters")?;
+        verify::SignatureVerifier::from_hex(&public_key).context(
+            "DISCORD_PUBLIC_KEY must be the application's public key: 64 hex characters",
+        )?;
         Ok(Some(DiscordSettings {
             application_id: var("DISCORD_APPLICATION_ID"),
             bot_token: var("DISCORD_BOT_TOKEN").map(SecretString::from),
-            api_url: var("DISCORD_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()).trim_end_matches('/').to_string(),
+            api_url: var("DISCORD_API_URL")
+                .unwrap_or_else(|| DEFAULT_API_URL.into())
+                .trim_end_matches('/')
+                .to_string(),
             gateway: var("DISCORD_GATEWAY").is_some_and(|v| v == "1" || v == "true"),
             ..DiscordSettings::new(public_key)
         }))

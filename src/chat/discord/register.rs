@@ -10,7 +10,10 @@ use super::DiscordSettings;
 
 /// Registers every command globally, or in `guild` (instant; global ones take up to an hour);
 /// returns how many Discord now has.
-pub async fn register_commands(settings: &DiscordSettings, guild: Option<&str>) -> anyhow::Result<usize> {
+pub async fn register_commands(
+    settings: &DiscordSettings,
+    guild: Option<&str>,
+) -> anyhow::Result<usize> {
     let application = settings.application_id.as_deref().context("set DISCORD_APPLICATION_ID")?;
     settings.bot_token.as_ref().context("set DISCORD_BOT_TOKEN")?;
     let path = match guild {

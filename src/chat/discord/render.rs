@@ -3,8 +3,9 @@
 //! Discord's length limits are applied here so a long answer is cut, not refused.
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse, EditMessage, InputTextStyle, UserId,
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter, CreateInputText, CreateInteractionResponseMessage, CreateMessage,
+    CreateModal, EditInteractionResponse, EditMessage, InputTextStyle, UserId,
 };
 
 use super::commands::truncate;
@@ -47,9 +48,17 @@ impl From<&Reply> for ReplyView {
             // Titles and footers are plain text on Discord: nothing in them is parsed.
             headline: text::plain(&reply.headline),
             body: marked_down(&reply.body),
-            facts: reply.facts.iter().map(|(label, value)| (text::plain(label), marked_down(value))).collect(),
+            facts: reply
+                .facts
+                .iter()
+                .map(|(label, value)| (text::plain(label), marked_down(value)))
+                .collect(),
             context: reply.context.iter().map(|line| text::plain(line)).collect(),
-            actions: reply.actions.iter().map(|a| (a.action.to_string(), text::plain(&a.label), a.style)).collect(),
+            actions: reply
+                .actions
+                .iter()
+                .map(|a| (a.action.to_string(), text::plain(&a.label), a.style))
+                .collect(),
             mentions,
         }
     }
@@ -104,8 +113,10 @@ pub fn components(view: &ReplyView) -> Vec<CreateActionRow> {
 
 /// An interaction response message (type 4), ephemeral when it should be.
 pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
-    let message =
-        CreateInteractionResponseMessage::new().embed(embed(view)).ephemeral(view.ephemeral()).allowed_mentions(allowed_mentions(view));
+    let message = CreateInteractionResponseMessage::new()
+        .embed(embed(view))
+        .ephemeral(view.ephemeral())
+        .allowed_mentions(allowed_mentions(view));
     let rows = components(view);
     if rows.is_empty() {
         message
@@ -117,12 +128,18 @@ pub fn response_message(view: &ReplyView) -> CreateInteractionResponseMessage {
 /// The pressed message's new content: the outcome, with only its own buttons (none left from the
 /// answer that was pressed).
 pub fn update_message(view: &ReplyView) -> CreateInteractionResponseMessage {
-    CreateInteractionResponseMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+    CreateInteractionResponseMessage::new()
+        .embed(embed(view))
+        .components(components(view))
+        .allowed_mentions(allowed_mentions(view))
 }
 
 /// The edit of a deferred response's original message.
 pub fn edit_original(view: &ReplyView) -> EditInteractionResponse {
-    EditInteractionResponse::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+    EditInteractionResponse::new()
+        .embed(embed(view))
+        .components(components(view))
+        .allowed_mentions(allowed_mentions(view))
 }
 
 /// Nobody is notified but the users the bot itself mentions: never `@everyone`, a role, or
@@ -135,12 +152,18 @@ pub fn allowed_mentions(view: &ReplyView) -> CreateAllowedMentions {
 
 /// A new channel message (delivery adds the nonce).
 pub fn create_message(view: &ReplyView) -> CreateMessage {
-    CreateMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+    CreateMessage::new()
+        .embed(embed(view))
+        .components(components(view))
+        .allowed_mentions(allowed_mentions(view))
 }
 
 /// An edit in place; an empty component list removes buttons once a card is decided.
 pub fn edit_message(view: &ReplyView) -> EditMessage {
-    EditMessage::new().embed(embed(view)).components(components(view)).allowed_mentions(allowed_mentions(view))
+    EditMessage::new()
+        .embed(embed(view))
+        .components(components(view))
+        .allowed_mentions(allowed_mentions(view))
 }
 
 /// The modal a form is shown as; its `custom_id` is what the submission completes (the action's
@@ -150,8 +173,12 @@ pub fn form_modal(custom_id: &str, form: Form) -> CreateModal {
         .fields()
         .iter()
         .map(|field| {
-            let style = if field.multiline() { InputTextStyle::Paragraph } else { InputTextStyle::Short };
-            CreateActionRow::InputText(CreateInputText::new(style, truncate(field.label, 45), field.key).required(field.required))
+            let style =
+                if field.multiline() { InputTextStyle::Paragraph } else { InputTextStyle::Short };
+            CreateActionRow::InputText(
+                CreateInputText::new(style, truncate(field.label, 45), field.key)
+                    .required(field.required),
+            )
         })
         .collect();
     CreateModal::new(custom_id, truncate(form.title(), 45)).components(rows)
@@ -184,10 +211,14 @@ mod tests {
     use crate::app::reply::Button;
 
     fn reply() -> Reply {
-        let mut reply = Reply::new("comparables").with_text("Projects like this took 9 to 14 weeks.\n*12* comparables\n> From history.csv");
+        let mut reply = Reply::new("comparables").with_text(
+            "Projects like this took 9 to 14 weeks.\n*12* comparables\n> From history.csv",
+        );
         reply.facts.push(("P50".into(), "11 weeks".into()));
-        reply.actions = (0..7).map(|i| Button::new(Action::Hold(format!("h{i}")), "Hold")).collect();
-        reply.actions[0] = Button::new(Action::RequestApproval("x".into()), "Request approval").primary();
+        reply.actions =
+            (0..7).map(|i| Button::new(Action::Hold(format!("h{i}")), "Hold")).collect();
+        reply.actions[0] =
+            Button::new(Action::RequestApproval("x".into()), "Request approval").primary();
         reply
     }
 

@@ -37,20 +37,39 @@ pub struct DiscordRest {
 
 impl DiscordRest {
     pub fn new(settings: &DiscordSettings) -> DiscordRest {
-        let http =
-            reqwest::Client::builder().timeout(Duration::from_secs(15)).connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
-        DiscordRest { http, api_url: settings.api_url.trim_end_matches('/').to_string(), bot_token: settings.bot_token.clone() }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        DiscordRest {
+            http,
+            api_url: settings.api_url.trim_end_matches('/').to_string(),
+            bot_token: settings.bot_token.clone(),
+        }
     }
 
     /// Sends one request; `authorised` adds `Authorization: Bot …` (webhook edits need none).
     /// A short 429 is waited out here, exactly as long as Discord asks, and the request retried;
     /// a longer one is handed back as `RateLimited`, for the outbox to schedule.
-    pub async fn send(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<String, DeliveryError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+        authorised: bool,
+    ) -> Result<String, DeliveryError> {
         let mut waits = 0;
         loop {
             match self.send_once(method.clone(), path, body, authorised).await {
-                Err(DeliveryError::RateLimited(wait)) if wait <= MAX_INLINE_WAIT && waits < MAX_INLINE_WAITS => {
-                    tracing::debug!(path, wait_ms = wait.as_millis() as u64, "rate limited by Discord; waiting");
+                Err(DeliveryError::RateLimited(wait))
+                    if wait <= MAX_INLINE_WAIT && waits < MAX_INLINE_WAITS =>
+                {
+                    tracing::debug!(
+                        path,
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited by Discord; waiting"
+                    );
                     tokio::time::sleep(wait).await;
                     waits += 1;
                 }
@@ -68,29 +87,56 @@ impl DiscordRest {
         authorised: bool,
     ) -> Result<T, DeliveryError> {
         let text = self.send(method.clone(), path, body, authorised).await?;
-        serde_json::from_str(&text).map_err(|e| DeliveryError::Transient(format!("{method} {path}: unreadable answer: {e}")))
+        serde_json::from_str(&text).map_err(|e| {
+            DeliveryError::Transient(format!("{method} {path}: unreadable answer: {e}"))
+        })
     }
 
-    async fn send_once(&self, method: Method, path: &str, body: &impl Serialize, authorised: bool) -> Result<String, DeliveryError> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+        authorised: bool,
+    ) -> Result<String, DeliveryError> {
+        let mut request =
+            self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
         if authorised {
-            let token = self.bot_token.as_ref().ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
-            request = request.header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
+            let token = self
+                .bot_token
+                .as_ref()
+                .ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
+            request = request
+                .header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
         }
-        let response = request.send().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
         let status = response.status();
-        let header_wait =
-            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-        let text = response.text().await.map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        let header_wait = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let text = response
+            .text()
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
         if status.is_success() {
             return Ok(text);
         }
-        let detail = format!("{method} {path}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
+        let detail = format!(
+            "{method} {path}: HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        );
         Err(match status {
             // The body's `retry_after` is in seconds with a fraction; the header is rounded up.
             StatusCode::TOO_MANY_REQUESTS => {
-                let body_wait = serde_json::from_str::<RateLimited>(&text).ok().and_then(|r| r.retry_after);
-                let wait = body_wait.or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
+                let body_wait =
+                    serde_json::from_str::<RateLimited>(&text).ok().and_then(|r| r.retry_after);
+                let wait =
+                    body_wait.or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
                 DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))
             }
             s if s.is_server_error() => DeliveryError::Transient(detail),
@@ -99,7 +145,12 @@ impl DiscordRest {
     }
 
     /// Edits the original response of a deferred interaction.
-    pub async fn edit_original(&self, application_id: &str, token: &str, body: &impl Serialize) -> Result<(), DeliveryError> {
+    pub async fn edit_original(
+        &self,
+        application_id: &str,
+        token: &str,
+        body: &impl Serialize,
+    ) -> Result<(), DeliveryError> {
         let path = format!("/webhooks/{application_id}/{token}/messages/@original");
         self.send(Method::PATCH, &path, body, false).await.map(|_| ())
     }
@@ -114,14 +165,20 @@ pub struct DiscordDelivery {
 
 impl DiscordDelivery {
     pub fn new(settings: Arc<DiscordSettings>) -> Self {
-        DiscordDelivery { rest: DiscordRest::new(&settings), dm_channels: Mutex::new(HashMap::new()) }
+        DiscordDelivery {
+            rest: DiscordRest::new(&settings),
+            dm_channels: Mutex::new(HashMap::new()),
+        }
     }
 
     async fn dm_channel(&self, user: &str) -> Result<String, DeliveryError> {
         if let Some(channel) = self.dm_channels.lock().ok().and_then(|c| c.get(user).cloned()) {
             return Ok(channel);
         }
-        let created: Created = self.rest.send_for(Method::POST, "/users/@me/channels", &json!({ "recipient_id": user }), true).await?;
+        let created: Created = self
+            .rest
+            .send_for(Method::POST, "/users/@me/channels", &json!({ "recipient_id": user }), true)
+            .await?;
         let channel = created.id.0;
         if let Ok(mut channels) = self.dm_channels.lock() {
             channels.insert(user.to_string(), channel.clone());
@@ -132,14 +189,22 @@ impl DiscordDelivery {
 
 #[async_trait]
 impl Deliver for DiscordDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, _now: DateTime<Utc>) -> Result<String, DeliveryError> {
+    async fn deliver(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+        _now: DateTime<Utc>,
+    ) -> Result<String, DeliveryError> {
         let view = ReplyView::from(&message.reply);
         if let Some(reference) = replaces {
-            let (channel, id) = reference
-                .split_once(':')
-                .ok_or_else(|| DeliveryError::Permanent(format!("'{reference}' is not a Discord CHANNEL:MESSAGE reference")))?;
+            let (channel, id) = reference.split_once(':').ok_or_else(|| {
+                DeliveryError::Permanent(format!(
+                    "'{reference}' is not a Discord CHANNEL:MESSAGE reference"
+                ))
+            })?;
             let path = format!("/channels/{channel}/messages/{id}");
-            let answer = self.rest.send(Method::PATCH, &path, &render::edit_message(&view), true).await?;
+            let answer =
+                self.rest.send(Method::PATCH, &path, &render::edit_message(&view), true).await?;
             let edited = serde_json::from_str::<MessageRef>(&answer).ok();
             return Ok(edited.map(|m| m.reference()).unwrap_or_else(|| reference.to_string()));
         }
@@ -153,8 +218,13 @@ impl Deliver for DiscordDelivery {
             Target::User(id) => self.dm_channel(id).await?,
         };
         // With `enforce_nonce`, Discord answers a retried post with the message it already made.
-        let body = render::create_message(&view).nonce(Nonce::String(nonce(&message.idempotency_key))).enforce_nonce(true);
-        let posted: MessageRef = self.rest.send_for(Method::POST, &format!("/channels/{channel}/messages"), &body, true).await?;
+        let body = render::create_message(&view)
+            .nonce(Nonce::String(nonce(&message.idempotency_key)))
+            .enforce_nonce(true);
+        let posted: MessageRef = self
+            .rest
+            .send_for(Method::POST, &format!("/channels/{channel}/messages"), &body, true)
+            .await?;
         Ok(posted.reference())
     }
 }

@@ -38,7 +38,9 @@ pub struct SignatureVerifier {
 impl SignatureVerifier {
     /// Parses the hex public key from the Developer Portal.
     pub fn from_hex(public_key: &str) -> Result<SignatureVerifier, anyhow::Error> {
-        let bytes: [u8; 32] = hex::decode(public_key.trim())?.try_into().map_err(|_| anyhow::anyhow!("a public key is 32 bytes"))?;
+        let bytes: [u8; 32] = hex::decode(public_key.trim())?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("a public key is 32 bytes"))?;
         Ok(SignatureVerifier { key: Some(VerifyingKey::from_bytes(&bytes)?) })
     }
 
@@ -48,22 +50,38 @@ impl SignatureVerifier {
     }
 
     /// Verifies the two signature headers against `body` at `now`.
-    pub fn verify_request(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Result<(), Refusal> {
-        let header = |name: &'static str| headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader(name));
+    pub fn verify_request(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
+        let header = |name: &'static str| {
+            headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader(name))
+        };
         let signature = header(SIGNATURE_HEADER)?;
         let timestamp = header(TIMESTAMP_HEADER)?;
         self.verify(signature, timestamp, body, now)
     }
 
     /// Verifies a hex `signature` of `timestamp` + `body`, and that `timestamp` is near `now`.
-    pub fn verify(&self, signature: &str, timestamp: &str, body: &[u8], now: DateTime<Utc>) -> Result<(), Refusal> {
+    pub fn verify(
+        &self,
+        signature: &str,
+        timestamp: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), Refusal> {
         let key = self.key.as_ref().ok_or(Refusal::NoKey)?;
         let seconds: i64 = timestamp.trim().parse().map_err(|_| Refusal::MalformedTimestamp)?;
         let skew = now.timestamp().saturating_sub(seconds);
         if skew.abs() > WINDOW_SECONDS {
             return Err(Refusal::OutsideWindow(skew));
         }
-        let bytes: [u8; 64] = hex::decode(signature.trim()).ok().and_then(|b| b.try_into().ok()).ok_or(Refusal::MalformedSignature)?;
+        let bytes: [u8; 64] = hex::decode(signature.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(Refusal::MalformedSignature)?;
         let signature = Signature::from_bytes(&bytes);
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
@@ -95,19 +113,40 @@ mod tests {
         let verifier = SignatureVerifier::from_hex(PUBLIC).unwrap();
         let body = br#"{"type":1}"#;
         assert_eq!(verifier.verify(VECTOR, "1700000000", body, at(1700000300)), Ok(()));
-        assert_eq!(verifier.verify(VECTOR, "1700000000", body, at(1700000301)), Err(Refusal::OutsideWindow(301)));
-        assert_eq!(verifier.verify(VECTOR, "1700000000", body, at(1699999699)), Err(Refusal::OutsideWindow(-301)));
+        assert_eq!(
+            verifier.verify(VECTOR, "1700000000", body, at(1700000301)),
+            Err(Refusal::OutsideWindow(301))
+        );
+        assert_eq!(
+            verifier.verify(VECTOR, "1700000000", body, at(1699999699)),
+            Err(Refusal::OutsideWindow(-301))
+        );
     }
 
     #[test]
     fn a_changed_body_or_malformed_header_is_refused() {
         let verifier = SignatureVerifier::from_hex(PUBLIC).unwrap();
         let now = at(1700000000);
-        assert_eq!(verifier.verify(VECTOR, "1700000000", br#"{"type":2}"#, now), Err(Refusal::BadSignature));
-        assert_eq!(verifier.verify("zz", "1700000000", br#"{"type":1}"#, now), Err(Refusal::MalformedSignature));
-        assert_eq!(verifier.verify(&VECTOR[2..], "1700000000", br#"{"type":1}"#, now), Err(Refusal::MalformedSignature));
-        assert_eq!(verifier.verify(VECTOR, "soon", br#"{"type":1}"#, now), Err(Refusal::MalformedTimestamp));
-        assert_eq!(SignatureVerifier::refusing().verify(VECTOR, "1700000000", br#"{"type":1}"#, now), Err(Refusal::NoKey));
+        assert_eq!(
+            verifier.verify(VECTOR, "1700000000", br#"{"type":2}"#, now),
+            Err(Refusal::BadSignature)
+        );
+        assert_eq!(
+            verifier.verify("zz", "1700000000", br#"{"type":1}"#, now),
+            Err(Refusal::MalformedSignature)
+        );
+        assert_eq!(
+            verifier.verify(&VECTOR[2..], "1700000000", br#"{"type":1}"#, now),
+            Err(Refusal::MalformedSignature)
+        );
+        assert_eq!(
+            verifier.verify(VECTOR, "soon", br#"{"type":1}"#, now),
+            Err(Refusal::MalformedTimestamp)
+        );
+        assert_eq!(
+            SignatureVerifier::refusing().verify(VECTOR, "1700000000", br#"{"type":1}"#, now),
+            Err(Refusal::NoKey)
+        );
         assert!(SignatureVerifier::from_hex("d75a98").is_err());
     }
 }

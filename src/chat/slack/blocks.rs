@@ -49,7 +49,11 @@ impl From<&Reply> for Card {
             kind: reply.kind.clone(),
             headline: mrkdwn(&reply.headline),
             body: mrkdwn(&reply.body),
-            facts: reply.facts.iter().map(|(label, value)| (mrkdwn(label), mrkdwn(value))).collect(),
+            facts: reply
+                .facts
+                .iter()
+                .map(|(label, value)| (mrkdwn(label), mrkdwn(value)))
+                .collect(),
             context: reply.context.iter().map(|line| mrkdwn(line)).collect(),
             actions: reply
                 .actions
@@ -95,16 +99,28 @@ impl Card {
             blocks.push(SlackSectionBlock::new().with_text(md!(chunk)).into());
         }
         for facts in self.facts.chunks(FIELDS_PER_SECTION) {
-            let fields = facts.iter().map(|(label, value)| md!(clip(&format!("*{label}*\n{value}"), FIELD_MAX))).collect();
+            let fields = facts
+                .iter()
+                .map(|(label, value)| md!(clip(&format!("*{label}*\n{value}"), FIELD_MAX)))
+                .collect();
             blocks.push(SlackSectionBlock::new().with_fields(fields).into());
         }
         if !self.context.is_empty() {
-            let elements = self.context.iter().take(CONTEXT_ELEMENTS_MAX).map(|line| md!(clip(line, SECTION_MAX))).collect();
+            let elements = self
+                .context
+                .iter()
+                .take(CONTEXT_ELEMENTS_MAX)
+                .map(|line| md!(clip(line, SECTION_MAX)))
+                .collect();
             blocks.push(SlackContextBlock::new(elements).into());
         }
         for (index, buttons) in self.actions.chunks(BUTTONS_PER_BLOCK).enumerate() {
             let elements = buttons.iter().map(button).collect();
-            blocks.push(SlackActionsBlock::new(elements).with_block_id(SlackBlockId(format!("actions-{index}"))).into());
+            blocks.push(
+                SlackActionsBlock::new(elements)
+                    .with_block_id(SlackBlockId(format!("actions-{index}")))
+                    .into(),
+            );
         }
         blocks
     }
@@ -122,7 +138,8 @@ impl Card {
     /// A `response_url` answer; `replace` puts it in place of the message whose button was
     /// pressed, so that answer's buttons are not live any more.
     pub fn response_replacing(&self, replace: bool) -> Value {
-        let response_type = if self.private || self.is_error() { "ephemeral" } else { "in_channel" };
+        let response_type =
+            if self.private || self.is_error() { "ephemeral" } else { "in_channel" };
         json!({ "response_type": response_type, "replace_original": replace, "text": self.fallback_text(), "blocks": self.blocks() })
     }
 
@@ -132,7 +149,9 @@ impl Card {
     fn headline_block(&self) -> SlackBlock {
         let headline = self.headline.trim();
         if self.is_error() {
-            return SlackSectionBlock::new().with_text(md!(clip(&format!(":warning: {headline}"), SECTION_MAX))).into();
+            return SlackSectionBlock::new()
+                .with_text(md!(clip(&format!(":warning: {headline}"), SECTION_MAX)))
+                .into();
         }
         let plain = headline.replace('*', "");
         let needs_markup = headline.contains(['<', '`', '~', '&']);
@@ -203,7 +222,9 @@ mod tests {
         let mut reply = Reply::new("earliest_start")
             .with_text("Earliest start: Mon 7 Dec 2026\n\n• *CRM Rollout*, 12 weeks\n> From capacity on 2026-11-25.");
         reply.facts.push(("Weeks".into(), "12".into()));
-        reply.actions.push(ReplyButton::new(Action::CommitStart("abc".into()), "Add to deal").primary());
+        reply
+            .actions
+            .push(ReplyButton::new(Action::CommitStart("abc".into()), "Add to deal").primary());
         reply.actions.push(ReplyButton::new(Action::Reject("A1".into()), "Reject").danger());
         reply.actions.push(ReplyButton::new(Action::Hold("abc".into()), "Hold"));
         reply
@@ -212,7 +233,8 @@ mod tests {
     #[test]
     fn a_reply_becomes_header_section_fields_context_and_buttons() {
         let blocks = to_json(&Card::from(&reply()).blocks());
-        let types: Vec<&str> = blocks.as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
+        let types: Vec<&str> =
+            blocks.as_array().unwrap().iter().map(|b| b["type"].as_str().unwrap()).collect();
         assert_eq!(types, ["header", "section", "section", "context", "actions"]);
         assert_eq!(blocks[0]["text"]["text"], "Earliest start: Mon 7 Dec 2026");
         assert_eq!(blocks[1]["text"]["type"], "mrkdwn");
@@ -226,7 +248,8 @@ mod tests {
 
     #[test]
     fn bold_headlines_are_headers_and_mentions_stay_markdown() {
-        let bold = Card::from(&Reply::new("x").with_text("CRM Rollout can start on *Mon 7 Dec 2026*."));
+        let bold =
+            Card::from(&Reply::new("x").with_text("CRM Rollout can start on *Mon 7 Dec 2026*."));
         let blocks = to_json(&bold.blocks());
         assert_eq!(
             (blocks[0]["type"].as_str(), blocks[0]["text"]["text"].as_str()),
@@ -248,6 +271,9 @@ mod tests {
         let card = Card::from(&Reply::error("x".repeat(4000)));
         let response = card.response();
         assert_eq!(response["response_type"], "ephemeral");
-        assert_eq!(response["blocks"][0]["text"]["text"].as_str().unwrap().chars().count(), SECTION_MAX);
+        assert_eq!(
+            response["blocks"][0]["text"]["text"].as_str().unwrap().chars().count(),
+            SECTION_MAX
+        );
     }
 }

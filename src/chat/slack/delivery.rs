@@ -38,12 +38,18 @@ impl SlackDelivery {
 
     fn remember(&self, outcome: &Result<String, DeliveryError>, now: DateTime<Utc>) {
         if let Err(DeliveryError::RateLimited(wait)) = outcome {
-            let until = chrono::Duration::from_std(*wait).ok().and_then(|wait| now.checked_add_signed(wait));
+            let until = chrono::Duration::from_std(*wait)
+                .ok()
+                .and_then(|wait| now.checked_add_signed(wait));
             *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = until;
         }
     }
 
-    async fn send(&self, message: &OutboundMessage, replaces: Option<&str>) -> Result<String, DeliveryError> {
+    async fn send(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+    ) -> Result<String, DeliveryError> {
         let body = Card::from(&message.reply).message();
         if let Some((channel, ts)) = replaces.and_then(split_ref) {
             return Ok(self.api.update_message(channel, ts, &body).await?.platform_ref());
@@ -51,7 +57,11 @@ impl SlackDelivery {
         if let Some(earlier) = replaces {
             // The earlier message's reference is not Slack's: post the new version instead of
             // losing it.
-            tracing::warn!(id = message.id, earlier, "cannot update a message without a Slack reference; posting anew");
+            tracing::warn!(
+                id = message.id,
+                earlier,
+                "cannot update a message without a Slack reference; posting anew"
+            );
         }
         let channel = channel_of(&message.target);
         Ok(self.api.post_message(channel, &body, None).await?.platform_ref())
@@ -60,7 +70,12 @@ impl SlackDelivery {
 
 #[async_trait]
 impl Deliver for SlackDelivery {
-    async fn deliver(&self, message: &OutboundMessage, replaces: Option<&str>, now: DateTime<Utc>) -> Result<String, DeliveryError> {
+    async fn deliver(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<String, DeliveryError> {
         if let Some(wait) = self.must_wait(now) {
             return Err(DeliveryError::RateLimited(wait));
         }

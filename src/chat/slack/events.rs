@@ -39,7 +39,9 @@ struct Event {
 /// Handles one Events API body (HTTP) or `events_api` payload (Socket Mode).
 pub(crate) async fn event(slack: &Slack, body: Value) -> Ack {
     match serde_json::from_value::<EventBody>(body) {
-        Ok(EventBody::UrlVerification { challenge }) => Ack::Json(json!({ "challenge": challenge })),
+        Ok(EventBody::UrlVerification { challenge }) => {
+            Ack::Json(json!({ "challenge": challenge }))
+        }
         Ok(EventBody::EventCallback { event_id, event }) => callback(slack, event_id, event).await,
         Ok(EventBody::Other) => Ack::Empty,
         Err(error) => {
@@ -58,7 +60,11 @@ async fn callback(slack: &Slack, event_id: Option<String>, event: Event) -> Ack 
                 return Ack::Empty;
             }
             Err(error) => {
-                tracing::error!(event_id, error = format!("{error:#}"), "could not record a Slack event; Slack will retry it");
+                tracing::error!(
+                    event_id,
+                    error = format!("{error:#}"),
+                    "could not record a Slack event; Slack will retry it"
+                );
                 return Ack::Failed;
             }
         }
@@ -80,7 +86,9 @@ async fn answer_mention(slack: &Slack, event: Event) {
     let work = async move {
         let actor = worker.actor(&user, &channel).await;
         let help = Card::from(&worker.app.ask(&actor, "/keepable help").await);
-        if let Err(error) = worker.api.post_message(&channel, &help.message(), thread.as_deref()).await {
+        if let Err(error) =
+            worker.api.post_message(&channel, &help.message(), thread.as_deref()).await
+        {
             tracing::warn!(channel, error = ?error, "could not answer an app mention");
         }
     };

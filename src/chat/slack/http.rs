@@ -71,26 +71,36 @@ enum Replays {
 
 /// The raw body of a request Slack signed, or the response that ends it: 200 for an
 /// `ssl_check`, 401 when not signed by Slack within the time window or replayed.
-async fn accept(slack: &Slack, headers: &HeaderMap, body: Bytes, replays: Replays) -> Result<Bytes, Response> {
+async fn accept(
+    slack: &Slack,
+    headers: &HeaderMap,
+    body: Bytes,
+    replays: Replays,
+) -> Result<Bytes, Response> {
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
     // before (and whether or not) it is signed; it never reaches a handler.
     if form_field(&body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
     let now = slack.app.clock.now().timestamp();
-    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, &body, now).map_err(|refusal| {
-        tracing::warn!(%refusal, "refused a request that Slack did not sign");
-        StatusCode::UNAUTHORIZED.into_response()
-    })?;
+    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, &body, now)
+        .map_err(|refusal| {
+            tracing::warn!(%refusal, "refused a request that Slack did not sign");
+            StatusCode::UNAUTHORIZED.into_response()
+        })?;
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
         let from = team_of(&body);
         if from.as_deref() != Some(team) {
-            tracing::warn!(team = from.as_deref().unwrap_or("none"), "refused a request from another Slack workspace");
+            tracing::warn!(
+                team = from.as_deref().unwrap_or("none"),
+                "refused a request from another Slack workspace"
+            );
             return Err(StatusCode::FORBIDDEN.into_response());
         }
     }
     if replays == Replays::Refused {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let header =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let sent_at = header(verify::TIMESTAMP_HEADER).trim().parse().unwrap_or_default();
         if !slack.replays.first_time(header(verify::SIGNATURE_HEADER), sent_at, now) {
             tracing::warn!("refused a replayed Slack request");

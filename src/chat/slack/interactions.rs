@@ -109,19 +109,27 @@ fn unreadable(kind: &str, error: serde_json::Error) -> Ack {
 async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
     let Some(clicked) = payload.actions.into_iter().next() else { return Ack::Empty };
     let replace = payload.container.as_ref().is_some_and(|c| c.is_ephemeral);
-    let channel = payload.channel.map(|c| c.id).or_else(|| payload.container.and_then(|c| c.channel_id)).unwrap_or_default();
-    let clicker = Clicker { user: payload.user.id, channel, response_url: payload.response_url, replace };
+    let channel = payload
+        .channel
+        .map(|c| c.id)
+        .or_else(|| payload.container.and_then(|c| c.channel_id))
+        .unwrap_or_default();
+    let clicker =
+        Clicker { user: payload.user.id, channel, response_url: payload.response_url, replace };
     let action_id = clicked.action_id;
 
     if let Some(form) = action_id.parse::<Action>().ok().and_then(|action| action.form()) {
         let view = modals::action_modal(&action_id, form, &clicker.channel);
         let opened = match payload.trigger_id.as_deref() {
-            Some(trigger_id) => slack.api.open_view(trigger_id, &view).await.map_err(|e| format!("{e:?}")),
+            Some(trigger_id) => {
+                slack.api.open_view(trigger_id, &view).await.map_err(|e| format!("{e:?}"))
+            }
             None => Err("the click came without a trigger_id".to_string()),
         };
         if let Err(error) = opened {
             tracing::warn!(action_id, error, "could not open a modal");
-            let sorry = Reply::error("Sorry, the form could not be opened. Please click the button again.");
+            let sorry =
+                Reply::error("Sorry, the form could not be opened. Please click the button again.");
             tell(slack, &clicker, &Card::from(&sorry)).await;
         }
         return Ack::Empty;
@@ -139,10 +147,15 @@ async fn block_actions(slack: &Slack, payload: BlockActions) -> Ack {
 }
 
 async fn view_submission(slack: &Slack, payload: ViewSubmission) -> Ack {
-    let context = ModalContext::decode(payload.view.private_metadata.as_deref().unwrap_or_default());
+    let context =
+        ModalContext::decode(payload.view.private_metadata.as_deref().unwrap_or_default());
     let values = modals::submitted_values(&payload.view.state);
-    let clicker =
-        Clicker { user: payload.user.id, channel: context.channel.clone().unwrap_or_default(), response_url: None, replace: false };
+    let clicker = Clicker {
+        user: payload.user.id,
+        channel: context.channel.clone().unwrap_or_default(),
+        response_url: None,
+        replace: false,
+    };
     if payload.view.callback_id.as_deref() == Some(modals::SCOPE_CALLBACK) {
         return submit_scope(slack, clicker, values).await;
     }
@@ -153,7 +166,12 @@ async fn view_submission(slack: &Slack, payload: ViewSubmission) -> Ack {
 }
 
 /// Completes a button's action with the modal's fields.
-async fn submit_action(slack: &Slack, clicker: Clicker, action_id: String, values: HashMap<String, String>) -> Ack {
+async fn submit_action(
+    slack: &Slack,
+    clicker: Clicker,
+    action_id: String,
+    values: HashMap<String, String>,
+) -> Ack {
     let Some(form) = action_id.parse::<Action>().ok().and_then(|action| action.form()) else {
         let sorry = Reply::error("That form has expired; press the button again.");
         tell(slack, &clicker, &Card::from(&sorry)).await;
@@ -176,7 +194,9 @@ async fn submit_action(slack: &Slack, clicker: Clicker, action_id: String, value
 /// Opens a scoping ticket from the `/scope` modal, its description kept whole.
 async fn submit_scope(slack: &Slack, clicker: Clicker, values: HashMap<String, String>) -> Ack {
     let command = match modals::validate(Form::ScopeRequest, &values) {
-        Ok((FormInput::ScopeRequest { description, deal }, _)) => Command::Scope { description, deal },
+        Ok((FormInput::ScopeRequest { description, deal }, _)) => {
+            Command::Scope { description, deal }
+        }
         Ok(_) => return Ack::Empty,
         Err(errors) => return Ack::Json(modals::errors_response(&errors)),
     };
@@ -212,7 +232,9 @@ fn finish_submission(slack: &Slack, clicker: Clicker, outcome: Timed<Reply>, fie
             });
             Ack::Empty
         }
-        Timed::Failed => refusal("Sorry, something went wrong on our side. Please try again in a moment."),
+        Timed::Failed => {
+            refusal("Sorry, something went wrong on our side. Please try again in a moment.")
+        }
     }
 }
 
@@ -224,8 +246,12 @@ async fn tell(slack: &Slack, clicker: &Clicker, card: &Card) {
         (None, false) if card.private || card.is_error() => {
             slack.api.post_ephemeral(&clicker.channel, &clicker.user, &card.message()).await
         }
-        (None, false) => slack.api.post_message(&clicker.channel, &card.message(), None).await.map(|_| ()),
-        (None, true) => slack.api.post_message(&clicker.user, &card.message(), None).await.map(|_| ()),
+        (None, false) => {
+            slack.api.post_message(&clicker.channel, &card.message(), None).await.map(|_| ())
+        }
+        (None, true) => {
+            slack.api.post_message(&clicker.user, &card.message(), None).await.map(|_| ())
+        }
     };
     if let Err(error) = sent {
         tracing::warn!(user = clicker.user, error = ?error, "could not show an interaction's outcome");

@@ -58,7 +58,11 @@ impl SlackSettings {
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<SlackSettings>> {
         let Some(signing_secret) = var("SLACK_SIGNING_SECRET") else { return Ok(None) };
         let ack_within = match var("SLACK_ACK_WITHIN_MS") {
-            Some(ms) => Duration::from_millis(ms.trim().parse().context("SLACK_ACK_WITHIN_MS must be a whole number of milliseconds")?),
+            Some(ms) => Duration::from_millis(
+                ms.trim()
+                    .parse()
+                    .context("SLACK_ACK_WITHIN_MS must be a whole number of milliseconds")?,
+            ),
             None => DEFAULT_ACK_WITHIN,
         };
         Ok(Some(SlackSettings {
@@ -96,8 +100,13 @@ impl Slack {
 
     /// The acting user in `channel`, with the configured approver / presales groups they are in.
     pub async fn actor(&self, user: &str, channel: &str) -> Actor {
-        let configured: Vec<&str> =
-            [self.app.settings.approver_group.as_deref(), self.app.settings.presales_group.as_deref()].into_iter().flatten().collect();
+        let configured: Vec<&str> = [
+            self.app.settings.approver_group.as_deref(),
+            self.app.settings.presales_group.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut actor = Actor::new(user, channel);
         actor.groups = self.groups.groups_of(user, &configured).await;
         actor
@@ -181,9 +190,14 @@ mod tests {
     fn the_acknowledgement_window_is_a_setting() {
         let settings = SlackSettings::from_env(&environment).unwrap().unwrap();
         assert_eq!(settings.ack_within, Duration::from_millis(1500));
-        let defaults = SlackSettings::from_env(&|name| (name == "SLACK_SIGNING_SECRET").then(|| "s".to_string())).unwrap().unwrap();
+        let defaults = SlackSettings::from_env(&|name| {
+            (name == "SLACK_SIGNING_SECRET").then(|| "s".to_string())
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(defaults.ack_within, DEFAULT_ACK_WITHIN);
-        let wrong = |name: &str| Some(if name == "SLACK_ACK_WITHIN_MS" { "2s" } else { "s" }.to_string());
+        let wrong =
+            |name: &str| Some(if name == "SLACK_ACK_WITHIN_MS" { "2s" } else { "s" }.to_string());
         assert!(SlackSettings::from_env(&wrong).is_err());
     }
 }

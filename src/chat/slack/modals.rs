@@ -38,20 +38,26 @@ impl ModalContext {
     /// Reads our JSON; bare text is taken as the action id itself.
     pub fn decode(metadata: &str) -> ModalContext {
         let metadata = metadata.trim();
-        serde_json::from_str(metadata)
-            .unwrap_or_else(|_| ModalContext { action: Some(metadata.to_string()).filter(|a| !a.is_empty()), channel: None })
+        serde_json::from_str(metadata).unwrap_or_else(|_| ModalContext {
+            action: Some(metadata.to_string()).filter(|a| !a.is_empty()),
+            channel: None,
+        })
     }
 }
 
 /// The modal that asks for `form` before `action_id` runs.
 pub(crate) fn action_modal(action_id: &str, form: Form, channel: &str) -> Value {
-    let context = ModalContext { action: Some(action_id.to_string()), channel: Some(channel.to_string()).filter(|c| !c.is_empty()) };
+    let context = ModalContext {
+        action: Some(action_id.to_string()),
+        channel: Some(channel.to_string()).filter(|c| !c.is_empty()),
+    };
     modal(form, ACTION_CALLBACK, &context)
 }
 
 /// The modal `/scope` opens when typed without a description.
 pub(crate) fn scope_modal(channel: &str) -> Value {
-    let context = ModalContext { action: None, channel: Some(channel.to_string()).filter(|c| !c.is_empty()) };
+    let context =
+        ModalContext { action: None, channel: Some(channel.to_string()).filter(|c| !c.is_empty()) };
     modal(Form::ScopeRequest, SCOPE_CALLBACK, &context)
 }
 
@@ -70,11 +76,20 @@ fn modal(form: Form, callback_id: &str, context: &ModalContext) -> Value {
 fn input(field: &Field) -> SlackBlock {
     let action_id = SlackActionId(field.key.to_string());
     let element: SlackInputBlockElement = if field.kind == FieldKind::Date {
-        SlackBlockDatePickerElement::new().with_action_id(action_id).with_placeholder(pt!("YYYY-MM-DD")).into()
+        SlackBlockDatePickerElement::new()
+            .with_action_id(action_id)
+            .with_placeholder(pt!("YYYY-MM-DD"))
+            .into()
     } else {
-        SlackBlockPlainTextInputElement::new().with_action_id(action_id).with_multiline(field.multiline()).into()
+        SlackBlockPlainTextInputElement::new()
+            .with_action_id(action_id)
+            .with_multiline(field.multiline())
+            .into()
     };
-    SlackInputBlock::new(pt!(field.label), element).with_block_id(SlackBlockId(field.key.to_string())).with_optional(!field.required).into()
+    SlackInputBlock::new(pt!(field.label), element)
+        .with_block_id(SlackBlockId(field.key.to_string()))
+        .with_optional(!field.required)
+        .into()
 }
 
 /// A view's `state` as Slack submits it: inputs by block id, then by action id.
@@ -100,7 +115,9 @@ pub(crate) fn submitted_values(state: &ViewState) -> HashMap<String, String> {
         .map(|(block_id, inputs)| {
             // One input per block: its action id is the field key, but any single input will do.
             let chosen = inputs.get(block_id).or_else(|| inputs.values().next());
-            let text = chosen.and_then(|v| v.value.clone().or_else(|| v.selected_date.clone())).unwrap_or_default();
+            let text = chosen
+                .and_then(|v| v.value.clone().or_else(|| v.selected_date.clone()))
+                .unwrap_or_default();
             (block_id.clone(), text.trim().to_string())
         })
         .collect()
@@ -112,8 +129,11 @@ pub(crate) fn validate(
     form: Form,
     values: &HashMap<String, String>,
 ) -> Result<(FormInput, HashMap<String, String>), HashMap<String, String>> {
-    let declared: HashMap<String, String> =
-        values.iter().filter(|(key, _)| form.fields().iter().any(|f| f.key == key.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let declared: HashMap<String, String> = values
+        .iter()
+        .filter(|(key, _)| form.fields().iter().any(|f| f.key == key.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     match form.check(&declared) {
         Ok(input) => Ok((input, declared)),
         Err(errors) => Err(errors.into_iter().map(|e| (e.key.to_string(), e.message)).collect()),
@@ -141,7 +161,12 @@ mod tests {
         let context = ModalContext::decode(view["private_metadata"].as_str().unwrap());
         assert_eq!(context.action.as_deref(), Some("scope_ticket:T1"));
         assert_eq!(context.channel.as_deref(), Some("C1"));
-        let block_ids: Vec<&str> = view["blocks"].as_array().unwrap().iter().map(|b| b["block_id"].as_str().unwrap()).collect();
+        let block_ids: Vec<&str> = view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["block_id"].as_str().unwrap())
+            .collect();
         assert_eq!(block_ids, ["effort", "price", "notes"]);
         assert_eq!(view["blocks"][2]["optional"], true);
     }
@@ -153,11 +178,17 @@ mod tests {
 
     #[test]
     fn bad_input_gets_an_error_under_its_field() {
-        let errors = validate(Form::ScopeTicket, &values(&[("effort", "lots"), ("price", "$4,800"), ("notes", "")])).unwrap_err();
+        let errors = validate(
+            Form::ScopeTicket,
+            &values(&[("effort", "lots"), ("price", "$4,800"), ("notes", "")]),
+        )
+        .unwrap_err();
         assert_eq!(errors.keys().collect::<Vec<_>>(), ["effort"]);
         let errors = validate(Form::RejectApproval, &values(&[("reason", "  ")])).unwrap_err();
         assert_eq!(errors["reason"], "The reason is required.");
-        assert!(validate(Form::EarlyStart, &values(&[("date", "next week")])).unwrap_err().contains_key("date"));
+        assert!(validate(Form::EarlyStart, &values(&[("date", "next week")]))
+            .unwrap_err()
+            .contains_key("date"));
         assert!(validate(Form::EarlyStart, &values(&[("date", "2027-01-11")])).is_ok());
     }
 

@@ -35,7 +35,11 @@ struct Envelope {
 
 /// Connects and serves until the task is stopped, reconnecting whenever the socket ends.
 pub async fn run(app: App, settings: Arc<SlackSettings>) -> anyhow::Result<()> {
-    let token = settings.app_token.clone().filter(|t| !t.expose_secret().is_empty()).context("SLACK_APP_TOKEN is not set")?;
+    let token = settings
+        .app_token
+        .clone()
+        .filter(|t| !t.expose_secret().is_empty())
+        .context("SLACK_APP_TOKEN is not set")?;
     let slack = Slack::new(app, settings);
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -45,7 +49,11 @@ pub async fn run(app: App, settings: Arc<SlackSettings>) -> anyhow::Result<()> {
                 backoff = Duration::from_secs(1);
             }
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), wait_s = backoff.as_secs(), "Slack Socket Mode connection failed");
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    wait_s = backoff.as_secs(),
+                    "Slack Socket Mode connection failed"
+                );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -55,8 +63,14 @@ pub async fn run(app: App, settings: Arc<SlackSettings>) -> anyhow::Result<()> {
 
 /// One websocket connection, until Slack closes it or asks us to reconnect.
 async fn session(slack: &Slack, token: &SecretString) -> anyhow::Result<()> {
-    let url = slack.api.open_socket_url(token).await.map_err(|e| anyhow::anyhow!("apps.connections.open: {e:?}"))?;
-    let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.context("connecting to the Socket Mode websocket")?;
+    let url = slack
+        .api
+        .open_socket_url(token)
+        .await
+        .map_err(|e| anyhow::anyhow!("apps.connections.open: {e:?}"))?;
+    let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .context("connecting to the Socket Mode websocket")?;
     tracing::info!("Slack Socket Mode connected");
     let (mut sink, mut stream) = socket.split();
     // Handlers run in their own tasks and hand their acks back here to be written.

@@ -29,14 +29,21 @@ pub enum Refusal {
 
 /// Checks Slack's signature of `body`, sent at `timestamp` (the header's text), at time `now`
 /// (Unix seconds).
-pub fn verify_signature(secret: &str, timestamp: &str, signature: &str, body: &[u8], now: i64) -> Result<(), Refusal> {
+pub fn verify_signature(
+    secret: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), Refusal> {
     let sent_at: i64 = timestamp.trim().parse().map_err(|_| Refusal::BadTimestamp)?;
     if (now - sent_at).abs() > MAX_SKEW_SECONDS {
         return Err(Refusal::OutsideWindow);
     }
     let given = signature.strip_prefix("v0=").ok_or(Refusal::MalformedSignature)?;
     let given = hex::decode(given).map_err(|_| Refusal::MalformedSignature)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refusal::Mismatch)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refusal::Mismatch)?;
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
     mac.update(b":");
@@ -46,8 +53,14 @@ pub fn verify_signature(secret: &str, timestamp: &str, signature: &str, body: &[
 }
 
 /// Checks the headers of a request against its raw body.
-pub fn verify_request(secret: &str, headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Refusal> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader);
+pub fn verify_request(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), Refusal> {
+    let header =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader);
     let timestamp = header(TIMESTAMP_HEADER)?;
     let signature = header(SIGNATURE_HEADER)?;
     verify_signature(secret, timestamp, signature, body, now)
@@ -64,31 +77,64 @@ mod tests {
 
     #[test]
     fn slacks_published_example_verifies_at_its_own_time() {
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), 1531420618), Ok(()));
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), 1531420618),
+            Ok(())
+        );
     }
 
     #[test]
     fn the_window_is_five_minutes_either_way() {
         let at = 1531420618;
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 300), Ok(()));
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 300), Ok(()));
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 301), Err(Refusal::OutsideWindow));
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 301), Err(Refusal::OutsideWindow));
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 301),
+            Err(Refusal::OutsideWindow)
+        );
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 301),
+            Err(Refusal::OutsideWindow)
+        );
     }
 
     #[test]
     fn a_changed_body_secret_or_signature_is_refused() {
         let at = 1531420618;
         let tampered = BODY.replace("text=", "text=x");
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, SIGNATURE, tampered.as_bytes(), at), Err(Refusal::Mismatch));
-        assert_eq!(verify_signature("another-secret", TIMESTAMP, SIGNATURE, BODY.as_bytes(), at), Err(Refusal::Mismatch));
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, "v0=zz", BODY.as_bytes(), at), Err(Refusal::MalformedSignature));
-        assert_eq!(verify_signature(SECRET, TIMESTAMP, &SIGNATURE[3..], BODY.as_bytes(), at), Err(Refusal::MalformedSignature));
-        assert_eq!(verify_signature(SECRET, "soon", SIGNATURE, BODY.as_bytes(), at), Err(Refusal::BadTimestamp));
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, tampered.as_bytes(), at),
+            Err(Refusal::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("another-secret", TIMESTAMP, SIGNATURE, BODY.as_bytes(), at),
+            Err(Refusal::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, "v0=zz", BODY.as_bytes(), at),
+            Err(Refusal::MalformedSignature)
+        );
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, &SIGNATURE[3..], BODY.as_bytes(), at),
+            Err(Refusal::MalformedSignature)
+        );
+        assert_eq!(
+            verify_signature(SECRET, "soon", SIGNATURE, BODY.as_bytes(), at),
+            Err(Refusal::BadTimestamp)
+        );
     }
 
     #[test]
     fn missing_headers_are_refused() {
-        assert_eq!(verify_request(SECRET, &HeaderMap::new(), BODY.as_bytes(), 1531420618), Err(Refusal::MissingHeader));
+        assert_eq!(
+            verify_request(SECRET, &HeaderMap::new(), BODY.as_bytes(), 1531420618),
+            Err(Refusal::MissingHeader)
+        );
     }
 }

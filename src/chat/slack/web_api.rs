@@ -12,7 +12,8 @@ use super::SlackSettings;
 use crate::app::delivery::DeliveryError;
 
 /// Slack errors that say "try again later" rather than "this will never work".
-const TRANSIENT_ERRORS: [&str; 4] = ["internal_error", "fatal_error", "service_unavailable", "request_timeout"];
+const TRANSIENT_ERRORS: [&str; 4] =
+    ["internal_error", "fatal_error", "service_unavailable", "request_timeout"];
 
 /// The Web API client; cheap to clone.
 #[derive(Clone)]
@@ -45,7 +46,11 @@ impl WebApi {
                     reqwest::Client::new()
                 },
             );
-        WebApi { http, base: settings.api_url.trim_end_matches('/').to_string(), bot_token: settings.bot_token.clone() }
+        WebApi {
+            http,
+            base: settings.api_url.trim_end_matches('/').to_string(),
+            bot_token: settings.bot_token.clone(),
+        }
     }
 
     fn url(&self, method: &str) -> String {
@@ -54,18 +59,29 @@ impl WebApi {
 
     /// Calls `method` with a JSON body and the bot token.
     async fn call(&self, method: &str, body: &Value) -> Result<Value, DeliveryError> {
-        let request = self.http.post(self.url(method)).bearer_auth(self.bot_token.expose_secret()).json(body);
+        let request =
+            self.http.post(self.url(method)).bearer_auth(self.bot_token.expose_secret()).json(body);
         answer(method, request.send().await).await
     }
 
     /// Calls `method` form-encoded with `token`: the read methods and `apps.*` expect a form.
-    async fn call_form(&self, method: &str, token: &str, form: &[(&str, &str)]) -> Result<Value, DeliveryError> {
+    async fn call_form(
+        &self,
+        method: &str,
+        token: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Value, DeliveryError> {
         let request = self.http.post(self.url(method)).bearer_auth(token).form(form);
         answer(method, request.send().await).await
     }
 
     /// `chat.postMessage`: `channel` may be a user id, which posts to the app's DM with them.
-    pub async fn post_message(&self, channel: &str, message: &Value, thread_ts: Option<&str>) -> Result<Posted, DeliveryError> {
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        message: &Value,
+        thread_ts: Option<&str>,
+    ) -> Result<Posted, DeliveryError> {
         let mut body = message.clone();
         body["channel"] = json!(channel);
         if let Some(ts) = thread_ts {
@@ -76,7 +92,12 @@ impl WebApi {
     }
 
     /// `chat.update` of the message at `channel` / `ts`.
-    pub async fn update_message(&self, channel: &str, ts: &str, message: &Value) -> Result<Posted, DeliveryError> {
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Value,
+    ) -> Result<Posted, DeliveryError> {
         let mut body = message.clone();
         body["channel"] = json!(channel);
         body["ts"] = json!(ts);
@@ -85,7 +106,12 @@ impl WebApi {
     }
 
     /// `chat.postEphemeral`: only `user` sees it, in `channel`.
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, message: &Value) -> Result<(), DeliveryError> {
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        message: &Value,
+    ) -> Result<(), DeliveryError> {
         let mut body = message.clone();
         body["channel"] = json!(channel);
         body["user"] = json!(user);
@@ -94,7 +120,9 @@ impl WebApi {
 
     /// `views.open` with a modal, within three seconds of the `trigger_id`'s interaction.
     pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), DeliveryError> {
-        self.call("views.open", &json!({ "trigger_id": trigger_id, "view": view })).await.map(|_| ())
+        self.call("views.open", &json!({ "trigger_id": trigger_id, "view": view }))
+            .await
+            .map(|_| ())
     }
 
     /// `usergroups.users.list`: the user ids in a user group.
@@ -103,9 +131,16 @@ impl WebApi {
         struct Members {
             users: Vec<String>,
         }
-        let answer = self.call_form("usergroups.users.list", self.bot_token.expose_secret(), &[("usergroup", group)]).await?;
-        let members: Members = serde_json::from_value(answer)
-            .map_err(|e| DeliveryError::Permanent(format!("usergroups.users.list: no users in the answer ({e})")))?;
+        let answer = self
+            .call_form(
+                "usergroups.users.list",
+                self.bot_token.expose_secret(),
+                &[("usergroup", group)],
+            )
+            .await?;
+        let members: Members = serde_json::from_value(answer).map_err(|e| {
+            DeliveryError::Permanent(format!("usergroups.users.list: no users in the answer ({e})"))
+        })?;
         Ok(members.users)
     }
 
@@ -122,13 +157,20 @@ impl WebApi {
         struct Info {
             user: Option<User>,
         }
-        let answer = match self.call_form("users.info", self.bot_token.expose_secret(), &[("user", user)]).await {
+        let answer = match self
+            .call_form("users.info", self.bot_token.expose_secret(), &[("user", user)])
+            .await
+        {
             Ok(answer) => answer,
-            Err(DeliveryError::Permanent(error)) if error.contains("user_not_found") => return Ok(false),
+            Err(DeliveryError::Permanent(error)) if error.contains("user_not_found") => {
+                return Ok(false)
+            }
             Err(error) => return Err(error),
         };
-        let info: Info = serde_json::from_value(answer).map_err(|e| DeliveryError::Transient(format!("users.info: {e}")))?;
-        Ok(info.user.is_some_and(|u| !u.deleted && !u.is_bot && !u.is_app_user) && user != "USLACKBOT")
+        let info: Info = serde_json::from_value(answer)
+            .map_err(|e| DeliveryError::Transient(format!("users.info: {e}")))?;
+        Ok(info.user.is_some_and(|u| !u.deleted && !u.is_bot && !u.is_app_user)
+            && user != "USLACKBOT")
     }
 
     /// `apps.connections.open` with the app-level token: a Socket Mode websocket URL.
@@ -137,9 +179,11 @@ impl WebApi {
         struct Connection {
             url: String,
         }
-        let answer = self.call_form("apps.connections.open", app_token.expose_secret(), &[]).await?;
-        let connection: Connection =
-            serde_json::from_value(answer).map_err(|_| DeliveryError::Permanent("apps.connections.open: no url in the answer".into()))?;
+        let answer =
+            self.call_form("apps.connections.open", app_token.expose_secret(), &[]).await?;
+        let connection: Connection = serde_json::from_value(answer).map_err(|_| {
+            DeliveryError::Permanent("apps.connections.open: no url in the answer".into())
+        })?;
         Ok(connection.url)
     }
 
@@ -151,20 +195,33 @@ impl WebApi {
 }
 
 /// Maps an HTTP outcome onto Slack's answer or a `DeliveryError`.
-async fn answer(method: &str, response: Result<reqwest::Response, reqwest::Error>) -> Result<Value, DeliveryError> {
-    let response = response.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+async fn answer(
+    method: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Value, DeliveryError> {
+    let response =
+        response.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
     let status = response.status();
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        let wait =
-            response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let wait = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         return Err(DeliveryError::RateLimited(Duration::from_secs(wait.unwrap_or(1).max(1))));
     }
     if status.is_server_error() {
         return Err(DeliveryError::Transient(format!("{method}: HTTP {status}")));
     }
-    let text = response.text().await.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+    let text = response
+        .text()
+        .await
+        .map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
     if !status.is_success() {
-        return Err(DeliveryError::Permanent(format!("{method}: HTTP {status}: {}", clip(&text, 200))));
+        return Err(DeliveryError::Permanent(format!(
+            "{method}: HTTP {status}: {}",
+            clip(&text, 200)
+        )));
     }
     // A response_url answers `ok` as plain text; the Web API answers JSON with an `ok` flag.
     let Ok(value) = serde_json::from_str::<Value>(&text) else {
@@ -200,7 +257,9 @@ fn posted(answer: &Value, channel: &str) -> Result<Posted, DeliveryError> {
         channel: Option<String>,
     }
     let message: Message = serde_json::from_value(answer.clone()).unwrap_or_default();
-    let ts = message.ts.ok_or_else(|| DeliveryError::Permanent("Slack answered ok without a message ts".into()))?;
+    let ts = message
+        .ts
+        .ok_or_else(|| DeliveryError::Permanent("Slack answered ok without a message ts".into()))?;
     Ok(Posted { channel: message.channel.unwrap_or_else(|| channel.to_string()), ts })
 }
 

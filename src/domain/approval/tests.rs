@@ -50,19 +50,37 @@ const NOW: &str = "2027-01-02T09:00:00Z";
 
 #[test]
 fn an_approver_may_decide_someone_elses_request() {
-    assert_eq!(check_decision(&pending(), as_user("U2"), &approvers(), &ApprovalDecision::Approve, at(NOW)), Ok(()));
+    assert_eq!(
+        check_decision(
+            &pending(),
+            as_user("U2"),
+            &approvers(),
+            &ApprovalDecision::Approve,
+            at(NOW)
+        ),
+        Ok(())
+    );
 }
 
 #[test]
 fn a_member_of_the_approver_group_may_decide() {
     let groups = vec!["S-LEAD".to_string()];
     let decider = Decider { user: "U9", groups: &groups };
-    assert_eq!(check_decision(&pending(), decider, &approvers(), &ApprovalDecision::Approve, at(NOW)), Ok(()));
+    assert_eq!(
+        check_decision(&pending(), decider, &approvers(), &ApprovalDecision::Approve, at(NOW)),
+        Ok(())
+    );
 }
 
 #[test]
 fn deny_by_default() {
-    let refusal = check_decision(&pending(), as_user("U9"), &Membership::default(), &ApprovalDecision::Approve, at(NOW));
+    let refusal = check_decision(
+        &pending(),
+        as_user("U9"),
+        &Membership::default(),
+        &ApprovalDecision::Approve,
+        at(NOW),
+    );
     assert_eq!(refusal, Err(DecisionRefusal::NotAuthorised));
 }
 
@@ -70,13 +88,19 @@ fn deny_by_default() {
 fn no_self_approval() {
     let mut own = approvers();
     own.users.push("U1".into());
-    assert_eq!(check_decision(&pending(), as_user("U1"), &own, &ApprovalDecision::Approve, at(NOW)), Err(DecisionRefusal::OwnRequest));
+    assert_eq!(
+        check_decision(&pending(), as_user("U1"), &own, &ApprovalDecision::Approve, at(NOW)),
+        Err(DecisionRefusal::OwnRequest)
+    );
 }
 
 #[test]
 fn a_rejection_needs_a_reason() {
     let reject = ApprovalDecision::Reject { reason: "  ".into() };
-    assert_eq!(check_decision(&pending(), as_user("U2"), &approvers(), &reject, at(NOW)), Err(DecisionRefusal::ReasonMissing));
+    assert_eq!(
+        check_decision(&pending(), as_user("U2"), &approvers(), &reject, at(NOW)),
+        Err(DecisionRefusal::ReasonMissing)
+    );
 }
 
 #[test]
@@ -87,14 +111,18 @@ fn a_decided_request_stays_decided() {
         decided_at: Some(at("2027-01-02T08:00:00Z")),
         ..pending()
     };
-    let refusal = check_decision(&decided, as_user("U2"), &approvers(), &ApprovalDecision::Approve, at(NOW)).unwrap_err();
+    let refusal =
+        check_decision(&decided, as_user("U2"), &approvers(), &ApprovalDecision::Approve, at(NOW))
+            .unwrap_err();
     assert!(refusal.to_string().contains("U3"), "{refusal}");
 }
 
 #[test]
 fn a_request_past_its_expiry_cannot_be_decided_before_the_sweep_runs() {
     let late = at("2027-01-04T10:00:00Z");
-    let refusal = check_decision(&pending(), as_user("U2"), &approvers(), &ApprovalDecision::Approve, late).unwrap_err();
+    let refusal =
+        check_decision(&pending(), as_user("U2"), &approvers(), &ApprovalDecision::Approve, late)
+            .unwrap_err();
     assert!(matches!(refusal, DecisionRefusal::Expired { .. }), "{refusal}");
 }
 

@@ -12,7 +12,13 @@ fn hours(h: i64) -> Hours {
 }
 
 fn person(id: &str, role: &str, weekly: i64, bookings: Vec<Booking>) -> PersonLoad {
-    PersonLoad { id: id.into(), role: role.into(), weekly_hours: hours(weekly), bookings, time_off: vec![] }
+    PersonLoad {
+        id: id.into(),
+        role: role.into(),
+        weekly_hours: hours(weekly),
+        bookings,
+        time_off: vec![],
+    }
 }
 
 fn booking(start: &str, end: &str, h: i64, tentative: bool) -> Booking {
@@ -20,7 +26,10 @@ fn booking(start: &str, end: &str, h: i64, tentative: bool) -> Booking {
 }
 
 fn pattern(role: &str, count: i64, h: i64, weeks: i64) -> Pattern {
-    Pattern { requirements: vec![Requirement { role: role.into(), count, hours_per_week: hours(h) }], weeks }
+    Pattern {
+        requirements: vec![Requirement { role: role.into(), count, hours_per_week: hours(h) }],
+        weeks,
+    }
 }
 
 fn window() -> Window {
@@ -30,24 +39,30 @@ fn window() -> Window {
 #[test]
 fn a_free_person_can_start_at_the_first_candidate() {
     let people = vec![person("a", "senior", 40, vec![])];
-    let answer = earliest_start(&pattern("senior", 1, 40, 4), &people, &Calendar::default(), window());
+    let answer =
+        earliest_start(&pattern("senior", 1, 40, 4), &people, &Calendar::default(), window());
     assert_eq!(answer.earliest_start, Some(date("2027-03-15")));
 }
 
 #[test]
 fn a_booking_pushes_the_start_past_its_end() {
     // Booked Monday to Wednesday of the week of 5 April: 3 × 16 + 2 × 40 = 128 >= 5 × 20 still fits.
-    let people = vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, false)])];
-    let answer = earliest_start(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), window());
+    let people =
+        vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, false)])];
+    let answer =
+        earliest_start(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), window());
     assert_eq!(answer.earliest_start, Some(date("2027-04-05")));
-    let answer = earliest_start(&pattern("senior", 1, 30, 2), &people, &Calendar::default(), window());
+    let answer =
+        earliest_start(&pattern("senior", 1, 30, 2), &people, &Calendar::default(), window());
     assert_eq!(answer.earliest_start, Some(date("2027-04-12")));
 }
 
 #[test]
 fn tentative_bookings_count_unless_released() {
-    let people = vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, true)])];
-    let answer = earliest_start(&pattern("senior", 1, 30, 2), &people, &Calendar::default(), window());
+    let people =
+        vec![person("a", "senior", 40, vec![booking("2027-03-01", "2027-04-07", 24, true)])];
+    let answer =
+        earliest_start(&pattern("senior", 1, 30, 2), &people, &Calendar::default(), window());
     assert_eq!(answer.earliest_start, Some(date("2027-04-12")));
     assert_eq!(answer.earliest_start_ignoring_tentative, Some(date("2027-03-15")));
 }
@@ -55,9 +70,15 @@ fn tentative_bookings_count_unless_released() {
 #[test]
 fn a_holiday_lowers_what_a_week_needs() {
     // 32 of 40 hours booked leaves 8 per week; 40 needed per 5-day week, 8 per 1-day week.
-    let calendar = Calendar::new([date("2027-03-16"), date("2027-03-17"), date("2027-03-18"), date("2027-03-19")]);
+    let calendar = Calendar::new([
+        date("2027-03-16"),
+        date("2027-03-17"),
+        date("2027-03-18"),
+        date("2027-03-19"),
+    ]);
     let people = vec![person("a", "senior", 40, vec![])];
-    let busy = vec![person("a", "senior", 40, vec![booking("2027-03-15", "2027-03-15", 40, false)])];
+    let busy =
+        vec![person("a", "senior", 40, vec![booking("2027-03-15", "2027-03-15", 40, false)])];
     let answer = earliest_start(&pattern("senior", 1, 40, 1), &people, &calendar, window());
     assert_eq!(answer.earliest_start, Some(date("2027-03-15")));
     let answer = earliest_start(&pattern("senior", 1, 40, 1), &busy, &calendar, window());
@@ -68,7 +89,8 @@ fn a_holiday_lowers_what_a_week_needs() {
 fn time_off_empties_the_days_it_covers() {
     let mut away = person("a", "analyst", 40, vec![]);
     away.time_off.push((date("2027-03-17"), date("2027-03-17")));
-    let answer = earliest_start(&pattern("analyst", 1, 40, 1), &[away], &Calendar::default(), window());
+    let answer =
+        earliest_start(&pattern("analyst", 1, 40, 1), &[away], &Calendar::default(), window());
     assert_eq!(answer.earliest_start, Some(date("2027-03-22")));
 }
 
@@ -84,8 +106,10 @@ fn fractional_hours_compare_exactly() {
 
 #[test]
 fn the_phased_view_reports_each_requirement() {
-    let people =
-        vec![person("a", "senior", 40, vec![]), person("b", "principal", 40, vec![booking("2027-01-01", "2027-05-02", 40, false)])];
+    let people = vec![
+        person("a", "senior", 40, vec![]),
+        person("b", "principal", 40, vec![booking("2027-01-01", "2027-05-02", 40, false)]),
+    ];
     let both = Pattern {
         requirements: vec![
             Requirement { role: "senior".into(), count: 1, hours_per_week: hours(20) },
@@ -101,16 +125,24 @@ fn the_phased_view_reports_each_requirement() {
 #[test]
 fn nothing_within_the_horizon_is_none() {
     let people = vec![person("a", "senior", 40, vec![])];
-    let answer = earliest_start(&pattern("senior", 2, 40, 1), &people, &Calendar::default(), window());
+    let answer =
+        earliest_start(&pattern("senior", 2, 40, 1), &people, &Calendar::default(), window());
     assert_eq!(answer.earliest_start, None);
     assert_eq!(answer.per_requirement, vec![None]);
 }
 
 #[test]
 fn qualifying_people_lists_only_those_with_room() {
-    let people =
-        vec![person("free", "senior", 40, vec![]), person("busy", "senior", 40, vec![booking("2027-03-01", "2027-12-31", 40, false)])];
-    let chosen = qualifying_people(&pattern("senior", 1, 20, 2), &people, &Calendar::default(), date("2027-03-15"));
+    let people = vec![
+        person("free", "senior", 40, vec![]),
+        person("busy", "senior", 40, vec![booking("2027-03-01", "2027-12-31", 40, false)]),
+    ];
+    let chosen = qualifying_people(
+        &pattern("senior", 1, 20, 2),
+        &people,
+        &Calendar::default(),
+        date("2027-03-15"),
+    );
     assert_eq!(chosen[0].iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["free"]);
 }
 
@@ -122,8 +154,19 @@ fn arb_booking() -> impl Strategy<Value = Booking> {
 }
 
 fn arb_people() -> impl Strategy<Value = Vec<PersonLoad>> {
-    prop::collection::vec((prop::sample::select(vec!["senior", "analyst"]), prop::collection::vec(arb_booking(), 0..4)), 1..6)
-        .prop_map(|rows| rows.into_iter().enumerate().map(|(i, (role, bookings))| person(&format!("p{i}"), role, 40, bookings)).collect())
+    prop::collection::vec(
+        (
+            prop::sample::select(vec!["senior", "analyst"]),
+            prop::collection::vec(arb_booking(), 0..4),
+        ),
+        1..6,
+    )
+    .prop_map(|rows| {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, (role, bookings))| person(&format!("p{i}"), role, 40, bookings))
+            .collect()
+    })
 }
 
 fn small_window() -> Window {

@@ -4,7 +4,9 @@
 use keepable::chat::discord::register::register_commands;
 use serde_json::{json, Value};
 
-use super::{embed_text, sub, text, Harness, APPLICATION_ID, BOT_TOKEN, GUILD, PM, PRESALES, SELLER};
+use super::{
+    embed_text, sub, text, Harness, APPLICATION_ID, BOT_TOKEN, GUILD, PM, PRESALES, SELLER,
+};
 use keepable::app::text;
 
 use crate::support::{actor, now, on_both_databases, TestDb};
@@ -14,7 +16,11 @@ async fn same_answer(harness: &Harness, name: &str, options: Value, line: &str) 
     let answer = harness.post(&harness.command(SELLER, name, options)).await;
     let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), line).await;
     assert!(!expected.is_error(), "{line} should be a seller answer: {expected:?}");
-    assert_eq!(answer.private_title(), text::plain(&expected.headline), "/{name} should answer like `{line}`");
+    assert_eq!(
+        answer.private_title(),
+        text::plain(&expected.headline),
+        "/{name} should answer like `{line}`"
+    );
 }
 
 #[tokio::test]
@@ -34,7 +40,11 @@ async fn every_seller_command_answers_with_an_ephemeral_embed() {
             "/earliest-start roles=senior:1@20 weeks=6",
         ),
         ("staffing", json!([text("package", "bi-dashboards")]), "/staffing bi-dashboards"),
-        ("included", json!([text("item", "SSO"), text("package", "crm-rollout")]), "/included SSO package=crm-rollout"),
+        (
+            "included",
+            json!([text("item", "SSO"), text("package", "crm-rollout")]),
+            "/included SSO package=crm-rollout",
+        ),
         ("included", json!([text("item", "Customer portal")]), "/included \"Customer portal\""),
         (
             "comparables",
@@ -43,7 +53,11 @@ async fn every_seller_command_answers_with_an_ephemeral_embed() {
             "/comparables crm-rollout effort=900.5 deadline=2027-06-30 start=2027-01-04",
         ),
         ("keepable", json!([sub("help", json!([]))]), "/keepable help"),
-        ("keepable", json!([sub("run", json!([text("command", "staffing cloud-migration")]))]), "/staffing cloud-migration"),
+        (
+            "keepable",
+            json!([sub("run", json!([text("command", "staffing cloud-migration")]))]),
+            "/staffing cloud-migration",
+        ),
     ];
     for (name, options, line) in cases {
         same_answer(&harness, name, options, line).await;
@@ -54,7 +68,11 @@ async fn every_seller_command_answers_with_an_ephemeral_embed() {
 async fn an_answer_offers_its_actions_as_buttons_whose_custom_id_is_the_action_id() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let options = json!([text("package", "crm-rollout"), text("deadline", "2026-12-31"), text("start", "2026-12-07")]);
+    let options = json!([
+        text("package", "crm-rollout"),
+        text("deadline", "2026-12-31"),
+        text("start", "2026-12-07")
+    ]);
     let answer = harness.post(&harness.command(SELLER, "comparables", options)).await;
     assert_eq!(answer.kind(), 4);
     let button = answer.button("request_approval");
@@ -65,9 +83,21 @@ async fn an_answer_offers_its_actions_as_buttons_whose_custom_id_is_the_action_i
 on_both_databases!(deal_and_scope_commands_run_through_their_typed_options);
 async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
     let harness = Harness::start(&db).await;
-    let new = json!([sub("new", json!([text("name", "Acme CRM"), text("package", "crm-rollout"), text("client", "Acme Ltd")]))]);
-    assert!(harness.post(&harness.command(SELLER, "deal", new)).await.private_title().contains("Acme CRM"));
-    let show = harness.post(&harness.command(SELLER, "deal", json!([sub("show", json!([]))]))).await;
+    let new = json!([sub(
+        "new",
+        json!([
+            text("name", "Acme CRM"),
+            text("package", "crm-rollout"),
+            text("client", "Acme Ltd")
+        ])
+    )]);
+    assert!(harness
+        .post(&harness.command(SELLER, "deal", new))
+        .await
+        .private_title()
+        .contains("Acme CRM"));
+    let show =
+        harness.post(&harness.command(SELLER, "deal", json!([sub("show", json!([]))]))).await;
     assert!(embed_text(&show.body["data"]).contains("Acme"), "{show:?}");
     assert!(show.is_ephemeral());
 
@@ -78,10 +108,26 @@ async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
     assert!(embed_text(&tickets[0]).contains("Quantum CPQ connector"), "{tickets:?}");
 
     let form = harness.post(&harness.command(SELLER, "scope", json!([]))).await;
-    assert_eq!((form.kind(), form.body["data"]["custom_id"].as_str()), (9, Some("/scope")), "no description opens a form");
-    let empty = harness.post(&harness.submit(SELLER, super::DEAL_CHANNEL, "/scope", &[("description", " "), ("deal", "")])).await;
+    assert_eq!(
+        (form.kind(), form.body["data"]["custom_id"].as_str()),
+        (9, Some("/scope")),
+        "no description opens a form"
+    );
+    let empty = harness
+        .post(&harness.submit(
+            SELLER,
+            super::DEAL_CHANNEL,
+            "/scope",
+            &[("description", " "), ("deal", "")],
+        ))
+        .await;
     assert!(empty.private_title().contains("description"), "{empty:?}");
-    let filled = harness.submit(SELLER, super::DEAL_CHANNEL, "/scope", &[("description", "Offline mobile app"), ("deal", "")]);
+    let filled = harness.submit(
+        SELLER,
+        super::DEAL_CHANNEL,
+        "/scope",
+        &[("description", "Offline mobile app"), ("deal", "")],
+    );
     harness.post(&filled).await.private_title();
     harness.deliver().await;
     assert_eq!(harness.fake.messages_in(PRESALES).len(), 2, "the form's ticket is posted too");
@@ -89,9 +135,15 @@ async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
     let won = json!([sub("won", json!([{ "name": "pm", "type": 6, "value": PM.id }]))]);
     harness.post(&harness.command(SELLER, "deal", won)).await.private_title();
     harness.deliver().await;
-    let dm = harness.fake.calls_to("POST", "/users/@me/channels").into_iter().next().expect("a DM channel is opened");
+    let dm = harness
+        .fake
+        .calls_to("POST", "/users/@me/channels")
+        .into_iter()
+        .next()
+        .expect("a DM channel is opened");
     assert_eq!(dm.body["recipient_id"], PM.id, "the project manager is sent the handover directly");
-    let lost = harness.post(&harness.command(SELLER, "deal", json!([sub("lost", json!([]))]))).await;
+    let lost =
+        harness.post(&harness.command(SELLER, "deal", json!([sub("lost", json!([]))]))).await;
     assert_eq!(lost.kind(), 4, "{lost:?}");
     assert!(lost.is_ephemeral());
 }
@@ -100,7 +152,8 @@ async fn deal_and_scope_commands_run_through_their_typed_options(db: TestDb) {
 async fn an_unknown_package_gets_a_clear_ephemeral_error_listing_the_packages() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let answer = harness.post(&harness.command(SELLER, "staffing", json!([text("package", "crm")]))).await;
+    let answer =
+        harness.post(&harness.command(SELLER, "staffing", json!([text("package", "crm")]))).await;
     let title = answer.private_title();
     assert!(title.contains("crm-rollout") && title.contains("bi-dashboards"), "{title}");
 }
@@ -112,18 +165,39 @@ async fn autocomplete_offers_packages_and_deliverables_from_the_library() {
     let choices = |answer: super::Answer| -> Vec<(String, String)> {
         assert_eq!(answer.kind(), 8, "{answer:?}");
         let choices = answer.body["data"]["choices"].as_array().cloned().unwrap_or_default();
-        choices.iter().map(|c| (c["name"].as_str().unwrap().to_string(), c["value"].as_str().unwrap().to_string())).collect()
+        choices
+            .iter()
+            .map(|c| {
+                (c["name"].as_str().unwrap().to_string(), c["value"].as_str().unwrap().to_string())
+            })
+            .collect()
     };
     let focused = |name: &str, value: &str| json!({ "name": name, "type": 3, "value": value, "focused": true });
 
-    let packages = choices(harness.post(&harness.autocomplete(SELLER, "staffing", json!([focused("package", "crm")]))).await);
-    assert_eq!(packages.first(), Some(&("CRM Rollout".to_string(), "crm-rollout".to_string())), "{packages:?}");
-    let all = choices(harness.post(&harness.autocomplete(SELLER, "staffing", json!([focused("package", "")]))).await);
+    let packages = choices(
+        harness
+            .post(&harness.autocomplete(SELLER, "staffing", json!([focused("package", "crm")])))
+            .await,
+    );
+    assert_eq!(
+        packages.first(),
+        Some(&("CRM Rollout".to_string(), "crm-rollout".to_string())),
+        "{packages:?}"
+    );
+    let all = choices(
+        harness
+            .post(&harness.autocomplete(SELLER, "staffing", json!([focused("package", "")])))
+            .await,
+    );
     assert_eq!(all.len(), 5, "every package when nothing is typed: {all:?}");
 
     let options = json!([focused("item", "sso"), text("package", "crm-rollout")]);
     let items = choices(harness.post(&harness.autocomplete(SELLER, "included", options)).await);
-    assert_eq!(items.first().map(|c| c.1.as_str()), Some("Single sign-on"), "aliases match: {items:?}");
+    assert_eq!(
+        items.first().map(|c| c.1.as_str()),
+        Some("Single sign-on"),
+        "aliases match: {items:?}"
+    );
     assert!(items.len() <= 25);
 
     let nested = json!([sub("new", json!([text("name", "Acme"), focused("package", "cloud")]))]);
@@ -134,40 +208,65 @@ async fn autocomplete_offers_packages_and_deliverables_from_the_library() {
 #[tokio::test]
 async fn an_answer_not_ready_in_time_is_deferred_then_edited_into_the_original_response() {
     let db = TestDb::sqlite();
-    let harness = Harness::with(&db, now(), |settings| settings.defer_after = std::time::Duration::ZERO).await;
+    let harness =
+        Harness::with(&db, now(), |settings| settings.defer_after = std::time::Duration::ZERO)
+            .await;
     let command = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")]));
     let answer = harness.post(&command).await;
     assert_eq!(answer.kind(), 5, "deferred: {answer:?}");
-    assert!(answer.is_ephemeral() && answer.body["data"]["embeds"].is_null(), "a private loading state first: {answer:?}");
-    let path = format!("/webhooks/{APPLICATION_ID}/{}/messages/@original", command["token"].as_str().unwrap());
-    let edit = harness.fake.until(|| harness.fake.calls_to("PATCH", &path).into_iter().next()).await;
-    let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), "/staffing crm-rollout").await;
+    assert!(
+        answer.is_ephemeral() && answer.body["data"]["embeds"].is_null(),
+        "a private loading state first: {answer:?}"
+    );
+    let path = format!(
+        "/webhooks/{APPLICATION_ID}/{}/messages/@original",
+        command["token"].as_str().unwrap()
+    );
+    let edit =
+        harness.fake.until(|| harness.fake.calls_to("PATCH", &path).into_iter().next()).await;
+    let expected =
+        harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), "/staffing crm-rollout").await;
     assert_eq!(edit.body["embeds"][0]["title"], text::plain(&expected.headline).as_str());
-    assert_eq!(edit.authorization, None, "webhook edits are authorised by the interaction token alone");
+    assert_eq!(
+        edit.authorization, None,
+        "webhook edits are authorised by the interaction token alone"
+    );
 }
 
 #[tokio::test]
 async fn register_bulk_overwrites_the_commands_globally_or_in_one_guild() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let names = ["earliest-start", "staffing", "included", "comparables", "scope", "deal", "keepable"];
+    let names =
+        ["earliest-start", "staffing", "included", "comparables", "scope", "deal", "keepable"];
     assert_eq!(register_commands(&harness.settings, None).await.unwrap(), names.len());
     assert_eq!(register_commands(&harness.settings, Some(GUILD)).await.unwrap(), names.len());
-    assert_eq!(register_commands(&harness.settings, None).await.unwrap(), names.len(), "re-running is safe");
+    assert_eq!(
+        register_commands(&harness.settings, None).await.unwrap(),
+        names.len(),
+        "re-running is safe"
+    );
     let calls = harness.fake.calls();
-    let paths: Vec<(&str, &str)> = calls.iter().map(|c| (c.method.as_str(), c.path.as_str())).collect();
+    let paths: Vec<(&str, &str)> =
+        calls.iter().map(|c| (c.method.as_str(), c.path.as_str())).collect();
     let global = format!("/applications/{APPLICATION_ID}/commands");
     let guild = format!("/applications/{APPLICATION_ID}/guilds/{GUILD}/commands");
-    assert_eq!(paths, [("PUT", global.as_str()), ("PUT", guild.as_str()), ("PUT", global.as_str())], "one bulk overwrite each");
+    assert_eq!(
+        paths,
+        [("PUT", global.as_str()), ("PUT", guild.as_str()), ("PUT", global.as_str())],
+        "one bulk overwrite each"
+    );
     let call = &calls[0];
     assert_eq!(call.authorization.as_deref(), Some(format!("Bot {BOT_TOKEN}").as_str()));
-    let registered: Vec<&str> = call.body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let registered: Vec<&str> =
+        call.body.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(registered, names);
     let staffing = &call.body[1]["options"][0];
     assert_eq!(
         (staffing["name"].as_str(), staffing["type"].as_u64(), staffing["autocomplete"].as_bool()),
         (Some("package"), Some(3), Some(true))
     );
-    let won = call.body[5]["options"].as_array().unwrap().iter().find(|o| o["name"] == "won").unwrap();
+    let won =
+        call.body[5]["options"].as_array().unwrap().iter().find(|o| o["name"] == "won").unwrap();
     assert_eq!(won["options"][0]["type"], 6, "the project manager is a user picker");
 }

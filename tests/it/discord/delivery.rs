@@ -15,7 +15,9 @@ use crate::support::{on_both_databases, TestDb};
 
 /// `/scope` by the seller: the ticket card goes to the presales channel through the outbox.
 async fn open_ticket(harness: &Harness, description: &str) {
-    let answer = harness.post(&harness.command(SELLER, "scope", json!([text("description", description)]))).await;
+    let answer = harness
+        .post(&harness.command(SELLER, "scope", json!([text("description", description)])))
+        .await;
     answer.private_title();
 }
 
@@ -24,7 +26,8 @@ async fn sent_card(harness: &Harness) -> OutboundMessage {
     let target = format!("channel:{PRESALES}");
     let messages = harness.app.store.outbox_messages().await.unwrap();
     let card = messages.iter().find(|m| m.target == target).cloned();
-    card.filter(|m| m.state == "sent").unwrap_or_else(|| panic!("the card is not sent: {messages:#?}"))
+    card.filter(|m| m.state == "sent")
+        .unwrap_or_else(|| panic!("the card is not sent: {messages:#?}"))
 }
 
 /// Delivers, then once more after the first retry's back-off (two seconds).
@@ -57,7 +60,11 @@ async fn a_channel_post_carries_a_nonce_with_enforce_nonce_and_the_bot_token(db:
     assert!(embed_text(body).contains("Quantum CPQ connector"), "{body}");
     assert!(buttons(body).iter().any(|id| id.starts_with("accept_ticket:")), "{body}");
     let message = &harness.fake.messages_in(PRESALES)[0];
-    assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", message["id"].as_str().unwrap())), "where it went is recorded");
+    assert_eq!(
+        sent.platform_ref,
+        Some(format!("{PRESALES}:{}", message["id"].as_str().unwrap())),
+        "where it went is recorded"
+    );
 }
 
 on_both_databases!(a_rate_limited_post_waits_retry_after_and_is_delivered_exactly_once);
@@ -90,7 +97,10 @@ async fn a_server_error_is_retried_with_back_off_and_the_nonce_prevents_a_duplic
     assert_eq!(calls[0].body["nonce"], calls[1].body["nonce"]);
     let messages = harness.fake.messages_in(PRESALES);
     assert_eq!(messages.len(), 1, "exactly one message: {messages:?}");
-    assert_eq!(sent.platform_ref, Some(format!("{PRESALES}:{}", messages[0]["id"].as_str().unwrap())));
+    assert_eq!(
+        sent.platform_ref,
+        Some(format!("{PRESALES}:{}", messages[0]["id"].as_str().unwrap()))
+    );
 }
 
 on_both_databases!(a_plain_server_error_is_retried_until_delivered);
@@ -105,7 +115,9 @@ async fn a_plain_server_error_is_retried_until_delivered(db: TestDb) {
 }
 
 on_both_databases!(a_long_rate_limit_is_left_to_the_outbox_and_the_post_is_retried_when_it_is_over);
-async fn a_long_rate_limit_is_left_to_the_outbox_and_the_post_is_retried_when_it_is_over(db: TestDb) {
+async fn a_long_rate_limit_is_left_to_the_outbox_and_the_post_is_retried_when_it_is_over(
+    db: TestDb,
+) {
     let harness = Harness::start(&db).await;
     harness.fake.fail_next(1, Failure::RateLimited(30.5));
     open_ticket(&harness, "Quantum CPQ connector").await;

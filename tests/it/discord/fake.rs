@@ -65,7 +65,8 @@ pub struct FakeDiscord {
 
 impl FakeDiscord {
     pub async fn start() -> FakeDiscord {
-        let state = Arc::new(Mutex::new(Fake { next_id: 1_500_000_000_000_000_000, ..Fake::default() }));
+        let state =
+            Arc::new(Mutex::new(Fake { next_id: 1_500_000_000_000_000_000, ..Fake::default() }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = Router::new().fallback(answer).with_state(state.clone());
@@ -85,7 +86,10 @@ impl FakeDiscord {
     /// Calls with `method` whose path matches `pattern`, where `*` ends a segment pattern (`7*`
     /// matches one segment starting with 7; `*` alone any one segment).
     pub fn calls_to(&self, method: &str, pattern: &str) -> Vec<Call> {
-        self.calls().into_iter().filter(|c| c.method == method && path_matches(pattern, &c.path)).collect()
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method && path_matches(pattern, &c.path))
+            .collect()
     }
 
     /// What `found` finds, once a call has brought it: `found` is asked now and again as each call
@@ -107,7 +111,9 @@ impl FakeDiscord {
     pub fn messages(&self) -> Vec<Value> {
         let state = self.state.lock().unwrap();
         let mut messages: Vec<Value> = state.messages.values().cloned().collect();
-        messages.sort_by_key(|m| m["id"].as_str().unwrap_or_default().parse::<u64>().unwrap_or_default());
+        messages.sort_by_key(|m| {
+            m["id"].as_str().unwrap_or_default().parse::<u64>().unwrap_or_default()
+        });
         messages
     }
 
@@ -118,7 +124,8 @@ impl FakeDiscord {
 }
 
 fn path_matches(pattern: &str, path: &str) -> bool {
-    let (pattern, path): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
+    let (pattern, path): (Vec<&str>, Vec<&str>) =
+        (pattern.split('/').collect(), path.split('/').collect());
     let segment = |p: &str, s: &str| match p.strip_suffix('*') {
         Some(prefix) => s.len() > prefix.len() && s.starts_with(prefix),
         None => p == s,
@@ -126,10 +133,17 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     pattern.len() == path.len() && pattern.iter().zip(&path).all(|(p, s)| segment(p, s))
 }
 
-async fn answer(State(state): State<Arc<Mutex<Fake>>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn answer(
+    State(state): State<Arc<Mutex<Fake>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().strip_prefix(PREFIX).unwrap_or(uri.path()).to_string();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
+    let authorization =
+        headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
     let mut fake = state.lock().unwrap();
     let failure = fake.failures.pop_front();
     let (status, answer) = match failure {
@@ -137,14 +151,27 @@ async fn answer(State(state): State<Arc<Mutex<Fake>>>, method: Method, uri: Uri,
             let answer = json!({ "message": "You are being rate limited.", "retry_after": seconds, "global": false });
             (StatusCode::TOO_MANY_REQUESTS, answer)
         }
-        Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "500: Internal Server Error", "code": 0 })),
+        Some(Failure::ServerError) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({ "message": "500: Internal Server Error", "code": 0 }),
+        ),
         Some(Failure::ServerErrorAfterCreating) => {
             fake.route(method.as_str(), &path, &body);
-            (StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "500: Internal Server Error", "code": 0 }))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "message": "500: Internal Server Error", "code": 0 }),
+            )
         }
         None => fake.route(method.as_str(), &path, &body),
     };
-    let call = Call { method: method.to_string(), path, body, authorization, status: status.as_u16(), at: Instant::now() };
+    let call = Call {
+        method: method.to_string(),
+        path,
+        body,
+        authorization,
+        status: status.as_u16(),
+        at: Instant::now(),
+    };
     fake.calls.push(call);
     fake.arrivals.send_modify(|count| *count += 1);
     let mut response = (status, Json(answer)).into_response();
@@ -163,29 +190,42 @@ impl Fake {
     fn route(&mut self, method: &str, path: &str, body: &Value) -> (StatusCode, Value) {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
-            ("POST", ["channels", channel, "messages"]) => (StatusCode::OK, self.create_message(channel, body)),
+            ("POST", ["channels", channel, "messages"]) => {
+                (StatusCode::OK, self.create_message(channel, body))
+            }
             ("PATCH", ["channels", channel, "messages", id]) => match self.messages.get_mut(*id) {
                 Some(message) if message["channel_id"] == *channel => {
                     merge(message, body);
                     (StatusCode::OK, message.clone())
                 }
-                _ => (StatusCode::NOT_FOUND, json!({ "message": "Unknown Message", "code": 10008 })),
+                _ => {
+                    (StatusCode::NOT_FOUND, json!({ "message": "Unknown Message", "code": 10008 }))
+                }
             },
             // Everyone is a member of the firm's server but the outsider.
             ("GET", ["guilds", _guild, "members", user]) if *user == super::OUTSIDER.id => {
                 (StatusCode::NOT_FOUND, json!({ "message": "Unknown Member", "code": 10007 }))
             }
-            ("GET", ["guilds", _guild, "members", user]) => (StatusCode::OK, json!({ "user": { "id": user }, "roles": [] })),
+            ("GET", ["guilds", _guild, "members", user]) => {
+                (StatusCode::OK, json!({ "user": { "id": user }, "roles": [] }))
+            }
             ("POST", ["users", "@me", "channels"]) => {
                 let recipient = body["recipient_id"].clone();
-                (StatusCode::OK, json!({ "id": format!("7{}", &self.id()[1..]), "type": 1, "recipients": [{ "id": recipient }] }))
+                (
+                    StatusCode::OK,
+                    json!({ "id": format!("7{}", &self.id()[1..]), "type": 1, "recipients": [{ "id": recipient }] }),
+                )
             }
             ("PATCH", ["webhooks", _application, _token, "messages", "@original"]) => {
                 let mut message = json!({ "id": self.id(), "channel_id": "0", "flags": 64 });
                 merge(&mut message, body);
                 (StatusCode::OK, message)
             }
-            ("PUT", ["applications", application, "commands"] | ["applications", application, "guilds", _, "commands"]) => {
+            (
+                "PUT",
+                ["applications", application, "commands"]
+                | ["applications", application, "guilds", _, "commands"],
+            ) => {
                 let commands = body.as_array().cloned().unwrap_or_default();
                 let registered: Vec<Value> = commands
                     .into_iter()
@@ -202,8 +242,11 @@ impl Fake {
 
     /// Like Discord: with `enforce_nonce`, a second post with the same nonce returns the first message.
     fn create_message(&mut self, channel: &str, body: &Value) -> Value {
-        let nonce = body["nonce"].as_str().map(String::from).filter(|_| body["enforce_nonce"] == true);
-        if let Some(id) = nonce.as_ref().and_then(|n| self.nonces.get(&(channel.to_string(), n.clone()))) {
+        let nonce =
+            body["nonce"].as_str().map(String::from).filter(|_| body["enforce_nonce"] == true);
+        if let Some(id) =
+            nonce.as_ref().and_then(|n| self.nonces.get(&(channel.to_string(), n.clone())))
+        {
             return self.messages[id].clone();
         }
         let id = self.id();

@@ -14,8 +14,13 @@ const VECTOR: &str =
 #[tokio::test]
 async fn the_rfc_8032_vector_verifies_with_the_clock_injected_at_its_timestamp() {
     let db = TestDb::sqlite();
-    let harness = Harness::with(&db, DateTime::from_timestamp(1_700_000_000, 0).unwrap(), |_| {}).await;
-    assert_eq!(harness.sign("1700000000", br#"{"type":1}"#), VECTOR, "the test signer agrees with the published vector");
+    let harness =
+        Harness::with(&db, DateTime::from_timestamp(1_700_000_000, 0).unwrap(), |_| {}).await;
+    assert_eq!(
+        harness.sign("1700000000", br#"{"type":1}"#),
+        VECTOR,
+        "the test signer agrees with the published vector"
+    );
     let headers = [("X-Signature-Ed25519", VECTOR), ("X-Signature-Timestamp", "1700000000")];
     let answer = harness.post_raw(&headers, br#"{"type":1}"#.to_vec()).await;
     assert_eq!((answer.status, answer.body), (200, json!({ "type": 1 })));
@@ -42,7 +47,10 @@ async fn a_ping_is_answered_with_pong() {
 async fn a_forged_signature_is_refused_with_401() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let body = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")])).to_string().into_bytes();
+    let body = harness
+        .command(SELLER, "staffing", json!([text("package", "crm-rollout")]))
+        .to_string()
+        .into_bytes();
     let timestamp = harness.timestamp();
     let good = harness.sign(&timestamp, &body);
     let mut flipped = hex::decode(&good).unwrap();
@@ -56,10 +64,17 @@ async fn a_forged_signature_is_refused_with_401() {
         good[..126].to_string(),
     ];
     for forged in &forgeries {
-        let answer = harness.post_raw(&[("X-Signature-Ed25519", forged), ("X-Signature-Timestamp", &timestamp)], body.clone()).await;
+        let answer = harness
+            .post_raw(
+                &[("X-Signature-Ed25519", forged), ("X-Signature-Timestamp", &timestamp)],
+                body.clone(),
+            )
+            .await;
         assert_eq!(answer.status, 401, "forged signature {forged} got {answer:?}");
     }
-    let answer = harness.post_raw(&[("X-Signature-Ed25519", &good), ("X-Signature-Timestamp", &timestamp)], body).await;
+    let answer = harness
+        .post_raw(&[("X-Signature-Ed25519", &good), ("X-Signature-Timestamp", &timestamp)], body)
+        .await;
     assert_eq!(answer.status, 200, "the genuine request still gets in: {answer:?}");
 }
 
@@ -71,8 +86,12 @@ async fn a_request_signed_with_another_key_is_refused_with_401() {
     let other = signing_key("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
     let timestamp = harness.timestamp();
     let signature = sign_with(&other, &timestamp, br#"{"type":1}"#);
-    let answer =
-        harness.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], br#"{"type":1}"#.to_vec()).await;
+    let answer = harness
+        .post_raw(
+            &[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)],
+            br#"{"type":1}"#.to_vec(),
+        )
+        .await;
     assert_eq!(answer.status, 401, "{answer:?}");
 }
 
@@ -81,10 +100,17 @@ async fn a_timestamp_more_than_five_minutes_away_is_refused_with_401() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
     let body = br#"{"type":1}"#.to_vec();
-    for (offset, expected) in [(-301, 401), (301, 401), (-3600, 401), (-299, 200), (299, 200), (0, 200)] {
+    for (offset, expected) in
+        [(-301, 401), (301, 401), (-3600, 401), (-299, 200), (299, 200), (0, 200)]
+    {
         let timestamp = (now() + Duration::seconds(offset)).timestamp().to_string();
         let signature = harness.sign(&timestamp, &body);
-        let answer = harness.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body.clone()).await;
+        let answer = harness
+            .post_raw(
+                &[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)],
+                body.clone(),
+            )
+            .await;
         assert_eq!(answer.status, expected, "timestamp {offset:+}s from now: {answer:?}");
     }
 }
@@ -112,16 +138,26 @@ async fn missing_signature_headers_are_refused_with_401() {
 async fn a_replayed_interaction_is_refused_and_acts_only_once() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let options = json!([sub("new", json!([text("name", "Replay Co"), text("package", "crm-rollout")]))]);
+    let options =
+        json!([sub("new", json!([text("name", "Replay Co"), text("package", "crm-rollout")]))]);
     let command = harness.command(SELLER, "deal", options);
     let first = harness.post(&command).await;
     assert_eq!(first.kind(), 4, "{first:?}");
     let replay = harness.post(&command).await;
     assert_eq!(replay.status, 401, "the same interaction id again is a replay: {replay:?}");
-    let deals = harness.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action.starts_with("deal.")).count();
+    let deals = harness
+        .app
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.starts_with("deal."))
+        .count();
     assert_eq!(deals, 1, "the deal was created once");
     // A new interaction with the same content is not a replay.
-    let again = harness.post(&harness.command(SELLER, "deal", json!([sub("show", json!([]))]))).await;
+    let again =
+        harness.post(&harness.command(SELLER, "deal", json!([sub("show", json!([]))]))).await;
     assert_eq!(again.kind(), 4, "{again:?}");
 }
 
@@ -135,7 +171,11 @@ async fn a_body_over_one_mebibyte_is_refused_with_413() {
         format!(r#"{{"type":1,"pad":"{}"}}"#, "x".repeat(size - skeleton.len())).into_bytes()
     };
     let at_limit = harness.post_signed_bytes(padded(limit)).await;
-    assert_eq!((at_limit.status, at_limit.body), (200, json!({ "type": 1 })), "exactly 1 MiB is allowed");
+    assert_eq!(
+        (at_limit.status, at_limit.body),
+        (200, json!({ "type": 1 })),
+        "exactly 1 MiB is allowed"
+    );
     let over = harness.post_signed_bytes(padded(limit + 1)).await;
     assert_eq!(over.status, 413, "one byte more is refused");
 }
@@ -161,9 +201,12 @@ async fn a_chunked_body_over_one_mebibyte_is_refused_with_413_too() {
         let _ = writer.write_all(b"0\r\n\r\n").await;
     });
     let mut response = Vec::new();
-    let read = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read_to_end(&mut response)).await;
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(10), reader.read_to_end(&mut response))
+            .await;
     assert!(read.is_ok(), "the server answered and closed the connection");
-    let status_line = String::from_utf8_lossy(&response).lines().next().unwrap_or_default().to_string();
+    let status_line =
+        String::from_utf8_lossy(&response).lines().next().unwrap_or_default().to_string();
     assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
 }
 
@@ -171,7 +214,11 @@ impl Harness {
     async fn post_signed_bytes(&self, body: Vec<u8>) -> super::Answer {
         let timestamp = self.timestamp();
         let signature = self.sign(&timestamp, &body);
-        self.post_raw(&[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)], body).await
+        self.post_raw(
+            &[("X-Signature-Ed25519", &signature), ("X-Signature-Timestamp", &timestamp)],
+            body,
+        )
+        .await
     }
 }
 
@@ -181,13 +228,20 @@ impl Harness {
 async fn interactions_from_another_server_or_a_stranger_s_direct_message_are_refused() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let mut elsewhere = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")]));
+    let mut elsewhere =
+        harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")]));
     elsewhere["guild_id"] = json!("1100000000000000999");
     assert_eq!(harness.post(&elsewhere).await.status, 403);
 
-    let member_dm = harness.in_dm(harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")])), "7000000000000000001");
+    let member_dm = harness.in_dm(
+        harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")])),
+        "7000000000000000001",
+    );
     assert_eq!(harness.post(&member_dm).await.status, 200);
-    let outsider_dm = harness.in_dm(harness.command(OUTSIDER, "staffing", json!([text("package", "crm-rollout")])), "7000000000000000002");
+    let outsider_dm = harness.in_dm(
+        harness.command(OUTSIDER, "staffing", json!([text("package", "crm-rollout")])),
+        "7000000000000000002",
+    );
     assert_eq!(harness.post(&outsider_dm).await.status, 403);
 }
 
@@ -200,13 +254,22 @@ async fn a_hostile_deal_name_reaches_the_leadership_card_escaped_with_no_mention
     let seller = keepable::app::Actor::new(SELLER.id, "1200000000000000009");
     let hostile = "@everyone [Approve](https://evil.example) <@900000000000000002>";
     harness.app.ask(&seller, &format!("/deal new \"{hostile}\" package=crm-rollout")).await;
-    let answer = harness.app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
-    let request = answer.actions.iter().find(|a| a.action.verb() == "request_approval").expect("a request button");
-    let requested = harness.app.act(&seller, &request.action.to_string(), &Default::default()).await;
+    let answer = harness
+        .app
+        .ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07")
+        .await;
+    let request = answer
+        .actions
+        .iter()
+        .find(|a| a.action.verb() == "request_approval")
+        .expect("a request button");
+    let requested =
+        harness.app.act(&seller, &request.action.to_string(), &Default::default()).await;
     assert_eq!(requested.kind, "approval_requested", "{requested:?}");
     harness.deliver().await;
     let posts = harness.fake.calls_to("POST", "/channels/*/messages");
-    let card = posts.iter().find(|call| call.body.to_string().contains("evil.example")).expect("the card");
+    let card =
+        posts.iter().find(|call| call.body.to_string().contains("evil.example")).expect("the card");
     assert_eq!(card.body["allowed_mentions"]["parse"], json!([]), "{}", card.body);
     let shown = card.body["embeds"][0]["description"].as_str().unwrap_or_default().to_string();
     assert!(!shown.contains("[Approve](https"), "a masked link survived: {shown}");

@@ -34,7 +34,13 @@ pub(super) async fn harness(db: &TestDb) -> Harness {
 
 /// Bodies of the successful calls to `method` in `channel`.
 pub(super) fn sent(slack: &Harness, method: &str, channel: &str) -> Vec<Value> {
-    slack.fake.succeeded(method).into_iter().map(|c| c.body).filter(|b| b["channel"] == channel).collect()
+    slack
+        .fake
+        .succeeded(method)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| b["channel"] == channel)
+        .collect()
 }
 
 /// The one answer posted to the response_url named `name`, once it is there.
@@ -47,9 +53,16 @@ pub(super) async fn told(slack: &Harness, name: &str) -> Value {
 
 /// The seller asks for an unrealistic deadline by button; returns the leadership card as posted.
 pub(super) async fn request_approval(slack: &Harness) -> Value {
-    slack.command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme").await;
-    let answer = slack.command(SELLER, DEAL_ROOM, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
-    assert_eq!(slack.click(SELLER, DEAL_ROOM, &button(&answer, "request_approval"), "requested").await, 200);
+    slack
+        .command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme")
+        .await;
+    let answer = slack
+        .command(SELLER, DEAL_ROOM, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07")
+        .await;
+    assert_eq!(
+        slack.click(SELLER, DEAL_ROOM, &button(&answer, "request_approval"), "requested").await,
+        200
+    );
     let requested = told(slack, "requested").await;
     assert!(!text_of(&requested).contains(":warning:"), "{requested:#}");
     slack.deliver().await;
@@ -59,7 +72,14 @@ pub(super) async fn request_approval(slack: &Harness) -> Value {
 }
 
 async fn audited(slack: &Harness, user: &str, action: &str) -> bool {
-    slack.app.store.audit_entries().await.unwrap().iter().any(|e| e.actor == user && e.action == action)
+    slack
+        .app
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.actor == user && e.action == action)
 }
 
 on_both_databases!(the_approval_flow_works_by_buttons_end_to_end);
@@ -67,7 +87,10 @@ async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
     let slack = harness(&db).await;
     let card = request_approval(&slack).await;
     let text = text_of(&card);
-    assert!(text.contains("<@U-SELLER>") && text.contains("comparable projects"), "the card carries the evidence: {text}");
+    assert!(
+        text.contains("<@U-SELLER>") && text.contains("comparable projects"),
+        "the card carries the evidence: {text}"
+    );
     let approve = button(&card, "approve");
     assert!(buttons(&card).iter().any(|id| id.starts_with("reject:")));
 
@@ -82,17 +105,22 @@ async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
     assert_eq!(slack.click("U-APPROVER", LEADERSHIP, &approve, "approver").await, 200);
     assert!(text_of(&told(&slack, "approver").await).contains("approved"));
     slack.deliver().await;
-    let update = sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
+    let update =
+        sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
     assert_eq!(update["ts"], card_ts(&slack), "the card is updated in place");
     let updated = text_of(&update);
     assert!(updated.contains("*Approved* by <@U-APPROVER>"), "{updated}");
     assert!(buttons(&update).is_empty(), "a decided card has no buttons left: {update:#}");
-    let notice = sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
+    let notice =
+        sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
     assert!(text_of(&notice).contains("*approved* by <@U-APPROVER>"), "{notice:#}");
 
     assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "late").await, 200);
     let late = text_of(&told(&slack, "late").await);
-    assert!(late.contains("already approved by U-APPROVER"), "the late approver is told who decided: {late}");
+    assert!(
+        late.contains("already approved by U-APPROVER"),
+        "the late approver is told who decided: {late}"
+    );
 
     assert_eq!(sent(&slack, "chat.update", LEADERSHIP).len(), 1, "decided once, updated once");
     assert_eq!(sent(&slack, "chat.postMessage", LEADERSHIP).len(), 1);
@@ -103,7 +131,11 @@ async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
 
 /// The `ts` Slack answered when the approval card was posted to leadership.
 pub(super) fn card_ts(slack: &Harness) -> Value {
-    let posted = slack.fake.succeeded("chat.postMessage").into_iter().find(|c| c.body["channel"] == LEADERSHIP);
+    let posted = slack
+        .fake
+        .succeeded("chat.postMessage")
+        .into_iter()
+        .find(|c| c.body["channel"] == LEADERSHIP);
     posted.map(|c| c.answer["ts"].clone()).expect("the card was posted")
 }
 
@@ -115,7 +147,14 @@ async fn when_slack_cannot_list_the_approver_group_its_members_are_refused(db: T
     let approve = button(&card, "approve");
     assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "boss").await, 200);
     assert!(text_of(&told(&slack, "boss").await).contains("not authorised"), "deny by default");
-    assert!(slack.fake.calls().iter().any(|c| c.method == "usergroups.users.list" && c.status == 500));
+    assert!(slack
+        .fake
+        .calls()
+        .iter()
+        .any(|c| c.method == "usergroups.users.list" && c.status == 500));
     assert_eq!(slack.click("U-APPROVER", LEADERSHIP, &approve, "approver").await, 200);
-    assert!(text_of(&told(&slack, "approver").await).contains("approved"), "listed approvers need no group");
+    assert!(
+        text_of(&told(&slack, "approver").await).contains("approved"),
+        "listed approvers need no group"
+    );
 }

@@ -14,7 +14,12 @@ async fn harness(db: &TestDb) -> Harness {
 }
 
 fn block_types(answer: &Value) -> Vec<String> {
-    answer["blocks"].as_array().into_iter().flatten().map(|b| b["type"].as_str().unwrap_or_default().to_string()).collect()
+    answer["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| b["type"].as_str().unwrap_or_default().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -36,23 +41,37 @@ async fn each_seller_command_answers_ephemerally_in_block_kit() {
         assert_eq!(types.first().map(String::as_str), Some("header"), "{line}: {types:?}");
         assert!(types.contains(&"section".to_string()), "{line}: {types:?}");
         assert!(text_of(&answer).contains(says), "{line} should say '{says}': {answer:#}");
-        assert!(!answer["text"].as_str().unwrap_or_default().is_empty(), "{line} has a notification fallback");
+        assert!(
+            !answer["text"].as_str().unwrap_or_default().is_empty(),
+            "{line} has a notification fallback"
+        );
         if !offers.is_empty() {
             button(&answer, offers);
         }
-        for style in answer["blocks"].as_array().unwrap().iter().flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default()) {
+        for style in answer["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        {
             if let Some(style) = style["style"].as_str() {
                 assert!(style == "primary" || style == "danger", "{style}");
             }
         }
     }
-    assert!(slack.fake.calls().is_empty(), "answers went back inline, not through the Web API: {:?}", slack.fake.calls());
+    assert!(
+        slack.fake.calls().is_empty(),
+        "answers went back inline, not through the Web API: {:?}",
+        slack.fake.calls()
+    );
 }
 
 on_both_databases!(deal_and_scope_commands_answer_and_act);
 async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     let slack = harness(&db).await;
-    let created = slack.command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme").await;
+    let created = slack
+        .command(SELLER, DEAL_ROOM, "/deal new \"Acme CRM\" package=crm-rollout client=Acme")
+        .await;
     assert!(text_of(&created).contains("Acme CRM"), "{created:#}");
     assert!(!text_of(&created).contains(":warning:"), "{created:#}");
     let shown = slack.command(SELLER, DEAL_ROOM, "/deal show").await;
@@ -62,7 +81,12 @@ async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     assert!(!text_of(&scoped).contains(":warning:"), "{scoped:#}");
     // The ticket reaches presales through the outbox, as a card with its buttons.
     slack.deliver().await;
-    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = slack
+        .fake
+        .succeeded("chat.postMessage")
+        .into_iter()
+        .map(|c| c.body)
+        .find(|b| b["channel"] == "presales");
     let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("CPQ connector to SAP"), "{card:#}");
     assert!(buttons(&card).iter().any(|id| id.starts_with("accept_ticket:")), "{card:#}");
@@ -82,7 +106,10 @@ async fn a_bad_command_gets_a_friendly_error_that_says_what_is_valid() {
         let answer = slack.command(SELLER, DEAL_ROOM, line).await;
         assert_eq!(answer["response_type"], "ephemeral", "{line}");
         let text = text_of(&answer);
-        assert!(text.contains(":warning:") && text.contains(hint), "{line} should mention '{hint}': {text}");
+        assert!(
+            text.contains(":warning:") && text.contains(hint),
+            "{line} should mention '{hint}': {text}"
+        );
         assert!(!text.contains("panicked") && !text.contains("reference"), "{line}: {text}");
     }
 }
@@ -104,10 +131,16 @@ async fn scope_without_a_description_opens_a_modal_whose_submission_opens_a_tick
     assert_eq!(refused["response_action"], "errors");
     assert!(refused["errors"]["description"].is_string(), "{refused:#}");
 
-    let (status, body) = slack.submit(SELLER, &view, &[("description", "Salesforce CPQ bridge")]).await;
+    let (status, body) =
+        slack.submit(SELLER, &view, &[("description", "Salesforce CPQ bridge")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good submission closes the modal");
     slack.deliver().await;
-    let card = slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).find(|b| b["channel"] == "presales");
+    let card = slack
+        .fake
+        .succeeded("chat.postMessage")
+        .into_iter()
+        .map(|c| c.body)
+        .find(|b| b["channel"] == "presales");
     let card = card.expect("the ticket card is posted to presales");
     assert!(text_of(&card).contains("Salesforce CPQ bridge"), "{card:#}");
 }
@@ -136,21 +169,44 @@ async fn a_slow_answer_is_acknowledged_within_three_seconds_and_follows_on_the_r
 
 #[tokio::test]
 async fn the_manifest_declares_every_command_scope_and_url_the_server_serves() {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slack/manifest.yml")).unwrap();
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slack/manifest.yml"))
+            .unwrap();
     for (name, _) in keepable::app::command::SYNTAX {
-        assert!(manifest.contains(&format!("- command: /{name}\n")), "/{name} is not in the manifest");
+        assert!(
+            manifest.contains(&format!("- command: /{name}\n")),
+            "/{name} is not in the manifest"
+        );
     }
-    for scope in ["commands", "chat:write", "chat:write.public", "im:write", "usergroups:read", "users:read", "app_mentions:read"] {
-        assert!(manifest.contains(&format!("      - {scope}\n")), "scope {scope} is not in the manifest");
+    for scope in [
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "im:write",
+        "usergroups:read",
+        "users:read",
+        "app_mentions:read",
+    ] {
+        assert!(
+            manifest.contains(&format!("      - {scope}\n")),
+            "scope {scope} is not in the manifest"
+        );
     }
-    assert!(manifest.contains("      - app_mention\n") && manifest.contains("socket_mode_enabled: false"));
+    assert!(
+        manifest.contains("      - app_mention\n")
+            && manifest.contains("socket_mode_enabled: false")
+    );
     let db = TestDb::sqlite();
     let slack = harness(&db).await;
-    let paths: Vec<&str> = manifest.lines().filter_map(|line| line.split("url: https://keepable.example.com").nth(1)).collect();
+    let paths: Vec<&str> = manifest
+        .lines()
+        .filter_map(|line| line.split("url: https://keepable.example.com").nth(1))
+        .collect();
     assert_eq!(paths.len(), 7 + 2, "seven commands, events and interactivity: {paths:?}");
     for path in paths {
         // An endpoint of ours answers an unsigned request 401, where an unknown path would be 404.
-        let status = slack.http.post(slack.server.url(path)).body("x=1").send().await.unwrap().status();
+        let status =
+            slack.http.post(slack.server.url(path)).body("x=1").send().await.unwrap().status();
         assert_eq!(status, 401, "{path}");
     }
 }

@@ -10,7 +10,9 @@ use keepable::server::Intervals;
 
 use super::fake::{Call, Failure, FakeSlack};
 use super::{platforms, text_of, Harness};
-use crate::support::{actor, demo_app, on_both_databases, settings, OutboxWorker, TestDb, TestServer};
+use crate::support::{
+    actor, demo_app, on_both_databases, settings, OutboxWorker, TestDb, TestServer,
+};
 
 /// Opens a scoping ticket, whose card the outbox must post to the presales channel.
 async fn open_ticket(app: &App, what: &str) {
@@ -20,7 +22,10 @@ async fn open_ticket(app: &App, what: &str) {
 
 /// Every attempt to post to presales, successful or not.
 fn attempts(fake: &FakeSlack) -> Vec<Call> {
-    fake.calls().into_iter().filter(|c| c.method == "chat.postMessage" && c.body["channel"] == "presales").collect()
+    fake.calls()
+        .into_iter()
+        .filter(|c| c.method == "chat.postMessage" && c.body["channel"] == "presales")
+        .collect()
 }
 
 /// The successful posts to presales that mention `what`.
@@ -52,7 +57,11 @@ async fn a_rate_limited_post_waits_its_retry_after_and_is_delivered_exactly_once
     assert_eq!(slack.deliver().await, 0);
     slack.outbox.advance(Duration::milliseconds(999));
     assert_eq!(slack.deliver().await, 0, "Retry-After honoured");
-    assert_eq!(statuses(&attempts(&slack.fake)), [429], "nothing is tried before the second is over");
+    assert_eq!(
+        statuses(&attempts(&slack.fake)),
+        [429],
+        "nothing is tried before the second is over"
+    );
     slack.outbox.advance(Duration::milliseconds(1));
     assert_eq!(slack.deliver().await, 2);
     assert_eq!(all_sent(&slack.app).await.len(), 2);
@@ -96,13 +105,18 @@ async fn nothing_is_lost_or_sent_twice_across_restarts(db: TestDb) {
     // An instance that claimed a message and died before sending it: its lease runs out.
     open_ticket(&app, "Claimed by a dead instance").await;
     let now = app.clock.now();
-    let claimed = app.store.claim_due("dead-instance", now, now + Duration::seconds(1), 10).await.unwrap();
+    let claimed =
+        app.store.claim_due("dead-instance", now, now + Duration::seconds(1), 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
 
     let second = instance("second");
     open_ticket(&app, "Written after the restart").await;
     second.step().await;
-    assert_eq!(posts_of(&fake, "Claimed by a dead instance"), 0, "not while the dead instance holds it");
+    assert_eq!(
+        posts_of(&fake, "Claimed by a dead instance"),
+        0,
+        "not while the dead instance holds it"
+    );
     second.advance(Duration::seconds(1));
     second.step().await;
     all_sent(&app).await;

@@ -68,8 +68,10 @@ pub struct FakeSlack {
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
         let state = Arc::new(Mutex::new(Recorded::default()));
-        let router =
-            Router::new().route("/api/{method}", post(api)).route("/response/{name}", post(response_url)).with_state(state.clone());
+        let router = Router::new()
+            .route("/api/{method}", post(api))
+            .route("/response/{name}", post(response_url))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
@@ -91,12 +93,20 @@ impl FakeSlack {
     /// Fails the next `times` calls to `method` with `failure`.
     pub fn fail_next(&self, method: &str, times: usize, failure: Failure) {
         let mut state = self.state.lock().unwrap();
-        state.failures.entry(method.to_string()).or_default().extend(std::iter::repeat_n(failure, times));
+        state
+            .failures
+            .entry(method.to_string())
+            .or_default()
+            .extend(std::iter::repeat_n(failure, times));
     }
 
     /// Makes `usergroups.users.list` answer `users` for `group`.
     pub fn set_group(&self, group: &str, users: &[&str]) {
-        self.state.lock().unwrap().groups.insert(group.to_string(), users.iter().map(|u| u.to_string()).collect());
+        self.state
+            .lock()
+            .unwrap()
+            .groups
+            .insert(group.to_string(), users.iter().map(|u| u.to_string()).collect());
     }
 
     /// Makes `apps.connections.open` hand out `url` as the Socket Mode websocket.
@@ -135,7 +145,12 @@ impl Drop for FakeSlack {
     }
 }
 
-async fn api(State(state): State<Arc<Mutex<Recorded>>>, Path(method): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn api(
+    State(state): State<Arc<Mutex<Recorded>>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = decode(&headers, &body);
     let token = bearer(&headers);
     let mut state = state.lock().unwrap();
@@ -147,8 +162,13 @@ async fn api(State(state): State<Arc<Mutex<Recorded>>>, Path(method): Path<Strin
     };
     state.record(Call { method, body, token, status, answer: answer.clone() });
     match failure {
-        Some(Failure::RateLimited(seconds)) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "").into_response(),
-        Some(Failure::ServerError) => (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response(),
+        Some(Failure::RateLimited(seconds)) => {
+            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "")
+                .into_response()
+        }
+        Some(Failure::ServerError) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
+        }
         None => Json(answer).into_response(),
     }
 }
@@ -158,14 +178,20 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
     state.next_ts += 1;
     let ts = format!("1764000000.{:06}", state.next_ts);
     match method {
-        "chat.postMessage" => json!({ "ok": true, "channel": body["channel"], "ts": ts, "message": { "text": body["text"] } }),
-        "chat.update" => json!({ "ok": true, "channel": body["channel"], "ts": body["ts"], "text": body["text"] }),
+        "chat.postMessage" => {
+            json!({ "ok": true, "channel": body["channel"], "ts": ts, "message": { "text": body["text"] } })
+        }
+        "chat.update" => {
+            json!({ "ok": true, "channel": body["channel"], "ts": body["ts"], "text": body["text"] })
+        }
         "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
         "views.open" => json!({ "ok": true, "view": { "id": "V0FAKE", "type": "modal" } }),
-        "usergroups.users.list" => match state.groups.get(body["usergroup"].as_str().unwrap_or_default()) {
-            Some(users) => json!({ "ok": true, "users": users }),
-            None => json!({ "ok": false, "error": "no_such_subteam" }),
-        },
+        "usergroups.users.list" => {
+            match state.groups.get(body["usergroup"].as_str().unwrap_or_default()) {
+                Some(users) => json!({ "ok": true, "users": users }),
+                None => json!({ "ok": false, "error": "no_such_subteam" }),
+            }
+        }
         // Everyone is a person but `UBOT…` (a bot), `UGONE…` (deactivated) and `UNKNOWN…`.
         "users.info" => {
             let user = body["user"].as_str().unwrap_or_default();
@@ -183,17 +209,30 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
     }
 }
 
-async fn response_url(State(state): State<Arc<Mutex<Recorded>>>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn response_url(
+    State(state): State<Arc<Mutex<Recorded>>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = decode(&headers, &body);
     let token = bearer(&headers);
-    state.lock().unwrap().record(Call { method: format!("response:{name}"), body, token, status: 200, answer: json!({ "ok": true }) });
+    state.lock().unwrap().record(Call {
+        method: format!("response:{name}"),
+        body,
+        token,
+        status: 200,
+        answer: json!({ "ok": true }),
+    });
     Json(json!({ "ok": true })).into_response()
 }
 
 /// JSON bodies as they are; form bodies as an object of their fields.
 fn decode(headers: &HeaderMap, body: &[u8]) -> Value {
-    let form =
-        headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if form {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
         return Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
@@ -202,5 +241,9 @@ fn decode(headers: &HeaderMap, body: &[u8]) -> Value {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(String::from)
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(String::from)
 }

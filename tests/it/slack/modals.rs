@@ -38,7 +38,17 @@ async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: T
     let reject = button(&card, "reject");
     let modal = open_modal(&slack, "U-APPROVER", LEADERSHIP, &reject).await;
     assert_eq!(modal["blocks"][0]["block_id"], "reason");
-    assert!(slack.app.store.approval(reject.trim_start_matches("reject:")).await.unwrap().unwrap().state == "pending");
+    assert!(
+        slack
+            .app
+            .store
+            .approval(reject.trim_start_matches("reject:"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            == "pending"
+    );
 
     let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "   ")]).await;
     let errors = field_errors(status, &body);
@@ -46,19 +56,26 @@ async fn a_rejection_asks_for_a_reason_in_a_modal_and_refuses_an_empty_one(db: T
 
     let (status, body) = slack.submit("U-STRANGER", &modal, &[("reason", "Because")]).await;
     let errors = field_errors(status, &body);
-    assert!(errors["reason"].as_str().unwrap().contains("not authorised"), "a refusal shows in the modal: {errors:#}");
+    assert!(
+        errors["reason"].as_str().unwrap().contains("not authorised"),
+        "a refusal shows in the modal: {errors:#}"
+    );
 
-    let (status, body) = slack.submit("U-APPROVER", &modal, &[("reason", "Too tight for Q1")]).await;
+    let (status, body) =
+        slack.submit("U-APPROVER", &modal, &[("reason", "Too tight for Q1")]).await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""), "a good reason closes the modal");
     // The approver hears the outcome privately, in the channel the modal was opened from: by then
     // the decision is stored and its messages are in the outbox.
-    let private = slack.fake.until(|| sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned()).await;
+    let private =
+        slack.fake.until(|| sent(&slack, "chat.postEphemeral", LEADERSHIP).first().cloned()).await;
     slack.deliver().await;
-    let update = sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
+    let update =
+        sent(&slack, "chat.update", LEADERSHIP).first().cloned().expect("the card is updated");
     assert_eq!(update["ts"], card_ts(&slack));
     assert!(text_of(&update).contains("*Rejected* by <@U-APPROVER>"), "{update:#}");
     assert!(text_of(&update).contains("Too tight for Q1"));
-    let notice = sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
+    let notice =
+        sent(&slack, "chat.postMessage", SELLER).first().cloned().expect("the seller is told");
     assert!(text_of(&notice).contains("Too tight for Q1"), "{notice:#}");
     assert_eq!(private["user"], "U-APPROVER");
 }
@@ -68,24 +85,37 @@ async fn scoping_a_ticket_in_a_modal_refuses_bad_effort_and_price_under_their_fi
     let slack = harness(&db).await;
     slack.command(SELLER, DEAL_ROOM, "/scope Salesforce CPQ bridge").await;
     slack.deliver().await;
-    let card = sent(&slack, "chat.postMessage", "presales").first().cloned().expect("the ticket card is posted");
+    let card = sent(&slack, "chat.postMessage", "presales")
+        .first()
+        .cloned()
+        .expect("the ticket card is posted");
     let accept = button(&card, "accept_ticket");
     assert_eq!(slack.click("U-PRESALES", "presales", &accept, "accepted").await, 200);
     slack.deliver().await;
-    let accepted = sent(&slack, "chat.update", "presales").first().cloned().expect("the card is updated");
+    let accepted =
+        sent(&slack, "chat.update", "presales").first().cloned().expect("the card is updated");
     let scope = button(&accepted, "scope_ticket");
 
     let modal = open_modal(&slack, "U-PRESALES", "presales", &scope).await;
-    let block_ids: Vec<&str> = modal["blocks"].as_array().unwrap().iter().filter_map(|b| b["block_id"].as_str()).collect();
+    let block_ids: Vec<&str> =
+        modal["blocks"].as_array().unwrap().iter().filter_map(|b| b["block_id"].as_str()).collect();
     assert_eq!(block_ids, ["effort", "price", "notes"]);
-    let (status, body) = slack.submit("U-PRESALES", &modal, &[("effort", "lots"), ("price", "-5")]).await;
+    let (status, body) =
+        slack.submit("U-PRESALES", &modal, &[("effort", "lots"), ("price", "-5")]).await;
     let errors = field_errors(status, &body);
     assert!(errors["effort"].is_string() && errors["price"].is_string(), "{errors:#}");
     assert!(errors.get("notes").is_none(), "notes are optional: {errors:#}");
 
-    let (status, body) = slack.submit("U-PRESALES", &modal, &[("effort", "40"), ("price", "$4,800"), ("notes", "two objects")]).await;
+    let (status, body) = slack
+        .submit(
+            "U-PRESALES",
+            &modal,
+            &[("effort", "40"), ("price", "$4,800"), ("notes", "two objects")],
+        )
+        .await;
     assert_eq!((status.as_u16(), body.as_str()), (200, ""));
     slack.deliver().await;
-    let scoped = sent(&slack, "chat.update", "presales").get(1).cloned().expect("the card is updated again");
+    let scoped =
+        sent(&slack, "chat.update", "presales").get(1).cloned().expect("the card is updated again");
     assert!(text_of(&scoped).to_lowercase().contains("scoped"), "{scoped:#}");
 }

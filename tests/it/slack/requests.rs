@@ -12,7 +12,8 @@ use crate::support::{actor, demo_app, settings, TestDb};
 /// Slack's published example (https://api.slack.com/authentication/verifying-requests-from-slack).
 const EXAMPLE_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
 const EXAMPLE_TIMESTAMP: i64 = 1531420618;
-const EXAMPLE_SIGNATURE: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+const EXAMPLE_SIGNATURE: &str =
+    "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
 async fn harness(db: &TestDb) -> Harness {
     Harness::start(demo_app(db, settings()).await).await
@@ -33,7 +34,13 @@ async fn post_example(slack: &Harness) -> reqwest::Response {
 
 fn deal_form(user: &str) -> String {
     // Each user in their own channel: a channel bound to someone else's deal is theirs.
-    command_form(user, &format!("C-{user}"), "/deal", "new Sneaky package=crm-rollout", "http://127.0.0.1:9/unused")
+    command_form(
+        user,
+        &format!("C-{user}"),
+        "/deal",
+        "new Sneaky package=crm-rollout",
+        "http://127.0.0.1:9/unused",
+    )
 }
 
 async fn has_deal(app: &App, user: &str) -> bool {
@@ -44,7 +51,8 @@ async fn has_deal(app: &App, user: &str) -> bool {
 async fn slacks_published_signing_example_verifies_with_the_clock_at_its_timestamp() {
     let db = TestDb::sqlite();
     let mut app = demo_app(&db, settings()).await;
-    app.clock = Clock { fixed_now: Some(Utc.timestamp_opt(EXAMPLE_TIMESTAMP, 0).unwrap()), ..app.clock };
+    app.clock =
+        Clock { fixed_now: Some(Utc.timestamp_opt(EXAMPLE_TIMESTAMP, 0).unwrap()), ..app.clock };
     let slack = Harness::start(app).await;
     let response = post_example(&slack).await;
     assert_eq!(response.status(), 200);
@@ -55,7 +63,11 @@ async fn slacks_published_signing_example_verifies_with_the_clock_at_its_timesta
 
     let other_db = TestDb::sqlite();
     let today = harness(&other_db).await;
-    assert_eq!(post_example(&today).await.status(), 401, "the same request years later is a replay");
+    assert_eq!(
+        post_example(&today).await.status(),
+        401,
+        "the same request years later is a replay"
+    );
 }
 
 #[tokio::test]
@@ -87,12 +99,16 @@ async fn timestamps_more_than_five_minutes_off_either_way_are_refused_with_401()
     let slack = harness(&db).await;
     let now = slack.app.clock.now().timestamp();
     for (offset, user) in [(-301, "U-STALE"), (301, "U-FUTURE"), (-3600, "U-OLD")] {
-        let response = slack.post_signed_at("/slack/commands", FORM, &deal_form(user), now + offset, &[]).await;
+        let response = slack
+            .post_signed_at("/slack/commands", FORM, &deal_form(user), now + offset, &[])
+            .await;
         assert_eq!(response.status(), 401, "offset {offset}s");
         assert!(!has_deal(&slack.app, user).await);
     }
     for (offset, user) in [(-299, "U-LATE"), (299, "U-FAST")] {
-        let response = slack.post_signed_at("/slack/commands", FORM, &deal_form(user), now + offset, &[]).await;
+        let response = slack
+            .post_signed_at("/slack/commands", FORM, &deal_form(user), now + offset, &[])
+            .await;
         assert_eq!(response.status(), 200, "offset {offset}s is within the window");
         assert!(has_deal(&slack.app, user).await);
     }
@@ -105,9 +121,14 @@ async fn a_request_without_the_signature_headers_is_refused_with_401() {
     let at = slack.app.clock.now().timestamp().to_string();
     let body = deal_form("U-SELLER");
     for path in ["/slack/commands", "/slack/interactions", "/slack/events"] {
-        let bare = slack.http.post(slack.server.url(path)).header("content-type", FORM).body(body.clone());
+        let bare =
+            slack.http.post(slack.server.url(path)).header("content-type", FORM).body(body.clone());
         assert_eq!(bare.send().await.unwrap().status(), 401, "{path} without headers");
-        let unsigned = slack.http.post(slack.server.url(path)).header("x-slack-request-timestamp", &at).body(body.clone());
+        let unsigned = slack
+            .http
+            .post(slack.server.url(path))
+            .header("x-slack-request-timestamp", &at)
+            .body(body.clone());
         assert_eq!(unsigned.send().await.unwrap().status(), 401, "{path} without a signature");
         let garbled = slack
             .http
@@ -115,7 +136,11 @@ async fn a_request_without_the_signature_headers_is_refused_with_401() {
             .header("x-slack-request-timestamp", &at)
             .header("x-slack-signature", "v0=not-hex")
             .body(body.clone());
-        assert_eq!(garbled.send().await.unwrap().status(), 401, "{path} with a malformed signature");
+        assert_eq!(
+            garbled.send().await.unwrap().status(),
+            401,
+            "{path} with a malformed signature"
+        );
     }
     assert!(!has_deal(&slack.app, "U-SELLER").await);
 }
@@ -132,7 +157,10 @@ async fn raw_exchange(addr: std::net::SocketAddr, head: &str, chunks: &[Vec<u8>]
     }
     let mut answer = vec![0u8; 512];
     // A server that waited for the whole body would never answer: that is a failure, not a hang.
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer)).await.expect("answered").unwrap();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
     String::from_utf8_lossy(&answer[..read]).lines().next().unwrap_or_default().to_string()
 }
 
@@ -149,12 +177,15 @@ async fn a_body_over_one_mebibyte_is_refused_with_413_before_it_is_read() {
     // A chunked body declares nothing and is cut off as soon as it passes the cap.
     let chunk = |size: usize| format!("{size:x}\r\n{}\r\n", "a".repeat(size)).into_bytes();
     let chunks: Vec<Vec<u8>> = (0..20).map(|_| chunk(64 * 1024)).collect();
-    let streamed = format!("POST /slack/events HTTP/1.1\r\nhost: {host}\r\ntransfer-encoding: chunked\r\n\r\n");
+    let streamed = format!(
+        "POST /slack/events HTTP/1.1\r\nhost: {host}\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
     let status = raw_exchange(host, &streamed, &chunks).await;
     assert!(status.contains(" 413 "), "{status}");
     // Exactly at the cap is not too large: it reaches the signature check.
     let body = "a".repeat(1024 * 1024);
-    let at_cap = slack.http.post(slack.server.url("/slack/events")).body(body).send().await.unwrap();
+    let at_cap =
+        slack.http.post(slack.server.url("/slack/events")).body(body).send().await.unwrap();
     assert_eq!(at_cap.status(), 401);
 }
 
@@ -167,9 +198,16 @@ async fn an_ssl_check_is_acknowledged_without_running_a_handler() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "");
     // Slack's own check carries just a token and is not signed.
-    let bare = slack.http.post(slack.server.url("/slack/commands")).header("content-type", FORM).body("ssl_check=1&token=x");
+    let bare = slack
+        .http
+        .post(slack.server.url("/slack/commands"))
+        .header("content-type", FORM)
+        .body("ssl_check=1&token=x");
     assert_eq!(bare.send().await.unwrap().status(), 200);
-    assert!(!has_deal(&slack.app, "U-SELLER").await, "the command riding on the ssl_check did not run");
+    assert!(
+        !has_deal(&slack.app, "U-SELLER").await,
+        "the command riding on the ssl_check did not run"
+    );
     assert!(slack.fake.calls().is_empty());
 }
 
@@ -209,19 +247,31 @@ fn mention(event_id: &str, ts: &str) -> String {
 
 /// The bot's posts in the thread under the mention at `ts`.
 fn thread_posts(slack: &Harness, ts: &str) -> Vec<Value> {
-    slack.fake.succeeded("chat.postMessage").into_iter().map(|c| c.body).filter(|b| b["thread_ts"] == ts).collect()
+    slack
+        .fake
+        .succeeded("chat.postMessage")
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| b["thread_ts"] == ts)
+        .collect()
 }
 
 #[tokio::test]
 async fn an_app_mention_is_answered_with_help_in_its_thread() {
     let db = TestDb::sqlite();
     let slack = harness(&db).await;
-    let response = slack.post_signed("/slack/events", "application/json", &mention("Ev0001", "1764081000.000100")).await;
+    let response = slack
+        .post_signed("/slack/events", "application/json", &mention("Ev0001", "1764081000.000100"))
+        .await;
     assert_eq!(response.status(), 200);
-    let posts = slack.fake.until(|| Some(thread_posts(&slack, "1764081000.000100")).filter(|p| !p.is_empty())).await;
+    let posts = slack
+        .fake
+        .until(|| Some(thread_posts(&slack, "1764081000.000100")).filter(|p| !p.is_empty()))
+        .await;
     assert_eq!(posts[0]["channel"], "C-DEAL");
     let help = super::text_of(&posts[0]);
-    for command in ["/earliest-start", "/included", "/comparables", "/staffing", "/scope", "/deal"] {
+    for command in ["/earliest-start", "/included", "/comparables", "/staffing", "/scope", "/deal"]
+    {
         assert!(help.contains(command), "{command} missing from {help}");
     }
     let call = &slack.fake.succeeded("chat.postMessage")[0];
@@ -233,13 +283,22 @@ async fn a_retried_event_is_acted_on_once() {
     let db = TestDb::sqlite();
     let slack = harness(&db).await;
     let ts = "1764081000.000200";
-    let first = slack.post_signed("/slack/events", "application/json", &mention("Ev0002", ts)).await;
+    let first =
+        slack.post_signed("/slack/events", "application/json", &mention("Ev0002", ts)).await;
     assert_eq!(first.status(), 200);
     slack.fake.until(|| Some(()).filter(|_| !thread_posts(&slack, ts).is_empty())).await;
     let at = slack.app.clock.now().timestamp();
     for retry in ["1", "2"] {
         let headers = [("x-slack-retry-num", retry), ("x-slack-retry-reason", "http_timeout")];
-        let again = slack.post_signed_at("/slack/events", "application/json", &mention("Ev0002", ts), at, &headers).await;
+        let again = slack
+            .post_signed_at(
+                "/slack/events",
+                "application/json",
+                &mention("Ev0002", ts),
+                at,
+                &headers,
+            )
+            .await;
         assert_eq!(again.status(), 200, "a retry is acknowledged so Slack stops retrying");
     }
     // A new event with its own id is answered: the retries were skipped for their id alone.
@@ -256,14 +315,37 @@ async fn a_replayed_command_or_click_is_refused_with_401_and_acts_once() {
     let at = slack.app.clock.now().timestamp();
     let form = deal_form("U-SELLER");
     assert_eq!(slack.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(), 200);
-    assert_eq!(slack.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(), 401, "the same signed request again");
-    let click = super::block_actions("U-SELLER", "C-DEAL", "commit_start:forged", &slack.fake.response_url("click"));
+    assert_eq!(
+        slack.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(),
+        401,
+        "the same signed request again"
+    );
+    let click = super::block_actions(
+        "U-SELLER",
+        "C-DEAL",
+        "commit_start:forged",
+        &slack.fake.response_url("click"),
+    );
     let click = serde_urlencoded::to_string([("payload", click.to_string())]).unwrap();
-    assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 200);
-    assert_eq!(slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(), 401);
+    assert_eq!(
+        slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(),
+        200
+    );
+    assert_eq!(
+        slack.post_signed_at("/slack/interactions", FORM, &click, at, &[]).await.status(),
+        401
+    );
     slack.fake.until(|| Some(()).filter(|_| !slack.responses("click").is_empty())).await;
     assert_eq!(slack.responses("click").len(), 1, "the replayed click was not run");
-    let created = slack.app.store.audit_entries().await.unwrap().into_iter().filter(|e| e.action == "deal.created").count();
+    let created = slack
+        .app
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "deal.created")
+        .count();
     assert_eq!(created, 1, "the replayed command created no second deal");
 }
 
@@ -278,7 +360,10 @@ async fn a_command_from_another_workspace_is_refused() {
     let theirs = deal_form("U-OTHER").replace("team_id=T0001", "team_id=T9999");
     assert_eq!(slack.post_signed("/slack/commands", FORM, &theirs).await.status(), 403);
     assert!(!has_deal(&slack.app, "U-OTHER").await, "nothing changed");
-    assert_eq!(slack.post_signed("/slack/commands", FORM, &deal_form("U-OURS")).await.status(), 200);
+    assert_eq!(
+        slack.post_signed("/slack/commands", FORM, &deal_form("U-OURS")).await.status(),
+        200
+    );
     assert!(has_deal(&slack.app, "U-OURS").await);
 }
 
@@ -291,13 +376,29 @@ async fn a_deal_is_handed_over_only_to_a_person() {
     let seller = "U-SELLER";
     assert_eq!(slack.post_signed("/slack/commands", FORM, &deal_form(seller)).await.status(), 200);
     let channel = format!("C-{seller}");
-    let status = || async { slack.app.ask(&actor(seller, &channel), "/deal show").await.data["status"].clone() };
-    for pm in ["<#C0123|general>", "<!subteam^S0123>", "<@UBOT0001>", "<@UGONE0001>", "<@UNKNOWN01>"] {
-        let won = command_form(seller, &channel, "/deal", &format!("won pm={pm}"), "http://127.0.0.1:9/unused");
+    let status = || async {
+        slack.app.ask(&actor(seller, &channel), "/deal show").await.data["status"].clone()
+    };
+    for pm in
+        ["<#C0123|general>", "<!subteam^S0123>", "<@UBOT0001>", "<@UGONE0001>", "<@UNKNOWN01>"]
+    {
+        let won = command_form(
+            seller,
+            &channel,
+            "/deal",
+            &format!("won pm={pm}"),
+            "http://127.0.0.1:9/unused",
+        );
         assert_eq!(slack.post_signed("/slack/commands", FORM, &won).await.status(), 200);
         assert_eq!(status().await, "open", "pm={pm} is not a person");
     }
-    let won = command_form(seller, &channel, "/deal", "won pm=<@U0PM0001|pat>", "http://127.0.0.1:9/unused");
+    let won = command_form(
+        seller,
+        &channel,
+        "/deal",
+        "won pm=<@U0PM0001|pat>",
+        "http://127.0.0.1:9/unused",
+    );
     assert_eq!(slack.post_signed("/slack/commands", FORM, &won).await.status(), 200);
     assert_eq!(status().await, "won");
 }
@@ -311,13 +412,24 @@ async fn a_hostile_deal_name_reaches_the_leadership_card_as_plain_text() {
     let seller = actor("U-SELLER", "C-HOSTILE");
     let hostile = "<!channel> <https://evil.example|Approve in Keepable> <!subteam^S1> & co";
     slack.app.ask(&seller, &format!("/deal new \"{hostile}\" package=crm-rollout")).await;
-    let answer = slack.app.ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07").await;
-    let request = answer.actions.iter().find(|a| a.action.verb() == "request_approval").expect("a request button");
+    let answer = slack
+        .app
+        .ask(&seller, "/comparables crm-rollout deadline=2026-12-31 start=2026-12-07")
+        .await;
+    let request = answer
+        .actions
+        .iter()
+        .find(|a| a.action.verb() == "request_approval")
+        .expect("a request button");
     let requested = slack.app.act(&seller, &request.action.to_string(), &Default::default()).await;
     assert_eq!(requested.kind, "approval_requested", "{requested:?}");
     slack.deliver().await;
     let posts = slack.fake.succeeded("chat.postMessage");
-    let card = posts.iter().map(|call| call.body.to_string()).find(|body| body.contains("Approve in Keepable")).expect("the card");
+    let card = posts
+        .iter()
+        .map(|call| call.body.to_string())
+        .find(|body| body.contains("Approve in Keepable"))
+        .expect("the card");
     for raw in ["<!channel>", "<https://evil.example", "<!subteam^S1>"] {
         assert!(!card.contains(raw), "{raw} reached Slack unescaped: {card}");
     }

@@ -26,7 +26,10 @@ fn expected_deal_won() -> IncomingKind {
         name: "deal".into(),
         options: vec![CommandOption {
             name: "won".into(),
-            value: OptionValue::Options(vec![CommandOption { name: "pm".into(), value: OptionValue::Text("900000000000000002".into()) }]),
+            value: OptionValue::Options(vec![CommandOption {
+                name: "pm".into(),
+                value: OptionValue::Text("900000000000000002".into()),
+            }]),
         }],
     }
 }
@@ -34,7 +37,10 @@ fn expected_deal_won() -> IncomingKind {
 #[test]
 fn a_complete_payload_is_read_with_serenity() {
     let payload = full_command();
-    assert!(serde_json::from_value::<Interaction>(payload.clone()).is_ok(), "serenity should accept it");
+    assert!(
+        serde_json::from_value::<Interaction>(payload.clone()).is_ok(),
+        "serenity should accept it"
+    );
     let incoming = parse(payload.to_string().as_bytes()).unwrap();
     assert_eq!(incoming.actor.user, "900000000000000001");
     assert_eq!(incoming.actor.channel, "1000000000000000001");
@@ -51,7 +57,10 @@ fn a_minimal_payload_serenity_rejects_is_read_leniently_to_the_same_thing() {
     for key in ["attachment_size_limit", "locale", "version", "entitlements", "channel"] {
         object.remove(key);
     }
-    object.insert("member".into(), json!({"user": {"id": "900000000000000001"}, "roles": ["800000000000000001"]}));
+    object.insert(
+        "member".into(),
+        json!({"user": {"id": "900000000000000001"}, "roles": ["800000000000000001"]}),
+    );
     assert!(serde_json::from_value::<Interaction>(payload.clone()).is_err());
     let incoming = parse(payload.to_string().as_bytes()).unwrap();
     assert_eq!(incoming.actor.groups, vec!["800000000000000001"]);
@@ -68,7 +77,10 @@ fn a_subcommand_without_options_is_understood() {
         incoming.kind,
         IncomingKind::Command {
             name: "keepable".into(),
-            options: vec![CommandOption { name: "help".into(), value: OptionValue::Options(vec![]) }]
+            options: vec![CommandOption {
+                name: "help".into(),
+                value: OptionValue::Options(vec![])
+            }]
         }
     );
 }
@@ -83,7 +95,10 @@ fn autocomplete_marks_the_focused_option() {
         incoming.kind,
         IncomingKind::Autocomplete {
             name: "staffing".into(),
-            options: vec![CommandOption { name: "package".into(), value: OptionValue::Focused("crm".into()) }]
+            options: vec![CommandOption {
+                name: "package".into(),
+                value: OptionValue::Focused("crm".into())
+            }]
         }
     );
 }
@@ -92,14 +107,19 @@ fn autocomplete_marks_the_focused_option() {
 fn a_button_click_and_a_modal_submission_are_read() {
     let click = json!({"type": 3, "token": "t", "channel_id": "2", "member": {"user": {"id": "3"}, "roles": ["9"]},
         "data": {"custom_id": "approve:A1", "component_type": 2}});
-    assert_eq!(parse(click.to_string().as_bytes()).unwrap().kind, IncomingKind::Component { custom_id: "approve:A1".into() });
+    assert_eq!(
+        parse(click.to_string().as_bytes()).unwrap().kind,
+        IncomingKind::Component { custom_id: "approve:A1".into() }
+    );
     let submit = json!({"type": 5, "token": "t", "channel_id": "2", "user": {"id": "3"},
     "data": {"custom_id": "scope_ticket:T1", "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": "effort", "value": "40"}]},
         {"type": 18, "component": {"type": 4, "custom_id": "price", "value": "900"}}
     ]}});
-    let fields: HashMap<String, String> =
-        [("effort", "40"), ("price", "900")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let fields: HashMap<String, String> = [("effort", "40"), ("price", "900")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(
         parse(submit.to_string().as_bytes()).unwrap().kind,
         IncomingKind::ModalSubmit { custom_id: "scope_ticket:T1".into(), fields }
