@@ -81,25 +81,34 @@ pub async fn deliver_due(
                 sent += 1;
             }
             Err(error) => {
-                let (text, next) = match &error {
-                    DeliveryError::RateLimited(wait) => {
-                        let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
-                        (
-                            format!("rate limited for {}s", wait.num_seconds()),
-                            Some(not_before(clock.now() + wait)),
-                        )
-                    }
-                    DeliveryError::Transient(e) if message.attempts + 1 < MAX_ATTEMPTS => {
-                        (e.clone(), Some(not_before(clock.now() + backoff(message.attempts))))
-                    }
-                    DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
-                };
+                let (text, next) = retry_plan(&error, message.attempts, clock.now());
                 tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
                 store.mark_retry(message.id, worker, &text, next).await?;
             }
         }
     }
     Ok(sent)
+}
+
+/// What a failed delivery records, and when it is tried again (`None`: never, it failed).
+fn retry_plan(
+    error: &DeliveryError,
+    attempts: i64,
+    now: DateTime<Utc>,
+) -> (String, Option<DateTime<Utc>>) {
+    let later = |wait: Duration| {
+        not_before(now.checked_add_signed(wait).unwrap_or(now + Duration::days(1)))
+    };
+    match error {
+        DeliveryError::RateLimited(wait) => {
+            let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
+            (format!("rate limited for {}s", wait.num_seconds()), Some(later(wait)))
+        }
+        DeliveryError::Transient(e) if attempts + 1 < MAX_ATTEMPTS => {
+            (e.clone(), Some(later(backoff(attempts))))
+        }
+        DeliveryError::Transient(e) | DeliveryError::Permanent(e) => (e.clone(), None),
+    }
 }
 
 /// `at` rounded up to a whole second: stored timestamps have whole seconds, and a retry must not

@@ -290,16 +290,7 @@ impl App {
         item: &str,
         package: Option<&str>,
     ) -> Result<Reply, AppError> {
-        // In a deal's channel, the deal's package is the one meant.
-        let deal = match package {
-            Some(_) => None,
-            None => self.store.deal_for_channel(&actor.channel).await?,
-        };
-        let package = match (package, &deal) {
-            (Some(given), _) => Some(self.package(given).await?),
-            (None, Some(deal)) => Some(self.package(&deal.package).await?),
-            (None, None) => None,
-        };
+        let (package, deal) = self.inclusion_package(actor, package).await?;
         let package_id = package.as_ref().map(|p| p.id.clone());
         let library = self.store.library().await?;
         let mut answer = InclusionAnswer {
@@ -321,15 +312,8 @@ impl App {
             answer.suggestions =
                 library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
             let mut reply = self.answer("inclusion", &answer)?;
-            let id = self
-                .offer(
-                    actor,
-                    OfferTerms::Ticket(TicketOffer {
-                        description: item.to_string(),
-                        package: package_id,
-                    }),
-                )
-                .await?;
+            let ticket = TicketOffer { description: item.to_string(), package: package_id };
+            let id = self.offer(actor, OfferTerms::Ticket(ticket)).await?;
             reply
                 .actions
                 .push(Button::new(Action::OpenTicket(id), "Open a scoping ticket").primary());
@@ -337,12 +321,6 @@ impl App {
         };
         let verdict = library.verdict(deliverable, package_id.as_deref());
         answer.verdict = verdict;
-        answer.deliverable = Some(deliverable.id.clone());
-        answer.name = Some(deliverable.name.clone());
-        answer.description = Some(deliverable.description.clone()).filter(|d| !d.is_empty());
-        answer.price = Some(deliverable.price);
-        answer.effort_hours = Some(deliverable.effort_hours);
-        answer.separately_priced = Some(verdict.separately_priced());
         answer.depends_on = library
             .dependencies(deliverable, package_id.as_deref())
             .into_iter()
@@ -354,11 +332,35 @@ impl App {
                 effort_hours: d.effort_hours,
             })
             .collect();
+        answer.deliverable = Some(deliverable.id.clone());
+        answer.name = Some(deliverable.name.clone());
+        answer.description = Some(deliverable.description.clone()).filter(|d| !d.is_empty());
+        answer.price = Some(deliverable.price);
+        answer.effort_hours = Some(deliverable.effort_hours);
+        answer.separately_priced = Some(verdict.separately_priced());
         let mut reply = self.answer("inclusion", &answer)?;
         let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
         let id = self.offer(actor, terms).await?;
         reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
         Ok(reply)
+    }
+}
+
+impl App {
+    /// The package an inclusion question is about: the one given, or in a deal's channel the
+    /// deal's (returned too, so the answer says so).
+    async fn inclusion_package(
+        &self,
+        actor: &Actor,
+        given: Option<&str>,
+    ) -> Result<(Option<Package>, Option<crate::domain::deal::Deal>), AppError> {
+        if let Some(given) = given {
+            return Ok((Some(self.package(given).await?), None));
+        }
+        match self.store.deal_for_channel(&actor.channel).await? {
+            Some(deal) => Ok((Some(self.package(&deal.package).await?), Some(deal))),
+            None => Ok((None, None)),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::domain::approval::{
     check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers,
     DeadlineEvidence, Decider, EarlyStartEvidence, Evidence,
 };
-use crate::domain::deal::{CommitmentDetails, CommitmentKind};
+use crate::domain::deal::{CommitmentDetails, CommitmentKind, Deal};
 use crate::domain::offer::{OfferKind, OfferTerms};
 use crate::store::Tx;
 
@@ -136,29 +136,69 @@ impl App {
             Err(_) => None,
         };
         let kind = request.evidence.kind();
-        if let Some(deal) = &deal {
-            let pending = self.store.pending_approval(&deal.id, kind).await?;
-            let pending = match pending {
-                // Past its expiry it cannot be decided any more: expire it now, not at the sweep.
-                Some(stale) if self.clock.now() >= stale.expires_at => {
-                    self.expire_approval(&stale.id).await?;
-                    None
-                }
-                other => other,
-            };
-            if let Some(pending) = pending {
-                let mut reply = Reply::new("approval_requested");
-                reply.headline = format!(
-                    "A request for {} is already pending (request {}): leadership decides that one first.",
-                    pending.describe(),
-                    pending.id
-                );
-                return Ok(reply
-                    .set("approval_id", &pending.id)
-                    .set("state", pending.state)
-                    .set("pending", true));
-            }
+        if let Some(pending) = self.live_pending(deal.as_ref(), kind).await? {
+            let mut reply = Reply::new("approval_requested");
+            reply.headline = format!(
+                "A request for {} is already pending (request {}): leadership decides that one first.",
+                pending.describe(),
+                pending.id
+            );
+            return Ok(reply
+                .set("approval_id", &pending.id)
+                .set("state", pending.state)
+                .set("pending", true));
         }
+        let approval = self.new_approval(actor, deal.as_ref().map(|d| d.id.clone()), request);
+        let card = self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()))?;
+        let mut tx = self.store.begin().await?;
+        if let Err(conflict) = tx.insert_approval(&approval).await {
+            // Pressed twice at once, or another request of this kind landed first.
+            tx.rollback().await?;
+            let first = match &approval.offer_id {
+                Some(offer) => self.store.approval_for_offer(offer).await?,
+                None => None,
+            };
+            return match first.or(self.live_pending(deal.as_ref(), kind).await?) {
+                Some(first) => self.already_requested(&first),
+                None => Err(conflict.into()),
+            };
+        }
+        let target = Target::Channel(self.settings.leadership_channel.clone());
+        let key = format!("approval:{}:card", approval.id);
+        let message_id = self.send(&mut tx, key, target, &card, None).await?;
+        tx.set_approval_message(&approval.id, message_id).await?;
+        let details = format!("{} {}", approval.kind(), approval.requested_date);
+        self.audit(&mut tx, &actor.user, "approval.requested", &approval.id, &details).await?;
+        tx.commit().await?;
+        let context = json!({"id": approval.id, "what": approval.describe()});
+        Ok(self
+            .reply("approval_requested", "approval_request", context)?
+            .set("approval_id", &approval.id)
+            .set("approval_kind", approval.kind())
+            .set("state", approval.state)
+            .set("requested_date", approval.requested_date)
+            .set("deal_id", &approval.deal_id))
+    }
+
+    /// The deal's pending request of `kind` that can still be decided; one past its expiry is
+    /// expired now, not left for the sweep, so it never blocks a new request.
+    async fn live_pending(
+        &self,
+        deal: Option<&Deal>,
+        kind: ApprovalKind,
+    ) -> Result<Option<Approval>, AppError> {
+        let Some(deal) = deal else { return Ok(None) };
+        match self.store.pending_approval(&deal.id, kind).await? {
+            Some(stale) if self.clock.now() >= stale.expires_at => {
+                self.expire_approval(&stale.id).await?;
+                Ok(None)
+            }
+            pending => Ok(pending),
+        }
+    }
+
+    /// A pending request for `request`, with its reminder, escalation and expiry scheduled.
+    fn new_approval(&self, actor: &Actor, deal_id: Option<String>, request: Request) -> Approval {
         let now = self.clock.now();
         let s = &self.settings;
         let timers = ApprovalTimers {
@@ -167,9 +207,9 @@ impl App {
             expiry_hours: s.approval_expiry_hours,
         };
         let schedule = timers.schedule(now);
-        let approval = Approval {
+        Approval {
             id: new_id("A", 6),
-            deal_id: deal.as_ref().map(|d| d.id.clone()),
+            deal_id,
             package: request.package,
             requester: actor.user.clone(),
             channel: actor.channel.clone(),
@@ -186,41 +226,7 @@ impl App {
             escalate_at: Some(schedule.escalate_at),
             expires_at: schedule.expires_at,
             offer_id: Some(request.offer_id),
-        };
-        let card = self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()))?;
-        let mut tx = self.store.begin().await?;
-        if let Err(conflict) = tx.insert_approval(&approval).await {
-            // Pressed twice at once, or another request of this kind landed first.
-            tx.rollback().await?;
-            let first = match &approval.offer_id {
-                Some(offer) => self.store.approval_for_offer(offer).await?,
-                None => None,
-            };
-            let pending = match &deal {
-                Some(deal) => self.store.pending_approval(&deal.id, kind).await?,
-                None => None,
-            };
-            return match first.or(pending) {
-                Some(first) => self.already_requested(&first),
-                None => Err(conflict.into()),
-            };
         }
-        let target = Target::Channel(s.leadership_channel.clone());
-        let message_id = self
-            .send(&mut tx, format!("approval:{}:card", approval.id), target, &card, None)
-            .await?;
-        tx.set_approval_message(&approval.id, message_id).await?;
-        let details = format!("{} {}", approval.kind(), approval.requested_date);
-        self.audit(&mut tx, &actor.user, "approval.requested", &approval.id, &details).await?;
-        tx.commit().await?;
-        let context = json!({"id": approval.id, "what": approval.describe()});
-        Ok(self
-            .reply("approval_requested", "approval_request", context)?
-            .set("approval_id", &approval.id)
-            .set("approval_kind", approval.kind())
-            .set("state", approval.state)
-            .set("requested_date", approval.requested_date)
-            .set("deal_id", &approval.deal_id))
     }
 
     /// The leadership card, with Approve / Reject while pending.

@@ -15,7 +15,7 @@ use crate::domain::capacity::{qualifying_people, Pattern, Requirement};
 use crate::domain::deal::{check_fit, Commitment, CommitmentDetails, CommitmentKind, Deal};
 use crate::domain::hold::{Hold, HoldState};
 use crate::domain::offer::{pattern_summary, Offer, OfferKind, OfferTerms, StartOffer};
-use crate::store::Capacity;
+use crate::store::{Capacity, Tx};
 
 /// A commitment about to be made: kind, what it fixes, how it reads and where it came from.
 pub(super) struct Pledge {
@@ -303,38 +303,10 @@ impl App {
             return Err(UserError::UnknownAction.into());
         };
         let deal = self.deal_to_change(actor, Some(&offer.channel), "hold").await?;
-        let pattern = held_pattern(start);
-        // Another hold may land between reading capacity and booking it: book only on the
-        // version that was read, and read again when it moved.
-        let mut attempts = 0;
-        let (mut tx, bookings) = loop {
-            let capacity = self.store.capacity().await?;
-            let bookings = hold_bookings(&pattern, &capacity, start.start)?;
-            let mut tx = self.store.begin().await?;
-            if tx.lock_capacity().await? == capacity.version {
-                break (tx, bookings);
-            }
-            attempts += 1;
-            if attempts == 5 {
-                return Err(UserError::Refused(
-                    "Capacity is changing right now; press Hold again in a moment.".into(),
-                )
-                .into());
-            }
-        };
+        let (mut tx, bookings) = self.book_capacity(&held_pattern(start), start.start).await?;
         let replaced = tx.active_hold(&deal.id).await?;
-        let others = tx
-            .active_holds_by(&actor.user)
-            .await?
-            .into_iter()
-            .filter(|h| h.deal_id != deal.id)
-            .count();
-        if others >= self.settings.max_active_holds {
+        if let Err(message) = self.check_hold_limit(&mut tx, actor, &deal).await? {
             tx.rollback().await?;
-            let message = format!(
-                "You already hold capacity for {others} deals, the most one seller may ({}): release one (win or lose its deal) first.",
-                self.settings.max_active_holds
-            );
             return Err(self.refused(actor, "hold.refused", &deal.id, message).await);
         }
         if let Some(old) = &replaced {
@@ -382,6 +354,47 @@ impl App {
             .set("end", hold.end_date)
             .set("expires_at", hold.expires_at)
             .set("people_held", bookings.len()))
+    }
+
+    /// The people to book for `pattern` from `start`, with the transaction that books them:
+    /// another hold may land between reading capacity and booking it, so the booking happens only
+    /// on the capacity version that was read, and capacity is read again when it moved.
+    async fn book_capacity(
+        &self,
+        pattern: &Pattern,
+        start: chrono::NaiveDate,
+    ) -> Result<(Tx, Vec<(String, f64)>), AppError> {
+        for _ in 0..5 {
+            let capacity = self.store.capacity().await?;
+            let bookings = hold_bookings(pattern, &capacity, start)?;
+            let mut tx = self.store.begin().await?;
+            if tx.lock_capacity().await? == capacity.version {
+                return Ok((tx, bookings));
+            }
+        }
+        Err(UserError::Refused(
+            "Capacity is changing right now; press Hold again in a moment.".into(),
+        )
+        .into())
+    }
+
+    /// A seller holds capacity for at most `max_active_holds` deals (this deal's own hold aside,
+    /// which a new one replaces); the refusal to give otherwise.
+    async fn check_hold_limit(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        deal: &Deal,
+    ) -> Result<Result<(), String>, AppError> {
+        let held = tx.active_holds_by(&actor.user).await?;
+        let others = held.iter().filter(|h| h.deal_id != deal.id).count();
+        if others < self.settings.max_active_holds {
+            return Ok(Ok(()));
+        }
+        Ok(Err(format!(
+            "You already hold capacity for {others} deals, the most one seller may ({}): release one (win or lose its deal) first.",
+            self.settings.max_active_holds
+        )))
     }
 
     fn already_held(&self, hold: &Hold) -> Result<Reply, AppError> {
