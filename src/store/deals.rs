@@ -88,7 +88,12 @@ impl FromRow<'_, AnyRow> for Commitment {
                 )?))
             }
             (false, _) => {
-                let offer_kind = OfferKind::parse(kind.as_str()).unwrap_or(OfferKind::Scope);
+                // A staffing commitment is made from an earliest-start answer, like its start.
+                let offer_kind = match kind {
+                    CommitmentKind::Start | CommitmentKind::Staffing => OfferKind::Start,
+                    CommitmentKind::Deadline => OfferKind::Deadline,
+                    CommitmentKind::Scope => OfferKind::Scope,
+                };
                 CommitmentDetails::Offer(offer_terms(offer_kind, &text(row, "details")?).map_err(
                     |e| sqlx::Error::ColumnDecode { index: "details".into(), source: e.into() },
                 )?)
