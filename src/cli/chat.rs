@@ -36,6 +36,15 @@ pub(super) async fn act(
             let reply = keepable::app::reply::Reply::error(format!(
                 "'{field}' is not key=value: write the field, '=', then its value (reason=\"too short\")."
             ));
+            let (actor, details) = (who.actor(), keepable::app::text::plain(&reply.headline));
+            let entry = keepable::store::Audit {
+                at: app.clock.now(),
+                actor: &actor.user,
+                action: "action.refused",
+                subject: action,
+                details: &details,
+            };
+            app.store.audit(entry).await?;
             return close(app, print(json, &reply)).await;
         };
         inputs.insert(key.trim().to_string(), value.to_string());
