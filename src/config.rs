@@ -55,6 +55,9 @@ pub struct Settings {
     pub slack_team_id: Option<String>,
     /// The one Discord server served; interactions from any other are refused.
     pub discord_guild_id: Option<String>,
+    /// The firm's time zone, an IANA name (`America/Chicago`): `today` is the date there, and
+    /// times are shown in it.
+    pub timezone: String,
 }
 
 impl Default for Settings {
@@ -80,11 +83,19 @@ impl Default for Settings {
             max_active_holds: 3,
             slack_team_id: None,
             discord_guild_id: None,
+            timezone: "UTC".into(),
         }
     }
 }
 
 impl Settings {
+    /// The firm's time zone, or why `timezone` is not one.
+    pub fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("timezone '{}' is not a time zone: use an IANA name such as America/Chicago or Europe/Berlin", self.timezone)
+        })
+    }
+
     /// Defaults, overlaid with `path` when given, then with `KEEPABLE_*` environment variables.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
         let mut settings = match path {
@@ -124,6 +135,7 @@ impl Settings {
         anyhow::ensure!(self.hold_days > 0, "hold_days must be positive");
         anyhow::ensure!(self.offer_valid_hours > 0, "offer_valid_hours must be positive");
         anyhow::ensure!(self.max_active_holds >= 1, "max_active_holds must be at least 1");
+        self.time_zone()?;
         Ok(())
     }
 }
@@ -156,7 +168,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 20] = [
+    const EVERY_KEY: [(&str, &str); 21] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -177,6 +189,7 @@ mod tests {
         ("KEEPABLE_MAX_ACTIVE_HOLDS", "2"),
         ("KEEPABLE_SLACK_TEAM_ID", "T1"),
         ("KEEPABLE_DISCORD_GUILD_ID", "700000000000000001"),
+        ("KEEPABLE_TIMEZONE", "America/Chicago"),
     ];
 
     #[test]
@@ -218,6 +231,7 @@ mod tests {
             max_active_holds: 2,
             slack_team_id: Some("T1".into()),
             discord_guild_id: Some("700000000000000001".into()),
+            timezone: "America/Chicago".into(),
         };
         assert_eq!(settings, expected);
     }

@@ -89,7 +89,7 @@ impl App {
             }
         };
         let window = Window {
-            first: first_candidate(self.clock.today(), not_before),
+            first: first_candidate(self.today(), not_before),
             horizon: self.settings.horizon_weeks,
         };
         let capacity = self.store.capacity().await?;
@@ -143,7 +143,7 @@ impl App {
             phased: phases(requirements, &result.per_requirement, &role_name),
             horizon: computed.window.horizon,
             not_before,
-            today: self.clock.today(),
+            today: self.today(),
         };
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {
@@ -230,7 +230,7 @@ impl App {
         start: Option<NaiveDate>,
     ) -> Result<ComparablesAnswer, AppError> {
         let history = self.store.history(&package.id).await?;
-        let today = self.clock.today();
+        let today = self.today();
         let set = comparables(&history, today, effort);
         let mut answer = ComparablesAnswer {
             package: package.id.clone(),

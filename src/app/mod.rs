@@ -56,8 +56,15 @@ impl Clock {
         self.fixed_now.unwrap_or_else(Utc::now)
     }
 
+    /// Today in UTC (or the fixed date).
     pub fn today(&self) -> NaiveDate {
-        self.fixed_today.unwrap_or_else(|| self.now().date_naive())
+        self.today_in(chrono_tz::UTC)
+    }
+
+    /// Today where the firm is: its date at this instant in `zone` (or the fixed date). For a firm
+    /// in Chicago on Sunday evening it is still Sunday, though Monday has begun in UTC.
+    pub fn today_in(&self, zone: chrono_tz::Tz) -> NaiveDate {
+        self.fixed_today.unwrap_or_else(|| self.now().with_timezone(&zone).date_naive())
     }
 }
 
@@ -80,18 +87,27 @@ pub struct App {
     /// The platform's directory of people, set by the adapter serving this copy of the app; the
     /// console and the CLI have none (any user id is a person there).
     directory: Option<Arc<dyn Directory>>,
+    /// The firm's time zone (`timezone`).
+    zone: chrono_tz::Tz,
 }
 
 impl App {
     pub fn new(store: Store, settings: Settings, clock: Clock) -> anyhow::Result<App> {
-        let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
+        let zone = settings.time_zone()?;
+        let prompts = Prompts::load(settings.prompts_dir.as_deref(), zone)?;
         Ok(App {
             store,
             settings: Arc::new(settings),
             prompts: Arc::new(prompts),
             clock,
             directory: None,
+            zone,
         })
+    }
+
+    /// Today in the firm's time zone (SPEC 4): what every answer is computed for.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.today_in(self.zone)
     }
 
     /// This copy of the app, checking people against `directory`.

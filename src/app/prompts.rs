@@ -41,7 +41,8 @@ pub struct Prompts {
 
 impl Prompts {
     /// The embedded templates, each replaced by `dir/NAME.j2` when that file exists.
-    pub fn load(dir: Option<&Path>) -> anyhow::Result<Prompts> {
+    /// Times (`|time`) are shown in `zone`, the firm's time zone.
+    pub fn load(dir: Option<&Path>, zone: chrono_tz::Tz) -> anyhow::Result<Prompts> {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
@@ -50,6 +51,7 @@ impl Prompts {
         env.add_filter("hours", format_hours);
         env.add_filter("weeks", format_weeks);
         env.add_filter("percent", format_percent);
+        env.add_filter("time", move |value: String| format_time(&value, zone));
         // Every value a template shows is data, and data may be a person's text: mark it, so each
         // platform shows it as text (`app::text`).
         env.set_formatter(|out, _state, value| {
@@ -76,6 +78,14 @@ impl Prompts {
         template
             .render(Value::from_serialize(&context))
             .with_context(|| format!("rendering {name}"))
+    }
+}
+
+/// `2027-11-08T15:00:00Z` -> `Mon 8 Nov 2027, 09:00 CST` in the firm's time zone.
+fn format_time(value: &str, zone: chrono_tz::Tz) -> String {
+    match value.parse::<chrono::DateTime<chrono::Utc>>() {
+        Ok(at) => at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z").to_string(),
+        Err(_) => value.to_string(),
     }
 }
 
@@ -144,7 +154,7 @@ mod tests {
 
     #[test]
     fn every_embedded_template_compiles() {
-        let prompts = Prompts::load(None).unwrap();
+        let prompts = Prompts::load(None, chrono_tz::UTC).unwrap();
         assert!(prompts.render("help", serde_json::json!({"commands": []})).is_ok());
     }
 
@@ -152,7 +162,7 @@ mod tests {
     fn a_directory_overrides_a_template() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("help.j2"), "Custom help").unwrap();
-        let prompts = Prompts::load(Some(dir.path())).unwrap();
+        let prompts = Prompts::load(Some(dir.path()), chrono_tz::UTC).unwrap();
         assert_eq!(prompts.render("help", serde_json::json!({})).unwrap(), "Custom help");
     }
 }

@@ -58,7 +58,7 @@ pub(super) async fn console(globals: &Globals, who: &Who) -> anyhow::Result<Exit
     let app = globals.open().await?;
     let store = app.store.clone();
     if store.is_empty().await? {
-        let demo = keepable::import::demo::demo_firm(globals.clock.today())?;
+        let demo = keepable::import::demo::demo_firm(app.today())?;
         match store.import(&demo).await? {
             Ok(_) => out!("Loaded the demo firm (Northwind Consulting) into {}.", globals.db),
             Err(problems) => anyhow::bail!("could not load the demo firm: {}", problems[0]),

@@ -435,3 +435,37 @@ async fn four_approvals_decided_at_the_same_moment_all_answer_within_a_second_on
     }
     assert!(elapsed < std::time::Duration::from_secs(1), "four decisions took {elapsed:?}");
 }
+
+// `today` is the firm's date (SPEC 4): Sunday 19:00 in Chicago is Monday 01:00 UTC, and a
+// Chicago firm's first candidate start is the next day, not a week later.
+on_both_databases!(a_firm_in_another_time_zone_gets_its_own_monday);
+async fn a_firm_in_another_time_zone_gets_its_own_monday(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let sunday_evening_in_chicago =
+        Clock { fixed_now: Some("2026-11-30T01:00:00Z".parse().unwrap()), fixed_today: None };
+    let question = "/earliest-start roles=principal:1@1 weeks=1";
+    let seller = actor("U-SELLER", "C-TZ");
+    let mut chicago = settings();
+    chicago.timezone = "America/Chicago".into();
+    let in_chicago = App::new(app.store.clone(), chicago, sunday_evening_in_chicago).unwrap();
+    let in_utc = App::new(app.store.clone(), settings(), sunday_evening_in_chicago).unwrap();
+    assert_eq!(
+        in_chicago.ask(&seller, question).await.data["earliest_start"],
+        "2026-11-30",
+        "on {}",
+        db.url
+    );
+    assert_eq!(
+        in_utc.ask(&seller, question).await.data["earliest_start"],
+        "2026-12-07",
+        "on {}",
+        db.url
+    );
+}
+
+#[test]
+fn an_unknown_time_zone_is_refused_at_start_up() {
+    let settings = keepable::config::Settings { timezone: "Mars/Olympus".into(), ..settings() };
+    let error = settings.time_zone().unwrap_err().to_string();
+    assert!(error.contains("Mars/Olympus") && error.contains("IANA"), "{error}");
+}

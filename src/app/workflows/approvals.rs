@@ -41,7 +41,7 @@ impl App {
         let OfferTerms::Deadline(p) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        if p.deadline <= self.clock.today() || p.start.is_some_and(|start| p.deadline < start) {
+        if p.deadline <= self.today() || p.start.is_some_and(|start| p.deadline < start) {
             let message = format!(
                 "The deadline {} is in the past or before the start: it cannot be approved. Ask again with a later deadline.",
                 p.deadline
@@ -88,7 +88,7 @@ impl App {
                 UserError::Refused(format!("{date} is not earlier than the earliest start {earliest}: commit the start instead.")).into()
             );
         }
-        if date <= self.clock.today() {
+        if date <= self.today() {
             return Err(UserError::Refused(format!("{date} is not in the future.")).into());
         }
         let package = p.package.clone().ok_or(UserError::Refused(
