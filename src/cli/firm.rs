@@ -34,6 +34,9 @@ pub(super) async fn import(globals: &Globals, dir: &Path) -> anyhow::Result<Exit
             };
             app.store.audit(entry).await?;
             out!("{}", summary.to_string().trim_end());
+            for warning in &parsed.warnings {
+                out!("warning: {warning}");
+            }
             out!("imported in {:.2}s", started.elapsed().as_secs_f64());
             close(app, ExitCode::SUCCESS).await
         }

@@ -49,7 +49,11 @@ pub struct ImportProblem {
 
 impl fmt::Display for ImportProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.message)
+        match self.line {
+            // A problem with the file itself: `Allocations.csv: unknown file; did you mean …?`
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{}: {}: {}", self.file, line, self.column, self.message),
+        }
     }
 }
 
@@ -59,6 +63,8 @@ pub struct ParsedFirm {
     pub data: FirmData,
     lines: HashMap<(&'static str, usize), u64>,
     pub files_read: Vec<&'static str>,
+    /// What was read but not used: unknown columns, with the closest known one.
+    pub warnings: Vec<String>,
 }
 
 impl ParsedFirm {
@@ -99,10 +105,38 @@ pub fn parse_dir(dir: &Path) -> anyhow::Result<(ParsedFirm, Vec<ImportProblem>)>
             files.push((name, text));
         }
     }
-    if files.is_empty() {
+    let unknown = unknown_files(dir)?;
+    if files.is_empty() && unknown.is_empty() {
         anyhow::bail!("{} holds none of the expected files ({})", dir.display(), FILES.join(", "));
     }
-    Ok(parse_files(&files))
+    let (parsed, mut problems) = parse_files(&files);
+    problems.extend(unknown);
+    Ok((parsed, problems))
+}
+
+/// The header cells of a CSV text, trimmed.
+fn header_of(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    csv.headers().map(|h| h.iter().map(|c| c.trim().to_string()).collect()).unwrap_or_default()
+}
+
+/// `*.csv` files in `dir` that are not one of `FILES`: refused, with the file meant.
+fn unknown_files(dir: &Path) -> anyhow::Result<Vec<ImportProblem>> {
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let name = entry?.file_name().to_string_lossy().to_string();
+        if !name.to_lowercase().ends_with(".csv") || FILES.contains(&name.as_str()) {
+            continue;
+        }
+        let message = match reader::closest(&name, &FILES) {
+            Some(meant) => format!("unknown file; did you mean {meant}?"),
+            None => format!("unknown file; the files read are {}", FILES.join(", ")),
+        };
+        problems.push(ImportProblem { file: name, line: 0, column: String::new(), message });
+    }
+    problems.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(problems)
 }
 
 /// Parses file contents given by name; names outside `FILES` are ignored.
@@ -112,6 +146,7 @@ pub fn parse_files(files: &[(&str, String)]) -> (ParsedFirm, Vec<ImportProblem>)
     for name in FILES {
         let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else { continue };
         parsed.files_read.push(name);
+        parsed.warnings.extend(reader::unknown_columns(name, &header_of(text)));
         let mut reader = Reader::new(name, text, &mut problems);
         while let Some(row) = reader.next_row() {
             rows::parse_row(&mut parsed, name, row);

@@ -43,6 +43,100 @@ const REQUIRED: &[(&str, &[&str])] = &[
     ("history.csv", &["id", "package", "start", "end", "effort_hours"]),
 ];
 
+/// Every column each file may have (SPEC 3, the optional columns included).
+const KNOWN: &[(&str, &[&str])] = &[
+    ("roles.csv", &["id", "name", "rank", "description"]),
+    (
+        "people.csv",
+        &[
+            "id",
+            "name",
+            "role",
+            "weekly_hours",
+            "active",
+            "slack_user_id",
+            "discord_user_id",
+            "email",
+        ],
+    ),
+    ("allocations.csv", &["id", "person", "project", "start", "end", "hours_per_week", "status"]),
+    ("time_off.csv", &["id", "person", "start", "end"]),
+    ("holidays.csv", &["date", "name"]),
+    ("packages.csv", &["id", "name", "duration_weeks", "description"]),
+    ("package_roles.csv", &["package", "role", "count", "hours_per_week"]),
+    (
+        "deliverables.csv",
+        &[
+            "id",
+            "name",
+            "aliases",
+            "category",
+            "effort_hours",
+            "price",
+            "depends_on",
+            "description",
+        ],
+    ),
+    ("package_items.csv", &["package", "deliverable", "inclusion"]),
+    (
+        "history.csv",
+        &[
+            "id",
+            "client",
+            "package",
+            "start",
+            "end",
+            "effort_hours",
+            "planned_end",
+            "sold_margin",
+            "closed_margin",
+            "change_orders",
+            "seller",
+            "deal",
+            "sold_roles",
+            "staffed_roles",
+        ],
+    ),
+];
+
+/// The columns of `header` that `file` does not know, each with the closest known one.
+pub(super) fn unknown_columns(file: &str, header: &[String]) -> Vec<String> {
+    let known = KNOWN.iter().find(|(f, _)| *f == file).map(|(_, c)| *c).unwrap_or(&[]);
+    header
+        .iter()
+        .filter(|column| !column.is_empty() && !known.contains(&column.as_str()))
+        .map(|column| match closest(column, known) {
+            Some(guess) => format!("{file}: column '{column}' ignored; did you mean {guess}?"),
+            None => format!("{file}: column '{column}' ignored"),
+        })
+        .collect()
+}
+
+/// The closest of `candidates` to `given`, when close enough to be what was meant.
+pub(super) fn closest<'c>(given: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    let squash = |s: &str| s.to_lowercase().replace(['_', '-', ' '], "");
+    let given_squashed = squash(given);
+    if let Some(same) = candidates.iter().find(|c| squash(c) == given_squashed) {
+        return Some(same);
+    }
+    let given = given.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&given, c), *c))
+        .filter(|(similarity, _)| *similarity >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A header that is one cell holding `;` or tabs: the file was saved with another separator.
+fn other_separator(header: &[String]) -> Option<&'static str> {
+    match header {
+        [only] if only.contains(';') => Some("semicolon"),
+        [only] if only.contains('\t') => Some("tab"),
+        _ => None,
+    }
+}
+
 fn required_columns(file: &str) -> &'static [&'static str] {
     REQUIRED.iter().find(|(f, _)| *f == file).map(|(_, c)| *c).unwrap_or(&[])
 }
@@ -55,8 +149,8 @@ impl<'a> Reader<'a> {
     ) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-        let header: HashMap<String, usize> = match csv.headers() {
-            Ok(h) => h.iter().enumerate().map(|(i, name)| (name.trim().to_string(), i)).collect(),
+        let names: Vec<String> = match csv.headers() {
+            Ok(h) => h.iter().map(|name| name.trim().to_string()).collect(),
             Err(e) => {
                 problems.push(ImportProblem {
                     file: file.into(),
@@ -64,9 +158,31 @@ impl<'a> Reader<'a> {
                     column: "header".into(),
                     message: e.to_string(),
                 });
-                HashMap::new()
+                Vec::new()
             }
         };
+        if let Some(separator) = other_separator(&names) {
+            problems.push(ImportProblem {
+                file: file.into(),
+                line: 1,
+                column: "header".into(),
+                message: format!(
+                    "the file looks {separator}-separated; save it as comma-separated CSV (in Excel: Save As → CSV UTF-8)"
+                ),
+            });
+            let header = HashMap::new();
+            return Reader {
+                file,
+                text,
+                counted: (0, 1),
+                records: csv.into_records(),
+                header,
+                problems,
+                ok: false,
+            };
+        }
+        let header: HashMap<String, usize> =
+            names.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
         let mut ok = true;
         for column in required_columns(file) {
             if !header.contains_key(*column) {

@@ -108,3 +108,48 @@ fn line_numbers_are_right_with_crlf_line_endings() {
     let (_, problems) = parse(&[("roles.csv", roles)]);
     assert_eq!(problems, vec!["roles.csv:5: rank: bad integer 'abc'"]);
 }
+
+#[test]
+fn a_semicolon_separated_file_is_one_clear_problem_not_five_missing_columns() {
+    let (_, problems) =
+        parse_files(&[("roles.csv", "id;name;rank\nsenior;Senior;3\n".to_string())]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("roles.csv:1: header: the file looks semicolon-separated"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn an_unknown_column_is_a_warning_with_the_closest_known_one() {
+    let people = "id,name,role,weekly_hours,slack_id,shoe_size\n".to_string();
+    let (parsed, _) = parse_files(&[("people.csv", people)]);
+    assert_eq!(
+        parsed.warnings,
+        [
+            "people.csv: column 'slack_id' ignored; did you mean slack_user_id?",
+            "people.csv: column 'shoe_size' ignored"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_file_is_refused_with_the_file_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("roles.csv"), "id,name,rank\nsenior,Senior,3\n").unwrap();
+    std::fs::write(dir.path().join("Allocations.csv"), "person,project,start,end,hours_per_week\n")
+        .unwrap();
+    std::fs::write(dir.path().join("timeoff.csv"), "person,start,end\n").unwrap();
+    let (_, problems) = parse_dir(dir.path()).unwrap();
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "Allocations.csv: unknown file; did you mean allocations.csv?",
+            "timeoff.csv: unknown file; did you mean time_off.csv?"
+        ]
+    );
+}
