@@ -128,6 +128,10 @@ mod tests {
     fn row(start: &str, days: i64, effort: f64) -> HistoryRow {
         let start: NaiveDate = start.parse().unwrap();
         HistoryRow {
+            seller: None,
+            deal: None,
+            sold_roles: None,
+            staffed_roles: None,
             id: format!("h{start}{days}"),
             client: String::new(),
             package: "p".into(),

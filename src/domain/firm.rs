@@ -170,6 +170,46 @@ pub struct HistoryRow {
     pub sold_margin: Option<f64>,
     pub closed_margin: Option<f64>,
     pub change_orders: Option<i64>,
+    /// Who sold it (a platform user id or an email).
+    pub seller: Option<String>,
+    /// The Keepable deal (or CRM id) it came from.
+    pub deal: Option<String>,
+    /// The staffing that was sold, and the staffing that delivered.
+    pub sold_roles: Option<Vec<RoleCount>>,
+    pub staffed_roles: Option<Vec<RoleCount>>,
+}
+
+/// One role of a staffing pattern as history records it: `senior:2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleCount {
+    pub role: String,
+    pub count: i64,
+}
+
+/// Reads `role:count;role:count`; `Err` names the part that is not `role:count` with a count
+/// of at least 1.
+pub fn parse_role_counts(text: &str) -> Result<Vec<RoleCount>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (role, count) =
+                part.split_once(':').ok_or_else(|| format!("'{part}' is not role:count"))?;
+            let count = count.trim().parse::<i64>().ok().filter(|c| *c >= 1).ok_or_else(|| {
+                format!("'{part}': the count must be a whole number of at least 1")
+            })?;
+            let role = role.trim();
+            if role.is_empty() {
+                return Err(format!("'{part}' names no role"));
+            }
+            Ok(RoleCount { role: role.to_string(), count })
+        })
+        .collect()
+}
+
+/// The stored form of a pattern: `role:count;role:count`.
+pub fn role_counts_text(counts: &[RoleCount]) -> String {
+    counts.iter().map(|c| format!("{}:{}", c.role, c.count)).collect::<Vec<_>>().join(";")
 }
 
 impl HistoryRow {

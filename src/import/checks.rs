@@ -192,6 +192,13 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
         if !ids.packages.contains(row.package.as_str()) {
             problems.add("history.csv", i, "package", format!("unknown package '{}'", row.package));
         }
+        for (column, counts) in
+            [("sold_roles", &row.sold_roles), ("staffed_roles", &row.staffed_roles)]
+        {
+            for count in counts.iter().flatten().filter(|c| !ids.roles.contains(c.role.as_str())) {
+                problems.add("history.csv", i, column, format!("unknown role '{}'", count.role));
+            }
+        }
     }
 }
 

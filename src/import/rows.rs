@@ -136,6 +136,13 @@ fn history(row: &mut Row<'_, '_>) -> Option<HistoryRow> {
     let sold_margin = row.optional_number("sold_margin");
     let closed_margin = row.optional_number("closed_margin");
     let change_orders = row.optional_integer("change_orders");
+    if let (Some(planned), Some((start, _))) = (planned_end, range) {
+        if planned < start {
+            row.problem("planned_end", format!("planned_end {planned} is before start {start}"));
+        }
+    }
+    let sold_roles = role_counts(row, "sold_roles");
+    let staffed_roles = role_counts(row, "staffed_roles");
     let (Some((start, end)), Some(effort_hours), true) = (range, effort, row.valid) else {
         return None;
     };
@@ -150,5 +157,22 @@ fn history(row: &mut Row<'_, '_>) -> Option<HistoryRow> {
         sold_margin,
         closed_margin,
         change_orders,
+        seller: row.optional("seller"),
+        deal: row.optional("deal"),
+        sold_roles,
+        staffed_roles,
     })
+}
+
+/// An optional `role:count;role:count` cell; a malformed one is a problem on its column.
+fn role_counts(row: &mut Row<'_, '_>, column: &str) -> Option<Vec<RoleCount>> {
+    let text = row.optional(column)?;
+    match parse_role_counts(&text) {
+        Ok(counts) if counts.is_empty() => None,
+        Ok(counts) => Some(counts),
+        Err(message) => {
+            row.problem(column, message);
+            None
+        }
+    }
 }

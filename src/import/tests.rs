@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::firm::{role_counts_text, RoleCount};
 
 fn parse(files: &[(&str, &str)]) -> (ParsedFirm, Vec<String>) {
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (*n, t.to_string())).collect();
@@ -152,4 +153,52 @@ fn an_unknown_file_is_refused_with_the_file_meant() {
             "timeoff.csv: unknown file; did you mean time_off.csv?"
         ]
     );
+}
+
+#[test]
+fn history_carries_its_seller_deal_and_the_staffing_sold_and_delivered() {
+    let files = [
+        ("roles.csv", "id,name,rank\nsenior,Senior,3\nanalyst,Analyst,1\n".to_string()),
+        ("packages.csv", "id,name,duration_weeks\ncrm,CRM,8\n".to_string()),
+        (
+            "history.csv",
+            "id,package,start,end,effort_hours,planned_end,seller,deal,sold_roles,staffed_roles\n\
+             h1,crm,2025-01-06,2025-03-28,900,2025-03-14,U1,acme,senior:1;analyst:2,analyst:3\n\
+             h2,crm,2025-01-06,2025-03-28,900,2024-12-31,,,senior:0,wizard:1\n"
+                .to_string(),
+        ),
+    ];
+    let (parsed, read) = parse_files(&files);
+    let problems = check(&parsed, read, &KnownIds::default());
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert!(shown.iter().any(|p| p.starts_with("history.csv:3: planned_end:")), "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .any(|p| p.starts_with("history.csv:3: sold_roles:") && p.contains("at least 1")),
+        "{shown:?}"
+    );
+    let h1 = parsed.data.history.iter().find(|h| h.id == "h1").unwrap();
+    assert_eq!((h1.seller.as_deref(), h1.deal.as_deref()), (Some("U1"), Some("acme")));
+    assert_eq!(
+        h1.sold_roles,
+        Some(vec![
+            RoleCount { role: "senior".into(), count: 1 },
+            RoleCount { role: "analyst".into(), count: 2 }
+        ])
+    );
+    assert_eq!(role_counts_text(h1.staffed_roles.as_deref().unwrap()), "analyst:3");
+}
+
+#[test]
+fn staffing_in_history_names_known_roles() {
+    let files = [
+        ("roles.csv", "id,name,rank\nsenior,Senior,3\n".to_string()),
+        ("packages.csv", "id,name,duration_weeks\ncrm,CRM,8\n".to_string()),
+        ("history.csv", "id,package,start,end,effort_hours,staffed_roles\nh1,crm,2025-01-06,2025-03-28,900,wizard:1\n".to_string()),
+    ];
+    let (parsed, _) = parse_files(&files);
+    let shown: Vec<String> =
+        check(&parsed, Vec::new(), &KnownIds::default()).iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["history.csv:2: staffed_roles: unknown role 'wizard'"]);
 }

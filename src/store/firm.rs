@@ -97,11 +97,16 @@ impl Store {
             Option<f64>,
             Option<f64>,
             Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = self
             .json_rows(
                 &mut *snapshot.tx,
-                "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders",
+                "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders, \
+                 seller, deal, sold_roles, staffed_roles",
                 "FROM history",
             )
             .await
@@ -119,8 +124,19 @@ impl Store {
             sold_margin,
             closed_margin,
             change_orders,
+            seller,
+            deal,
+            sold_roles,
+            staffed_roles,
         ) in rows
         {
+            let counts = |text: Option<String>| -> anyhow::Result<Option<Vec<RoleCount>>> {
+                text.map(|t| {
+                    parse_role_counts(&t).map_err(|e| anyhow::anyhow!("history {id}: {e}"))
+                })
+                .transpose()
+            };
+            let (sold_roles, staffed_roles) = (counts(sold_roles)?, counts(staffed_roles)?);
             let row = HistoryRow {
                 id,
                 client,
@@ -132,6 +148,10 @@ impl Store {
                 sold_margin,
                 closed_margin,
                 change_orders,
+                seller,
+                deal,
+                sold_roles,
+                staffed_roles,
             };
             by_package.entry(package).or_default().push(row);
         }

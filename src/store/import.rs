@@ -309,6 +309,10 @@ async fn write_history(conn: &mut AnyConnection, history: &[HistoryRow]) -> anyh
                 Value::OptReal(h.sold_margin),
                 Value::OptReal(h.closed_margin),
                 Value::OptInt(h.change_orders),
+                Value::OptText(h.seller.clone()),
+                Value::OptText(h.deal.clone()),
+                Value::OptText(h.sold_roles.as_deref().map(role_counts_text)),
+                Value::OptText(h.staffed_roles.as_deref().map(role_counts_text)),
             ]
         })
         .collect();
@@ -326,10 +330,15 @@ async fn write_history(conn: &mut AnyConnection, history: &[HistoryRow]) -> anyh
             "sold_margin",
             "closed_margin",
             "change_orders",
+            "seller",
+            "deal",
+            "sold_roles",
+            "staffed_roles",
         ],
         "ON CONFLICT (id) DO UPDATE SET client = excluded.client, package = excluded.package, start_date = excluded.start_date, \
          end_date = excluded.end_date, effort_hours = excluded.effort_hours, planned_end = excluded.planned_end, \
-         sold_margin = excluded.sold_margin, closed_margin = excluded.closed_margin, change_orders = excluded.change_orders",
+         sold_margin = excluded.sold_margin, closed_margin = excluded.closed_margin, change_orders = excluded.change_orders, \
+         seller = excluded.seller, deal = excluded.deal, sold_roles = excluded.sold_roles, staffed_roles = excluded.staffed_roles",
         rows,
     )
     .await

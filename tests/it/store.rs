@@ -266,3 +266,37 @@ async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: Tes
     assert!(moved.as_ref().is_ok_and(|m| *m), "{moved:?} on {}", db.url);
     tx.commit().await.unwrap();
 }
+
+// History's optional columns are stored and read back as they were given.
+on_both_databases!(history_keeps_its_seller_deal_and_staffing);
+async fn history_keeps_its_seller_deal_and_staffing(db: TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let files = vec![
+        ("roles.csv", "id,name,rank\nsenior,Senior,3\nanalyst,Analyst,1\n".to_string()),
+        ("packages.csv", "id,name,duration_weeks\ncrm,CRM,8\n".to_string()),
+        (
+            "history.csv",
+            "id,package,start,end,effort_hours,seller,deal,sold_roles,staffed_roles\n\
+             h1,crm,2025-01-06,2025-03-28,900,U1,acme,senior:1;analyst:2,analyst:3\n\
+             h2,crm,2025-02-03,2025-04-25,700,,,,\n"
+                .to_string(),
+        ),
+    ];
+    let (parsed, problems) = parse_files(&files);
+    assert!(problems.is_empty(), "{problems:?}");
+    store.import(&parsed).await.unwrap().unwrap();
+    let history = store.history("crm").await.unwrap();
+    let (h1, h2) = (&history[0], &history[1]);
+    assert_eq!(
+        (h1.seller.as_deref(), h1.deal.as_deref()),
+        (Some("U1"), Some("acme")),
+        "{}",
+        db.url
+    );
+    assert_eq!(h1.sold_roles.as_ref().map(|r| r.len()), Some(2));
+    assert_eq!(
+        h1.staffed_roles.as_ref().map(|r| (r[0].role.as_str(), r[0].count)),
+        Some(("analyst", 3))
+    );
+    assert_eq!((h2.seller.as_deref(), h2.sold_roles.as_ref()), (None, None));
+}
