@@ -177,12 +177,7 @@ impl Reply {
     /// The whole reply as readable text (console, `ask`, outbox `text`), a person's text shown
     /// as it was written, without its markers.
     pub fn to_text(&self) -> String {
-        let text = super::text::plain(&self.marked_text());
-        // Nothing a terminal would act on: escapes, bell, bidi overrides.
-        text.chars()
-            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-            .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-            .collect()
+        super::text::printable(&super::text::plain(&self.marked_text()))
     }
 
     fn marked_text(&self) -> String {

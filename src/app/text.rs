@@ -12,8 +12,14 @@ const CLOSE: char = '\u{E001}';
 /// never become the reply's headline or small print by starting with `> `. Control characters
 /// (terminal escapes, bidi overrides) are dropped.
 pub fn user(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !is_control(*c) || *c == '\n').collect();
+    let clean = printable(text);
     clean.split('\n').map(|line| format!("{OPEN}{line}{CLOSE}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `text` without anything a terminal would act on (escapes, bell, bidi overrides): what the
+/// console and the CLI print.
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !is_control(*c) || *c == '\n').collect()
 }
 
 /// Characters no message should carry from a person: C0 and C1 controls (but tab and newline),

@@ -25,8 +25,6 @@ mod import;
 pub mod outbox;
 mod tickets;
 
-/// Kept for callers written before reading the CSV set moved to `crate::import`.
-pub use crate::import::parse_files;
 pub use audit::{Audit, AuditEntry};
 pub use capacity::Capacity;
 pub use decode::timestamp;

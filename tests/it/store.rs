@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use keepable::app::reply::{Reply, Target};
+use keepable::import::parse_files;
 use keepable::store::outbox::NewMessage;
-use keepable::store::{parse_files, Store};
+use keepable::store::Store;
 
 use crate::support::{demo_store, on_both_databases, TestDb};
 

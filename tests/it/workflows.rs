@@ -366,7 +366,7 @@ async fn two_sellers_holding_the_last_free_person_at_once_book_them_once(db: Tes
         ("packages.csv", "id,name,duration_weeks\nsolo,Solo,2\n".to_string()),
         ("package_roles.csv", "package,role,count,hours_per_week\nsolo,senior,1,40\n".to_string()),
     ];
-    let (parsed, problems) = keepable::store::parse_files(&files);
+    let (parsed, problems) = keepable::import::parse_files(&files);
     assert!(problems.is_empty(), "{problems:?}");
     // Two instances on one database, each with its own capacity in memory.
     let instance = || async {
