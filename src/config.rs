@@ -58,6 +58,14 @@ pub struct Settings {
     /// The firm's time zone, an IANA name (`America/Chicago`): `today` is the date there, and
     /// times are shown in it.
     pub timezone: String,
+    /// Days after the last import when answers warn that the capacity data is stale.
+    pub stale_after_days: i64,
+    /// A drop folder `serve` imports as one snapshot whenever its files change.
+    pub import_dir: Option<PathBuf>,
+    /// How often `serve` looks at the drop folder: `5m`, `30s`, `1h` (a bare number is minutes).
+    pub import_every: String,
+    /// Channel where operations hears about drop-folder imports: the summary, or every problem.
+    pub ops_channel: Option<String>,
 }
 
 impl Default for Settings {
@@ -84,6 +92,10 @@ impl Default for Settings {
             slack_team_id: None,
             discord_guild_id: None,
             timezone: "UTC".into(),
+            stale_after_days: 7,
+            import_dir: None,
+            import_every: "5m".into(),
+            ops_channel: None,
         }
     }
 }
@@ -94,6 +106,19 @@ impl Settings {
         self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
             anyhow::anyhow!("timezone '{}' is not a time zone: use an IANA name such as America/Chicago or Europe/Berlin", self.timezone)
         })
+    }
+
+    /// How often the drop folder is looked at, or why `import_every` is not a duration.
+    pub fn import_interval(&self) -> anyhow::Result<std::time::Duration> {
+        let text = self.import_every.trim();
+        let interval = match text.parse::<u64>() {
+            Ok(minutes) => std::time::Duration::from_secs(minutes * 60),
+            Err(_) => humantime::parse_duration(text).map_err(|_| {
+                anyhow::anyhow!("import_every '{text}' is not a duration: use 5m, 30s or 1h")
+            })?,
+        };
+        anyhow::ensure!(!interval.is_zero(), "import_every must be longer than zero");
+        Ok(interval)
     }
 
     /// Defaults, overlaid with `path` when given, then with `KEEPABLE_*` environment variables.
@@ -135,7 +160,9 @@ impl Settings {
         anyhow::ensure!(self.hold_days > 0, "hold_days must be positive");
         anyhow::ensure!(self.offer_valid_hours > 0, "offer_valid_hours must be positive");
         anyhow::ensure!(self.max_active_holds >= 1, "max_active_holds must be at least 1");
+        anyhow::ensure!(self.stale_after_days >= 1, "stale_after_days must be at least 1");
         self.time_zone()?;
+        self.import_interval()?;
         Ok(())
     }
 }
@@ -168,7 +195,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 21] = [
+    const EVERY_KEY: [(&str, &str); 25] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -190,6 +217,10 @@ mod tests {
         ("KEEPABLE_SLACK_TEAM_ID", "T1"),
         ("KEEPABLE_DISCORD_GUILD_ID", "700000000000000001"),
         ("KEEPABLE_TIMEZONE", "America/Chicago"),
+        ("KEEPABLE_STALE_AFTER_DAYS", "3"),
+        ("KEEPABLE_IMPORT_DIR", "/srv/exports"),
+        ("KEEPABLE_IMPORT_EVERY", "1h"),
+        ("KEEPABLE_OPS_CHANNEL", "C-OPS"),
     ];
 
     #[test]
@@ -232,6 +263,10 @@ mod tests {
             slack_team_id: Some("T1".into()),
             discord_guild_id: Some("700000000000000001".into()),
             timezone: "America/Chicago".into(),
+            stale_after_days: 3,
+            import_dir: Some(PathBuf::from("/srv/exports")),
+            import_every: "1h".into(),
+            ops_channel: Some("C-OPS".into()),
         };
         assert_eq!(settings, expected);
     }

@@ -84,7 +84,7 @@ impl App {
                 (Some(package), pattern)
             }
             StartTarget::Pattern { roles, weeks } => {
-                let known = self.store.roles().await?;
+                let known = self.store.offered_roles().await?;
                 (None, self.ad_hoc_pattern(&known, roles, *weeks)?)
             }
         };
@@ -358,7 +358,8 @@ impl App {
             return Ok((Some(self.package(given).await?), None));
         }
         match self.store.deal_for_channel(&actor.channel).await? {
-            Some(deal) => Ok((Some(self.package(&deal.package).await?), Some(deal))),
+            // A deal keeps the package it was sold on, even once an import has retired it.
+            Some(deal) => Ok((self.store.package_by_id(&deal.package).await?, Some(deal))),
             None => Ok((None, None)),
         }
     }

@@ -10,6 +10,7 @@ mod engines;
 pub mod error;
 pub mod forms;
 pub mod prompts;
+pub mod refresh;
 pub mod reply;
 pub mod text;
 mod workflows;

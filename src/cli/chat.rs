@@ -59,7 +59,7 @@ pub(super) async fn console(globals: &Globals, who: &Who) -> anyhow::Result<Exit
     let store = app.store.clone();
     if store.is_empty().await? {
         let demo = keepable::import::demo::demo_firm(app.today())?;
-        match store.import(&demo).await? {
+        match store.load_demo(&demo, app.clock.now()).await? {
             Ok(_) => out!("Loaded the demo firm (Northwind Consulting) into {}.", globals.db),
             Err(problems) => anyhow::bail!("could not load the demo firm: {}", problems[0]),
         }

@@ -48,8 +48,22 @@ pub struct Cli {
 enum Command {
     /// Create or upgrade the database schema.
     Migrate,
-    /// Import a firm's CSV files from DIR (all in one transaction).
-    Import { dir: PathBuf },
+    /// Import a firm's CSV files from DIR, in one transaction. Each file given is the whole
+    /// current truth for its table (a snapshot): rows absent from it are retired or removed.
+    Import {
+        /// Only add and update rows; remove nothing (for a partial file).
+        #[arg(long)]
+        merge: bool,
+        /// Check everything and print what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        dir: PathBuf,
+    },
+    /// The database, the firm's size, the last import and the outbox backlog.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a generated firm of N people to DIR.
     GenFirm {
         #[arg(long)]
@@ -158,12 +172,15 @@ impl Globals {
 
 /// Runs one subcommand; the exit code says whether it succeeded.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let clock =
-        Clock { fixed_now: cli.now, fixed_today: cli.today.or(cli.now.map(|n| n.date_naive())) };
+    // `--now` is an instant: today is its date in the firm's time zone, unless `--today` says.
+    let clock = Clock { fixed_now: cli.now, fixed_today: cli.today };
     let globals = Globals { db: cli.db, config: cli.config, clock };
     match cli.command {
         Command::Migrate => firm::migrate(&globals).await,
-        Command::Import { dir } => firm::import(&globals, &dir).await,
+        Command::Import { merge, dry_run, dir } => {
+            firm::import(&globals, &dir, merge, dry_run).await
+        }
+        Command::Status { json } => firm::status(&globals, json).await,
         Command::GenFirm { people, seed, dir } => firm::gen_firm(&globals, &dir, people, seed),
         Command::Ask { who, json, text } => chat::ask(&globals, &who, json, &text).await,
         Command::Act { who, json, action, fields } => {

@@ -51,6 +51,8 @@ impl AllocationStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Allocation {
+    /// The source system's assignment id, when the export has one (the row's key on re-import).
+    pub id: Option<String>,
     pub person: String,
     pub project: String,
     pub start: NaiveDate,
@@ -61,6 +63,8 @@ pub struct Allocation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeOff {
+    /// The source system's id, when the export has one.
+    pub id: Option<String>,
     pub person: String,
     pub start: NaiveDate,
     pub end: NaiveDate,

@@ -3,17 +3,26 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::snapshot::Mode;
 use super::{ImportProblem, ParsedFirm, FILES};
 use crate::domain::firm::FirmData;
 use crate::domain::library::dependency_cycles;
 
-/// Ids already in the database, so a partial import may refer to them.
+/// Ids already in the database, so an import that leaves a file out may refer to its rows.
 #[derive(Debug, Default, Clone)]
 pub struct KnownIds {
+    /// Roles not retired.
     pub roles: HashSet<String>,
+    /// Every person, active or not.
     pub people: HashSet<String>,
+    /// Packages not retired.
     pub packages: HashSet<String>,
+    /// Retired packages: history may still name them.
+    pub retired_packages: HashSet<String>,
+    /// Deliverables not retired, with their dependencies.
     pub deliverables: HashMap<String, Vec<String>>,
+    /// In a snapshot, a file given is the whole table: its rows are the only ids of that table.
+    pub mode: Mode,
 }
 
 /// The problems found reading the files, with those of the cross-file checks added (duplicate
@@ -24,13 +33,39 @@ pub fn check(
     known: &KnownIds,
 ) -> Vec<ImportProblem> {
     let mut problems = Problems { parsed, list: read_problems };
-    let ids = Ids::new(&parsed.data, known);
+    let ids = Ids::new(&parsed.data, known, &parsed.files_read);
     duplicate_keys(&parsed.data, &mut problems);
     unknown_references(&parsed.data, &ids, &mut problems);
     dependency_problems(&parsed.data, ids.deliverables, &mut problems);
     let mut problems = problems.list;
     sort_problems(&mut problems);
     problems
+}
+
+/// History rows may name a package the firm does not sell (any more): they are kept for the
+/// record and never used in an answer. Says so, naming the packages, when there are any.
+pub fn history_without_package(parsed: &ParsedFirm, known: &KnownIds) -> Option<String> {
+    let ids = Ids::new(&parsed.data, known, &parsed.files_read);
+    let mut unknown: Vec<&str> = parsed
+        .data
+        .history
+        .iter()
+        .map(|h| h.package.as_str())
+        .filter(|p| !ids.history_packages.contains(p))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let rows = unknown.len();
+    unknown.sort_unstable();
+    unknown.dedup();
+    Some(format!(
+        "history.csv: {rows} row{} name{} packages not in packages.csv ({}): kept for the record, \
+         not used in answers",
+        if rows == 1 { "" } else { "s" },
+        if rows == 1 { "s" } else { "" },
+        unknown.join(", ")
+    ))
 }
 
 /// Orders problems as the files are read: by file, then by line.
@@ -55,40 +90,50 @@ impl Problems<'_> {
     }
 }
 
-/// Every id a row may refer to: the import's own and those already stored.
+/// Every id a row may refer to: the import's own, and the stored ones of each table whose file
+/// is not given (or all stored ones, with `--merge`).
 struct Ids<'a> {
     roles: HashSet<&'a str>,
     people: HashSet<&'a str>,
     packages: HashSet<&'a str>,
+    /// Packages history may name: these, and every package ever stored.
+    history_packages: HashSet<&'a str>,
     /// Each deliverable's dependencies, the import's replacing the stored ones.
     deliverables: HashMap<String, Vec<String>>,
 }
 
 impl<'a> Ids<'a> {
-    fn new(data: &'a FirmData, known: &'a KnownIds) -> Ids<'a> {
-        let roles = data
-            .roles
+    fn new(data: &'a FirmData, known: &'a KnownIds, files: &[&str]) -> Ids<'a> {
+        let stored = |file: &str| known.mode == Mode::Merge || !files.contains(&file);
+        fn ids<'a>(
+            given: impl Iterator<Item = &'a str>,
+            stored: &'a HashSet<String>,
+            keep_stored: bool,
+        ) -> HashSet<&'a str> {
+            let stored = stored.iter().map(String::as_str).filter(|_| keep_stored);
+            given.chain(stored).collect()
+        }
+        let roles =
+            ids(data.roles.iter().map(|r| r.id.as_str()), &known.roles, stored("roles.csv"));
+        let people =
+            ids(data.people.iter().map(|p| p.id.as_str()), &known.people, stored("people.csv"));
+        let packages = ids(
+            data.packages.iter().map(|p| p.id.as_str()),
+            &known.packages,
+            stored("packages.csv"),
+        );
+        let history_packages = packages
             .iter()
-            .map(|r| r.id.as_str())
-            .chain(known.roles.iter().map(String::as_str))
-            .collect();
-        let people = data
-            .people
-            .iter()
-            .map(|p| p.id.as_str())
-            .chain(known.people.iter().map(String::as_str))
-            .collect();
-        let packages = data
-            .packages
-            .iter()
-            .map(|p| p.id.as_str())
+            .copied()
             .chain(known.packages.iter().map(String::as_str))
+            .chain(known.retired_packages.iter().map(String::as_str))
             .collect();
-        let mut deliverables = known.deliverables.clone();
+        let mut deliverables =
+            if stored("deliverables.csv") { known.deliverables.clone() } else { HashMap::new() };
         for d in &data.deliverables {
             deliverables.insert(d.id.clone(), d.depends_on.clone());
         }
-        Ids { roles, people, packages, deliverables }
+        Ids { roles, people, packages, history_packages, deliverables }
     }
 }
 
@@ -103,6 +148,12 @@ fn duplicate_keys(data: &FirmData, problems: &mut Problems<'_>) {
     duplicate_id("packages.csv", data.packages.iter().map(|p| p.id.clone()).collect());
     duplicate_id("deliverables.csv", data.deliverables.iter().map(|d| d.id.clone()).collect());
     duplicate_id("history.csv", data.history.iter().map(|h| h.id.clone()).collect());
+    duplicates_present(data.allocations.iter().map(|a| a.id.clone()), |i, key| {
+        problems.add("allocations.csv", i, "id", format!("duplicate id '{key}'"))
+    });
+    duplicates_present(data.time_off.iter().map(|t| t.id.clone()), |i, key| {
+        problems.add("time_off.csv", i, "id", format!("duplicate id '{key}'"))
+    });
     duplicates(data.holidays.iter().map(|h| h.date.to_string()), |i, key| {
         problems.add("holidays.csv", i, "date", format!("duplicate date {key}"))
     });
@@ -125,6 +176,21 @@ fn duplicate_keys(data: &FirmData, problems: &mut Problems<'_>) {
             )
         },
     );
+}
+
+/// Like `duplicates`, for an optional key: rows without one are never duplicates.
+fn duplicates_present(
+    keys: impl Iterator<Item = Option<String>>,
+    mut report: impl FnMut(usize, &str),
+) {
+    let mut seen = HashSet::new();
+    for (i, key) in keys.enumerate() {
+        if let Some(key) = key {
+            if !seen.insert(key.clone()) {
+                report(i, &key);
+            }
+        }
+    }
 }
 
 fn duplicates(keys: impl Iterator<Item = String>, mut report: impl FnMut(usize, &str)) {
@@ -189,9 +255,6 @@ fn unknown_references(data: &FirmData, ids: &Ids<'_>, problems: &mut Problems<'_
         }
     }
     for (i, row) in data.history.iter().enumerate() {
-        if !ids.packages.contains(row.package.as_str()) {
-            problems.add("history.csv", i, "package", format!("unknown package '{}'", row.package));
-        }
         for (column, counts) in
             [("sold_roles", &row.sold_roles), ("staffed_roles", &row.staffed_roles)]
         {

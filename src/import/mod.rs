@@ -10,6 +10,7 @@ pub mod demo;
 pub mod gen_firm;
 mod reader;
 mod rows;
+pub mod snapshot;
 #[cfg(test)]
 mod tests;
 
@@ -22,7 +23,7 @@ use anyhow::Context;
 use crate::domain::firm::FirmData;
 use reader::Reader;
 
-pub use checks::{check, KnownIds};
+pub use checks::{check, history_without_package, KnownIds};
 
 /// The files `import` reads, in the order their rows are written.
 const FILES: [&str; 10] = [

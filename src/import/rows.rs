@@ -69,13 +69,13 @@ fn allocation(row: &mut Row<'_, '_>) -> Option<Allocation> {
     else {
         return None;
     };
-    Some(Allocation { person, project, start, end, hours_per_week, status })
+    Some(Allocation { id: row.optional("id"), person, project, start, end, hours_per_week, status })
 }
 
 fn time_off(row: &mut Row<'_, '_>) -> Option<TimeOff> {
     let person = row.text("person");
     let (Some((start, end)), true) = (row.range(), row.valid) else { return None };
-    Some(TimeOff { person, start, end })
+    Some(TimeOff { id: row.optional("id"), person, start, end })
 }
 
 fn holiday(row: &mut Row<'_, '_>) -> Option<Holiday> {

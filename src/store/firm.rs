@@ -25,13 +25,23 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? == 0)
     }
 
+    /// The packages a seller may be offered: those the last import did not retire.
     pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
-        let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
-            "SELECT id, name, duration_weeks, description FROM packages ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("loading packages")?;
+        self.packages_where("WHERE NOT retired").await
+    }
+
+    /// One package by id, retired or not: a deal keeps the package it was sold on.
+    pub async fn package_by_id(&self, id: &str) -> anyhow::Result<Option<Package>> {
+        let all = self.packages_where("").await?;
+        Ok(all.into_iter().find(|p| p.id == id))
+    }
+
+    async fn packages_where(&self, filter: &str) -> anyhow::Result<Vec<Package>> {
+        let sql = format!(
+            "SELECT id, name, duration_weeks, description FROM packages {filter} ORDER BY id"
+        );
+        let rows: Vec<(String, String, i64, String)> =
+            sqlx::query_as(&sql).fetch_all(&self.pool).await.context("loading packages")?;
         Ok(rows
             .into_iter()
             .map(|(id, name, duration_weeks, description)| Package {
@@ -63,12 +73,22 @@ impl Store {
             .collect())
     }
 
+    /// Every role, retired or not (names for what deals and packages still refer to).
     pub async fn roles(&self) -> anyhow::Result<Vec<Role>> {
+        self.roles_where("").await
+    }
+
+    /// The roles a seller may ask for: those the last import did not retire.
+    pub async fn offered_roles(&self) -> anyhow::Result<Vec<Role>> {
+        self.roles_where("WHERE NOT retired").await
+    }
+
+    async fn roles_where(&self, filter: &str) -> anyhow::Result<Vec<Role>> {
+        let sql = format!(
+            "SELECT id, name, rank, description FROM roles {filter} ORDER BY rank DESC, id"
+        );
         let rows: Vec<(String, String, i64, String)> =
-            sqlx::query_as("SELECT id, name, rank, description FROM roles ORDER BY rank DESC, id")
-                .fetch_all(&self.pool)
-                .await
-                .context("loading roles")?;
+            sqlx::query_as(&sql).fetch_all(&self.pool).await.context("loading roles")?;
         Ok(rows
             .into_iter()
             .map(|(id, name, rank, description)| Role { id, name, rank, description })
@@ -82,10 +102,11 @@ impl Store {
         Ok(all.get(package).cloned().unwrap_or_default())
     }
 
-    async fn load_history(
+    /// Every history row, decoded.
+    pub(super) async fn read_history(
         &self,
-        mut snapshot: super::cache::Snapshot,
-    ) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
+        conn: &mut sqlx::AnyConnection,
+    ) -> anyhow::Result<Vec<HistoryRow>> {
         type Row = (
             String,
             String,
@@ -104,15 +125,14 @@ impl Store {
         );
         let rows: Vec<Row> = self
             .json_rows(
-                &mut *snapshot.tx,
+                &mut *conn,
                 "id, client, package, start_date, end_date, effort_hours, planned_end, sold_margin, closed_margin, change_orders, \
                  seller, deal, sold_roles, staffed_roles",
                 "FROM history",
             )
             .await
             .context("loading history")?;
-        snapshot.tx.commit().await.context("ending the history snapshot")?;
-        let mut by_package: HashMap<String, Vec<HistoryRow>> = HashMap::new();
+        let mut history = Vec::with_capacity(rows.len());
         for (
             id,
             client,
@@ -140,7 +160,7 @@ impl Store {
             let row = HistoryRow {
                 id,
                 client,
-                package: package.clone(),
+                package,
                 start: parse_date(&start)?,
                 end: parse_date(&end)?,
                 effort_hours,
@@ -153,7 +173,20 @@ impl Store {
                 sold_roles,
                 staffed_roles,
             };
-            by_package.entry(package).or_default().push(row);
+            history.push(row);
+        }
+        Ok(history)
+    }
+
+    async fn load_history(
+        &self,
+        mut snapshot: super::cache::Snapshot,
+    ) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {
+        let rows = self.read_history(&mut snapshot.tx).await?;
+        snapshot.tx.commit().await.context("ending the history snapshot")?;
+        let mut by_package: HashMap<String, Vec<HistoryRow>> = HashMap::new();
+        for row in rows {
+            by_package.entry(row.package.clone()).or_default().push(row);
         }
         Ok(by_package
             .into_iter()
@@ -169,31 +202,38 @@ impl Store {
         self.versioned(&self.caches.library, |snapshot| self.load_library(snapshot)).await
     }
 
-    async fn load_library(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<Library> {
-        type Row = (String, String, String, String, f64, f64, String, String);
+    /// Every deliverable, decoded, with whether it is retired.
+    pub(super) async fn read_deliverables(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> anyhow::Result<Vec<(Deliverable, bool)>> {
+        type Row = (String, String, String, String, f64, f64, String, String, i64);
         let rows: Vec<Row> = self
             .json_rows(
-                &mut *snapshot.tx,
-                "id, name, aliases, category, effort_hours, price, depends_on, description",
+                &mut *conn,
+                "id, name, aliases, category, effort_hours, price, depends_on, description, \
+                 CASE WHEN retired THEN 1 ELSE 0 END",
                 "FROM deliverables",
             )
             .await
             .context("loading deliverables")?;
-        let mut deliverables: Vec<Deliverable> =
-            rows.into_iter()
-                .map(
-                    |(
-                        id,
-                        name,
-                        aliases,
-                        category,
-                        effort_hours,
-                        price,
-                        depends_on,
-                        description,
-                    )|
-                     -> anyhow::Result<Deliverable> {
-                        Ok(Deliverable {
+        let deliverables = rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    name,
+                    aliases,
+                    category,
+                    effort_hours,
+                    price,
+                    depends_on,
+                    description,
+                    retired,
+                )|
+                 -> anyhow::Result<(Deliverable, bool)> {
+                    Ok((
+                        Deliverable {
                             id: id.clone(),
                             name,
                             aliases: split_list(&aliases),
@@ -204,10 +244,23 @@ impl Store {
                             price,
                             depends_on: split_list(&depends_on),
                             description,
-                        })
-                    },
-                )
-                .collect::<anyhow::Result<_>>()?;
+                        },
+                        retired != 0,
+                    ))
+                },
+            )
+            .collect::<anyhow::Result<_>>()?;
+        Ok(deliverables)
+    }
+
+    async fn load_library(&self, mut snapshot: super::cache::Snapshot) -> anyhow::Result<Library> {
+        let mut deliverables: Vec<Deliverable> = self
+            .read_deliverables(&mut snapshot.tx)
+            .await?
+            .into_iter()
+            .filter(|(_, retired)| !retired)
+            .map(|(d, _)| d)
+            .collect();
         deliverables.sort_by(|a, b| a.id.cmp(&b.id));
         let items: Vec<(String, String, String)> = self
             .json_rows(&mut *snapshot.tx, "package, deliverable, inclusion", "FROM package_items")
@@ -221,6 +274,11 @@ impl Store {
                     format!("package item {package}/{deliverable}: unknown inclusion '{inclusion}'")
                 })?;
                 Ok(PackageItem { package, deliverable, inclusion: parsed })
+            })
+            .filter(|item: &anyhow::Result<PackageItem>| {
+                item.as_ref().map_or(true, |i| {
+                    deliverables.binary_search_by(|d| d.id.as_str().cmp(&i.deliverable)).is_ok()
+                })
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(Library { deliverables, items })

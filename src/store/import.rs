@@ -1,119 +1,629 @@
 //! The database write of an import: the firm's rows, already read and checked by
-//! `crate::import`, checked once more against the ids already stored and written in one
-//! transaction, so either every row of every file lands or nothing changes.
+//! `crate::import`, checked once more against the ids already stored, compared with the stored
+//! rows (`import::snapshot`) and written in one transaction, so either every row of every file
+//! lands or nothing changes. Only what differs is written: the same export twice writes nothing.
 
 use std::collections::HashSet;
+use std::fmt;
 
 use anyhow::Context;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 
-use super::firm::split_list;
-use super::Store;
+use super::decode::timestamp;
+use super::firm::{parse_date, split_list};
+use super::{Audit, Store, Tx};
 use crate::domain::firm::*;
+use crate::domain::hours::Hours;
+use crate::import::snapshot::{self, Counts, Mode, Plan, StoredFirm, TableChange};
 use crate::import::{ImportProblem, KnownIds, ParsedFirm};
 
-/// Rows per file written by one import.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ImportSummary {
-    pub rows: Vec<(&'static str, usize)>,
+crate::domain::text_enum! {
+    /// Where an import came from.
+    pub enum ImportSource {
+        Cli = "cli",
+        DropFolder = "drop folder",
+        Demo = "demo",
+    }
 }
 
-impl std::fmt::Display for ImportSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (file, count) in &self.rows {
-            writeln!(f, "{file:<20} {count:>7} rows")?;
+/// How to import: snapshot or merge, for real or as a dry run, by whom and when.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub actor: String,
+    pub source: ImportSource,
+    pub at: DateTime<Utc>,
+}
+
+impl ImportOptions {
+    /// A snapshot import from the command line, now.
+    pub fn cli(at: DateTime<Utc>) -> ImportOptions {
+        ImportOptions {
+            mode: Mode::Snapshot,
+            dry_run: false,
+            actor: "cli".into(),
+            source: ImportSource::Cli,
+            at,
+        }
+    }
+}
+
+/// What one import changed (or, in a dry run, would change).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportReport {
+    pub files: Vec<FileReport>,
+    /// The bundled demo firm was replaced by this import: how many demo deals went with it.
+    pub replaced_demo: Option<i64>,
+    pub dry_run: bool,
+    /// What was taken but deserves a look (history of packages not sold).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileReport {
+    pub file: &'static str,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+impl ImportReport {
+    pub fn unchanged(&self) -> bool {
+        self.replaced_demo.is_none() && self.files.iter().all(|f| f.counts.unchanged())
+    }
+}
+
+impl fmt::Display for ImportReport {
+    /// One line per file: `allocations.csv      201 rows: 12 new, 3 changed, 5 removed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for report in &self.files {
+            writeln!(f, "{:<20} {}", report.file, report.counts)?;
         }
         Ok(())
     }
 }
 
+/// One recorded import (SPEC 3: when it ran, which files it took, what it changed, by whom).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub source: String,
+    pub files: Vec<String>,
+    pub summary: String,
+    pub demo: bool,
+}
+
+type Outcome = anyhow::Result<Result<ImportReport, Vec<ImportProblem>>>;
+
 impl Store {
-    /// SPEC 3: one transaction, upserts by key, every problem at once or nothing changes.
-    pub async fn import(
-        &self,
-        parsed: &ParsedFirm,
-    ) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
-        self.import_reporting(parsed, Vec::new()).await
+    /// A snapshot import from the command line, now; every problem at once or nothing changes.
+    pub async fn import(&self, parsed: &ParsedFirm) -> Outcome {
+        self.import_with(parsed, Vec::new(), &ImportOptions::cli(Utc::now())).await
     }
 
-    /// Like `import`, reporting `read_problems` (found reading the files) together with the
-    /// cross-file checks.
-    pub async fn import_reporting(
+    /// Loads the bundled demo firm, marked as the demo so a firm's own import replaces it.
+    pub async fn load_demo(&self, parsed: &ParsedFirm, at: DateTime<Utc>) -> Outcome {
+        let options = ImportOptions { source: ImportSource::Demo, ..ImportOptions::cli(at) };
+        self.import_with(parsed, Vec::new(), &options).await
+    }
+
+    /// SPEC 3: one transaction; the files given are snapshots of their tables (or merged, with
+    /// `Mode::Merge`); `read_problems` (found reading the files) are reported with the checks
+    /// across files. A firm's own import into the demo replaces the demo entirely. A dry run
+    /// computes the same report and changes nothing.
+    pub async fn import_with(
         &self,
         parsed: &ParsedFirm,
         read_problems: Vec<ImportProblem>,
-    ) -> anyhow::Result<Result<ImportSummary, Vec<ImportProblem>>> {
-        let mut tx = self.pool.begin().await?;
-        let known = known_ids(&mut tx).await.context("reading existing ids")?;
+        options: &ImportOptions,
+    ) -> Outcome {
+        let mut tx = self.begin().await?;
+        let replacing_demo = options.source != ImportSource::Demo && holds_demo(tx.conn()).await?;
+        if replacing_demo && !options.dry_run {
+            // Checked and planned against an empty firm: the demo leaves no trace.
+            let problems =
+                crate::import::check(parsed, read_problems.clone(), &KnownIds::default());
+            if !problems.is_empty() {
+                tx.rollback().await?;
+                return Ok(Err(problems));
+            }
+        }
+        let demo_deals = if replacing_demo {
+            Some(remove_demo(tx.conn(), options.dry_run).await?)
+        } else {
+            None
+        };
+        let mut known = if replacing_demo {
+            KnownIds::default()
+        } else {
+            known_ids(tx.conn()).await.context("reading existing ids")?
+        };
+        known.mode = options.mode;
         let problems = crate::import::check(parsed, read_problems, &known);
         if !problems.is_empty() {
             tx.rollback().await?;
             return Ok(Err(problems));
         }
-        write_firm(&mut tx, &parsed.data).await?;
+        let stored = if replacing_demo {
+            StoredFirm::default()
+        } else {
+            self.stored_firm(&mut tx, &parsed.files_read)
+                .await
+                .context("reading the stored firm")?
+        };
+        let plan = snapshot::plan(stored, &parsed.data, &parsed.files_read, options.mode);
+        let report = ImportReport {
+            files: plan
+                .counts()
+                .into_iter()
+                .map(|(file, counts)| FileReport { file, counts })
+                .collect(),
+            replaced_demo: demo_deals,
+            dry_run: options.dry_run,
+            notes: crate::import::history_without_package(parsed, &known).into_iter().collect(),
+        };
+        // The same export again changes nothing, not even the record of imports.
+        if options.dry_run || report.unchanged() {
+            tx.rollback().await?;
+            return Ok(Ok(report));
+        }
+        write_plan(tx.conn(), &plan).await?;
+        record(tx.conn(), options, parsed, &report).await?;
+        let (files, totals) = (parsed.files_read.join(", "), totals(&report));
+        let entry = Audit {
+            at: options.at,
+            actor: &options.actor,
+            action: "import",
+            subject: &files,
+            details: &totals,
+        };
+        tx.audit(entry).await?;
         tx.commit().await.context("committing the import")?;
-        Ok(Ok(ImportSummary { rows: parsed.row_counts() }))
+        Ok(Ok(report))
+    }
+
+    /// The imports recorded, newest first.
+    pub async fn imports(&self, limit: i64) -> anyhow::Result<Vec<ImportRecord>> {
+        let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, at, actor, source, files, summary, CASE WHEN demo THEN 1 ELSE 0 END \
+             FROM imports ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the imports")?;
+        rows.into_iter()
+            .map(|(id, at, actor, source, files, summary, demo)| {
+                Ok(ImportRecord {
+                    id,
+                    at: at.parse().with_context(|| format!("bad import time '{at}'"))?,
+                    actor,
+                    source,
+                    files: split_list(&files),
+                    summary,
+                    demo: demo != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The last import, if any.
+    pub async fn last_import(&self) -> anyhow::Result<Option<ImportRecord>> {
+        Ok(self.imports(1).await?.into_iter().next())
+    }
+
+    /// The stored rows of the tables whose files are given (allocations without holds').
+    async fn stored_firm(&self, tx: &mut Tx, files: &[&str]) -> anyhow::Result<StoredFirm> {
+        let has = |file: &str| files.contains(&file);
+        let conn = tx.conn();
+        let mut stored = StoredFirm::default();
+        if has("roles.csv") {
+            let rows: Vec<(String, String, i64, String, i64)> = self
+                .json_rows(
+                    &mut *conn,
+                    "id, name, rank, description, CASE WHEN retired THEN 1 ELSE 0 END",
+                    "FROM roles",
+                )
+                .await?;
+            stored.roles = rows
+                .into_iter()
+                .map(|(id, name, rank, description, retired)| {
+                    (Role { id, name, rank, description }, retired == 0)
+                })
+                .collect();
+        }
+        if has("people.csv") {
+            type Row =
+                (String, String, String, f64, i64, Option<String>, Option<String>, Option<String>);
+            let rows: Vec<Row> = self
+                .json_rows(
+                    &mut *conn,
+                    "id, name, role, weekly_hours, CASE WHEN active THEN 1 ELSE 0 END, slack_user_id, discord_user_id, email",
+                    "FROM people",
+                )
+                .await?;
+            stored.people = rows
+                .into_iter()
+                .map(|(id, name, role, hours, active, slack_user_id, discord_user_id, email)| {
+                    Person {
+                        id,
+                        name,
+                        role,
+                        weekly_hours: Hours::from_f64(hours),
+                        active: active != 0,
+                        slack_user_id,
+                        discord_user_id,
+                        email,
+                    }
+                })
+                .collect();
+        }
+        if has("packages.csv") {
+            let rows: Vec<(String, String, i64, String, i64)> = self
+                .json_rows(
+                    &mut *conn,
+                    "id, name, duration_weeks, description, CASE WHEN retired THEN 1 ELSE 0 END",
+                    "FROM packages",
+                )
+                .await?;
+            stored.packages = rows
+                .into_iter()
+                .map(|(id, name, duration_weeks, description, retired)| {
+                    (Package { id, name, duration_weeks, description }, retired == 0)
+                })
+                .collect();
+        }
+        if has("package_roles.csv") {
+            let rows: Vec<(String, String, i64, f64)> = self
+                .json_rows(&mut *conn, "package, role, count, hours_per_week", "FROM package_roles")
+                .await?;
+            stored.package_roles = rows
+                .into_iter()
+                .map(|(package, role, count, hours)| PackageRole {
+                    package,
+                    role,
+                    count,
+                    hours_per_week: Hours::from_f64(hours),
+                })
+                .collect();
+        }
+        if has("deliverables.csv") {
+            stored.deliverables = self
+                .read_deliverables(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|(d, retired)| (d, !retired))
+                .collect();
+        }
+        if has("package_items.csv") {
+            let rows: Vec<(String, String, String)> = self
+                .json_rows(&mut *conn, "package, deliverable, inclusion", "FROM package_items")
+                .await?;
+            stored.package_items = rows
+                .into_iter()
+                .map(|(package, deliverable, inclusion)| {
+                    let inclusion = Inclusion::parse(&inclusion).with_context(|| {
+                        format!(
+                            "package item {package}/{deliverable}: unknown inclusion '{inclusion}'"
+                        )
+                    })?;
+                    Ok(PackageItem { package, deliverable, inclusion })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if has("holidays.csv") {
+            let rows: Vec<(String, String)> =
+                self.json_rows(&mut *conn, "date, name", "FROM holidays").await?;
+            stored.holidays = rows
+                .into_iter()
+                .map(|(date, name)| Ok(Holiday { date: parse_date(&date)?, name }))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if has("allocations.csv") {
+            type Row = (i64, Option<String>, String, String, String, String, f64, String);
+            let rows: Vec<Row> = self
+                .json_rows(
+                    &mut *conn,
+                    "id, source_id, person, project, start_date, end_date, hours_per_week, status",
+                    "FROM allocations WHERE hold_id IS NULL",
+                )
+                .await?;
+            stored.allocations = rows
+                .into_iter()
+                .map(|(row_id, id, person, project, start, end, hours, status)| {
+                    let status = AllocationStatus::parse(&status).with_context(|| {
+                        format!("allocation {row_id}: unknown status '{status}'")
+                    })?;
+                    let allocation = Allocation {
+                        id,
+                        person,
+                        project,
+                        start: parse_date(&start)?,
+                        end: parse_date(&end)?,
+                        hours_per_week: Hours::from_f64(hours),
+                        status,
+                    };
+                    Ok((row_id, allocation))
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if has("time_off.csv") {
+            let rows: Vec<(i64, Option<String>, String, String, String)> = self
+                .json_rows(
+                    &mut *conn,
+                    "id, source_id, person, start_date, end_date",
+                    "FROM time_off",
+                )
+                .await?;
+            stored.time_off = rows
+                .into_iter()
+                .map(|(row_id, id, person, start, end)| {
+                    Ok((
+                        row_id,
+                        TimeOff { id, person, start: parse_date(&start)?, end: parse_date(&end)? },
+                    ))
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if has("history.csv") {
+            stored.history = self.read_history(&mut *conn).await?;
+        }
+        Ok(stored)
     }
 }
 
-/// Ids already stored, so a partial import can refer to them.
+/// One line for the audit log: `12 new, 3 changed, 5 removed (from cli)`.
+fn totals(report: &ImportReport) -> String {
+    let sum = |f: fn(&Counts) -> usize| report.files.iter().map(|r| f(&r.counts)).sum::<usize>();
+    let mut line = format!(
+        "{} new, {} changed, {} removed",
+        sum(|c| c.new),
+        sum(|c| c.changed),
+        sum(|c| c.removed)
+    );
+    if let Some(deals) = report.replaced_demo {
+        line.push_str(&format!("; replaced the demo firm and its {deals} deals"));
+    }
+    line
+}
+
+/// Whether the firm in the database is the bundled demo (its last import loaded the demo).
+async fn holds_demo(conn: &mut AnyConnection) -> anyhow::Result<bool> {
+    let demo: Option<i64> = sqlx::query_scalar(
+        "SELECT CASE WHEN demo THEN 1 ELSE 0 END FROM imports ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await
+    .context("reading the last import")?;
+    Ok(demo == Some(1))
+}
+
+/// Removes the demo firm and every workflow record made on it; gives how many deals it had. In a
+/// dry run only counts.
+async fn remove_demo(conn: &mut AnyConnection, dry_run: bool) -> anyhow::Result<i64> {
+    let deals: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deals").fetch_one(&mut *conn).await?;
+    if dry_run {
+        return Ok(deals);
+    }
+    // Children before parents.
+    const TABLES: [&str; 21] = [
+        "outbox",
+        "audit_log",
+        "handovers",
+        "tickets",
+        "approvals",
+        "holds",
+        "commitments",
+        "offers",
+        "channel_deals",
+        "deals",
+        "history",
+        "package_items",
+        "package_roles",
+        "allocations",
+        "time_off",
+        "holidays",
+        "people",
+        "deliverables",
+        "packages",
+        "roles",
+        "imports",
+    ];
+    for table in TABLES {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("removing the demo's {table}"))?;
+    }
+    Ok(deals)
+}
+
+/// Records the import: when, by whom, from where, which files, what changed.
+async fn record(
+    conn: &mut AnyConnection,
+    options: &ImportOptions,
+    parsed: &ParsedFirm,
+    report: &ImportReport,
+) -> anyhow::Result<()> {
+    let summary = report.to_string();
+    sqlx::query(
+        "INSERT INTO imports (at, actor, source, files, summary, demo) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(timestamp(options.at))
+    .bind(&options.actor)
+    .bind(options.source.as_str())
+    .bind(parsed.files_read.join(";"))
+    .bind(summary.trim_end())
+    .bind(options.source == ImportSource::Demo)
+    .execute(&mut *conn)
+    .await
+    .context("recording the import")?;
+    Ok(())
+}
+
+/// Ids already stored, so an import that leaves a file out can refer to its rows.
 async fn known_ids(conn: &mut AnyConnection) -> anyhow::Result<KnownIds> {
     let ids = |rows: Vec<String>| -> HashSet<String> { rows.into_iter().collect() };
-    let roles = ids(sqlx::query_scalar("SELECT id FROM roles").fetch_all(&mut *conn).await?);
+    let roles = ids(sqlx::query_scalar("SELECT id FROM roles WHERE NOT retired")
+        .fetch_all(&mut *conn)
+        .await?);
     let people = ids(sqlx::query_scalar("SELECT id FROM people").fetch_all(&mut *conn).await?);
-    let packages = ids(sqlx::query_scalar("SELECT id FROM packages").fetch_all(&mut *conn).await?);
-    let deliverables =
-        sqlx::query_as::<_, (String, String)>("SELECT id, depends_on FROM deliverables")
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id, depends_on)| (id, split_list(&depends_on)))
-            .collect();
-    Ok(KnownIds { roles, people, packages, deliverables })
+    let packages = ids(sqlx::query_scalar("SELECT id FROM packages WHERE NOT retired")
+        .fetch_all(&mut *conn)
+        .await?);
+    let retired_packages = ids(sqlx::query_scalar("SELECT id FROM packages WHERE retired")
+        .fetch_all(&mut *conn)
+        .await?);
+    let deliverables = sqlx::query_as::<_, (String, String)>(
+        "SELECT id, depends_on FROM deliverables WHERE NOT retired",
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|(id, depends_on)| (id, split_list(&depends_on)))
+    .collect();
+    Ok(KnownIds { roles, people, packages, retired_packages, deliverables, mode: Mode::Snapshot })
 }
 
-/// Every table of the firm, in the order their references need.
-async fn write_firm(conn: &mut AnyConnection, data: &FirmData) -> anyhow::Result<()> {
-    write_roles(conn, &data.roles).await?;
-    write_people(conn, &data.people).await?;
-    write_packages(conn, &data.packages).await?;
-    write_package_roles(conn, &data.package_roles).await?;
-    write_deliverables(conn, &data.deliverables).await?;
-    write_package_items(conn, &data.package_items).await?;
-    write_holidays(conn, &data.holidays).await?;
-    write_allocations(conn, &data.allocations).await?;
-    write_time_off(conn, &data.time_off).await?;
-    write_history(conn, &data.history).await
+/// Writes a plan, in the order the tables' references need.
+async fn write_plan(conn: &mut AnyConnection, plan: &Plan) -> anyhow::Result<()> {
+    if let Some(change) = &plan.roles {
+        write_roles(conn, change.written()).await?;
+        update_in(conn, "UPDATE roles SET retired = TRUE WHERE id", texts(&change.removed)).await?;
+    }
+    if let Some(change) = &plan.people {
+        write_people(conn, change.written()).await?;
+        update_in(conn, "UPDATE people SET active = FALSE WHERE id", texts(&change.removed))
+            .await?;
+    }
+    if let Some(change) = &plan.packages {
+        write_packages(conn, change.written()).await?;
+        update_in(conn, "UPDATE packages SET retired = TRUE WHERE id", texts(&change.removed))
+            .await?;
+    }
+    if let Some(change) = &plan.package_roles {
+        delete_pairs(conn, "package_roles", ("package", "role"), &change.removed).await?;
+        write_package_roles(conn, change.written()).await?;
+    }
+    if let Some(change) = &plan.deliverables {
+        write_deliverables(conn, change.written()).await?;
+        update_in(conn, "UPDATE deliverables SET retired = TRUE WHERE id", texts(&change.removed))
+            .await?;
+    }
+    if let Some(change) = &plan.package_items {
+        delete_pairs(conn, "package_items", ("package", "deliverable"), &change.removed).await?;
+        write_package_items(conn, change.written()).await?;
+    }
+    if let Some(change) = &plan.holidays {
+        let dates = change.removed.iter().map(|d| Value::Text(d.to_string())).collect();
+        update_in(conn, "DELETE FROM holidays WHERE date", dates).await?;
+        write_holidays(conn, change.written()).await?;
+    }
+    if let Some(change) = &plan.allocations {
+        update_in(conn, "DELETE FROM allocations WHERE id", replaced(change)).await?;
+        write_allocations(conn, change.written()).await?;
+    }
+    if let Some(change) = &plan.time_off {
+        update_in(conn, "DELETE FROM time_off WHERE id", replaced(change)).await?;
+        write_time_off(conn, change.written()).await?;
+    }
+    if let Some(change) = &plan.history {
+        write_history(conn, change.written()).await?;
+    }
+    Ok(())
 }
 
-async fn write_roles(conn: &mut AnyConnection, roles: &[Role]) -> anyhow::Result<()> {
-    let rows = roles
+fn texts(ids: &[String]) -> Vec<Value> {
+    ids.iter().map(|id| Value::Text(id.clone())).collect()
+}
+
+/// The row ids of a table's removed and changed rows (a changed row is written anew).
+fn replaced<T>(change: &TableChange<i64, T>) -> Vec<Value> {
+    change
+        .removed
         .iter()
+        .chain(change.changed.iter().map(|(id, _)| id))
+        .map(|id| Value::Int(*id))
+        .collect()
+}
+
+/// `{statement} IN (…)` over `values`, in batches.
+async fn update_in(
+    conn: &mut AnyConnection,
+    statement: &str,
+    values: Vec<Value>,
+) -> anyhow::Result<()> {
+    const BATCH: usize = 1000;
+    let mut values = values.into_iter().peekable();
+    while values.peek().is_some() {
+        let batch: Vec<Value> = values.by_ref().take(BATCH).collect();
+        let placeholders: Vec<String> = (1..=batch.len()).map(|n| format!("${n}")).collect();
+        let sql = format!("{statement} IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&sql);
+        for value in batch {
+            query = bind(query, value);
+        }
+        query.execute(&mut *conn).await.with_context(|| format!("running {statement}"))?;
+    }
+    Ok(())
+}
+
+/// Deletes rows keyed by two columns.
+async fn delete_pairs(
+    conn: &mut AnyConnection,
+    table: &str,
+    (first, second): (&str, &str),
+    keys: &[(String, String)],
+) -> anyhow::Result<()> {
+    let sql = format!("DELETE FROM {table} WHERE {first} = $1 AND {second} = $2");
+    for (a, b) in keys {
+        sqlx::query(&sql)
+            .bind(a)
+            .bind(b)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("removing from {table}"))?;
+    }
+    Ok(())
+}
+
+async fn write_roles<'r>(
+    conn: &mut AnyConnection,
+    roles: impl Iterator<Item = &'r Role>,
+) -> anyhow::Result<()> {
+    let rows = roles
         .map(|r| {
             vec![
                 Value::Text(r.id.clone()),
                 Value::Text(r.name.clone()),
                 Value::Int(r.rank),
                 Value::Text(r.description.clone()),
+                Value::Bool(false),
             ]
         })
         .collect();
     insert_rows(
         conn,
         "roles",
-        &["id", "name", "rank", "description"],
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, rank = excluded.rank, description = excluded.description",
+        &["id", "name", "rank", "description", "retired"],
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, rank = excluded.rank, description = excluded.description, \
+         retired = excluded.retired",
         rows,
     )
     .await
 }
 
-async fn write_people(conn: &mut AnyConnection, people: &[Person]) -> anyhow::Result<()> {
+async fn write_people<'r>(
+    conn: &mut AnyConnection,
+    people: impl Iterator<Item = &'r Person>,
+) -> anyhow::Result<()> {
     let rows = people
-        .iter()
         .map(|p| {
             vec![
                 Value::Text(p.id.clone()),
@@ -138,34 +648,37 @@ async fn write_people(conn: &mut AnyConnection, people: &[Person]) -> anyhow::Re
     .await
 }
 
-async fn write_packages(conn: &mut AnyConnection, packages: &[Package]) -> anyhow::Result<()> {
+async fn write_packages<'r>(
+    conn: &mut AnyConnection,
+    packages: impl Iterator<Item = &'r Package>,
+) -> anyhow::Result<()> {
     let rows = packages
-        .iter()
         .map(|p| {
             vec![
                 Value::Text(p.id.clone()),
                 Value::Text(p.name.clone()),
                 Value::Int(p.duration_weeks),
                 Value::Text(p.description.clone()),
+                Value::Bool(false),
             ]
         })
         .collect();
     insert_rows(
         conn,
         "packages",
-        &["id", "name", "duration_weeks", "description"],
-        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, duration_weeks = excluded.duration_weeks, description = excluded.description",
+        &["id", "name", "duration_weeks", "description", "retired"],
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, duration_weeks = excluded.duration_weeks, description = excluded.description, \
+         retired = excluded.retired",
         rows,
     )
     .await
 }
 
-async fn write_package_roles(
+async fn write_package_roles<'r>(
     conn: &mut AnyConnection,
-    package_roles: &[PackageRole],
+    package_roles: impl Iterator<Item = &'r PackageRole>,
 ) -> anyhow::Result<()> {
     let rows = package_roles
-        .iter()
         .map(|r| {
             vec![
                 Value::Text(r.package.clone()),
@@ -185,12 +698,11 @@ async fn write_package_roles(
     .await
 }
 
-async fn write_deliverables(
+async fn write_deliverables<'r>(
     conn: &mut AnyConnection,
-    deliverables: &[Deliverable],
+    deliverables: impl Iterator<Item = &'r Deliverable>,
 ) -> anyhow::Result<()> {
     let rows = deliverables
-        .iter()
         .map(|d| {
             vec![
                 Value::Text(d.id.clone()),
@@ -201,26 +713,27 @@ async fn write_deliverables(
                 Value::Real(d.price),
                 Value::Text(d.depends_on.join(";")),
                 Value::Text(d.description.clone()),
+                Value::Bool(false),
             ]
         })
         .collect();
     insert_rows(
         conn,
         "deliverables",
-        &["id", "name", "aliases", "category", "effort_hours", "price", "depends_on", "description"],
+        &["id", "name", "aliases", "category", "effort_hours", "price", "depends_on", "description", "retired"],
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, category = excluded.category, \
-         effort_hours = excluded.effort_hours, price = excluded.price, depends_on = excluded.depends_on, description = excluded.description",
+         effort_hours = excluded.effort_hours, price = excluded.price, depends_on = excluded.depends_on, description = excluded.description, \
+         retired = excluded.retired",
         rows,
     )
     .await
 }
 
-async fn write_package_items(
+async fn write_package_items<'r>(
     conn: &mut AnyConnection,
-    items: &[PackageItem],
+    items: impl Iterator<Item = &'r PackageItem>,
 ) -> anyhow::Result<()> {
     let rows = items
-        .iter()
         .map(|i| {
             vec![
                 Value::Text(i.package.clone()),
@@ -239,9 +752,11 @@ async fn write_package_items(
     .await
 }
 
-async fn write_holidays(conn: &mut AnyConnection, holidays: &[Holiday]) -> anyhow::Result<()> {
-    let rows =
-        holidays.iter().map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect();
+async fn write_holidays<'r>(
+    conn: &mut AnyConnection,
+    holidays: impl Iterator<Item = &'r Holiday>,
+) -> anyhow::Result<()> {
+    let rows = holidays.map(|h| vec![date_text(h.date), Value::Text(h.name.clone())]).collect();
     insert_rows(
         conn,
         "holidays",
@@ -252,14 +767,14 @@ async fn write_holidays(conn: &mut AnyConnection, holidays: &[Holiday]) -> anyho
     .await
 }
 
-async fn write_allocations(
+async fn write_allocations<'r>(
     conn: &mut AnyConnection,
-    allocations: &[Allocation],
+    allocations: impl Iterator<Item = &'r Allocation>,
 ) -> anyhow::Result<()> {
     let rows = allocations
-        .iter()
         .map(|a| {
             vec![
+                Value::OptText(a.id.clone()),
                 Value::Text(a.person.clone()),
                 Value::Text(a.project.clone()),
                 date_text(a.start),
@@ -272,31 +787,36 @@ async fn write_allocations(
     insert_rows(
         conn,
         "allocations",
-        &["person", "project", "start_date", "end_date", "hours_per_week", "status"],
-        "ON CONFLICT (person, project, start_date, end_date, hours_per_week, status) DO NOTHING",
+        &["source_id", "person", "project", "start_date", "end_date", "hours_per_week", "status"],
+        "",
         rows,
     )
     .await
 }
 
-async fn write_time_off(conn: &mut AnyConnection, time_off: &[TimeOff]) -> anyhow::Result<()> {
+async fn write_time_off<'r>(
+    conn: &mut AnyConnection,
+    time_off: impl Iterator<Item = &'r TimeOff>,
+) -> anyhow::Result<()> {
     let rows = time_off
-        .iter()
-        .map(|t| vec![Value::Text(t.person.clone()), date_text(t.start), date_text(t.end)])
+        .map(|t| {
+            vec![
+                Value::OptText(t.id.clone()),
+                Value::Text(t.person.clone()),
+                date_text(t.start),
+                date_text(t.end),
+            ]
+        })
         .collect();
-    insert_rows(
-        conn,
-        "time_off",
-        &["person", "start_date", "end_date"],
-        "ON CONFLICT (person, start_date, end_date) DO NOTHING",
-        rows,
-    )
-    .await
+    insert_rows(conn, "time_off", &["source_id", "person", "start_date", "end_date"], "", rows)
+        .await
 }
 
-async fn write_history(conn: &mut AnyConnection, history: &[HistoryRow]) -> anyhow::Result<()> {
+async fn write_history<'r>(
+    conn: &mut AnyConnection,
+    history: impl Iterator<Item = &'r HistoryRow>,
+) -> anyhow::Result<()> {
     let rows = history
-        .iter()
         .map(|h| {
             vec![
                 Value::Text(h.id.clone()),

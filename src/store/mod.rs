@@ -29,7 +29,7 @@ pub use audit::{Audit, AuditEntry};
 pub use capacity::Capacity;
 pub use decode::timestamp;
 pub use error::{StoreError, StoreResult};
-pub use import::ImportSummary;
+pub use import::{FileReport, ImportOptions, ImportRecord, ImportReport, ImportSource};
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -166,11 +166,39 @@ impl Store {
             "outbox",
             "audit_log",
             "offers",
+            "imports",
         ];
         if !TABLES.contains(&table) {
             return Err(StoreError::NotFound { what: "table", id: table.into() });
         }
         let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
+    /// People marked active (an import deactivates those absent from people.csv).
+    pub async fn active_people(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM people WHERE active")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
+    /// Packages or deliverables an import has not retired.
+    pub async fn offered_count(&self, table: &str) -> StoreResult<i64> {
+        if !["packages", "deliverables", "roles"].contains(&table) {
+            return Err(StoreError::NotFound { what: "table", id: table.into() });
+        }
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE NOT retired"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
+    }
+
+    /// Messages not yet delivered (nor given up on).
+    pub async fn outbox_backlog(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'")
             .fetch_one(&self.pool)
             .await?;
         Ok(sqlx::Row::try_get(&row, "n")?)

@@ -4,6 +4,7 @@ mod cli;
 mod deals;
 mod discord;
 mod slack;
+mod snapshots;
 mod store;
 mod support;
 mod workflows;

@@ -82,8 +82,8 @@ async fn a_broken_import_is_refused_and_the_database_is_untouched(db: TestDb) {
     assert_eq!(count(&store, "allocations").await, 1, "{}", db.url);
 }
 
-on_both_databases!(an_upsert_updates_rows_by_key);
-async fn an_upsert_updates_rows_by_key(db: TestDb) {
+on_both_databases!(a_merge_updates_rows_by_key_and_removes_nothing);
+async fn a_merge_updates_rows_by_key_and_removes_nothing(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
     let (parsed, _) = parse_files(&firm_files("person,project,start,end,hours_per_week\n"));
     store.import(&parsed).await.unwrap().unwrap();
@@ -92,7 +92,15 @@ async fn an_upsert_updates_rows_by_key(db: TestDb) {
         "id,name,role,weekly_hours,active\np1,Ann Lee,senior,32,false\n".to_string(),
     )];
     let (parsed, _) = parse_files(&renamed);
-    store.import(&parsed).await.unwrap().unwrap();
+    let merge = keepable::store::ImportOptions {
+        mode: keepable::import::snapshot::Mode::Merge,
+        ..keepable::store::ImportOptions::cli(at("2026-11-25T15:00:00Z"))
+    };
+    let report = store.import_with(&parsed, Vec::new(), &merge).await.unwrap().unwrap();
+    assert_eq!(
+        report.to_string().trim(),
+        "people.csv           1 row: 0 new, 1 changed, 0 removed"
+    );
     assert_eq!(count(&store, "people").await, 2);
     let capacity = store.capacity().await.unwrap();
     assert_eq!(

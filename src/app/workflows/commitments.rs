@@ -207,8 +207,8 @@ impl App {
 
     /// The deal's package duration in weeks.
     pub(super) async fn deal_weeks(&self, deal: &Deal) -> Result<i64, AppError> {
-        let packages = self.store.packages().await?;
-        Ok(packages.iter().find(|p| p.id == deal.package).map(|p| p.duration_weeks).unwrap_or(1))
+        let package = self.store.package_by_id(&deal.package).await?;
+        Ok(package.map(|p| p.duration_weeks).unwrap_or(1))
     }
 
     /// What a button's earlier press committed, told to whoever presses it again.

@@ -313,8 +313,8 @@ impl App {
 
     /// The PM's handover message: everything committed on the deal, what it replaced.
     async fn handover_reply(&self, deal: &Deal, handover: &Handover) -> Result<Reply, AppError> {
-        let packages = self.store.packages().await?;
-        let package = packages.iter().find(|p| p.id == deal.package);
+        let package = self.store.package_by_id(&deal.package).await?;
+        let package = package.as_ref();
         let answer =
             self.compute_start(&StartTarget::Package(deal.package.clone()), None).await.ok();
         let roles = self.store.roles().await?;

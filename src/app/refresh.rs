@@ -1,0 +1,217 @@
+//! Keeping the firm's data fresh (SPEC 3): an import of a folder, as the command line and the
+//! drop folder run it; how old the data is; and the drop folder itself, which `serve` looks at
+//! every `import_every` and imports as one snapshot when its files change, telling operations.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::reply::{Reply, Target};
+use super::App;
+use crate::import::snapshot::Mode;
+use crate::import::{self, ImportProblem};
+use crate::store::outbox::NewMessage;
+use crate::store::{ImportOptions, ImportReport, ImportSource};
+
+/// What an import of a folder did: the report, or every problem; and the columns it ignored.
+#[derive(Debug, Clone)]
+pub struct ImportRun {
+    pub outcome: Result<ImportReport, Vec<ImportProblem>>,
+    pub warnings: Vec<String>,
+}
+
+impl ImportRun {
+    /// The summary a person reads: what was replaced, one line per file, the warnings; or every
+    /// problem and that nothing changed.
+    pub fn text(&self) -> String {
+        let mut lines = Vec::new();
+        match &self.outcome {
+            Ok(report) => {
+                if let Some(deals) = report.replaced_demo {
+                    let verb = if report.dry_run { "would replace" } else { "replaced" };
+                    lines.push(format!(
+                        "This import {verb} the bundled demo firm entirely ({deals} demo deal{} \
+                         and their workflows): the database holds only your firm's data.",
+                        if deals == 1 { "" } else { "s" }
+                    ));
+                }
+                lines.extend(report.to_string().lines().map(String::from));
+                lines.extend(
+                    self.warnings.iter().chain(&report.notes).map(|w| format!("warning: {w}")),
+                );
+                if report.dry_run {
+                    lines.push("Dry run: nothing was changed.".into());
+                } else if report.unchanged() {
+                    lines.push("Nothing changed: the database already holds this export.".into());
+                }
+            }
+            Err(problems) => {
+                lines.extend(problems.iter().map(ToString::to_string));
+                lines.push(format!(
+                    "{} problem{}; nothing was imported",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                ));
+            }
+        }
+        lines.join("\n")
+    }
+}
+
+/// How old the firm's data is, for answers and `keepable status`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Freshness {
+    /// When the last import that changed the data ran.
+    pub as_of: Option<DateTime<Utc>>,
+    /// Whole days since then.
+    pub age_days: Option<i64>,
+    /// Older than `stale_after_days`.
+    pub stale: bool,
+    /// The data is the bundled demo firm.
+    pub demo: bool,
+}
+
+impl App {
+    /// Reads `dir` and imports it (`mode`, or only reports with `dry_run`) as `actor`.
+    pub async fn import_dir(
+        &self,
+        dir: &Path,
+        mode: Mode,
+        dry_run: bool,
+        actor: &str,
+        source: ImportSource,
+    ) -> anyhow::Result<ImportRun> {
+        let (parsed, problems) = import::parse_dir(dir)?;
+        let options =
+            ImportOptions { mode, dry_run, actor: actor.into(), source, at: self.clock.now() };
+        let outcome = self.store.import_with(&parsed, problems, &options).await?;
+        Ok(ImportRun { outcome, warnings: parsed.warnings })
+    }
+
+    /// How old the data is, by the last recorded import.
+    pub async fn freshness(&self) -> anyhow::Result<Freshness> {
+        let last = self.store.last_import().await?;
+        let now = self.clock.now();
+        let as_of = last.as_ref().map(|l| l.at);
+        let age_days = as_of.map(|at| (now - at).num_days().max(0));
+        Ok(Freshness {
+            as_of,
+            age_days,
+            stale: age_days.is_some_and(|days| days >= self.settings.stale_after_days),
+            demo: last.is_some_and(|l| l.demo),
+        })
+    }
+}
+
+/// The drop folder: what was last imported from it, so a folder is imported once per change.
+pub struct DropFolder {
+    dir: PathBuf,
+    last: Option<u64>,
+}
+
+/// What one look at the drop folder did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropOutcome {
+    /// The files are as they were when last looked at.
+    Unchanged,
+    /// The files changed and were imported (or were the same export: nothing to write).
+    Imported,
+    /// The files changed and were refused; the data is as it was.
+    Refused,
+}
+
+impl DropFolder {
+    pub fn new(dir: PathBuf) -> DropFolder {
+        DropFolder { dir, last: None }
+    }
+
+    /// Looks at the folder once: when its CSV files differ from the last look, imports them as
+    /// one snapshot and tells `ops_channel` what changed, or every problem.
+    pub async fn step(&mut self, app: &App) -> anyhow::Result<DropOutcome> {
+        let fingerprint = fingerprint(&self.dir)?;
+        if self.last == Some(fingerprint) {
+            return Ok(DropOutcome::Unchanged);
+        }
+        self.last = Some(fingerprint);
+        let run = match app
+            .import_dir(&self.dir, Mode::Snapshot, false, "drop folder", ImportSource::DropFolder)
+            .await
+        {
+            Ok(run) => run,
+            // The folder cannot be read at all (gone, or no known file in it).
+            Err(error) => ImportRun {
+                outcome: Err(vec![ImportProblem {
+                    file: self.dir.display().to_string(),
+                    line: 0,
+                    column: String::new(),
+                    message: format!("{error:#}"),
+                }]),
+                warnings: Vec::new(),
+            },
+        };
+        let outcome = match &run.outcome {
+            Ok(report) if report.unchanged() && run.warnings.is_empty() => {
+                return Ok(DropOutcome::Imported)
+            }
+            Ok(_) => DropOutcome::Imported,
+            Err(_) => DropOutcome::Refused,
+        };
+        tell_operations(app, &self.dir, &run, fingerprint).await?;
+        Ok(outcome)
+    }
+}
+
+/// Posts an import's summary, or its problems, to `ops_channel` (logged when there is none).
+async fn tell_operations(
+    app: &App,
+    dir: &Path,
+    run: &ImportRun,
+    fingerprint: u64,
+) -> anyhow::Result<()> {
+    let headline = match &run.outcome {
+        Ok(_) => format!("Imported the drop folder {}.", dir.display()),
+        Err(_) => {
+            format!("The drop folder {} was not imported: the data is as it was.", dir.display())
+        }
+    };
+    let Some(channel) = app.settings.ops_channel.clone() else {
+        tracing::warn!(summary = %run.text(), "{headline} (no ops_channel to tell)");
+        return Ok(());
+    };
+    let mut reply = Reply::new("import");
+    reply.headline = headline;
+    reply.body = super::text::user(&run.text());
+    let mut tx = app.store.begin().await?;
+    let message = NewMessage {
+        idempotency_key: format!("import:{}:{fingerprint:x}", app.clock.now().timestamp()),
+        target: Target::Channel(channel),
+        reply: &reply,
+        updates: None,
+    };
+    tx.enqueue(message, app.clock.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A hash of the names and contents of the folder's CSV files.
+fn fingerprint(dir: &Path) -> anyhow::Result<u64> {
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+            .collect(),
+        // A folder that is not there yet hashes as empty; importing it reports why.
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    let mut hasher = DefaultHasher::new();
+    for path in names {
+        path.file_name().hash(&mut hasher);
+        std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
