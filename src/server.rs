@@ -2,6 +2,7 @@
 //! delivery and due work (reminders, escalations, expiries, hold releases). `run` takes its
 //! listener and a shutdown future, so tests bind `127.0.0.1:0` and stop it cleanly.
 
+use crate::app::refresh::DropFolder;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,16 +73,32 @@ pub fn router(app: App, platforms: &Platforms) -> Router {
 pub struct Intervals {
     pub outbox: Option<Duration>,
     pub due: Option<Duration>,
+    /// How often the drop folder (`import_dir`) is looked at.
+    pub drop_folder: Option<Duration>,
 }
 
 impl Intervals {
     /// No background workers: the caller steps the outbox and the due work.
-    pub const STEPPED: Intervals = Intervals { outbox: None, due: None };
+    pub const STEPPED: Intervals = Intervals { outbox: None, due: None, drop_folder: None };
+
+    /// The default intervals, with the drop folder looked at every `import_every` when
+    /// `import_dir` is set.
+    pub fn for_settings(settings: &crate::config::Settings) -> anyhow::Result<Intervals> {
+        let drop_folder = match settings.import_dir {
+            Some(_) => Some(settings.import_interval()?),
+            None => None,
+        };
+        Ok(Intervals { drop_folder, ..Intervals::default() })
+    }
 }
 
 impl Default for Intervals {
     fn default() -> Self {
-        Intervals { outbox: Some(Duration::from_millis(500)), due: Some(Duration::from_secs(30)) }
+        Intervals {
+            outbox: Some(Duration::from_millis(500)),
+            due: Some(Duration::from_secs(30)),
+            drop_folder: None,
+        }
     }
 }
 
@@ -127,6 +144,23 @@ pub async fn run(
                 tracing::warn!("no chat platform configured: outbound messages stay in the outbox")
             }
         }
+    }
+    if let (Some(every), Some(dir)) = (intervals.drop_folder, app.settings.import_dir.clone()) {
+        let drop_app = app.clone();
+        workers.push(tokio::spawn(async move {
+            tracing::info!(dir = %dir.display(), every = ?every, "watching the drop folder");
+            let mut folder = DropFolder::new(dir);
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match folder.step(&drop_app).await {
+                    Ok(outcome) => tracing::debug!(?outcome, "drop folder looked at"),
+                    Err(error) => {
+                        tracing::error!(error = format!("{error:#}"), "drop folder import failed")
+                    }
+                }
+            }
+        }));
     }
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
         let socket_app = app.clone();

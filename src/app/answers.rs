@@ -26,6 +26,8 @@ pub struct EarliestStartAnswer {
     pub horizon: usize,
     pub not_before: Option<NaiveDate>,
     pub today: NaiveDate,
+    /// How old the capacity data is (SPEC 3).
+    pub capacity: super::refresh::Freshness,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -144,6 +144,7 @@ impl App {
             horizon: computed.window.horizon,
             not_before,
             today: self.today(),
+            capacity: self.freshness().await?,
         };
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {

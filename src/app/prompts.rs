@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "ticket_notice",
     "handover",
     "reminder",
+    "stale_warning",
 );
 
 pub struct Prompts {
@@ -52,6 +53,7 @@ impl Prompts {
         env.add_filter("weeks", format_weeks);
         env.add_filter("percent", format_percent);
         env.add_filter("time", move |value: String| format_time(&value, zone));
+        env.add_filter("asof", move |value: String| format_as_of(&value, zone));
         // Every value a template shows is data, and data may be a person's text: mark it, so each
         // platform shows it as text (`app::text`).
         env.set_formatter(|out, _state, value| {
@@ -85,6 +87,14 @@ impl Prompts {
 fn format_time(value: &str, zone: chrono_tz::Tz) -> String {
     match value.parse::<chrono::DateTime<chrono::Utc>>() {
         Ok(at) => at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z").to_string(),
+        Err(_) => value.to_string(),
+    }
+}
+
+/// `2026-11-30T15:12:00Z` -> `Mon 30 Nov, 09:12` in the firm's time zone: when data was loaded.
+fn format_as_of(value: &str, zone: chrono_tz::Tz) -> String {
+    match value.parse::<chrono::DateTime<chrono::Utc>>() {
+        Ok(at) => at.with_timezone(&zone).format("%a %-d %b, %H:%M").to_string(),
         Err(_) => value.to_string(),
     }
 }

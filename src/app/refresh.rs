@@ -14,7 +14,7 @@ use super::App;
 use crate::import::snapshot::Mode;
 use crate::import::{self, ImportProblem};
 use crate::store::outbox::NewMessage;
-use crate::store::{ImportOptions, ImportReport, ImportSource};
+use crate::store::{ImportOptions, ImportRecord, ImportReport, ImportSource};
 
 /// What an import of a folder did: the report, or every problem; and the columns it ignored.
 #[derive(Debug, Clone)]
@@ -84,7 +84,19 @@ impl App {
         actor: &str,
         source: ImportSource,
     ) -> anyhow::Result<ImportRun> {
-        let (parsed, problems) = import::parse_dir(dir)?;
+        let (parsed, problems) = match import::parse_dir(dir) {
+            Ok(read) => read,
+            // The folder cannot be read at all (not a folder, or no known file in it).
+            Err(error) => {
+                let problem = ImportProblem {
+                    file: dir.display().to_string(),
+                    line: 0,
+                    column: String::new(),
+                    message: format!("{error:#}"),
+                };
+                return Ok(ImportRun { outcome: Err(vec![problem]), warnings: Vec::new() });
+            }
+        };
         let options =
             ImportOptions { mode, dry_run, actor: actor.into(), source, at: self.clock.now() };
         let outcome = self.store.import_with(&parsed, problems, &options).await?;
@@ -93,30 +105,38 @@ impl App {
 
     /// How old the data is, by the last recorded import.
     pub async fn freshness(&self) -> anyhow::Result<Freshness> {
-        let last = self.store.last_import().await?;
+        Ok(self.freshness_of(self.store.last_import().await?))
+    }
+
+    /// How old the data is when `last` is the last import.
+    pub fn freshness_of(&self, last: Option<ImportRecord>) -> Freshness {
         let now = self.clock.now();
         let as_of = last.as_ref().map(|l| l.at);
         let age_days = as_of.map(|at| (now - at).num_days().max(0));
-        Ok(Freshness {
+        Freshness {
             as_of,
             age_days,
             stale: age_days.is_some_and(|days| days >= self.settings.stale_after_days),
             demo: last.is_some_and(|l| l.demo),
-        })
+        }
     }
 }
 
-/// The drop folder: what was last imported from it, so a folder is imported once per change.
+/// The drop folder: what was last imported from it, so a folder is imported once per change,
+/// and what changed at the last look, so files still being written are not imported half-way.
 pub struct DropFolder {
     dir: PathBuf,
     last: Option<u64>,
+    settling: Option<u64>,
 }
 
 /// What one look at the drop folder did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DropOutcome {
-    /// The files are as they were when last looked at.
+    /// The files are as they were when last imported (or there are none yet).
     Unchanged,
+    /// The files changed since the last look: imported at the next look if they stay as they are.
+    Settling,
     /// The files changed and were imported (or were the same export: nothing to write).
     Imported,
     /// The files changed and were refused; the data is as it was.
@@ -125,15 +145,22 @@ pub enum DropOutcome {
 
 impl DropFolder {
     pub fn new(dir: PathBuf) -> DropFolder {
-        DropFolder { dir, last: None }
+        DropFolder { dir, last: None, settling: None }
     }
 
-    /// Looks at the folder once: when its CSV files differ from the last look, imports them as
-    /// one snapshot and tells `ops_channel` what changed, or every problem.
+    /// Looks at the folder once. When its CSV files differ from the last import and are the
+    /// same as at the previous look (an export is written over seconds, not at once), imports
+    /// them as one snapshot and tells `ops_channel` what changed, or every problem.
     pub async fn step(&mut self, app: &App) -> anyhow::Result<DropOutcome> {
-        let fingerprint = fingerprint(&self.dir)?;
+        let Some(fingerprint) = fingerprint(&self.dir) else {
+            return Ok(DropOutcome::Unchanged);
+        };
         if self.last == Some(fingerprint) {
             return Ok(DropOutcome::Unchanged);
+        }
+        if self.settling != Some(fingerprint) {
+            self.settling = Some(fingerprint);
+            return Ok(DropOutcome::Settling);
         }
         self.last = Some(fingerprint);
         let run = match app
@@ -141,16 +168,11 @@ impl DropFolder {
             .await
         {
             Ok(run) => run,
-            // The folder cannot be read at all (gone, or no known file in it).
-            Err(error) => ImportRun {
-                outcome: Err(vec![ImportProblem {
-                    file: self.dir.display().to_string(),
-                    line: 0,
-                    column: String::new(),
-                    message: format!("{error:#}"),
-                }]),
-                warnings: Vec::new(),
-            },
+            // The database failed, not the files: the next look tries again.
+            Err(error) => {
+                self.last = None;
+                return Err(error);
+            }
         };
         let outcome = match &run.outcome {
             Ok(report) if report.unchanged() && run.warnings.is_empty() => {
@@ -196,22 +218,23 @@ async fn tell_operations(
     Ok(())
 }
 
-/// A hash of the names and contents of the folder's CSV files.
-fn fingerprint(dir: &Path) -> anyhow::Result<u64> {
-    let mut names: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
-            .collect(),
-        // A folder that is not there yet hashes as empty; importing it reports why.
-        Err(_) => Vec::new(),
-    };
+/// A hash of the names and contents of the folder's CSV files; `None` while it has none (the
+/// first export has not arrived, or the folder is not there yet).
+fn fingerprint(dir: &Path) -> Option<u64> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
     names.sort();
     let mut hasher = DefaultHasher::new();
     for path in names {
         path.file_name().hash(&mut hasher);
         std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
     }
-    Ok(hasher.finish())
+    Some(hasher.finish())
 }

@@ -60,7 +60,11 @@ pub(super) async fn console(globals: &Globals, who: &Who) -> anyhow::Result<Exit
     if store.is_empty().await? {
         let demo = keepable::import::demo::demo_firm(app.today())?;
         match store.load_demo(&demo, app.clock.now()).await? {
-            Ok(_) => out!("Loaded the demo firm (Northwind Consulting) into {}.", globals.db),
+            Ok(_) => out!(
+                "Loaded the demo firm (Northwind Consulting) into {}. It is marked as the demo: \
+                 `keepable import DIR` replaces it, with everything done on it, by your firm.",
+                globals.db
+            ),
             Err(problems) => anyhow::bail!("could not load the demo firm: {}", problems[0]),
         }
     }

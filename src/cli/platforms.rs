@@ -16,7 +16,11 @@ pub(super) async fn serve(globals: &Globals, listen: &str) -> anyhow::Result<Exi
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("keepable listening on http://{}", listener.local_addr()?);
-    server::run(app, platforms, listener, Default::default(), shutdown_signal()).await?;
+    let intervals = server::Intervals::for_settings(&app.settings)?;
+    if let Some(dir) = &app.settings.import_dir {
+        eprintln!("importing the drop folder {} when its files change", dir.display());
+    }
+    server::run(app, platforms, listener, intervals, shutdown_signal()).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -190,27 +190,8 @@ impl Store {
 
     /// The imports recorded, newest first.
     pub async fn imports(&self, limit: i64) -> anyhow::Result<Vec<ImportRecord>> {
-        let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, at, actor, source, files, summary, CASE WHEN demo THEN 1 ELSE 0 END \
-             FROM imports ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading the imports")?;
-        rows.into_iter()
-            .map(|(id, at, actor, source, files, summary, demo)| {
-                Ok(ImportRecord {
-                    id,
-                    at: at.parse().with_context(|| format!("bad import time '{at}'"))?,
-                    actor,
-                    source,
-                    files: split_list(&files),
-                    summary,
-                    demo: demo != 0,
-                })
-            })
-            .collect()
+        let mut conn = self.pool.acquire().await?;
+        read_imports(&mut conn, limit).await
     }
 
     /// The last import, if any.
@@ -391,6 +372,38 @@ fn totals(report: &ImportReport) -> String {
         line.push_str(&format!("; replaced the demo firm and its {deals} deals"));
     }
     line
+}
+
+impl Tx {
+    /// The last import, read inside this transaction.
+    pub async fn last_import(&mut self) -> anyhow::Result<Option<ImportRecord>> {
+        Ok(read_imports(self.conn(), 1).await?.into_iter().next())
+    }
+}
+
+/// The imports recorded, newest first.
+async fn read_imports(conn: &mut AnyConnection, limit: i64) -> anyhow::Result<Vec<ImportRecord>> {
+    let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, at, actor, source, files, summary, CASE WHEN demo THEN 1 ELSE 0 END \
+         FROM imports ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .context("reading the imports")?;
+    rows.into_iter()
+        .map(|(id, at, actor, source, files, summary, demo)| {
+            Ok(ImportRecord {
+                id,
+                at: at.parse().with_context(|| format!("bad import time '{at}'"))?,
+                actor,
+                source,
+                files: split_list(&files),
+                summary,
+                demo: demo != 0,
+            })
+        })
+        .collect()
 }
 
 /// Whether the firm in the database is the bundled demo (its last import loaded the demo).

@@ -164,3 +164,73 @@ fn gen_firm_is_deterministic_and_importable() {
         "staffing"
     );
 }
+
+/// A copy of `firm` as a folder of CSV files only (the acceptance firm holds questions too).
+fn export_of(firm: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(firm).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+on_both_databases!(import_prints_what_changed_and_a_dry_run_changes_nothing);
+async fn import_prints_what_changed_and_a_dry_run_changes_nothing(db: TestDb) {
+    let export = export_of(&acceptance_firm());
+    let dir = export.path().to_str().unwrap();
+    let first = keepable(&db.url, &["import", dir]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(stdout(&first).contains("people.csv"), "{}", stdout(&first));
+    let again = keepable(&db.url, &["import", dir]);
+    let lines: Vec<String> = stdout(&again).lines().map(String::from).collect();
+    assert!(
+        lines.iter().filter(|l| l.contains(".csv")).all(|l| l.ends_with(": unchanged")),
+        "{lines:?}"
+    );
+
+    let before = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
+    let allocations = std::fs::read_to_string(export.path().join("allocations.csv")).unwrap();
+    let header = allocations.lines().next().unwrap().to_string();
+    std::fs::write(export.path().join("allocations.csv"), header + "\n").unwrap();
+    let dry = keepable(&db.url, &["import", "--dry-run", dir]);
+    assert!(dry.status.success());
+    let printed = stdout(&dry);
+    assert!(printed.contains("allocations.csv") && printed.contains("removed"), "{printed}");
+    assert!(printed.contains("Dry run: nothing was changed."), "{printed}");
+    let after = json(&keepable(&db.url, &["ask", "--json", "/earliest-start crm-rollout"]));
+    assert_eq!(before["earliest_start"], after["earliest_start"], "{}", db.url);
+
+    let status = json(&keepable(&db.url, &["status", "--json"]));
+    assert_eq!(status["last_import"]["source"], "cli", "{status}");
+    assert!(status["people"].as_i64().unwrap() > 0);
+    assert_eq!(status["outbox_backlog"], 0);
+    assert_eq!(status["capacity"]["stale"], false);
+}
+
+#[test]
+fn the_firms_time_zone_decides_what_today_is() {
+    let db = TestDb::sqlite();
+    assert!(keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]).status.success());
+    // Sunday 19:00 in Chicago is Monday 01:00 UTC.
+    let today_in = |zone: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_keepable"))
+            .args(["ask", "--json", "/earliest-start crm-rollout"])
+            .env("DATABASE_URL", &db.url)
+            .env("KEEPABLE_NOW", "2026-11-30T01:00:00Z")
+            .env("KEEPABLE_TIMEZONE", zone)
+            .env_remove("KEEPABLE_TODAY")
+            .env_remove("KEEPABLE_CONFIG")
+            .output()
+            .unwrap();
+        json(&output)["today"].as_str().unwrap().to_string()
+    };
+    assert_eq!(today_in("America/Chicago"), "2026-11-29");
+    assert_eq!(today_in("UTC"), "2026-11-30");
+}

@@ -350,8 +350,11 @@ async fn the_drop_folder_imports_a_changed_folder_once_and_tells_operations(db: 
             std::fs::write(folder.path().join(name), text).unwrap();
         }
     };
-    write(&demo_export());
     let mut drop = DropFolder::new(folder.path().to_path_buf());
+    assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Unchanged, "no export yet");
+    write(&demo_export());
+    assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Settling, "files may still be coming");
+    assert_eq!(app.store.count("people").await.unwrap(), 0);
     assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Imported);
     assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Unchanged, "once per change");
     let ops = |app: &App| {
@@ -375,6 +378,7 @@ async fn the_drop_folder_imports_a_changed_folder_once_and_tells_operations(db: 
     );
 
     write(&next_week(demo_export()));
+    assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Settling);
     assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Imported);
     assert_eq!(app.store.count("history").await.unwrap(), 151);
     let before = firm_rows(&app.store).await;
@@ -385,6 +389,7 @@ async fn the_drop_folder_imports_a_changed_folder_once_and_tells_operations(db: 
         "person,project,start,end,hours_per_week\nghost,x,2027-01-04,2026-01-01,-3\n",
     )
     .unwrap();
+    assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Settling);
     assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Refused);
     assert_eq!(firm_rows(&app.store).await, before, "a broken export changes nothing: {}", db.url);
     assert_eq!(app.store.last_import().await.unwrap().unwrap(), last_good);
@@ -396,4 +401,30 @@ async fn the_drop_folder_imports_a_changed_folder_once_and_tells_operations(db: 
         told[2]
     );
     assert_eq!(drop.step(&app).await.unwrap(), DropOutcome::Unchanged, "told once, not every look");
+}
+
+on_both_databases!(answers_say_how_old_the_capacity_is_and_warn_when_it_is_stale);
+async fn answers_say_how_old_the_capacity_is_and_warn_when_it_is_stale(db: TestDb) {
+    let store = Store::connect(&db.url).await.unwrap();
+    let (parsed, _) = parse_files(&files(&demo_export()));
+    let imported_at: chrono::DateTime<chrono::Utc> = "2026-11-23T15:12:00Z".parse().unwrap();
+    store
+        .import_with(&parsed, Vec::new(), &ImportOptions::cli(imported_at))
+        .await
+        .unwrap()
+        .unwrap();
+    let at = |now: &str| {
+        let settings =
+            keepable::config::Settings { timezone: "America/Chicago".into(), ..settings() };
+        let clock = Clock { fixed_now: Some(now.parse().unwrap()), fixed_today: None };
+        App::new(store.clone(), settings, clock).unwrap()
+    };
+    let seller = actor("U-SELLER", "C-SELLER");
+    let fresh = at("2026-11-25T15:00:00Z").ask(&seller, "/earliest-start crm-rollout").await;
+    assert!(fresh.to_text().contains("Capacity as of Mon 23 Nov, 09:12"), "{}", fresh.to_text());
+    assert!(!fresh.to_text().contains("days old"));
+    assert_eq!(fresh.data["capacity"]["stale"], false);
+    let stale = at("2026-12-01T16:00:00Z").ask(&seller, "/earliest-start crm-rollout").await;
+    assert!(stale.to_text().contains("the capacity data is 8 days old"), "{}", stale.to_text());
+    assert_eq!(stale.data["capacity"]["stale"], true);
 }

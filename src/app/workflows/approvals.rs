@@ -1,6 +1,7 @@
 //! Approvals routed to leadership (SPEC 5.2): request, authorise on the server, decide once. Who
 //! may decide is `domain::approval::check_decision`.
 
+use crate::app::refresh::Freshness;
 use chrono::NaiveDate;
 use serde_json::json;
 
@@ -149,7 +150,9 @@ impl App {
                 .set("pending", true));
         }
         let approval = self.new_approval(actor, deal.as_ref().map(|d| d.id.clone()), request);
-        let card = self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()))?;
+        let capacity = self.freshness().await?;
+        let card =
+            self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
         let mut tx = self.store.begin().await?;
         if let Err(conflict) = tx.insert_approval(&approval).await {
             // Pressed twice at once, or another request of this kind landed first.
@@ -234,6 +237,7 @@ impl App {
         &self,
         approval: &Approval,
         deal_name: Option<&str>,
+        capacity: &Freshness,
     ) -> Result<Reply, AppError> {
         let kind_label = match approval.kind() {
             ApprovalKind::Deadline => "Deadline",
@@ -243,6 +247,7 @@ impl App {
             "id": approval.id, "kind_label": kind_label, "what": approval.describe(), "requester": approval.requester,
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
+            "capacity": capacity,
         });
         let mut card = self
             .reply("approval_card", "approval_card", context)?
@@ -318,7 +323,9 @@ impl App {
             Some(id) => tx.deal(id).await?,
             None => None,
         };
-        let card = self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()))?;
+        let capacity = self.freshness_of(tx.last_import().await?);
+        let card =
+            self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
         let leadership = Target::Channel(self.settings.leadership_channel.clone());
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
         self.send(tx, key, leadership, &card, approval.message_id).await?;

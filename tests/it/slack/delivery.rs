@@ -133,7 +133,8 @@ async fn a_starting_server_delivers_what_was_written_while_it_was_down() {
     let app = demo_app(&db, settings()).await;
     let fake = FakeSlack::start().await;
     open_ticket(&app, "Written while down").await;
-    let intervals = Intervals { outbox: Some(StdDuration::from_secs(3600)), due: None };
+    let intervals =
+        Intervals { outbox: Some(StdDuration::from_secs(3600)), due: None, drop_folder: None };
     let _server = TestServer::start(app, platforms(&fake), intervals).await;
     let post = fake.until(|| attempts(&fake).into_iter().next()).await;
     assert_eq!(post.status, 200);
