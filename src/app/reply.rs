@@ -1,5 +1,6 @@
 //! The platform-neutral reply: what every adapter renders (text, JSON, Block Kit, Discord embeds).
 
+use super::text::{dim, terminal, Terminal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -177,10 +178,22 @@ impl Reply {
     /// The whole reply as readable text (console, `ask`, outbox `text`), a person's text shown
     /// as it was written, without its markers.
     pub fn to_text(&self) -> String {
-        super::text::printable(&super::text::plain(&self.marked_text()))
+        self.to_terminal(Terminal::Plain)
     }
 
-    fn marked_text(&self) -> String {
+    /// The whole reply for a terminal: the bot's formatting as bold (or nothing), mentions as
+    /// `@U1`, the small print dim; a person's text as it was written.
+    pub fn to_terminal(&self, style: Terminal) -> String {
+        let mut out = terminal(&self.main_text(), style);
+        for line in &self.context {
+            out.push('\n');
+            out.push_str(&dim(&terminal(line, Terminal::Plain), style));
+        }
+        out
+    }
+
+    /// Headline, body and facts, with user-text markers.
+    fn main_text(&self) -> String {
         let mut out = self.headline.clone();
         if !self.body.is_empty() {
             out.push_str("\n\n");
@@ -191,9 +204,6 @@ impl Reply {
             for (label, value) in &self.facts {
                 out.push_str(&format!("\n{label}: {value}"));
             }
-        }
-        for line in &self.context {
-            out.push_str(&format!("\n_{line}_"));
         }
         out
     }

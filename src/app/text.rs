@@ -54,6 +54,71 @@ pub fn plain(text: &str) -> String {
     text.chars().filter(|c| *c != OPEN && *c != CLOSE).collect()
 }
 
+/// How a terminal shows the bot's own formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Terminal {
+    /// Plain text: `*bold*` and mention brackets dropped (files, pipes, `ask` output).
+    Plain,
+    /// ANSI bold and dim, for an interactive terminal.
+    Styled,
+}
+
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// The bot's chat formatting (`*bold*`, `<@U1>` mentions, `<#C1>` channels) as terminal text;
+/// user text is shown as it was written (made printable), whatever it holds.
+pub fn terminal(text: &str, style: Terminal) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut bold, mut in_mention) = (false, false);
+    render_into(&mut out, text, |out, bot| {
+        let mut chars = bot.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' => {
+                    bold = !bold;
+                    if style == Terminal::Styled {
+                        out.push_str(if bold { BOLD } else { RESET });
+                    }
+                }
+                '<' if matches!(chars.peek(), Some('@' | '#')) => {
+                    in_mention = true;
+                    out.extend(chars.next());
+                }
+                '>' if in_mention => in_mention = false,
+                c => out.push(c),
+            }
+        }
+    });
+    if bold && style == Terminal::Styled {
+        out.push_str(RESET);
+    }
+    out
+}
+
+/// A line of small print, dim in a styled terminal.
+pub fn dim(line: &str, style: Terminal) -> String {
+    match style {
+        Terminal::Plain => line.to_string(),
+        Terminal::Styled => format!("{DIM}{line}{RESET}"),
+    }
+}
+
+/// Walks `text`, handing each span of the bot's own text to `bot` and appending user text as
+/// printable text.
+fn render_into(out: &mut String, text: &str, mut bot: impl FnMut(&mut String, &str)) {
+    let mut rest = text;
+    while let Some(open) = rest.find(OPEN) {
+        bot(out, &rest[..open]);
+        let inside = &rest[open + OPEN.len_utf8()..];
+        let close = inside.find(CLOSE).unwrap_or(inside.len());
+        out.push_str(&printable(&inside[..close]));
+        rest = inside.get(close + CLOSE.len_utf8()..).unwrap_or("");
+    }
+    bot(out, rest);
+}
+
 /// Slack mrkdwn: `&`, `<` and `>` are the only control characters (`<!channel>`, `<@U1>`,
 /// `<https://x|label>` all need `<`).
 pub fn slack_escape(text: &str) -> String {

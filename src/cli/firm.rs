@@ -11,11 +11,19 @@ use keepable::store::{ImportRecord, ImportSource};
 
 use super::{close, Globals};
 
-/// Opening the database runs the migrations; nothing is left to do.
+/// Creates or upgrades the schema and says which migrations it applied.
 pub(super) async fn migrate(globals: &Globals) -> anyhow::Result<ExitCode> {
-    let app = globals.open().await?;
-    out!("database is up to date");
-    close(app, ExitCode::SUCCESS).await
+    let (store, applied) = keepable::store::Store::connect_migrating(&globals.db).await?;
+    if applied.is_empty() {
+        out!("database is up to date: no migration to apply");
+    } else {
+        for migration in &applied {
+            out!("applied {migration}");
+        }
+        out!("database is up to date ({} migration(s) applied)", applied.len());
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Imports the CSV files in `dir` as a snapshot (or merged, or as a dry run) and prints what

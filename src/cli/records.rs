@@ -14,13 +14,18 @@ pub(super) async fn outbox(globals: &Globals, json: bool) -> anyhow::Result<Exit
         out!("{}", serde_json::to_string(&messages.iter().map(outbox_json).collect::<Vec<_>>())?);
     } else {
         for m in &messages {
+            let mut text = m.text.clone();
+            for button in &m.reply.actions {
+                text.push_str(&format!("\n  ({}) {}", button.action, button.label));
+            }
+            let error =
+                m.last_error.as_ref().map(|e| format!(" last error: {e}")).unwrap_or_default();
             out!(
-                "#{} {} [{}]{}\n{}\n",
+                "#{} {} [{}]{}{error}\n{text}\n",
                 m.id,
                 m.target,
                 m.state,
                 m.updates.map(|u| format!(" updates #{u}")).unwrap_or_default(),
-                m.text
             );
         }
     }
@@ -49,11 +54,32 @@ pub(super) async fn audit(globals: &Globals, json: bool) -> anyhow::Result<ExitC
     if json {
         out!("{}", serde_json::to_string(&entries)?);
     } else {
+        let zone = app.settings.time_zone()?;
         for e in &entries {
-            out!("{} {} {} {} {}", e.at, e.actor, e.action, e.subject, e.details);
+            let at = e.at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z");
+            let details = one_line(&e.details);
+            let details = if details.is_empty() { String::new() } else { format!("  {details}") };
+            out!("{at}  {}  {}  {}{details}", e.actor, e.action, e.subject);
         }
     }
     close(app, ExitCode::SUCCESS).await
+}
+
+/// Audit details on one line: a JSON object as `key=value` pairs, several lines joined by `; `.
+fn one_line(details: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(details) {
+        Ok(serde_json::Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}={s}"),
+                other => format!("{k}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => {
+            details.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+        }
+    }
 }
 
 /// Runs the reminders, escalations, expiries and hold releases that are due, once.
@@ -63,7 +89,26 @@ pub(super) async fn run_due(globals: &Globals, json: bool) -> anyhow::Result<Exi
     if json {
         out!("{}", serde_json::to_string(&report)?);
     } else {
-        out!("{report:?}");
+        let lines = [
+            (report.expired, "approval(s) expired; their requesters were told"),
+            (report.escalated, "approval(s) escalated to the escalation channel"),
+            (report.reminded, "approver reminder(s) sent"),
+            (report.handovers_reminded, "handover reminder(s) sent to PMs"),
+            (report.holds_released, "lapsed capacity hold(s) released"),
+        ];
+        let mut any = false;
+        for (count, what) in lines {
+            if count > 0 {
+                out!("{count} {what}");
+                any = true;
+            }
+        }
+        if report.events_forgotten > 0 {
+            out!("{} old platform event id(s) forgotten", report.events_forgotten);
+        }
+        if !any {
+            out!("nothing was due");
+        }
     }
     close(app, ExitCode::SUCCESS).await
 }

@@ -178,9 +178,9 @@ pub enum DecisionRefusal {
     #[error("A rejection needs a reason.")]
     ReasonMissing,
     #[error("This request was already {state} by {by} at {at}.")]
-    AlreadyDecided { state: &'static str, by: String, at: String },
+    AlreadyDecided { state: &'static str, by: String, at: DateTime<Utc> },
     #[error("This request expired at {at} without a decision; ask for a new one.")]
-    Expired { at: String },
+    Expired { at: DateTime<Utc> },
 }
 
 /// Who is deciding, as the server knows them.
@@ -206,17 +206,15 @@ pub fn check_decision(
     }
     match approval.state {
         ApprovalState::Pending if now >= approval.expires_at => {
-            return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) })
+            return Err(DecisionRefusal::Expired { at: approval.expires_at })
         }
         ApprovalState::Pending => {}
-        ApprovalState::Expired => {
-            return Err(DecisionRefusal::Expired { at: shown(approval.expires_at) })
-        }
+        ApprovalState::Expired => return Err(DecisionRefusal::Expired { at: approval.expires_at }),
         decided => {
             return Err(DecisionRefusal::AlreadyDecided {
                 state: decided.as_str(),
                 by: approval.decided_by.clone().unwrap_or_default(),
-                at: approval.decided_at.map(shown).unwrap_or_default(),
+                at: approval.decided_at.unwrap_or(approval.expires_at),
             })
         }
     }
@@ -229,10 +227,6 @@ pub fn check_decision(
         }
     }
     Ok(())
-}
-
-fn shown(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 #[cfg(test)]

@@ -36,7 +36,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool, Connection};
+
+/// How long connecting to the database may take before the command fails with the cause.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the engines keep in memory between questions (see `cache.rs`).
 struct Caches {
@@ -80,6 +83,11 @@ impl Store {
     /// Connects to `sqlite://…` or `postgres://…`, creating a SQLite file on first use, and runs
     /// the migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Ok(Store::connect_migrating(url).await?.0)
+    }
+
+    /// Like `connect`, also giving the migrations this connection applied (`keepable migrate`).
+    pub async fn connect_migrating(url: &str) -> anyhow::Result<(Store, Vec<String>)> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -88,6 +96,7 @@ impl Store {
         } else {
             anyhow::bail!("unsupported database URL '{url}': use sqlite://FILE or postgres://…");
         };
+        let shown = redact(url);
         let separator = if url.contains('?') { '&' } else { '?' };
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => format!("{url}{separator}mode=rwc"),
@@ -101,8 +110,21 @@ impl Store {
             _ => url.to_string(),
         };
         let options = AnyConnectOptions::from_str(&url)
-            .with_context(|| format!("parsing database URL {url}"))?;
+            .with_context(|| format!("parsing database URL {}", redact(&url)))?;
+        // One connection first, so an unreachable server fails fast with its real cause
+        // (connection refused, no such database) rather than a pool timeout.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "connecting to {shown}: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )
+            })?
+            .map_err(|e| anyhow::anyhow!("connecting to {shown}: {e}"))?;
+        first.close().await.ok();
         let pool = AnyPoolOptions::new()
+            .acquire_timeout(CONNECT_TIMEOUT)
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -115,7 +137,7 @@ impl Store {
             })
             .connect_with(options)
             .await
-            .with_context(|| format!("connecting to {}", redact(&url)))?;
+            .map_err(|e| anyhow::anyhow!("connecting to {shown}: {e}"))?;
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
@@ -126,8 +148,17 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
+        let before: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
         migrator.run(&pool).await.context("running migrations")?;
-        Ok(Store { pool, backend, caches: Default::default() })
+        let applied = migrator
+            .iter()
+            .filter(|m| !before.contains(&m.version))
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect();
+        Ok((Store { pool, backend, caches: Default::default() }, applied))
     }
 
     pub fn backend(&self) -> Backend {

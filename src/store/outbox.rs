@@ -104,6 +104,17 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// The id of the message queued under `key`, if one was.
+    pub async fn outbox_id(&mut self, key: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+}
+
 impl Store {
     /// Claims up to `limit` due messages for `worker` until `lease_until`. An update waits until
     /// the message it replaces has been sent.

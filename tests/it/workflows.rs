@@ -286,6 +286,45 @@ async fn pending_approvals_are_reminded_escalated_and_expire(db: TestDb) {
         .map(|m| m.target.to_string())
         .collect();
     assert!(targets.contains(&"channel:leadership-escalations".to_string()), "{targets:?}");
+    // The expiry reached every place the request was posted: no button is left to press.
+    let messages = app.store.outbox_messages().await.unwrap();
+    let replaced: Vec<i64> = messages.iter().filter_map(|m| m.updates).collect();
+    for message in messages.iter().filter(|m| !m.reply.actions.is_empty()) {
+        assert!(replaced.contains(&message.id), "still has live buttons: {message:?}");
+    }
+    let last_words: Vec<&str> =
+        messages.iter().filter(|m| m.updates.is_some()).map(|m| m.text.as_str()).collect();
+    assert!(last_words.iter().all(|t| !t.contains("@keepable")), "{last_words:?}");
+    assert!(last_words.iter().any(|t| t.contains("nobody decided in time")), "{last_words:?}");
+}
+
+on_both_databases!(a_decision_takes_the_buttons_off_its_reminders_and_escalations);
+async fn a_decision_takes_the_buttons_off_its_reminders_and_escalations(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let id = request_deadline_approval(&app, &actor("U-SELLER", "C-DEAL")).await;
+    let later = App::new(
+        app.store.clone(),
+        settings(),
+        Clock { fixed_now: Some(now() + Duration::hours(25)), fixed_today: Some(today()) },
+    )
+    .unwrap();
+    let report = later.run_due().await.unwrap();
+    assert_eq!((report.reminded, report.escalated), (1, 1));
+    let decided =
+        later.act(&actor("U-APPROVER", "C"), &format!("approve:{id}"), &HashMap::new()).await;
+    assert!(!decided.is_error(), "{decided:?}");
+    let messages = app.store.outbox_messages().await.unwrap();
+    let replaced: Vec<i64> = messages.iter().filter_map(|m| m.updates).collect();
+    for message in messages.iter().filter(|m| !m.reply.actions.is_empty()) {
+        assert!(replaced.contains(&message.id), "still has live buttons: {}", message.text);
+    }
+    let settled: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.updates.is_some() && m.text.starts_with("Decided:"))
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(settled.len(), 2, "the reminder and the escalation: {settled:?}");
+    assert!(settled.iter().all(|t| t.contains("approved by @U-APPROVER")), "{settled:?}");
 }
 
 on_both_databases!(a_won_deal_hands_over_to_the_pm_who_alone_acknowledges);

@@ -13,7 +13,7 @@ use crate::app::reply::{Reply, Target};
 use crate::app::Actor;
 use crate::domain::approval::{
     check_decision, Approval, ApprovalDecision, ApprovalKind, ApprovalState, ApprovalTimers,
-    DeadlineEvidence, Decider, EarlyStartEvidence, Evidence,
+    DeadlineEvidence, Decider, DecisionRefusal, EarlyStartEvidence, Evidence,
 };
 use crate::domain::deal::{CommitmentDetails, CommitmentKind, Deal};
 use crate::domain::offer::{OfferKind, OfferTerms};
@@ -261,6 +261,55 @@ impl App {
         Ok(card)
     }
 
+    /// The reminders and escalations of a decided request lose their buttons where they were
+    /// posted, and say how it ended.
+    async fn settle_reminders(&self, tx: &mut Tx, approval: &Approval) -> Result<(), AppError> {
+        for (what, channel) in [
+            ("approval", &self.settings.leadership_channel),
+            ("escalation", &self.settings.escalation_channel),
+        ] {
+            let Some(posted) = tx.outbox_id(&format!("approval:{}:{what}", approval.id)).await?
+            else {
+                continue;
+            };
+            let mut settled = self.approval_reminder(approval, what)?;
+            settled.actions.clear();
+            settled.headline = match (approval.state, &approval.decided_by) {
+                (ApprovalState::Expired, _) => format!(
+                    "Expired: {} (request {}); nobody decided in time.",
+                    approval.describe(),
+                    approval.id
+                ),
+                (state, by) => format!(
+                    "Decided: {} (request {}) was {state} by <@{}>.",
+                    approval.describe(),
+                    approval.id,
+                    by.clone().unwrap_or_default()
+                ),
+            };
+            let key = format!("approval:{}:{what}:{}", approval.id, approval.state);
+            self.send(tx, key, Target::Channel(channel.clone()), &settled, Some(posted)).await?;
+        }
+        Ok(())
+    }
+
+    /// Why a click was refused, with the decider as a mention and times in the firm's zone.
+    fn refusal_text(&self, refusal: &DecisionRefusal) -> String {
+        let at = |at: &chrono::DateTime<chrono::Utc>| {
+            at.with_timezone(&self.zone).format("%a %-d %b %Y, %H:%M %Z").to_string()
+        };
+        match refusal {
+            DecisionRefusal::AlreadyDecided { state, by, at: when } => {
+                format!("This request was already {state} by <@{by}> at {}.", at(when))
+            }
+            DecisionRefusal::Expired { at: when } => format!(
+                "This request expired at {} without a decision; ask for a new one.",
+                at(when)
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// Approve (reason `None`) or reject; authorised on the server, decided at most once.
     pub(super) async fn decide(
         &self,
@@ -277,7 +326,8 @@ impl App {
         let now = self.clock.now();
         if let Err(refusal) = check_decision(&approval, decider, &self.approvers(), &decision, now)
         {
-            return Err(self.refused(actor, "approval.refused", id, refusal.to_string()).await);
+            let message = self.refusal_text(&refusal);
+            return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let state = decision.resulting_state();
         let mut tx = self.store.begin().await?;
@@ -288,7 +338,7 @@ impl App {
             let refusal =
                 check_decision(&current, decider, &self.approvers(), &decision, now).err();
             let message = refusal
-                .map(|r| r.to_string())
+                .map(|r| self.refusal_text(&r))
                 .unwrap_or_else(|| "This request was decided by someone else.".into());
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
@@ -336,6 +386,7 @@ impl App {
             .set("state", approval.state);
         let requester = Target::User(approval.requester.clone());
         self.send(tx, format!("approval:{}:notice", approval.id), requester, &notice, None).await?;
+        self.settle_reminders(tx, approval).await?;
         if let (Some(deal), ApprovalState::Approved) = (&deal, approval.state) {
             let kind = match approval.kind() {
                 ApprovalKind::Deadline => CommitmentKind::Deadline,

@@ -289,7 +289,14 @@ impl App {
         .await?;
         let deal = tx.deal(&deal.id).await?.unwrap_or(deal);
         tx.commit().await?;
-        Ok(self.deal_reply(&deal, "won", None).await?.set("handover_id", &handover.id))
+        let mut reply = self.deal_reply(&deal, "won", None).await?.set("handover_id", &handover.id);
+        reply.body = format!(
+            "Handover {} waits for <@{}> to acknowledge it (the button in their message, or act ack_handover:{}).\n{}",
+            handover.id, pm, handover.id, reply.body
+        )
+        .trim_end()
+        .to_string();
+        Ok(reply)
     }
 
     async fn lose_deal(&self, actor: &Actor, given: Option<&str>) -> Result<Reply, AppError> {

@@ -92,7 +92,7 @@ impl App {
         Ok(chased)
     }
 
-    fn approval_reminder(
+    pub(super) fn approval_reminder(
         &self,
         approval: &Approval,
         what: &str,

@@ -118,7 +118,7 @@ async fn the_approval_flow_works_by_buttons_end_to_end(db: TestDb) {
     assert_eq!(slack.click("U-BOSS", LEADERSHIP, &approve, "late").await, 200);
     let late = text_of(&told(&slack, "late").await);
     assert!(
-        late.contains("already approved by U-APPROVER"),
+        late.contains("already approved by <@U-APPROVER> at Wed 25 Nov 2026, 15:00 UTC"),
         "the late approver is told who decided: {late}"
     );
 
