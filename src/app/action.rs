@@ -25,6 +25,8 @@ pub enum Action {
     RequestEarlyStart(String),
     /// Open a scoping ticket for an item not in the library.
     OpenTicket(String),
+    /// Answer the inclusion question for a near match the answer suggested.
+    AnswerFor(String),
     Approve(String),
     /// Reject an approval request (asks for the reason).
     Reject(String),
@@ -49,6 +51,7 @@ const VERBS: &[(&str, Make)] = &[
     ("request_approval", Action::RequestApproval),
     ("request_early_start", Action::RequestEarlyStart),
     ("open_ticket", Action::OpenTicket),
+    ("answer_for", Action::AnswerFor),
     ("approve", Action::Approve),
     ("reject", Action::Reject),
     ("accept_ticket", Action::AcceptTicket),
@@ -69,6 +72,7 @@ impl Action {
             Action::RequestApproval(_) => "request_approval",
             Action::RequestEarlyStart(_) => "request_early_start",
             Action::OpenTicket(_) => "open_ticket",
+            Action::AnswerFor(_) => "answer_for",
             Action::Approve(_) => "approve",
             Action::Reject(_) => "reject",
             Action::AcceptTicket(_) => "accept_ticket",
@@ -89,6 +93,7 @@ impl Action {
             | Action::RequestApproval(id)
             | Action::RequestEarlyStart(id)
             | Action::OpenTicket(id)
+            | Action::AnswerFor(id)
             | Action::Approve(id)
             | Action::Reject(id)
             | Action::AcceptTicket(id)

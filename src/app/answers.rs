@@ -28,6 +28,8 @@ pub struct EarliestStartAnswer {
     pub today: NaiveDate,
     /// How old the capacity data is (SPEC 3).
     pub capacity: super::refresh::Freshness,
+    /// When no start was found: why, requirement by requirement.
+    pub why_not: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -49,6 +49,8 @@ pub enum Command {
     EarliestStart {
         target: StartTarget,
         not_before: Option<NaiveDate>,
+        /// The deal the answer's buttons act on (`deal=`), instead of the channel's.
+        deal: Option<String>,
     },
     Staffing {
         package: String,
@@ -56,12 +58,14 @@ pub enum Command {
     Included {
         item: String,
         package: Option<String>,
+        deal: Option<String>,
     },
     Comparables {
         package: String,
         effort: Option<f64>,
         deadline: Option<NaiveDate>,
         start: Option<NaiveDate>,
+        deal: Option<String>,
     },
     Scope {
         description: String,
@@ -88,12 +92,12 @@ impl Command {
 
 /// The commands and their syntax, for help and for errors.
 pub const SYNTAX: &[(&str, &str)] = &[
-    ("earliest-start", "/earliest-start <package> [not-before=YYYY-MM-DD]  or  /earliest-start roles=ROLE:COUNT@HOURS[,…] weeks=N"),
+    ("earliest-start", "/earliest-start <package> [not-before=YYYY-MM-DD] [deal=<deal>]  or  /earliest-start roles=ROLE:COUNT@HOURS[,…] weeks=N"),
     ("staffing", "/staffing <package>"),
-    ("included", "/included <item> [package=<package>]"),
-    ("comparables", "/comparables <package> [effort=HOURS] [deadline=YYYY-MM-DD] [start=YYYY-MM-DD]"),
+    ("included", "/included <item> [package=<package>] [deal=<deal>]"),
+    ("comparables", "/comparables <package> [effort=HOURS] [deadline=YYYY-MM-DD] [start=YYYY-MM-DD] [deal=<deal>]"),
     ("scope", "/scope <description> [deal=<deal>]"),
-    ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | use <deal> | won [<deal>] pm=<user> | lost [<deal>]"),
+    ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | use <deal> | won [<deal>] pm=<user> | lost [<deal>] (or deal=<deal>)"),
     ("keepable", "/keepable help, or any command above without its slash"),
 ];
 
@@ -258,9 +262,11 @@ pub fn from_parts(
         "staffing" => Command::Staffing { package: args.required_text("a package")? },
         "included" => {
             let package = args.take("package");
-            Command::Included { item: args.required_text("an item")?, package }
+            let deal = args.take("deal");
+            Command::Included { item: args.required_text("an item")?, package, deal }
         }
         "comparables" => {
+            let deal = args.take("deal");
             let effort = args.take("effort").map(|value| parse_effort(&value)).transpose()?;
             let deadline = args.date("deadline")?;
             let start = args.date("start")?;
@@ -274,6 +280,7 @@ pub fn from_parts(
                 effort,
                 deadline,
                 start,
+                deal,
             }
         }
         "scope" => {
@@ -298,8 +305,18 @@ fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
     let not_before = args.date("not-before")?;
     let roles = args.take("roles");
     let weeks = args.take("weeks");
+    let deal = args.take("deal");
     let target = match roles {
-        Some(roles) => {
+        Some(mut roles) => {
+            // `roles=senior:1@32, analyst:1@16` or `roles=Senior consultant:1@32`: the words
+            // after it continue the pattern when together they read as one.
+            if !args.words.is_empty() {
+                let joined = format!("{roles} {}", args.words.join(" "));
+                if parse_roles(&joined).is_ok() {
+                    roles = joined;
+                    args.words.clear();
+                }
+            }
             if !args.words.is_empty() {
                 return Err(UserError::Syntax {
                     message: "give a package or roles=…, not both".into(),
@@ -330,7 +347,7 @@ fn parse_earliest_start(args: &mut Args) -> Result<Command, UserError> {
             StartTarget::Package(args.required_text("a package or roles=…")?)
         }
     };
-    Ok(Command::EarliestStart { target, not_before })
+    Ok(Command::EarliestStart { target, not_before, deal })
 }
 
 fn parse_roles(text: &str) -> Result<Vec<RoleSpec>, UserError> {
@@ -365,7 +382,8 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
         return Err(UserError::Missing { what: "new, show, won or lost", syntax });
     }
     let verb = args.words.remove(0).to_lowercase();
-    let deal = |args: &Args| Some(args.text()).filter(|t| !t.is_empty());
+    let named = args.take("deal");
+    let deal = |args: &Args| Some(args.text()).filter(|t| !t.is_empty()).or(named.clone());
     Ok(match verb.as_str() {
         "new" => {
             let package = args
@@ -375,7 +393,10 @@ fn parse_deal(args: &mut Args) -> Result<DealCommand, UserError> {
             DealCommand::New { name: args.required_text("a deal name")?, package, client }
         }
         "show" => DealCommand::Show { deal: deal(args) },
-        "use" => DealCommand::Use { deal: args.required_text("a deal")? },
+        "use" => match named.clone() {
+            Some(deal) if args.words.is_empty() => DealCommand::Use { deal },
+            _ => DealCommand::Use { deal: args.required_text("a deal")? },
+        },
         "won" => {
             let pm = args.take("pm").ok_or(UserError::Missing { what: "pm=<user>", syntax })?;
             DealCommand::Won { deal: deal(args), pm }

@@ -1,5 +1,6 @@
 //! The answer engines as commands: load what the rule needs, apply the pure rule, word the reply.
 
+use crate::domain::deal::Deal;
 use chrono::NaiveDate;
 
 use super::action::Action;
@@ -13,11 +14,13 @@ use super::reply::{Button, Reply};
 use super::{resolve_package, Actor, App};
 use crate::domain::calendar::{first_candidate, Calendar};
 use crate::domain::capacity::{earliest_start, Pattern, Requirement, Window};
+use crate::domain::capacity::{shortfalls, Shortfall};
 use crate::domain::comparables::{comparables, deadline_verdict, nearest};
 use crate::domain::firm::{Package, Role};
 use crate::domain::library::Verdict;
 use crate::domain::offer::{
-    DeadlineOffer, OfferTerms, OfferedDependency, OfferedRole, ScopeOffer, StartOffer, TicketOffer,
+    DeadlineOffer, OfferKind, OfferTerms, OfferedDependency, OfferedRole, ScopeOffer, StartOffer,
+    SuggestionOffer, TicketOffer,
 };
 
 /// An earliest-start answer with what produced it, for replies, holds and approvals.
@@ -62,6 +65,16 @@ impl App {
                     given: spec.role.clone(),
                     known: roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
                 })?;
+            if requirements.iter().any(|r: &Requirement| r.role == role.id) {
+                return Err(UserError::Syntax {
+                    message: format!(
+                        "'{}' and another entry are both the role {}: give each role once",
+                        crate::app::text::user(&spec.role),
+                        role.id
+                    ),
+                    syntax: crate::app::command::syntax_of("earliest-start"),
+                });
+            }
             requirements.push(Requirement {
                 role: role.id.clone(),
                 count: spec.count,
@@ -107,7 +120,9 @@ impl App {
         actor: &Actor,
         target: StartTarget,
         not_before: Option<NaiveDate>,
+        deal: Option<&str>,
     ) -> Result<Reply, AppError> {
+        let on = self.answer_deal(actor, deal).await?;
         let computed = self.compute_start(&target, not_before).await?;
         let roles = self.store.roles().await?;
         let role_name = |id: &str| {
@@ -145,19 +160,36 @@ impl App {
             not_before,
             today: self.today(),
             capacity: self.freshness().await?,
+            why_not: Vec::new(),
         };
+        let mut answer = answer;
+        if answer.earliest_start.is_none() {
+            let capacity = self.store.capacity().await?;
+            answer.why_not = shortfalls(
+                &computed.pattern,
+                &capacity.people,
+                &result.per_requirement,
+                computed.window.horizon,
+            )
+            .iter()
+            .map(|s| explain_shortfall(s, &role_name))
+            .collect();
+        }
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {
-            let id = self.offer(actor, terms).await?;
-            reply
-                .actions
-                .push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
-            reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
-            if answer.package.is_some() {
+            let id = self.offer_on(actor, terms, &on).await?;
+            if on.deal.is_some() {
+                reply.actions.push(
+                    Button::new(Action::CommitStart(id.clone()), "Commit this start").primary(),
+                );
+                reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
+            }
+            if answer.package.is_some() && self.exceptions_possible(&mut reply) {
                 reply
                     .actions
                     .push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
             }
+            on.explain(&mut reply, "commit or hold this start");
         }
         Ok(reply)
     }
@@ -192,10 +224,10 @@ impl App {
         &self,
         actor: &Actor,
         given: &str,
-        effort: Option<f64>,
-        deadline: Option<NaiveDate>,
-        start: Option<NaiveDate>,
+        (effort, deadline, start): (Option<f64>, Option<NaiveDate>, Option<NaiveDate>),
+        deal: Option<&str>,
     ) -> Result<Reply, AppError> {
+        let on = self.answer_deal(actor, deal).await?;
         let package = self.package(given).await?;
         let answer = self.compute_comparables(&package, effort, deadline, start).await?;
         let mut reply = self.answer("comparables", &answer)?;
@@ -208,15 +240,19 @@ impl App {
         }
         let approval_required = verdict.approval_required;
         let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
-        let id = self.offer(actor, terms).await?;
+        let id = self.offer_on(actor, terms, &on).await?;
         if approval_required {
-            reply
-                .actions
-                .push(Button::new(Action::RequestApproval(id), "Request approval").primary());
-        } else {
+            if self.exceptions_possible(&mut reply) {
+                reply
+                    .actions
+                    .push(Button::new(Action::RequestApproval(id), "Request approval").primary());
+            }
+        } else if on.deal.is_some() {
             reply
                 .actions
                 .push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
+        } else {
+            on.explain(&mut reply, "commit this deadline");
         }
         Ok(reply)
     }
@@ -290,8 +326,10 @@ impl App {
         actor: &Actor,
         item: &str,
         package: Option<&str>,
+        deal: Option<&str>,
     ) -> Result<Reply, AppError> {
-        let (package, deal) = self.inclusion_package(actor, package).await?;
+        let on = self.answer_deal(actor, deal).await?;
+        let (package, deal) = self.inclusion_package(&on, package).await?;
         let package_id = package.as_ref().map(|p| p.id.clone());
         let library = self.store.library().await?;
         let mut answer = InclusionAnswer {
@@ -310,11 +348,23 @@ impl App {
             deal_name: deal.map(|d| d.name),
         };
         let Some(deliverable) = library.find_exact(item) else {
-            answer.suggestions =
-                library.suggestions(item, 3).iter().map(|d| d.name.clone()).collect();
+            let suggested = library.suggestions(item, 3);
+            answer.suggestions = suggested.iter().map(|d| d.name.clone()).collect();
             let mut reply = self.answer("inclusion", &answer)?;
+            // Each near match is one press away from its own answer.
+            for d in &suggested {
+                let terms = OfferTerms::Suggestion(SuggestionOffer {
+                    deliverable: d.id.clone(),
+                    name: d.name.clone(),
+                    package: package_id.clone(),
+                });
+                let id = self.offer_on(actor, terms, &on).await?;
+                reply
+                    .actions
+                    .push(Button::new(Action::AnswerFor(id), format!("Answer for {}", d.name)));
+            }
             let ticket = TicketOffer { description: item.to_string(), package: package_id };
-            let id = self.offer(actor, OfferTerms::Ticket(ticket)).await?;
+            let id = self.offer_on(actor, OfferTerms::Ticket(ticket), &on).await?;
             reply
                 .actions
                 .push(Button::new(Action::OpenTicket(id), "Open a scoping ticket").primary());
@@ -341,8 +391,12 @@ impl App {
         answer.separately_priced = Some(verdict.separately_priced());
         let mut reply = self.answer("inclusion", &answer)?;
         let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
-        let id = self.offer(actor, terms).await?;
-        reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
+        let id = self.offer_on(actor, terms, &on).await?;
+        if on.deal.is_some() {
+            reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
+        } else {
+            on.explain(&mut reply, "add this to a deal's scope");
+        }
         Ok(reply)
     }
 }
@@ -352,17 +406,113 @@ impl App {
     /// deal's (returned too, so the answer says so).
     async fn inclusion_package(
         &self,
-        actor: &Actor,
+        on: &AnswerDeal,
         given: Option<&str>,
-    ) -> Result<(Option<Package>, Option<crate::domain::deal::Deal>), AppError> {
+    ) -> Result<(Option<Package>, Option<Deal>), AppError> {
         if let Some(given) = given {
             return Ok((Some(self.package(given).await?), None));
         }
-        match self.store.deal_for_channel(&actor.channel).await? {
+        match &on.deal {
             // A deal keeps the package it was sold on, even once an import has retired it.
-            Some(deal) => Ok((self.store.package_by_id(&deal.package).await?, Some(deal))),
+            Some(deal) => Ok((self.store.package_by_id(&deal.package).await?, Some(deal.clone()))),
             None => Ok((None, None)),
         }
+    }
+
+    /// The press on a suggestion of a "not in the library" answer: the answer for it.
+    pub(in crate::app) async fn answer_for_suggestion(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Reply, AppError> {
+        let offer = self.owned_offer(actor, id, OfferKind::Suggestion).await?;
+        let OfferTerms::Suggestion(terms) = &offer.terms else {
+            return Err(UserError::UnknownAction.into());
+        };
+        let deal = offer.deal.clone();
+        self.included(actor, &terms.name, terms.package.as_deref(), deal.as_deref()).await
+    }
+
+    /// The deal an answer's buttons act on: the one named (`deal=`), or the channel's.
+    async fn answer_deal(
+        &self,
+        actor: &Actor,
+        named: Option<&str>,
+    ) -> Result<AnswerDeal, AppError> {
+        Ok(match named {
+            Some(given) => {
+                let deal = self.find_deal(actor, Some(given)).await?;
+                AnswerDeal { deal: Some(deal), named: true }
+            }
+            None => AnswerDeal {
+                deal: self.store.deal_for_channel(&actor.channel).await?,
+                named: false,
+            },
+        })
+    }
+
+    /// An offer for an answer's buttons, tied to the deal named with `deal=`.
+    async fn offer_on(
+        &self,
+        actor: &Actor,
+        terms: OfferTerms,
+        on: &AnswerDeal,
+    ) -> Result<String, AppError> {
+        let deal = on.deal.as_ref().filter(|_| on.named).map(|d| d.id.clone());
+        self.offer_for_deal(actor, terms, deal).await
+    }
+
+    /// Whether an exception can be asked for: not when nobody may approve one, and then the
+    /// reply says so instead of offering a button that could only fail.
+    fn exceptions_possible(&self, reply: &mut Reply) -> bool {
+        if self.approvers().is_empty() {
+            reply.context.push(NO_APPROVERS.into());
+            return false;
+        }
+        true
+    }
+}
+
+/// Said where an exception would be requested while nobody can approve one.
+pub(crate) const NO_APPROVERS: &str = "No approvers are configured, so no exception can be requested: set approvers (KEEPABLE_APPROVERS) or approver_group (KEEPABLE_APPROVER_GROUP).";
+
+/// The deal an answer is about, and whether it was named (`deal=`) rather than the channel's.
+pub(crate) struct AnswerDeal {
+    deal: Option<Deal>,
+    named: bool,
+}
+
+impl AnswerDeal {
+    /// Without a deal, says how to get buttons that act on one.
+    fn explain(&self, reply: &mut Reply, what: &str) {
+        if self.deal.is_none() {
+            reply.context.push(format!(
+                "To {what}, ask in a deal's channel (/deal new <name> package=<package>, or /deal use <deal>), or add deal=<deal>."
+            ));
+        }
+    }
+}
+
+impl App {}
+
+/// A shortfall in words a seller can pass on.
+fn explain_shortfall(shortfall: &Shortfall, role_name: &dyn Fn(&str) -> String) -> String {
+    match shortfall {
+        Shortfall::TooFewPeople { role, needed, available } => format!(
+            "{needed} × {} needed, but the firm has {available} active {}",
+            role_name(role),
+            if *available == 1 { "person in that role" } else { "people in that role" }
+        ),
+        Shortfall::HoursAboveAnyonesWeek { role, needed, most } => format!(
+            "{} at {} h/week is more than anyone in that role works (at most {} h/week)",
+            role_name(role),
+            needed.as_f64(),
+            most.as_f64()
+        ),
+        Shortfall::NotFreeInTime { role, needed, horizon } => format!(
+            "{needed} × {} are never free together within the next {horizon} weeks",
+            role_name(role)
+        ),
     }
 }
 

@@ -155,15 +155,15 @@ impl App {
 
     async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {
         match command {
-            Command::EarliestStart { target, not_before } => {
-                self.earliest_start(actor, target, not_before).await
+            Command::EarliestStart { target, not_before, deal } => {
+                self.earliest_start(actor, target, not_before, deal.as_deref()).await
             }
             Command::Staffing { package } => self.staffing(&package).await,
-            Command::Included { item, package } => {
-                self.included(actor, &item, package.as_deref()).await
+            Command::Included { item, package, deal } => {
+                self.included(actor, &item, package.as_deref(), deal.as_deref()).await
             }
-            Command::Comparables { package, effort, deadline, start } => {
-                self.comparables(actor, &package, effort, deadline, start).await
+            Command::Comparables { package, effort, deadline, start, deal } => {
+                self.comparables(actor, &package, (effort, deadline, start), deal.as_deref()).await
             }
             Command::Scope { description, deal } => {
                 self.open_ticket(actor, &description, deal.as_deref(), None, None).await

@@ -232,3 +232,106 @@ pub fn qualifying_people<'a>(
 
 #[cfg(test)]
 mod tests;
+
+/// Why a requirement found no start within the horizon.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Shortfall {
+    /// Fewer active people have the role than the requirement counts.
+    TooFewPeople { role: String, needed: i64, available: usize },
+    /// Nobody of the role works as many hours a week as each of them must give.
+    HoursAboveAnyonesWeek { role: String, needed: Hours, most: Hours },
+    /// Enough people could in principle, but not enough are free at once within the horizon.
+    NotFreeInTime { role: String, needed: i64, horizon: usize },
+}
+
+/// For each requirement with no start (`per_requirement` is `None`), the reason: too few people
+/// of the role, hours above anyone's contracted week, or bookings that leave too few free.
+pub fn shortfalls(
+    pattern: &Pattern,
+    people: &[PersonLoad],
+    per_requirement: &[Option<NaiveDate>],
+    horizon: usize,
+) -> Vec<Shortfall> {
+    pattern
+        .requirements
+        .iter()
+        .zip(per_requirement)
+        .filter(|(_, start)| start.is_none())
+        .map(|(r, _)| {
+            let of_role: Vec<&PersonLoad> = people.iter().filter(|p| p.role == r.role).collect();
+            let able = of_role.iter().filter(|p| p.weekly_hours >= r.hours_per_week).count();
+            let most = of_role.iter().map(|p| p.weekly_hours).max().unwrap_or(Hours::ZERO);
+            if (of_role.len() as i64) < r.count {
+                Shortfall::TooFewPeople {
+                    role: r.role.clone(),
+                    needed: r.count,
+                    available: of_role.len(),
+                }
+            } else if (able as i64) < r.count {
+                Shortfall::HoursAboveAnyonesWeek {
+                    role: r.role.clone(),
+                    needed: r.hours_per_week,
+                    most,
+                }
+            } else {
+                Shortfall::NotFreeInTime { role: r.role.clone(), needed: r.count, horizon }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod shortfall_tests {
+    use super::*;
+
+    fn person(id: &str, role: &str, hours: f64) -> PersonLoad {
+        PersonLoad {
+            id: id.into(),
+            role: role.into(),
+            weekly_hours: Hours::from_f64(hours),
+            bookings: Vec::new(),
+            time_off: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_requirement_without_a_start_says_why() {
+        let people = [
+            person("a", "senior", 40.0),
+            person("b", "senior", 32.0),
+            person("c", "analyst", 40.0),
+        ];
+        let requirement = |role: &str, count, hours| Requirement {
+            role: role.into(),
+            count,
+            hours_per_week: Hours::from_f64(hours),
+        };
+        let pattern = Pattern {
+            requirements: vec![
+                requirement("senior", 3, 8.0),
+                requirement("analyst", 1, 80.0),
+                requirement("senior", 2, 8.0),
+            ],
+            weeks: 4,
+        };
+        let found = shortfalls(&pattern, &people, &[None, None, None], 52);
+        assert_eq!(
+            found,
+            vec![
+                Shortfall::TooFewPeople { role: "senior".into(), needed: 3, available: 2 },
+                Shortfall::HoursAboveAnyonesWeek {
+                    role: "analyst".into(),
+                    needed: Hours::from_f64(80.0),
+                    most: Hours::from_f64(40.0)
+                },
+                Shortfall::NotFreeInTime { role: "senior".into(), needed: 2, horizon: 52 },
+            ]
+        );
+        assert!(
+            shortfalls(&pattern, &people, &[Some(NaiveDate::MIN), None, Some(NaiveDate::MIN)], 52)
+                .len()
+                == 1
+        );
+    }
+}

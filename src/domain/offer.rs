@@ -14,6 +14,7 @@ text_enum! {
         Deadline = "deadline",
         Scope = "scope",
         Ticket = "ticket",
+        Suggestion = "suggestion",
     }
 }
 
@@ -107,6 +108,14 @@ pub struct TicketOffer {
     pub package: Option<String>,
 }
 
+/// A near match to a "not in the library" question: answer for the deliverable suggested.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuggestionOffer {
+    pub deliverable: String,
+    pub name: String,
+    pub package: Option<String>,
+}
+
 /// What the buttons on one answer would commit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -115,6 +124,7 @@ pub enum OfferTerms {
     Deadline(DeadlineOffer),
     Scope(ScopeOffer),
     Ticket(TicketOffer),
+    Suggestion(SuggestionOffer),
 }
 
 impl OfferTerms {
@@ -124,6 +134,7 @@ impl OfferTerms {
             OfferTerms::Deadline(_) => OfferKind::Deadline,
             OfferTerms::Scope(_) => OfferKind::Scope,
             OfferTerms::Ticket(_) => OfferKind::Ticket,
+            OfferTerms::Suggestion(_) => OfferKind::Suggestion,
         }
     }
 }
@@ -137,6 +148,8 @@ pub struct Offer {
     pub channel: String,
     pub terms: OfferTerms,
     pub created_at: DateTime<Utc>,
+    /// The deal the question named (`deal=`): the buttons act on it, wherever pressed.
+    pub deal: Option<String>,
 }
 
 /// Why a press on an answer's button is refused.
@@ -184,6 +197,7 @@ mod tests {
                 package: None,
             }),
             created_at: "2027-01-01T10:00:00Z".parse().unwrap(),
+            deal: None,
         }
     }
 

@@ -60,6 +60,7 @@ impl FromRow<'_, AnyRow> for Offer {
                 sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() }
             })?,
             created_at: time(row, "created_at")?,
+            deal: opt_text(row, "deal_id")?,
         })
     }
 }
@@ -152,7 +153,7 @@ impl Store {
     }
 
     pub async fn offer(&self, id: &str) -> StoreResult<Option<Offer>> {
-        let sql = "SELECT id, kind, actor, channel, payload, created_at FROM offers WHERE id = $1";
+        let sql = "SELECT id, kind, actor, channel, payload, created_at, deal_id FROM offers WHERE id = $1";
         Ok(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
@@ -198,13 +199,14 @@ impl Store {
     pub async fn insert_offer(&self, offer: &Offer) -> StoreResult<()> {
         let payload =
             serde_json::to_string(&offer.terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("INSERT INTO offers (id, kind, actor, channel, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO offers (id, kind, actor, channel, payload, created_at, deal_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(offer.id.clone())
             .bind(offer.terms.kind().as_str())
             .bind(offer.owner.clone())
             .bind(offer.channel.clone())
             .bind(payload)
             .bind(timestamp(offer.created_at))
+            .bind(offer.deal.clone())
             .execute(&self.pool)
             .await?;
         Ok(())

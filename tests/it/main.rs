@@ -3,6 +3,7 @@
 mod cli;
 mod deals;
 mod discord;
+mod first_hour;
 mod slack;
 mod snapshots;
 mod store;

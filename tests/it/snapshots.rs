@@ -118,7 +118,7 @@ async fn import(
 ) -> keepable::store::ImportReport {
     let (parsed, problems) = parse_files(&files(export));
     assert!(problems.is_empty(), "{problems:?}");
-    store.import(&parsed).await.unwrap().unwrap()
+    store.import_with(&parsed, Vec::new(), &ImportOptions::cli(now())).await.unwrap().unwrap()
 }
 
 fn app(store: Store) -> App {

@@ -10,7 +10,8 @@ fn parses_a_package_with_not_before() {
         parse("/earliest-start CRM Rollout not-before=2027-04-21").unwrap(),
         Command::EarliestStart {
             target: StartTarget::Package("CRM Rollout".into()),
-            not_before: Some(date("2027-04-21"))
+            not_before: Some(date("2027-04-21")),
+            deal: None,
         }
     );
 }
@@ -69,7 +70,11 @@ fn malformed_roles_are_refused() {
 fn included_keeps_the_item_text() {
     assert_eq!(
         parse("/included SINGLE SIGN-ON package=bi-dashboards").unwrap(),
-        Command::Included { item: "SINGLE SIGN-ON".into(), package: Some("bi-dashboards".into()) }
+        Command::Included {
+            item: "SINGLE SIGN-ON".into(),
+            package: Some("bi-dashboards".into()),
+            deal: None
+        }
     );
 }
 
@@ -101,5 +106,48 @@ fn deal_commands_take_quoted_names_and_mentions() {
     assert_eq!(
         parse("/deal use acme-crm").unwrap(),
         Command::Deal(DealCommand::Use { deal: "acme-crm".into() })
+    );
+}
+
+#[test]
+fn a_pattern_may_have_spaces_after_its_commas_and_role_names() {
+    let Command::EarliestStart { target: StartTarget::Pattern { roles, .. }, .. } =
+        parse("/earliest-start roles=senior:1@32, analyst:1@16 weeks=4").unwrap()
+    else {
+        panic!("not a pattern")
+    };
+    assert_eq!(roles.iter().map(|r| r.role.as_str()).collect::<Vec<_>>(), ["senior", "analyst"]);
+    let Command::EarliestStart { target: StartTarget::Pattern { roles, .. }, .. } =
+        parse("/earliest-start roles=Senior consultant:1@32,Analyst:2@16 weeks=4").unwrap()
+    else {
+        panic!("not a pattern")
+    };
+    assert_eq!(roles[0].role, "senior consultant");
+    assert!(parse("/earliest-start crm-rollout roles=senior:1@32 weeks=4").is_err());
+}
+
+#[test]
+fn deal_is_an_option_of_every_command_that_acts_on_a_deal() {
+    let deal = Some("acme".to_string());
+    assert!(
+        matches!(parse("/earliest-start crm-rollout deal=acme").unwrap(), Command::EarliestStart { deal: d, .. } if d == deal)
+    );
+    assert!(
+        matches!(parse("/comparables crm-rollout deal=acme").unwrap(), Command::Comparables { deal: d, .. } if d == deal)
+    );
+    assert!(
+        matches!(parse("/included sso deal=acme").unwrap(), Command::Included { deal: d, .. } if d == deal)
+    );
+    assert_eq!(
+        parse("/deal show deal=acme").unwrap(),
+        Command::Deal(DealCommand::Show { deal: deal.clone() })
+    );
+    assert_eq!(
+        parse("/deal lost deal=acme").unwrap(),
+        Command::Deal(DealCommand::Lost { deal: deal.clone() })
+    );
+    assert_eq!(
+        parse("/deal use deal=acme").unwrap(),
+        Command::Deal(DealCommand::Use { deal: "acme".into() })
     );
 }

@@ -16,7 +16,7 @@ use crate::domain::approval::{
     DeadlineEvidence, Decider, DecisionRefusal, EarlyStartEvidence, Evidence,
 };
 use crate::domain::deal::{CommitmentDetails, CommitmentKind, Deal};
-use crate::domain::offer::{OfferKind, OfferTerms};
+use crate::domain::offer::{Offer, OfferKind, OfferTerms};
 use crate::store::Tx;
 
 /// What an approval request asks for, before it is stored.
@@ -66,7 +66,7 @@ impl App {
             start_date: p.start,
             evidence,
         };
-        self.request_approval(actor, &offer.channel, request).await
+        self.request_approval(actor, &offer, request).await
     }
 
     /// "Ask for an earlier start": a start before the computed earliest start.
@@ -108,7 +108,7 @@ impl App {
             start_date: Some(earliest),
             evidence,
         };
-        self.request_approval(actor, &offer.channel, request).await
+        self.request_approval(actor, &offer, request).await
     }
 
     /// What an earlier press of the same button asked for.
@@ -126,10 +126,13 @@ impl App {
     async fn request_approval(
         &self,
         actor: &Actor,
-        offer_channel: &str,
+        offer: &Offer,
         request: Request,
     ) -> Result<Reply, AppError> {
-        let deal = match self.current_deal(actor, Some(offer_channel)).await {
+        if self.approvers().is_empty() {
+            return Err(UserError::Refused(crate::app::engines::NO_APPROVERS.into()).into());
+        }
+        let deal = match self.current_deal(actor, Some(offer)).await {
             Ok(deal) => {
                 self.check_deal_change(actor, &deal, "approval").await?;
                 Some(deal)

@@ -40,7 +40,7 @@ impl App {
         let OfferTerms::Start(start) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
+        let deal = self.deal_to_change(actor, Some(&offer), "commitment").await?;
         if let Some(refusal) = self.start_misfit(actor, &deal, start).await? {
             return Ok(refusal);
         }
@@ -86,7 +86,7 @@ impl App {
         let OfferTerms::Deadline(deadline) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
+        let deal = self.deal_to_change(actor, Some(&offer), "commitment").await?;
         if deadline.approval_required {
             let message = "This deadline needs leadership approval first: use Request approval.";
             return Err(self.refused(actor, "commitment.refused", &deal.id, message).await);
@@ -128,7 +128,7 @@ impl App {
         let OfferTerms::Scope(scope) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        let deal = self.deal_to_change(actor, Some(&offer.channel), "commitment").await?;
+        let deal = self.deal_to_change(actor, Some(&offer), "commitment").await?;
         let on_deal = self.store.commitments(&deal.id).await?;
         if on_deal
             .iter()
@@ -302,7 +302,7 @@ impl App {
         let OfferTerms::Start(start) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        let deal = self.deal_to_change(actor, Some(&offer.channel), "hold").await?;
+        let deal = self.deal_to_change(actor, Some(&offer), "hold").await?;
         let (mut tx, bookings) = self.book_capacity(&held_pattern(start), start.start).await?;
         let replaced = tx.active_hold(&deal.id).await?;
         if let Err(message) = self.check_hold_limit(&mut tx, actor, &deal).await? {

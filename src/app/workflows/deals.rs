@@ -1,6 +1,7 @@
 //! Deals (SPEC 5.1) and the handover (5.4): who may change a deal, which channel it is bound to,
 //! winning and losing it, and what the project manager inherits.
 
+use crate::domain::offer::Offer;
 use chrono::Duration;
 use serde_json::json;
 
@@ -35,7 +36,7 @@ impl App {
         }
     }
 
-    pub(super) async fn find_deal(
+    pub(in crate::app) async fn find_deal(
         &self,
         actor: &Actor,
         given: Option<&str>,
@@ -79,10 +80,10 @@ impl App {
     pub(super) async fn deal_to_change(
         &self,
         actor: &Actor,
-        offer_channel: Option<&str>,
+        offer: Option<&Offer>,
         what: &str,
     ) -> Result<Deal, AppError> {
-        let deal = self.current_deal(actor, offer_channel).await?;
+        let deal = self.current_deal(actor, offer).await?;
         self.check_deal_change(actor, &deal, what).await?;
         Ok(deal)
     }

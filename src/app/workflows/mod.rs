@@ -36,12 +36,23 @@ fn new_id(prefix: &str, length: usize) -> String {
 impl App {
     /// Saves what an answer's buttons would commit; the action id carries only its id.
     pub(super) async fn offer(&self, actor: &Actor, terms: OfferTerms) -> Result<String, AppError> {
+        self.offer_for_deal(actor, terms, None).await
+    }
+
+    /// An offer whose buttons act on `deal` (named with `deal=`) rather than a channel's deal.
+    pub(in crate::app) async fn offer_for_deal(
+        &self,
+        actor: &Actor,
+        terms: OfferTerms,
+        deal: Option<String>,
+    ) -> Result<String, AppError> {
         let offer = Offer {
             id: new_id("", 10).to_lowercase(),
             owner: actor.user.clone(),
             channel: actor.channel.clone(),
             terms,
             created_at: self.clock.now(),
+            deal,
         };
         self.store.insert_offer(&offer).await?;
         Ok(offer.id)
@@ -49,7 +60,7 @@ impl App {
 
     /// The offer behind a button of `kind`, when `actor` may press it now (theirs, fresh);
     /// refusals are audited.
-    async fn owned_offer(
+    pub(in crate::app) async fn owned_offer(
         &self,
         actor: &Actor,
         id: &str,
@@ -64,16 +75,20 @@ impl App {
         Ok(offer)
     }
 
-    /// The deal of the channel the actor is in, or of the channel the answer was given in.
-    async fn current_deal(
-        &self,
-        actor: &Actor,
-        offer_channel: Option<&str>,
-    ) -> Result<Deal, AppError> {
+    /// The deal an answer named (`deal=`), else the deal of the channel the actor is in, or of
+    /// the channel the answer was given in.
+    async fn current_deal(&self, actor: &Actor, offer: Option<&Offer>) -> Result<Deal, AppError> {
+        if let Some(named) = offer.and_then(|o| o.deal.as_deref()) {
+            return Ok(self
+                .store
+                .deal(named)
+                .await?
+                .ok_or_else(|| UserError::UnknownDeal(named.into()))?);
+        }
         if let Some(deal) = self.store.deal_for_channel(&actor.channel).await? {
             return Ok(deal);
         }
-        if let Some(channel) = offer_channel {
+        if let Some(channel) = offer.map(|o| o.channel.as_str()) {
             if let Some(deal) = self.store.deal_for_channel(channel).await? {
                 return Ok(deal);
             }
@@ -168,6 +183,7 @@ impl App {
                 self.request_early_start(actor, &id, date).await
             }
             (Action::OpenTicket(id), _) => self.open_ticket_from_offer(actor, &id).await,
+            (Action::AnswerFor(id), _) => self.answer_for_suggestion(actor, &id).await,
             (Action::Approve(id), _) => self.decide(actor, &id, None).await,
             (Action::Reject(id), Some(FormInput::Reason(reason))) => {
                 self.decide(actor, &id, Some(reason)).await

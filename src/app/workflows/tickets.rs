@@ -10,6 +10,7 @@ use crate::app::text::user;
 use crate::app::Actor;
 use crate::domain::deal::{slug, unique_slug};
 use crate::domain::firm::{Category, Deliverable};
+use crate::domain::library::normalize;
 use crate::domain::offer::{OfferKind, OfferTerms};
 use crate::domain::ticket::{next_state, Ticket, TicketChange, TicketMove, TicketState};
 use crate::store::Tx;
@@ -33,6 +34,42 @@ impl App {
             ),
             None => self.current_deal(actor, None).await.ok(),
         };
+        if offer_id.is_none() {
+            // Typed, not pressed: an item the library already has needs no scoping.
+            let library = self.store.library().await?;
+            if let Some(known) = library.find_exact(description) {
+                let name = known.name.clone();
+                let deal_id = deal.as_ref().map(|d| d.id.clone());
+                let mut reply =
+                    self.included(actor, &name, package.as_deref(), deal_id.as_deref()).await?;
+                reply.body = format!(
+                    "'{}' is already in the library as {name}: no ticket is needed, here is its answer.\n{}",
+                    user(description.trim()),
+                    reply.body
+                );
+                return Ok(reply);
+            }
+        }
+        if let Some(deal) = &deal {
+            // The same request twice on one deal is one ticket.
+            let wanted = normalize(description);
+            if let Some(open) = self.store.tickets_for_deal(&deal.id).await?.into_iter().find(|t| {
+                normalize(&t.description) == wanted
+                    && matches!(
+                        t.state,
+                        TicketState::Open | TicketState::Accepted | TicketState::Scoped
+                    )
+            }) {
+                let mut reply = self.ticket_reply(&open, Some(&deal.name))?;
+                reply.headline = format!(
+                    "Scoping ticket {} is already {} for this on {}: no second ticket was opened.",
+                    open.id,
+                    open.state,
+                    user(&deal.name)
+                );
+                return Ok(reply);
+            }
+        }
         let now = self.clock.now();
         let ticket = Ticket {
             id: new_id("T", 6),
@@ -82,7 +119,7 @@ impl App {
         let OfferTerms::Ticket(terms) = &offer.terms else {
             return Err(UserError::UnknownAction.into());
         };
-        let deal = self.current_deal(actor, Some(&offer.channel)).await.ok().map(|d| d.id);
+        let deal = self.current_deal(actor, Some(&offer)).await.ok().map(|d| d.id);
         self.open_ticket(
             actor,
             &terms.description,

@@ -49,7 +49,8 @@ pub fn definitions() -> Vec<CreateCommand> {
                 option(Integer, "weeks", "With roles: how many weeks")
                     .min_int_value(1)
                     .max_int_value(520),
-            ),
+            )
+            .add_option(deal()),
         CreateCommand::new("staffing")
             .description("The staffing pattern a package commits to")
             .add_option(package(true)),
@@ -58,13 +59,15 @@ pub fn definitions() -> Vec<CreateCommand> {
             .add_option(
                 option(Text, "item", "The deliverable").required(true).set_autocomplete(true),
             )
-            .add_option(package(false)),
+            .add_option(package(false))
+            .add_option(deal()),
         CreateCommand::new("comparables")
             .description("How long projects like this really took; checks a deadline")
             .add_option(package(true))
             .add_option(option(Number, "effort", "Estimated effort in hours").min_number_value(0.0))
             .add_option(date("deadline", "Deadline to check (YYYY-MM-DD)"))
-            .add_option(date("start", "Planned start (YYYY-MM-DD)")),
+            .add_option(date("start", "Planned start (YYYY-MM-DD)"))
+            .add_option(deal()),
         CreateCommand::new("scope")
             .description("Open a scoping ticket for presales")
             .add_option(option(Text, "description", "What needs scoping (leave empty for a form)"))

@@ -38,9 +38,18 @@ pub(crate) struct Button {
     pub style: Option<String>,
 }
 
-/// The reply's text as Slack mrkdwn: the bot's own markup as written, a person's text escaped.
+/// The reply's text as Slack mrkdwn: the bot's own markup as written (its `<name>` placeholders
+/// shown, not read as links), a person's text escaped.
 fn mrkdwn(text: &str) -> String {
-    text::render(text, str::to_string, text::slack_escape)
+    text::render(text, placeholders, text::slack_escape)
+}
+
+/// `<name>` in the bot's syntax hints, escaped so Slack shows it; mentions (`<@U1>`) are kept.
+fn placeholders(text: &str) -> String {
+    static PLACEHOLDER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"<([a-z][a-z _-]*)>").expect("a valid pattern")
+    });
+    PLACEHOLDER.replace_all(text, "&lt;$1&gt;").into_owned()
 }
 
 impl From<&Reply> for Card {

@@ -27,13 +27,16 @@ async fn each_seller_command_answers_ephemerally_in_block_kit() {
     let db = TestDb::sqlite();
     let slack = harness(&db).await;
     let cases = [
-        ("/earliest-start crm-rollout", "can start on", "hold"),
+        // Without a deal in the room, no button that needs one: the answer says how to get it.
+        ("/earliest-start crm-rollout", "add deal=&lt;deal&gt;", "request_early_start"),
+        ("/earliest-start crm-rollout deal=acme", "can start on", "hold"),
         ("/staffing crm-rollout", "weeks", ""),
         ("/included sso package=crm-rollout", "Single sign-on", ""),
         ("/comparables crm-rollout deadline=2026-12-31 start=2026-12-07", "", "request_approval"),
         ("/keepable help", "/earliest-start", ""),
         ("/keepable staffing crm-rollout", "weeks", ""),
     ];
+    slack.command(SELLER, "C-ACME", "/deal new Acme package=crm-rollout").await;
     for (line, says, offers) in cases {
         let answer = slack.command(SELLER, DEAL_ROOM, line).await;
         assert_eq!(answer["response_type"], "ephemeral", "{line}: {answer:#}");
