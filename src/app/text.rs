@@ -73,6 +73,8 @@ pub fn terminal(text: &str, style: Terminal) -> String {
     let mut out = String::with_capacity(text.len());
     let (mut bold, mut in_mention) = (false, false);
     render_into(&mut out, text, |out, bot| {
+        // `_(…)_`: the templates' italic asides; italics a terminal shows as plain brackets.
+        let bot = bot.replace("_(", "(").replace(")_", ")");
         let mut chars = bot.chars().peekable();
         while let Some(c) = chars.next() {
             match c {

@@ -1,9 +1,11 @@
 //! Integration tests: one test binary, modules per interface.
 
 mod cli;
+mod console;
 mod deals;
 mod discord;
 mod first_hour;
+mod readme;
 mod slack;
 mod snapshots;
 mod store;

@@ -27,7 +27,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// A database that lives as long as the test: a SQLite file in a temporary directory, or a
-/// PostgreSQL database that the test's `…_on_postgres` wrapper drops when the test has passed.
+/// PostgreSQL database that the test's `…_on_postgres` wrapper drops when the test ends.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
@@ -56,7 +56,7 @@ impl TestDb {
 
     /// Drops the PostgreSQL database at `url` that `postgres()` made, and with it any connection
     /// still open to it (a server task winding down). Drop cannot be async, so the test's wrapper
-    /// calls this; a test that fails leaves its database behind, which `.ci/run` cleans up.
+    /// calls this, whether the test passed or failed.
     pub async fn drop_postgres(url: &str) {
         let base = std::env::var(POSTGRES_URL).unwrap();
         let (_, name) = url.rsplit_once('/').unwrap();
@@ -79,7 +79,7 @@ async fn postgres_admin(base: &str) -> sqlx::PgConnection {
 /// Turns `async fn name(db: TestDb)` into two tests, `name_on_sqlite` and `name_on_postgres`, so a
 /// failure names its backend. The PostgreSQL one passes at once when `KEEPABLE_TEST_POSTGRES_URL`
 /// is not set, fails when it is set and the server cannot be reached, and drops its database when
-/// the test has passed. Write it above the function:
+/// the test ends, passed or failed. Write it above the function:
 ///
 /// ```ignore
 /// on_both_databases!(an_approval_is_decided_once);
@@ -97,8 +97,15 @@ macro_rules! on_both_databases {
             async fn [<$test _on_postgres>]() {
                 let Some(db) = $crate::support::TestDb::postgres().await else { return };
                 let url = db.url.clone();
-                $test(db).await;
+                // The database goes whether the test passes or fails; a failure is then re-raised.
+                let outcome = ::futures_util::FutureExt::catch_unwind(
+                    ::std::panic::AssertUnwindSafe($test(db)),
+                )
+                .await;
                 $crate::support::TestDb::drop_postgres(&url).await;
+                if let Err(panic) = outcome {
+                    ::std::panic::resume_unwind(panic);
+                }
             }
         }
     };

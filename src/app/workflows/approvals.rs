@@ -399,7 +399,7 @@ impl App {
             let pledge = Pledge {
                 kind,
                 value: approval.requested_date.to_string(),
-                summary: format!("{} (approved exception by <@{by}>)", approval.describe()),
+                summary: format!("{} (an exception approved by {by})", approval.describe()),
                 source: format!("approval {}", approval.id),
                 details: CommitmentDetails::Approval(approval.evidence.clone()),
             };
