@@ -105,6 +105,19 @@ impl Tx {
 }
 
 impl Tx {
+    /// The ids of the messages queued under keys starting with `prefix`, oldest first.
+    pub async fn outbox_ids_with_prefix(&mut self, prefix: &str) -> StoreResult<Vec<i64>> {
+        let pattern =
+            format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE idempotency_key LIKE $1 ESCAPE '\\' ORDER BY id",
+        )
+        .bind(pattern)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(ids)
+    }
+
     /// The id of the message queued under `key`, if one was.
     pub async fn outbox_id(&mut self, key: &str) -> StoreResult<Option<i64>> {
         let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")

@@ -381,6 +381,15 @@ async fn unacknowledged_handovers_are_reminded(db: TestDb) {
     .unwrap();
     assert_eq!(later.run_due().await.unwrap().handovers_reminded, 1);
     assert_eq!(later.run_due().await.unwrap().handovers_reminded, 0);
+    // Acknowledged, the handover takes its button off the DM and off the reminder.
+    let ack = outbox_action(&app, "ack_handover").await;
+    let acked = later.act(&actor("U-PM", "D-PM"), &ack, &HashMap::new()).await;
+    assert!(!acked.is_error(), "{acked:?}");
+    let messages = app.store.outbox_messages().await.unwrap();
+    let replaced: Vec<i64> = messages.iter().filter_map(|m| m.updates).collect();
+    for message in messages.iter().filter(|m| !m.reply.actions.is_empty()) {
+        assert!(replaced.contains(&message.id), "still has live buttons: {}", message.text);
+    }
 }
 
 on_both_databases!(buttons_of_someone_elses_answer_do_nothing);

@@ -391,8 +391,24 @@ impl App {
             return Err(self.refused(actor, "handover.ack_refused", id, message).await);
         }
         let pm = Target::User(handover.pm.clone());
-        self.send(&mut tx, format!("handover:{id}:acked"), pm, &updated, handover.message_id)
-            .await?;
+        self.send(
+            &mut tx,
+            format!("handover:{id}:acked"),
+            pm.clone(),
+            &updated,
+            handover.message_id,
+        )
+        .await?;
+        // Its reminders lose their Acknowledge button too.
+        for reminder in tx.outbox_ids_with_prefix(&format!("handover:{id}:reminder:")).await? {
+            let mut settled = Reply::new("reminder");
+            settled.headline = format!(
+                "The handover of {} is acknowledged: nothing more to do here.",
+                user(&deal.name)
+            );
+            let key = format!("handover:{id}:reminder-settled:{reminder}");
+            self.send(&mut tx, key, pm.clone(), &settled, Some(reminder)).await?;
+        }
         let mut notice = Reply::new("notice");
         notice.headline =
             format!("<@{}> acknowledged the handover of {}.", handover.pm, user(&deal.name));
