@@ -64,8 +64,16 @@ pub struct Settings {
     pub import_dir: Option<PathBuf>,
     /// How often `serve` looks at the drop folder: `5m`, `30s`, `1h` (a bare number is minutes).
     pub import_every: String,
-    /// Channel where operations hears about drop-folder imports: the summary, or every problem.
+    /// Channel where operations hears about drop-folder imports and messages that could not be
+    /// delivered.
     pub ops_channel: Option<String>,
+    /// Seconds an outbox worker holds the messages it claimed (renewed while it sends): a
+    /// crashed instance's messages are taken over within this.
+    pub lease_seconds: i64,
+    /// The longest `Retry-After` honoured; a longer one is waited out in steps of this.
+    pub max_retry_after_seconds: i64,
+    /// `/healthz` says unhealthy when a message has been due for longer than this.
+    pub health_max_backlog_seconds: i64,
 }
 
 impl Default for Settings {
@@ -96,6 +104,9 @@ impl Default for Settings {
             import_dir: None,
             import_every: "5m".into(),
             ops_channel: None,
+            lease_seconds: 30,
+            max_retry_after_seconds: 60,
+            health_max_backlog_seconds: 300,
         }
     }
 }
@@ -161,6 +172,18 @@ impl Settings {
         anyhow::ensure!(self.offer_valid_hours > 0, "offer_valid_hours must be positive");
         anyhow::ensure!(self.max_active_holds >= 1, "max_active_holds must be at least 1");
         anyhow::ensure!(self.stale_after_days >= 1, "stale_after_days must be at least 1");
+        anyhow::ensure!(
+            (5..=3600).contains(&self.lease_seconds),
+            "lease_seconds must be between 5 and 3600"
+        );
+        anyhow::ensure!(
+            (1..=86_400).contains(&self.max_retry_after_seconds),
+            "max_retry_after_seconds must be between 1 and 86400"
+        );
+        anyhow::ensure!(
+            self.health_max_backlog_seconds >= 1,
+            "health_max_backlog_seconds must be at least 1"
+        );
         self.time_zone()?;
         self.import_interval()?;
         Ok(())
@@ -195,7 +218,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 25] = [
+    const EVERY_KEY: [(&str, &str); 28] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -221,6 +244,9 @@ mod tests {
         ("KEEPABLE_IMPORT_DIR", "/srv/exports"),
         ("KEEPABLE_IMPORT_EVERY", "1h"),
         ("KEEPABLE_OPS_CHANNEL", "C-OPS"),
+        ("KEEPABLE_LEASE_SECONDS", "45"),
+        ("KEEPABLE_MAX_RETRY_AFTER_SECONDS", "30"),
+        ("KEEPABLE_HEALTH_MAX_BACKLOG_SECONDS", "120"),
     ];
 
     #[test]
@@ -267,6 +293,9 @@ mod tests {
             import_dir: Some(PathBuf::from("/srv/exports")),
             import_every: "1h".into(),
             ops_channel: Some("C-OPS".into()),
+            lease_seconds: 45,
+            max_retry_after_seconds: 30,
+            health_max_backlog_seconds: 120,
         };
         assert_eq!(settings, expected);
     }

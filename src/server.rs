@@ -12,9 +12,12 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::app::delivery::{deliver_due, Deliver};
+use crate::app::delivery::{deliver_due_with, Deliver, DeliveryPolicy};
 use crate::app::App;
 use crate::chat::{discord, slack};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use tokio::sync::watch;
 
 /// Largest request body accepted from a platform: a larger declared length gets 413 before
 /// anything is read, and a streamed body gets 413 as soon as it grows past the limit.
@@ -54,7 +57,7 @@ impl Platforms {
 
 /// `/healthz` and the endpoints of the configured platforms, whose bodies share one size limit
 /// (`MAX_BODY`, in place of axum's default).
-pub fn router(app: App, platforms: &Platforms) -> Router {
+pub fn router(app: App, platforms: &Platforms, health: Health) -> Router {
     let mut endpoints = Router::new();
     if let Some(settings) = &platforms.slack {
         endpoints = endpoints.merge(slack::routes(app.clone(), settings.clone()));
@@ -64,7 +67,9 @@ pub fn router(app: App, platforms: &Platforms) -> Router {
     }
     let endpoints =
         endpoints.layer(DefaultBodyLimit::disable()).layer(RequestBodyLimitLayer::new(MAX_BODY));
-    Router::new().route("/healthz", get(|| async { "ok" })).merge(endpoints)
+    Router::new()
+        .route("/healthz", get(move || async move { health.report().await }))
+        .merge(endpoints)
 }
 
 /// How often the workers look for work; `None` runs no such worker, for a caller (a test) that
@@ -102,7 +107,9 @@ impl Default for Intervals {
     }
 }
 
-/// Serves until `shutdown` completes, with the outbox and due-work workers alongside.
+/// Serves until `shutdown` completes, with the outbox and due-work workers alongside. On
+/// shutdown the server stops accepting and finishes the requests in hand; each worker finishes
+/// the step in hand (a delivery is never cut off half-way) and stops.
 pub async fn run(
     app: App,
     platforms: Platforms,
@@ -110,33 +117,30 @@ pub async fn run(
     intervals: Intervals,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let (stop, stopping) = watch::channel(false);
+    let health = Health::new(app.clone(), platforms.deliverer().is_some());
     let mut workers = Vec::new();
     if let Some(every) = intervals.due {
         let due_app = app.clone();
-        workers.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                if let Err(error) = due_app.run_due().await {
-                    tracing::error!(error = %error, "due work failed");
-                }
-            }
+        workers.push(health.spawn("due work", every, stopping.clone(), move || {
+            let app = due_app.clone();
+            async move { app.run_due().await.map(|_| ()).map_err(|e| anyhow::anyhow!("{e}")) }
         }));
     }
     if let Some(every) = intervals.outbox {
         match platforms.deliverer() {
             Some(deliverer) => {
                 let (store, clock) = (app.store.clone(), app.clock);
-                let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-                workers.push(tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(every);
-                    loop {
-                        tick.tick().await;
-                        if let Err(error) =
-                            deliver_due(&store, deliverer.as_ref(), &worker_id, &clock).await
-                        {
-                            tracing::error!(error = format!("{error:#}"), "outbox delivery failed");
-                        }
+                let policy = DeliveryPolicy::from_settings(&app.settings);
+                let worker_id =
+                    Arc::new(format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+                workers.push(health.spawn("outbox", every, stopping.clone(), move || {
+                    let (store, deliverer, worker_id) =
+                        (store.clone(), deliverer.clone(), worker_id.clone());
+                    async move {
+                        deliver_due_with(&store, deliverer.as_ref(), &worker_id, &clock, &policy)
+                            .await
+                            .map(|_| ())
                     }
                 }));
             }
@@ -146,25 +150,22 @@ pub async fn run(
         }
     }
     if let (Some(every), Some(dir)) = (intervals.drop_folder, app.settings.import_dir.clone()) {
+        tracing::info!(dir = %dir.display(), every = ?every, "watching the drop folder");
+        let folder = Arc::new(tokio::sync::Mutex::new(DropFolder::new(dir)));
         let drop_app = app.clone();
-        workers.push(tokio::spawn(async move {
-            tracing::info!(dir = %dir.display(), every = ?every, "watching the drop folder");
-            let mut folder = DropFolder::new(dir);
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                match folder.step(&drop_app).await {
-                    Ok(outcome) => tracing::debug!(?outcome, "drop folder looked at"),
-                    Err(error) => {
-                        tracing::error!(error = format!("{error:#}"), "drop folder import failed")
-                    }
-                }
+        workers.push(health.spawn("drop folder", every, stopping.clone(), move || {
+            let (folder, app) = (folder.clone(), drop_app.clone());
+            async move {
+                let outcome = folder.lock().await.step(&app).await?;
+                tracing::debug!(?outcome, "drop folder looked at");
+                Ok(())
             }
         }));
     }
+    let mut connections = Vec::new();
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
         let socket_app = app.clone();
-        workers.push(tokio::spawn(async move {
+        connections.push(tokio::spawn(async move {
             if let Err(error) = slack::socket_mode::run(socket_app, settings).await {
                 tracing::error!(error = format!("{error:#}"), "Slack Socket Mode stopped");
             }
@@ -172,16 +173,137 @@ pub async fn run(
     }
     if let Some(settings) = platforms.discord.clone().filter(|s| s.gateway) {
         let gateway_app = app.clone();
-        workers.push(tokio::spawn(async move {
+        connections.push(tokio::spawn(async move {
             if let Err(error) = discord::gateway::run(gateway_app, settings).await {
                 tracing::error!(error = format!("{error:#}"), "Discord gateway stopped");
             }
         }));
     }
-    let served =
-        axum::serve(listener, router(app, &platforms)).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, router(app, &platforms, health))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    for connection in connections {
+        connection.abort();
+    }
     for worker in workers {
-        worker.abort();
+        // The step in hand finishes; a worker stuck past the grace period is cut off.
+        let abort = worker.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
+            abort.abort();
+        }
     }
     Ok(served?)
+}
+
+/// How long a worker may take to finish its step at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// The workers' liveness and the outbox's age, for `/healthz`.
+#[derive(Clone)]
+pub struct Health {
+    app: App,
+    delivers: bool,
+    workers: Arc<std::sync::Mutex<Vec<(&'static str, tokio::task::AbortHandle)>>>,
+}
+
+impl Health {
+    pub fn new(app: App, delivers: bool) -> Health {
+        Health { app, delivers, workers: Default::default() }
+    }
+
+    /// Runs `step` every `every` until `stopping` says so. A step that fails or panics is
+    /// logged and the worker carries on: it cannot die silently.
+    fn spawn<F, Fut>(
+        &self,
+        name: &'static str,
+        every: Duration,
+        mut stopping: watch::Receiver<bool>,
+        step: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopping.changed() => return,
+                }
+                if *stopping.borrow() {
+                    return;
+                }
+                match AssertUnwindSafe(step()).catch_unwind().await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => tracing::error!(
+                        worker = name,
+                        error = format!("{error:#}"),
+                        "worker step failed"
+                    ),
+                    Err(panic) => tracing::error!(
+                        worker = name,
+                        panic = panic_text(&panic),
+                        "worker step panicked; carrying on"
+                    ),
+                }
+            }
+        });
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        workers.push((name, handle.abort_handle()));
+        handle
+    }
+
+    /// `200` and `{"status":"ok",…}`, or `503` saying which worker is down or how long the
+    /// oldest due message has waited.
+    async fn report(&self) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+        let mut problems = Vec::new();
+        let workers: Vec<serde_json::Value> = {
+            let workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+            workers
+                .iter()
+                .map(|(name, handle)| {
+                    let alive = !handle.is_finished();
+                    if !alive {
+                        problems.push(format!("the {name} worker is down"));
+                    }
+                    serde_json::json!({"name": name, "alive": alive})
+                })
+                .collect()
+        };
+        let now = self.app.clock.now();
+        let oldest = match self.app.store.oldest_due(now).await {
+            Ok(oldest) => oldest.map(|at| (now - at).num_seconds().max(0)),
+            Err(error) => {
+                problems.push(format!("the database cannot be read: {error}"));
+                None
+            }
+        };
+        if let Some(age) = oldest.filter(|_| self.delivers) {
+            if age > self.app.settings.health_max_backlog_seconds {
+                problems.push(format!("the oldest undelivered message has been due for {age} s"));
+            }
+        }
+        let status = if problems.is_empty() { "ok" } else { "unhealthy" };
+        let code = if problems.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        };
+        let body = serde_json::json!({
+            "status": status, "problems": problems, "workers": workers,
+            "oldest_due_seconds": oldest,
+        });
+        (code, axum::Json(body))
+    }
+}
+
+/// What a panic said, for the log.
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }

@@ -37,9 +37,43 @@ pub trait Deliver: Send + Sync {
     ) -> Result<String, DeliveryError>;
 }
 
-/// How long a claim lasts: longer than one delivery can take with its in-line retries (a Discord
-/// direct message is two requests, each with a 15 s timeout and up to three short 429 waits).
-const LEASE: Duration = Duration::seconds(300);
+/// How a worker claims and retries: a few messages at a time, under a short lease renewed while
+/// a message is being sent, so a crashed instance's messages are taken over within the lease and
+/// several instances share a backlog; and the longest `Retry-After` honoured at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeliveryPolicy {
+    pub lease: Duration,
+    pub batch: i64,
+    pub max_retry_after: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        DeliveryPolicy {
+            lease: Duration::seconds(30),
+            batch: 5,
+            max_retry_after: Duration::seconds(60),
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    pub fn from_settings(settings: &crate::config::Settings) -> DeliveryPolicy {
+        DeliveryPolicy {
+            lease: Duration::seconds(settings.lease_seconds),
+            batch: 5,
+            max_retry_after: Duration::seconds(settings.max_retry_after_seconds),
+        }
+    }
+
+    /// How often a lease is renewed while its message is being sent.
+    fn renew_every(&self) -> StdDuration {
+        (self.lease / 3)
+            .to_std()
+            .unwrap_or(StdDuration::from_secs(10))
+            .max(StdDuration::from_secs(1))
+    }
+}
 
 /// Attempts before a message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -58,13 +92,45 @@ pub async fn deliver_due(
     worker: &str,
     clock: &Clock,
 ) -> anyhow::Result<usize> {
-    let now = clock.now();
+    deliver_due_with(store, deliverer, worker, clock, &DeliveryPolicy::default()).await
+}
+
+/// `deliver_due` under `policy`; a worker keeps claiming batches until nothing is due.
+pub async fn deliver_due_with(
+    store: &Store,
+    deliverer: &dyn Deliver,
+    worker: &str,
+    clock: &Clock,
+    policy: &DeliveryPolicy,
+) -> anyhow::Result<usize> {
     let mut sent = 0;
-    for message in store.claim_due(worker, now, now + LEASE, 50).await? {
-        // A slow platform can outlast the batch's lease: renew it per message, and leave the
-        // message to whoever claimed it since if it ran out.
+    loop {
+        let (claimed, delivered) = deliver_batch(store, deliverer, worker, clock, policy).await?;
+        sent += delivered;
+        if claimed < policy.batch as usize {
+            return Ok(sent);
+        }
+    }
+}
+
+/// Claims one batch and delivers it; gives how many were claimed and how many sent.
+async fn deliver_batch(
+    store: &Store,
+    deliverer: &dyn Deliver,
+    worker: &str,
+    clock: &Clock,
+    policy: &DeliveryPolicy,
+) -> anyhow::Result<(usize, usize)> {
+    let now = clock.now();
+    let lease = policy.lease;
+    let batch = store.claim_due(worker, now, now + lease, policy.batch).await?;
+    let claimed = batch.len();
+    let mut sent = 0;
+    for message in batch {
+        // Each message's lease is renewed before it is sent and while it is being sent; if it
+        // ran out, another worker has it now.
         let now = clock.now();
-        if !store.renew_lease(message.id, worker, now, now + LEASE).await? {
+        if !store.renew_lease(message.id, worker, now, now + lease).await? {
             tracing::warn!(
                 id = message.id,
                 "outbox lease ran out before sending; left to another worker"
@@ -75,19 +141,32 @@ pub async fn deliver_due(
             Some(id) => store.outbox_message(id).await?.and_then(|m| m.platform_ref),
             None => None,
         };
-        match deliverer.deliver(&message, replaces.as_deref(), now).await {
+        let delivery = deliverer.deliver(&message, replaces.as_deref(), now);
+        tokio::pin!(delivery);
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut delivery => break outcome,
+                _ = tokio::time::sleep(policy.renew_every()) => {
+                    let now = clock.now();
+                    if !store.renew_lease(message.id, worker, now, now + lease).await? {
+                        tracing::warn!(id = message.id, "outbox lease lost while sending");
+                    }
+                }
+            }
+        };
+        match outcome {
             Ok(platform_ref) => {
                 store.mark_sent(message.id, worker, &platform_ref, clock.now()).await?;
                 sent += 1;
             }
             Err(error) => {
-                let (text, next) = retry_plan(&error, message.attempts, clock.now());
+                let (text, next) = retry_plan(&error, message.attempts, clock.now(), policy);
                 tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
                 store.mark_retry(message.id, worker, &text, next).await?;
             }
         }
     }
-    Ok(sent)
+    Ok((claimed, sent))
 }
 
 /// What a failed delivery records, and when it is tried again (`None`: never, it failed).
@@ -95,13 +174,18 @@ fn retry_plan(
     error: &DeliveryError,
     attempts: i64,
     now: DateTime<Utc>,
+    policy: &DeliveryPolicy,
 ) -> (String, Option<DateTime<Utc>>) {
     let later = |wait: Duration| {
         not_before(now.checked_add_signed(wait).unwrap_or(now + Duration::days(1)))
     };
     match error {
         DeliveryError::RateLimited(wait) => {
-            let wait = Duration::from_std(*wait).unwrap_or(Duration::seconds(1));
+            // However long the platform asks for, no more than `max_retry_after` at once: a
+            // wrong or hostile header cannot park a message for ever.
+            let wait = Duration::from_std(*wait)
+                .unwrap_or(policy.max_retry_after)
+                .clamp(Duration::seconds(1), policy.max_retry_after);
             (format!("rate limited for {}s", wait.num_seconds()), Some(later(wait)))
         }
         DeliveryError::Transient(e) if attempts + 1 < MAX_ATTEMPTS => {
@@ -131,6 +215,18 @@ mod tests {
         assert_eq!(backoff(0), Duration::seconds(2));
         assert_eq!(backoff(1), Duration::seconds(4));
         assert_eq!(backoff(20), Duration::seconds(600));
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped() {
+        let now: DateTime<Utc> = "2026-11-25T15:00:00Z".parse().unwrap();
+        let policy = DeliveryPolicy::default();
+        for wait in [StdDuration::from_secs(1_000_000_000_000), StdDuration::MAX] {
+            let (text, next) = retry_plan(&DeliveryError::RateLimited(wait), 0, now, &policy);
+            assert_eq!(next, Some(now + Duration::seconds(60)), "{text}");
+        }
+        let (_, next) = retry_plan(&DeliveryError::RateLimited(StdDuration::ZERO), 0, now, &policy);
+        assert_eq!(next, Some(now + Duration::seconds(1)));
     }
 
     #[test]

@@ -7,12 +7,13 @@ use keepable::server::{self, Platforms};
 
 use super::Globals;
 
-/// Serves the platform endpoints and runs the workers until Ctrl-C.
+/// Serves the platform endpoints and runs the workers until SIGINT or SIGTERM.
 pub(super) async fn serve(globals: &Globals, listen: &str) -> anyhow::Result<ExitCode> {
     let app = globals.open().await?;
     let store = app.store.clone();
     let platforms = Platforms::from_env()?;
     one_firm(&app.settings, &platforms)?;
+    let stopped = shutdown_signal()?;
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     eprintln!("keepable listening on http://{}", listener.local_addr()?);
@@ -20,13 +21,30 @@ pub(super) async fn serve(globals: &Globals, listen: &str) -> anyhow::Result<Exi
     if let Some(dir) = &app.settings.import_dir {
         eprintln!("importing the drop folder {} when its files change", dir.display());
     }
-    server::run(app, platforms, listener, intervals, shutdown_signal()).await?;
+    server::run(app, platforms, listener, intervals, stopped).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+/// SIGINT (Ctrl-C) or SIGTERM (systemd, Docker): stop accepting, finish what is in hand. The
+/// handlers are installed at once, before `serve` says it is listening, so no early signal is
+/// lost to the default action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("keepable: stopping; finishing the requests and deliveries in hand");
+    })
 }
 
 /// Registers the Discord slash commands, globally or in `guild`; needs no database.

@@ -129,6 +129,21 @@ impl Tx {
 }
 
 impl Store {
+    /// When the oldest pending message that is due at `now` became due, if any.
+    pub async fn oldest_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
+        let oldest: Option<String> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1",
+        )
+        .bind(timestamp(now))
+        .fetch_one(&self.pool)
+        .await?;
+        oldest
+            .map(|at| {
+                at.parse().map_err(|e: chrono::ParseError| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+
     /// Claims up to `limit` due messages for `worker` until `lease_until`. An update waits until
     /// the message it replaces has been sent.
     pub async fn claim_due(

@@ -234,3 +234,39 @@ fn the_firms_time_zone_decides_what_today_is() {
     assert_eq!(today_in("America/Chicago"), "2026-11-29");
     assert_eq!(today_in("UTC"), "2026-11-30");
 }
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let db = TestDb::sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keepable"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &db.url)
+        .env_remove("KEEPABLE_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let guard = std::time::Duration::from_secs(30);
+    loop {
+        let line = received.recv_timeout(guard).expect("serve says where it listens");
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut said = Vec::new();
+    while let Ok(line) = received.recv_timeout(guard) {
+        said.push(line);
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?} {said:?}");
+    assert!(said.iter().any(|l| l.contains("stopping")), "{said:?}");
+}

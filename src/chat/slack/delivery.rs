@@ -1,10 +1,11 @@
 //! Outbox delivery to Slack: a new message is posted with `chat.postMessage` (to a channel, or to
 //! a user id, which Slack turns into the app's direct message with them); a message that replaces
 //! an earlier one updates it in place with `chat.update`. Retries and back-off are the outbox
-//! worker's job; this reports what Slack said, and after a 429 it keeps quiet for the whole
-//! `Retry-After` (the rest of the worker's batch is put back for then rather than sent into the
-//! limit).
+//! worker's job; this reports what Slack said, and after a 429 it keeps quiet towards that
+//! channel for the whole `Retry-After` (the rest of the batch for that channel is put back for
+//! then rather than sent into the limit; other channels go on).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,30 +19,41 @@ use crate::app::delivery::{Deliver, DeliveryError};
 use crate::app::reply::Target;
 use crate::store::outbox::OutboundMessage;
 
+/// The longest a channel is kept quiet after a 429.
+const MAX_QUIET: Duration = Duration::from_secs(60);
+
 /// Delivers outbox messages through the Slack Web API.
 pub struct SlackDelivery {
     api: WebApi,
-    /// Until when Slack asked us to wait (its last 429), on the outbox worker's clock.
-    quiet_until: Mutex<Option<DateTime<Utc>>>,
+    /// Until when Slack asked us to wait (its last 429), per channel, on the worker's clock.
+    quiet_until: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl SlackDelivery {
     pub fn new(settings: Arc<SlackSettings>) -> Self {
-        SlackDelivery { api: WebApi::new(&settings), quiet_until: Mutex::new(None) }
+        SlackDelivery { api: WebApi::new(&settings), quiet_until: Mutex::new(HashMap::new()) }
     }
 
-    /// How long we must still wait at `now` after a 429, if at all.
-    fn must_wait(&self, now: DateTime<Utc>) -> Option<Duration> {
-        let quiet_until = *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        quiet_until.and_then(|until| (until - now).to_std().ok()).filter(|wait| !wait.is_zero())
+    /// How long we must still wait at `now` after a 429 on `channel`, if at all.
+    fn must_wait(&self, channel: &str, now: DateTime<Utc>) -> Option<Duration> {
+        let quiet = self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let until = quiet.get(channel)?;
+        (*until - now).to_std().ok().filter(|wait| !wait.is_zero())
     }
 
-    fn remember(&self, outcome: &Result<String, DeliveryError>, now: DateTime<Utc>) {
+    fn remember(&self, channel: &str, outcome: &Result<String, DeliveryError>, now: DateTime<Utc>) {
         if let Err(DeliveryError::RateLimited(wait)) = outcome {
-            let until = chrono::Duration::from_std(*wait)
-                .ok()
-                .and_then(|wait| now.checked_add_signed(wait));
-            *self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = until;
+            // Quiet no longer than the outbox waits at once (`max_retry_after_seconds`'s
+            // default): a wrong header cannot silence a channel for a day.
+            let wait = (*wait).min(MAX_QUIET);
+            let until =
+                chrono::Duration::from_std(wait).ok().and_then(|wait| now.checked_add_signed(wait));
+            let mut quiet =
+                self.quiet_until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            quiet.retain(|_, until| *until > now);
+            if let Some(until) = until {
+                quiet.insert(channel.to_string(), until);
+            }
         }
     }
 
@@ -76,11 +88,12 @@ impl Deliver for SlackDelivery {
         replaces: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<String, DeliveryError> {
-        if let Some(wait) = self.must_wait(now) {
+        let channel = channel_of(&message.target);
+        if let Some(wait) = self.must_wait(channel, now) {
             return Err(DeliveryError::RateLimited(wait));
         }
         let outcome = self.send(message, replaces).await;
-        self.remember(&outcome, now);
+        self.remember(channel, &outcome, now);
         outcome
     }
 }

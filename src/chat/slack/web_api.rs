@@ -208,7 +208,10 @@ async fn answer(
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        return Err(DeliveryError::RateLimited(Duration::from_secs(wait.unwrap_or(1).max(1))));
+        // A day at most: the outbox waits `max_retry_after_seconds` at a time anyway.
+        return Err(DeliveryError::RateLimited(Duration::from_secs(
+            wait.unwrap_or(1).clamp(1, 86_400),
+        )));
     }
     if status.is_server_error() {
         return Err(DeliveryError::Transient(format!("{method}: HTTP {status}")));

@@ -140,3 +140,44 @@ async fn a_starting_server_delivers_what_was_written_while_it_was_down() {
     assert_eq!(post.status, 200);
     assert!(text_of(&post.body).contains("Written while down"), "{:#}", post.body);
 }
+
+on_both_databases!(a_huge_retry_after_is_clamped_and_the_worker_lives_on);
+async fn a_huge_retry_after_is_clamped_and_the_worker_lives_on(db: TestDb) {
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    slack.fake.fail_next("chat.postMessage", 1, Failure::RateLimited(1_000_000_000_000));
+    open_ticket(&slack.app, "Clamped CPQ").await;
+    assert_eq!(slack.deliver().await, 0);
+    let waiting = slack.app.store.outbox_messages().await.unwrap();
+    assert_eq!(waiting[0].state, "pending", "{waiting:?}");
+    // `max_retry_after_seconds` (60) later it goes, whatever the header said.
+    slack.outbox.advance(Duration::seconds(61));
+    assert_eq!(slack.deliver().await, 1);
+    assert_eq!(posts_of(&slack.fake, "Clamped CPQ"), 1);
+}
+
+on_both_databases!(healthz_says_why_it_is_unhealthy);
+async fn healthz_says_why_it_is_unhealthy(db: TestDb) {
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    let health = || async {
+        let response = slack.http.get(slack.server.url("/healthz")).send().await.unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    };
+    let (status, body) = health().await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")), "{body}");
+    // A message due ten minutes ago and still not delivered: the backlog is too old.
+    let mut reply = keepable::app::reply::Reply::new("notice");
+    reply.headline = "stuck".into();
+    let mut tx = slack.app.store.begin().await.unwrap();
+    let message = keepable::store::outbox::NewMessage {
+        idempotency_key: "stuck".into(),
+        target: keepable::app::reply::Target::Channel("C-ANY".into()),
+        reply: &reply,
+        updates: None,
+    };
+    tx.enqueue(message, crate::support::now() - Duration::minutes(10)).await.unwrap();
+    tx.commit().await.unwrap();
+    let (status, body) = health().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["oldest_due_seconds"], 600, "{body}");
+    assert!(body["problems"][0].as_str().unwrap().contains("due for 600 s"), "{body}");
+}
