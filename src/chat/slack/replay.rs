@@ -1,8 +1,11 @@
 //! Refusing replays of signed requests. Slack never resends a slash command or an interaction, so
-//! a signature seen before is a copy someone captured and sent again within the five-minute
-//! window. Signatures are remembered in memory until their timestamp leaves the window: nothing
-//! touches the database before Slack is acknowledged. (Events are retried by Slack and are
-//! de-duplicated by `event_id` in the store instead.)
+//! a request seen before (the same timestamp and body, however its signature is spelt) is a copy
+//! someone captured and sent again within the five-minute window. Each request's key is
+//! remembered here, in memory, until its timestamp leaves the window, and in the database
+//! (`processed_events`), where every instance sharing it, and this one after a restart, sees it.
+//! (Events are retried by Slack and are de-duplicated by `event_id` instead.)
+
+use sha2::{Digest, Sha256};
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -20,6 +23,15 @@ struct Seen {
     signatures: HashSet<String>,
     /// `(forget after, signature)` in the order they were accepted.
     expiries: VecDeque<(i64, String)>,
+}
+
+/// A request's key: a hash of its timestamp and body.
+pub(crate) fn request_key(timestamp: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(timestamp.as_bytes());
+    hash.update(b":");
+    hash.update(body);
+    format!("slack-request:{}", hex::encode(hash.finalize()))
 }
 
 impl ReplayGuard {

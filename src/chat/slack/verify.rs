@@ -41,6 +41,11 @@ pub fn verify_signature(
         return Err(Refusal::OutsideWindow);
     }
     let given = signature.strip_prefix("v0=").ok_or(Refusal::MalformedSignature)?;
+    // Slack sends lowercase hex; any other spelling of the same bytes is not its signature (a
+    // re-cased copy must not pass as a new request).
+    if !given.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(Refusal::MalformedSignature);
+    }
     let given = hex::decode(given).map_err(|_| Refusal::MalformedSignature)?;
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refusal::Mismatch)?;
@@ -127,6 +132,15 @@ mod tests {
         assert_eq!(
             verify_signature(SECRET, "soon", SIGNATURE, BODY.as_bytes(), at),
             Err(Refusal::BadTimestamp)
+        );
+    }
+
+    #[test]
+    fn only_the_lowercase_hex_slack_sends_is_accepted() {
+        let upper = format!("v0={}", SIGNATURE[3..].to_uppercase());
+        assert_eq!(
+            verify_signature(SECRET, TIMESTAMP, &upper, BODY.as_bytes(), 1531420618),
+            Err(Refusal::MalformedSignature)
         );
     }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{command_form, Harness, FORM};
-use crate::support::{actor, demo_app, settings, TestDb};
+use crate::support::{actor, demo_app, on_both_databases, settings, TestDb};
 
 /// Slack's published example (https://api.slack.com/authentication/verifying-requests-from-slack).
 const EXAMPLE_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
@@ -434,4 +434,47 @@ async fn a_hostile_deal_name_reaches_the_leadership_card_as_plain_text() {
         assert!(!card.contains(raw), "{raw} reached Slack unescaped: {card}");
     }
     assert!(card.contains("&lt;!channel&gt;") && card.contains("&amp; co"), "{card}");
+}
+
+/// The replay guard lives in the database: a request accepted by one instance is refused by
+/// another sharing it (or by this one after a restart), and a copy whose signature is the same
+/// bytes in upper case is no new request.
+on_both_databases!(a_replay_is_refused_by_another_instance_and_in_any_spelling);
+async fn a_replay_is_refused_by_another_instance_and_in_any_spelling(db: TestDb) {
+    let first = Harness::start(demo_app(&db, settings()).await).await;
+    let store = keepable::store::Store::connect(&db.url).await.unwrap();
+    let clock =
+        Clock { fixed_now: first.app.clock.fixed_now, fixed_today: first.app.clock.fixed_today };
+    let second_app = App::new(store, settings(), clock).unwrap();
+    let second = Harness::start(second_app).await;
+    let at = first.app.clock.now().timestamp();
+    let form = deal_form("U-SELLER");
+    assert_eq!(first.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(), 200);
+    assert_eq!(
+        second.post_signed_at("/slack/commands", FORM, &form, at, &[]).await.status(),
+        401,
+        "the same request sent to another instance"
+    );
+    let upper = super::sign(at, form.as_bytes()).replace("v0=", "").to_uppercase();
+    let recased = second
+        .http
+        .post(second.server.url("/slack/commands"))
+        .header("content-type", FORM)
+        .header("x-slack-request-timestamp", at.to_string())
+        .header("x-slack-signature", format!("v0={upper}"))
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recased.status(), 401, "a re-cased signature");
+    let created = first
+        .app
+        .store
+        .audit_entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "deal.created")
+        .count();
+    assert_eq!(created, 1, "{}", db.url);
 }
