@@ -436,9 +436,9 @@ async fn a_hostile_deal_name_reaches_the_leadership_card_as_plain_text() {
     assert!(card.contains("&lt;!channel&gt;") && card.contains("&amp; co"), "{card}");
 }
 
-/// The replay guard lives in the database: a request accepted by one instance is refused by
-/// another sharing it (or by this one after a restart), and a copy whose signature is the same
-/// bytes in upper case is no new request.
+// The replay guard lives in the database: a request accepted by one instance is refused by
+// another sharing it (or by this one after a restart), and a copy whose signature is the same
+// bytes in upper case is no new request.
 on_both_databases!(a_replay_is_refused_by_another_instance_and_in_any_spelling);
 async fn a_replay_is_refused_by_another_instance_and_in_any_spelling(db: TestDb) {
     let first = Harness::start(demo_app(&db, settings()).await).await;
