@@ -35,9 +35,14 @@ pub struct DiscordRest {
     bot_token: Option<SecretString>,
 }
 
+/// Discord requires `DiscordBot (<url>, <version>)` on every REST call.
+pub const USER_AGENT: &str =
+    concat!("DiscordBot (", env!("CARGO_PKG_REPOSITORY"), ", ", env!("CARGO_PKG_VERSION"), ")");
+
 impl DiscordRest {
     pub fn new(settings: &DiscordSettings) -> DiscordRest {
         let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
             .build()

@@ -41,6 +41,8 @@ pub enum Failure {
     ServerError,
     /// Creates the message, then answers 500 as if the response had been lost on the way back.
     ServerErrorAfterCreating,
+    /// 400: the request came without Discord's required User-Agent.
+    NoUserAgent,
 }
 
 #[derive(Default)]
@@ -144,9 +146,19 @@ async fn answer(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let authorization =
         headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let mut fake = state.lock().unwrap();
-    let failure = fake.failures.pop_front();
+    // Discord turns away REST calls without its `DiscordBot (url, version)` User-Agent.
+    let failure = if user_agent.starts_with("DiscordBot (") {
+        fake.failures.pop_front()
+    } else {
+        Some(Failure::NoUserAgent)
+    };
     let (status, answer) = match failure {
+        Some(Failure::NoUserAgent) => (
+            StatusCode::BAD_REQUEST,
+            json!({ "message": "a DiscordBot User-Agent is required", "code": 0 }),
+        ),
         Some(Failure::RateLimited(seconds)) => {
             let answer = json!({ "message": "You are being rate limited.", "retry_after": seconds, "global": false });
             (StatusCode::TOO_MANY_REQUESTS, answer)
