@@ -134,7 +134,7 @@ async fn first_in_database(slack: &Slack, key: &str) -> bool {
 }
 
 /// How long the shared replay check may take before the request is answered anyway.
-const REPLAY_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(1000);
+const REPLAY_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The workspace a signed request comes from: the acting user's team where Slack names it (a
 /// shared channel's guest belongs to another), else the workspace's. Commands are forms with

@@ -133,8 +133,7 @@ async fn a_starting_server_delivers_what_was_written_while_it_was_down() {
     let app = demo_app(&db, settings()).await;
     let fake = FakeSlack::start().await;
     open_ticket(&app, "Written while down").await;
-    let intervals =
-        Intervals { outbox: Some(StdDuration::from_secs(3600)), due: None, drop_folder: None };
+    let intervals = Intervals { outbox: Some(StdDuration::from_secs(3600)), ..Intervals::STEPPED };
     let _server = TestServer::start(app, platforms(&fake), intervals).await;
     let post = fake.until(|| attempts(&fake).into_iter().next()).await;
     assert_eq!(post.status, 200);

@@ -478,3 +478,30 @@ async fn a_replay_is_refused_by_another_instance_and_in_any_spelling(db: TestDb)
         .count();
     assert_eq!(created, 1, "{}", db.url);
 }
+
+#[tokio::test]
+async fn a_slow_loris_connection_is_dropped_and_genuine_requests_still_answer() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db, settings()).await;
+    let fake = super::fake::FakeSlack::start().await;
+    let intervals = keepable::server::Intervals {
+        connection_timeout: std::time::Duration::from_millis(300),
+        ..keepable::server::Intervals::STEPPED
+    };
+    let server =
+        crate::support::TestServer::start(app.clone(), super::platforms(&fake), intervals).await;
+    // Many silent connections, and one that trickles half a header and stops.
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    let mut loris = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    loris.write_all(b"POST /slack/commands HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let mut rest = [0u8; 64];
+    let dropped =
+        crate::support::or_fail("the silent connection is dropped", loris.read(&mut rest)).await;
+    assert!(matches!(dropped, Ok(0) | Err(_)), "{dropped:?}");
+    let health = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    drop(idle);
+}

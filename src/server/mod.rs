@@ -2,6 +2,8 @@
 //! delivery and due work (reminders, escalations, expiries, hold releases). `run` takes its
 //! listener and a shutdown future, so tests bind `127.0.0.1:0` and stop it cleanly.
 
+mod listener;
+
 use crate::app::refresh::DropFolder;
 use std::future::Future;
 use std::sync::Arc;
@@ -80,11 +82,18 @@ pub struct Intervals {
     pub due: Option<Duration>,
     /// How often the drop folder (`import_dir`) is looked at.
     pub drop_folder: Option<Duration>,
+    /// How long a connection may stay silent before it is dropped.
+    pub connection_timeout: Duration,
 }
 
 impl Intervals {
     /// No background workers: the caller steps the outbox and the due work.
-    pub const STEPPED: Intervals = Intervals { outbox: None, due: None, drop_folder: None };
+    pub const STEPPED: Intervals = Intervals {
+        outbox: None,
+        due: None,
+        drop_folder: None,
+        connection_timeout: listener::CONNECTION_TIMEOUT,
+    };
 
     /// The default intervals, with the drop folder looked at every `import_every` when
     /// `import_dir` is set.
@@ -103,6 +112,7 @@ impl Default for Intervals {
             outbox: Some(Duration::from_millis(500)),
             due: Some(Duration::from_secs(30)),
             drop_folder: None,
+            connection_timeout: listener::CONNECTION_TIMEOUT,
         }
     }
 }
@@ -179,6 +189,11 @@ pub async fn run(
             }
         }));
     }
+    let listener = listener::GuardedListener::new(
+        listener,
+        listener::MAX_CONNECTIONS,
+        intervals.connection_timeout,
+    );
     let served = axum::serve(listener, router(app, &platforms, health))
         .with_graceful_shutdown(shutdown)
         .await;
