@@ -6,8 +6,9 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Timelike, Utc};
 
-use super::Clock;
-use crate::store::outbox::OutboundMessage;
+use super::reply::{Reply, Target};
+use super::{text, Clock};
+use crate::store::outbox::{NewMessage, OutboundMessage};
 #[cfg(test)]
 use crate::store::timestamp;
 use crate::store::Store;
@@ -40,11 +41,13 @@ pub trait Deliver: Send + Sync {
 /// How a worker claims and retries: a few messages at a time, under a short lease renewed while
 /// a message is being sent, so a crashed instance's messages are taken over within the lease and
 /// several instances share a backlog; and the longest `Retry-After` honoured at once.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryPolicy {
     pub lease: Duration,
     pub batch: i64,
     pub max_retry_after: Duration,
+    /// Where operations hears about messages that failed for good.
+    pub ops_channel: Option<String>,
 }
 
 impl Default for DeliveryPolicy {
@@ -53,6 +56,7 @@ impl Default for DeliveryPolicy {
             lease: Duration::seconds(30),
             batch: 5,
             max_retry_after: Duration::seconds(60),
+            ops_channel: None,
         }
     }
 }
@@ -63,6 +67,7 @@ impl DeliveryPolicy {
             lease: Duration::seconds(settings.lease_seconds),
             batch: 5,
             max_retry_after: Duration::seconds(settings.max_retry_after_seconds),
+            ops_channel: settings.ops_channel.clone(),
         }
     }
 
@@ -163,10 +168,73 @@ async fn deliver_batch(
                 let (text, next) = retry_plan(&error, message.attempts, clock.now(), policy);
                 tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
                 store.mark_retry(message.id, worker, &text, next).await?;
+                if next.is_none() {
+                    tell_of_failure(store, &message, &text, clock.now(), policy).await?;
+                }
             }
         }
     }
     Ok((claimed, sent))
+}
+
+/// A message that will not be delivered: the person whose action caused it is told what failed
+/// and what to do, and so is `ops_channel`, each by a message of their own (never one about a
+/// failed notice, so a failure cannot cascade).
+async fn tell_of_failure(
+    store: &Store,
+    failed: &OutboundMessage,
+    error: &str,
+    now: DateTime<Utc>,
+    policy: &DeliveryPolicy,
+) -> anyhow::Result<()> {
+    if failed.idempotency_key.starts_with("failed:") {
+        return Ok(());
+    }
+    let place = match &failed.target {
+        Target::Channel(channel) => format!("channel {channel}"),
+        Target::User(user) => format!("<@{user}> (a direct message)"),
+    };
+    let what = failed.reply.headline.chars().take(120).collect::<String>();
+    let mut tx = store.begin().await?;
+    let causer = failed.caused_by.as_deref().filter(|by| *by != "keepable");
+    if let Some(causer) = causer.filter(|by| failed.target != Target::User(by.to_string())) {
+        let mut notice = Reply::new("delivery_failed");
+        notice.headline = format!("A message you caused could not be delivered to {place}.");
+        notice.body = format!(
+            "It was: {}\nSlack or Discord said: {}\nWhat to do: invite the bot to the channel (or ask the person to allow its direct messages), then ask operations to run keepable outbox retry {}.",
+            text::user(&what),
+            text::user(error),
+            failed.id
+        );
+        let message = NewMessage {
+            idempotency_key: format!("failed:{}:requester", failed.id),
+            target: Target::User(causer.to_string()),
+            reply: &notice,
+            updates: None,
+            caused_by: Some("keepable".into()),
+        };
+        tx.enqueue(message, now).await?;
+    }
+    if let Some(ops) = &policy.ops_channel {
+        let mut alert = Reply::new("delivery_failed");
+        alert.headline = format!("Outbox message {} to {place} failed for good.", failed.id);
+        alert.body = format!(
+            "{}\nError: {}\nAfter fixing it: keepable outbox retry {}",
+            text::user(&what),
+            text::user(error),
+            failed.id
+        );
+        let message = NewMessage {
+            idempotency_key: format!("failed:{}:ops", failed.id),
+            target: Target::Channel(ops.clone()),
+            reply: &alert,
+            updates: None,
+            caused_by: Some("keepable".into()),
+        };
+        tx.enqueue(message, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What a failed delivery records, and when it is tried again (`None`: never, it failed).

@@ -212,6 +212,7 @@ async fn tell_operations(
         target: Target::Channel(channel),
         reply: &reply,
         updates: None,
+        caused_by: Some("keepable".into()),
     };
     tx.enqueue(message, app.clock.now()).await?;
     tx.commit().await?;

@@ -95,10 +95,12 @@ enum Command {
         #[command(flatten)]
         who: Who,
     },
-    /// The messages written to the outbox.
+    /// The messages written to the outbox (`outbox retry ID` re-queues a failed one).
     Outbox {
         #[arg(long)]
         json: bool,
+        #[command(subcommand)]
+        command: Option<OutboxCommand>,
     },
     /// The audit log.
     Audit {
@@ -120,6 +122,13 @@ enum Command {
         #[arg(long, env = "KEEPABLE_LISTEN", default_value = "127.0.0.1:3000")]
         listen: String,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Put a message that failed for good back to be delivered now (after fixing the cause:
+    /// the bot invited to the channel, direct messages allowed).
+    Retry { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -187,7 +196,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chat::act(&globals, &who, json, &action, &fields).await
         }
         Command::Console { who } => chat::console(&globals, &who).await,
-        Command::Outbox { json } => records::outbox(&globals, json).await,
+        Command::Outbox { json, command: None } => records::outbox(&globals, json).await,
+        Command::Outbox { command: Some(OutboxCommand::Retry { id }), .. } => {
+            records::retry(&globals, id).await
+        }
         Command::Audit { json } => records::audit(&globals, json).await,
         Command::RunDue { json } => records::run_due(&globals, json).await,
         Command::Discord { command: DiscordCommand::Register { guild } } => {

@@ -43,8 +43,21 @@ fn outbox_json(m: &OutboundMessage) -> serde_json::Value {
     serde_json::json!({
         "id": m.id, "target": m.target, "text": m.text, "actions": actions, "state": m.state,
         "updates": m.updates, "kind": m.reply.kind, "attempts": m.attempts, "created_at": m.created_at,
-        "sent_at": m.sent_at, "idempotency_key": m.idempotency_key,
+        "sent_at": m.sent_at, "idempotency_key": m.idempotency_key, "last_error": m.last_error,
+        "caused_by": m.caused_by,
     })
+}
+
+/// Re-queues a message that failed for good.
+pub(super) async fn retry(globals: &Globals, id: i64) -> anyhow::Result<ExitCode> {
+    let app = globals.open().await?;
+    if app.store.retry_failed(id, app.clock.now()).await? {
+        out!("message #{id} is queued again; serve delivers it at its next step");
+        close(app, ExitCode::SUCCESS).await
+    } else {
+        eprintln!("error: no failed message #{id}: keepable outbox lists them with [failed]");
+        close(app, ExitCode::FAILURE).await
+    }
 }
 
 /// The audit log, oldest first.

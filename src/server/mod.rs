@@ -141,12 +141,12 @@ pub async fn run(
         match platforms.deliverer() {
             Some(deliverer) => {
                 let (store, clock) = (app.store.clone(), app.clock);
-                let policy = DeliveryPolicy::from_settings(&app.settings);
+                let policy = Arc::new(DeliveryPolicy::from_settings(&app.settings));
                 let worker_id =
                     Arc::new(format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
                 workers.push(health.spawn("outbox", every, stopping.clone(), move || {
-                    let (store, deliverer, worker_id) =
-                        (store.clone(), deliverer.clone(), worker_id.clone());
+                    let (store, deliverer, worker_id, policy) =
+                        (store.clone(), deliverer.clone(), worker_id.clone(), policy.clone());
                     async move {
                         deliver_due_with(&store, deliverer.as_ref(), &worker_id, &clock, &policy)
                             .await

@@ -41,9 +41,11 @@ pub struct OutboundMessage {
     pub platform_ref: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Who caused it (`keepable` for timed work), when known.
+    pub caused_by: Option<String>,
 }
 
-const COLUMNS: &str = "id, idempotency_key, target, text, reply, updates, state, attempts, last_error, platform_ref, created_at, sent_at";
+const COLUMNS: &str = "id, idempotency_key, target, text, reply, updates, state, attempts, last_error, platform_ref, created_at, sent_at, caused_by";
 
 impl FromRow<'_, AnyRow> for OutboundMessage {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -60,6 +62,7 @@ impl FromRow<'_, AnyRow> for OutboundMessage {
             platform_ref: opt_text(row, "platform_ref")?,
             created_at: time(row, "created_at")?,
             sent_at: opt_time(row, "sent_at")?,
+            caused_by: opt_text(row, "caused_by")?,
         })
     }
 }
@@ -73,6 +76,8 @@ pub struct NewMessage<'a> {
     pub reply: &'a Reply,
     /// The earlier message this one replaces in place (a decided card).
     pub updates: Option<i64>,
+    /// Who caused it: told, with operations, if it cannot be delivered.
+    pub caused_by: Option<String>,
 }
 
 impl Tx {
@@ -85,8 +90,8 @@ impl Tx {
         let reply =
             serde_json::to_string(message.reply).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "INSERT INTO outbox (idempotency_key, target, text, reply, updates, state, attempts, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+            "INSERT INTO outbox (idempotency_key, target, text, reply, updates, state, attempts, next_attempt_at, created_at, caused_by) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
         )
         .bind(message.idempotency_key.clone())
         .bind(message.target.to_string())
@@ -94,6 +99,7 @@ impl Tx {
         .bind(reply)
         .bind(message.updates)
         .bind(timestamp(now))
+        .bind(message.caused_by)
         .execute(self.conn())
         .await?;
         let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")
@@ -129,6 +135,20 @@ impl Tx {
 }
 
 impl Store {
+    /// Puts a failed message back to be delivered at `now` (`keepable outbox retry`); false when
+    /// there is no such failed message.
+    pub async fn retry_failed(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = $1, attempts = 0, lease_until = NULL \
+             WHERE id = $2 AND state = 'failed'",
+        )
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// When the oldest pending message that is due at `now` became due, if any.
     pub async fn oldest_due(&self, now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
         let oldest: Option<String> = sqlx::query_scalar(

@@ -37,6 +37,7 @@ async fn enqueue(store: &Store, key: &str, text: &str, updates: Option<i64>) -> 
         target: Target::Channel("C1".into()),
         reply: &reply,
         updates,
+        caused_by: None,
     };
     let id = tx.enqueue(message, at("2027-01-01T00:00:00Z")).await.unwrap();
     tx.commit().await.unwrap();

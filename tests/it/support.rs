@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use keepable::app::delivery::{deliver_due, Deliver};
+use keepable::app::delivery::{deliver_due_with, Deliver, DeliveryPolicy};
 use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
 use keepable::server::{Intervals, Platforms};
@@ -206,6 +206,8 @@ pub struct OutboxWorker {
     deliverer: Arc<dyn Deliver>,
     id: String,
     clock: Mutex<Clock>,
+    /// The app's settings' policy (lease, `max_retry_after_seconds`, `ops_channel`).
+    policy: DeliveryPolicy,
 }
 
 impl OutboxWorker {
@@ -217,13 +219,16 @@ impl OutboxWorker {
             deliverer,
             id: id.to_string(),
             clock: Mutex::new(app.clock),
+            policy: DeliveryPolicy::from_settings(&app.settings),
         }
     }
 
     /// One run of `deliver_due` at the worker's clock; how many messages it sent.
     pub async fn step(&self) -> usize {
         let clock = *self.clock.lock().unwrap();
-        deliver_due(&self.store, self.deliverer.as_ref(), &self.id, &clock).await.unwrap()
+        deliver_due_with(&self.store, self.deliverer.as_ref(), &self.id, &clock, &self.policy)
+            .await
+            .unwrap()
     }
 
     /// Moves the worker's clock on by `by`.

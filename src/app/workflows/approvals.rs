@@ -171,7 +171,7 @@ impl App {
         }
         let target = Target::Channel(self.settings.leadership_channel.clone());
         let key = format!("approval:{}:card", approval.id);
-        let message_id = self.send(&mut tx, key, target, &card, None).await?;
+        let message_id = self.send(&mut tx, &actor.user, key, target, &card, None).await?;
         tx.set_approval_message(&approval.id, message_id).await?;
         let details = format!("{} {}", approval.kind(), approval.requested_date);
         self.audit(&mut tx, &actor.user, "approval.requested", &approval.id, &details).await?;
@@ -291,7 +291,15 @@ impl App {
                 ),
             };
             let key = format!("approval:{}:{what}:{}", approval.id, approval.state);
-            self.send(tx, key, Target::Channel(channel.clone()), &settled, Some(posted)).await?;
+            self.send(
+                tx,
+                decided_by(approval),
+                key,
+                Target::Channel(channel.clone()),
+                &settled,
+                Some(posted),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -381,14 +389,15 @@ impl App {
             self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
         let leadership = Target::Channel(self.settings.leadership_channel.clone());
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
-        self.send(tx, key, leadership, &card, approval.message_id).await?;
+        self.send(tx, decided_by(approval), key, leadership, &card, approval.message_id).await?;
         let context = json!({"id": approval.id, "what": approval.describe(), "state": approval.state, "decided_by": approval.decided_by, "reason": approval.reason});
         let notice = self
             .reply("approval_notice", "approval_notice", context)?
             .set("approval_id", &approval.id)
             .set("state", approval.state);
         let requester = Target::User(approval.requester.clone());
-        self.send(tx, format!("approval:{}:notice", approval.id), requester, &notice, None).await?;
+        let key = format!("approval:{}:notice", approval.id);
+        self.send(tx, decided_by(approval), key, requester, &notice, None).await?;
         self.settle_reminders(tx, approval).await?;
         if let (Some(deal), ApprovalState::Approved) = (&deal, approval.state) {
             let kind = match approval.kind() {
@@ -410,4 +419,9 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Who decided a request (`keepable` for an expiry): whom an undeliverable message is told to.
+fn decided_by(approval: &Approval) -> &str {
+    approval.decided_by.as_deref().unwrap_or("keepable")
 }

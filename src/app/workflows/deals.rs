@@ -278,7 +278,8 @@ impl App {
         tx.confirm_holds(&deal.id).await?;
         tx.insert_handover(&handover).await?;
         let key = format!("handover:{}:dm", handover.id);
-        let message_id = self.send(&mut tx, key, Target::User(pm.clone()), &message, None).await?;
+        let message_id =
+            self.send(&mut tx, &actor.user, key, Target::User(pm.clone()), &message, None).await?;
         tx.set_handover_message(&handover.id, message_id).await?;
         self.audit(
             &mut tx,
@@ -393,6 +394,7 @@ impl App {
         let pm = Target::User(handover.pm.clone());
         self.send(
             &mut tx,
+            &actor.user,
             format!("handover:{id}:acked"),
             pm.clone(),
             &updated,
@@ -407,13 +409,14 @@ impl App {
                 user(&deal.name)
             );
             let key = format!("handover:{id}:reminder-settled:{reminder}");
-            self.send(&mut tx, key, pm.clone(), &settled, Some(reminder)).await?;
+            self.send(&mut tx, &actor.user, key, pm.clone(), &settled, Some(reminder)).await?;
         }
         let mut notice = Reply::new("notice");
         notice.headline =
             format!("<@{}> acknowledged the handover of {}.", handover.pm, user(&deal.name));
         self.send(
             &mut tx,
+            &actor.user,
             format!("handover:{id}:notice"),
             Target::User(deal.seller.clone()),
             &notice,

@@ -82,7 +82,8 @@ impl App {
             if tx.clear_approval_timer(&approval.id, timer).await? {
                 let reply = self.approval_reminder(&approval, what)?;
                 let key = format!("approval:{}:{what}", approval.id);
-                self.send(&mut tx, key, Target::Channel(channel.clone()), &reply, None).await?;
+                self.send(&mut tx, "keepable", key, Target::Channel(channel.clone()), &reply, None)
+                    .await?;
                 self.audit(&mut tx, "keepable", &format!("approval.{what}"), &approval.id, channel)
                     .await?;
                 chased += 1;
@@ -122,7 +123,15 @@ impl App {
                 let reply = self.handover_reminder(&handover, &subject)?;
                 let key =
                     format!("handover:{}:reminder:{}", handover.id, crate::store::timestamp(due));
-                self.send(&mut tx, key, Target::User(handover.pm.clone()), &reply, None).await?;
+                self.send(
+                    &mut tx,
+                    "keepable",
+                    key,
+                    Target::User(handover.pm.clone()),
+                    &reply,
+                    None,
+                )
+                .await?;
                 self.audit(&mut tx, "keepable", "handover.reminded", &handover.id, "").await?;
                 reminded += 1;
             }

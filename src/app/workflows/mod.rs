@@ -130,16 +130,19 @@ impl App {
         }
     }
 
-    /// Queues `reply` to `target` inside `tx`; `updates` replaces an earlier message in place.
+    /// Queues `reply` to `target` inside `tx`, caused by `by` (told if it cannot be delivered);
+    /// `updates` replaces an earlier message in place.
     async fn send(
         &self,
         tx: &mut Tx,
+        by: &str,
         key: String,
         target: Target,
         reply: &Reply,
         updates: Option<i64>,
     ) -> Result<i64, AppError> {
-        let message = NewMessage { idempotency_key: key, target, reply, updates };
+        let caused_by = Some(by.to_string());
+        let message = NewMessage { idempotency_key: key, target, reply, updates, caused_by };
         Ok(tx.enqueue(message, self.clock.now()).await?)
     }
 

@@ -94,8 +94,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         tx.insert_ticket(&ticket).await?;
         let presales = Target::Channel(self.settings.presales_channel.clone());
-        let message_id =
-            self.send(&mut tx, format!("ticket:{}:card", ticket.id), presales, &card, None).await?;
+        let message_id = self
+            .send(&mut tx, &actor.user, format!("ticket:{}:card", ticket.id), presales, &card, None)
+            .await?;
         tx.set_ticket_message(&ticket.id, message_id).await?;
         self.audit(&mut tx, &actor.user, "ticket.opened", &ticket.id, &ticket.description).await?;
         tx.commit().await?;
@@ -232,6 +233,8 @@ impl App {
     }
 
     async fn announce_ticket(&self, tx: &mut Tx, ticket: &Ticket) -> Result<(), AppError> {
+        // Moved by presales: whoever moved it is told if the news cannot be delivered.
+        let by = ticket.handled_by.as_deref().unwrap_or(&ticket.requester);
         let deal_name = match &ticket.deal_id {
             Some(id) => tx.deal(id).await?.map(|d| d.name),
             None => None,
@@ -241,6 +244,7 @@ impl App {
         let step = if ticket.deliverable_id.is_some() { "library" } else { ticket.state.as_str() };
         self.send(
             tx,
+            by,
             format!("ticket:{}:card:{step}", ticket.id),
             presales,
             &card,
@@ -252,8 +256,8 @@ impl App {
             .set("ticket_id", &ticket.id)
             .set("state", ticket.state);
         let requester = Target::User(ticket.requester.clone());
-        self.send(tx, format!("ticket:{}:notice:{step}", ticket.id), requester, &notice, None)
-            .await?;
+        let key = format!("ticket:{}:notice:{step}", ticket.id);
+        self.send(tx, by, key, requester, &notice, None).await?;
         Ok(())
     }
 

@@ -172,6 +172,7 @@ async fn healthz_says_why_it_is_unhealthy(db: TestDb) {
         target: keepable::app::reply::Target::Channel("C-ANY".into()),
         reply: &reply,
         updates: None,
+        caused_by: None,
     };
     tx.enqueue(message, crate::support::now() - Duration::minutes(10)).await.unwrap();
     tx.commit().await.unwrap();
@@ -179,4 +180,52 @@ async fn healthz_says_why_it_is_unhealthy(db: TestDb) {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["oldest_due_seconds"], 600, "{body}");
     assert!(body["problems"][0].as_str().unwrap().contains("due for 600 s"), "{body}");
+}
+
+on_both_databases!(a_message_that_cannot_be_delivered_tells_its_requester_and_operations);
+async fn a_message_that_cannot_be_delivered_tells_its_requester_and_operations(db: TestDb) {
+    let settings = keepable::config::Settings { ops_channel: Some("C-OPS".into()), ..settings() };
+    let app = demo_app(&db, settings).await;
+    let fake = FakeSlack::start().await;
+    let deliverer = platforms(&fake).deliverer().unwrap();
+    let worker = OutboxWorker::new(&app, deliverer, "ops-test");
+    // The bot is not in the presales channel.
+    fake.fail_next("chat.postMessage", 1, Failure::Refused("not_in_channel"));
+    open_ticket(&app, "Unreachable CPQ").await;
+    worker.step().await;
+    let messages = app.store.outbox_messages().await.unwrap();
+    let card = messages.iter().find(|m| m.idempotency_key.starts_with("ticket:")).unwrap();
+    assert_eq!(card.state, "failed", "{card:?}");
+    assert!(card.last_error.as_deref().unwrap_or_default().contains("not_in_channel"), "{card:?}");
+    let told: Vec<_> =
+        messages.iter().filter(|m| m.idempotency_key.starts_with("failed:")).collect();
+    assert_eq!(told.len(), 2, "the requester and operations: {told:?}");
+    let requester = told
+        .iter()
+        .find(|m| m.target == keepable::app::reply::Target::User("U-SELLER".into()))
+        .unwrap();
+    assert!(
+        requester.text.contains("could not be delivered to channel presales"),
+        "{}",
+        requester.text
+    );
+    assert!(requester.text.contains("not_in_channel"));
+    let ops = told
+        .iter()
+        .find(|m| m.target == keepable::app::reply::Target::Channel("C-OPS".into()))
+        .unwrap();
+    assert!(ops.text.contains(&format!("keepable outbox retry {}", card.id)), "{}", ops.text);
+    // Both notices go out; re-queued after the fix, the card goes out too, once.
+    worker.step().await;
+    assert!(app.store.retry_failed(card.id, worker.now()).await.unwrap());
+    assert!(!app.store.retry_failed(card.id, worker.now()).await.unwrap(), "only a failed one");
+    worker.step().await;
+    let delivered = attempts(&fake)
+        .iter()
+        .filter(|c| c.answer["ok"] == true && text_of(&c.body).contains("Unreachable CPQ"))
+        .count();
+    assert_eq!(delivered, 1);
+    let states: Vec<String> =
+        app.store.outbox_messages().await.unwrap().iter().map(|m| m.state.to_string()).collect();
+    assert!(states.iter().all(|s| s == "sent"), "{states:?}");
 }

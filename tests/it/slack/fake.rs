@@ -36,6 +36,9 @@ pub enum Failure {
     RateLimited(u64),
     /// HTTP 500.
     ServerError,
+    /// HTTP 200 with `{"ok": false, "error": …}`, as Slack answers when the bot is not in the
+    /// channel (`not_in_channel`) or cannot write to a user.
+    Refused(&'static str),
 }
 
 #[derive(Default)]
@@ -158,6 +161,7 @@ async fn api(
     let (status, answer) = match failure {
         Some(Failure::RateLimited(_)) => (429, Value::Null),
         Some(Failure::ServerError) => (500, Value::Null),
+        Some(Failure::Refused(error)) => (200, json!({ "ok": false, "error": error })),
         None => (200, answer(&mut state, &method, &body)),
     };
     state.record(Call { method, body, token, status, answer: answer.clone() });
@@ -169,7 +173,7 @@ async fn api(
         Some(Failure::ServerError) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "upstream trouble").into_response()
         }
-        None => Json(answer).into_response(),
+        Some(Failure::Refused(_)) | None => Json(answer).into_response(),
     }
 }
 
