@@ -14,5 +14,6 @@ pub mod chat;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod metrics;
 pub mod server;
 pub mod store;

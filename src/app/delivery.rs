@@ -162,10 +162,16 @@ async fn deliver_batch(
         match outcome {
             Ok(platform_ref) => {
                 store.mark_sent(message.id, worker, &platform_ref, clock.now()).await?;
+                crate::metrics::delivery("sent");
                 sent += 1;
             }
             Err(error) => {
                 let (text, next) = retry_plan(&error, message.attempts, clock.now(), policy);
+                crate::metrics::delivery(match (&error, next) {
+                    (DeliveryError::RateLimited(_), _) => "rate_limited",
+                    (_, Some(_)) => "retry",
+                    (_, None) => "failed",
+                });
                 tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
                 store.mark_retry(message.id, worker, &text, next).await?;
                 if next.is_none() {

@@ -90,6 +90,8 @@ pub struct App {
     directory: Option<Arc<dyn Directory>>,
     /// The firm's time zone (`timezone`).
     zone: chrono_tz::Tz,
+    /// Where requests come from, for metrics: `slack`, `discord`, or `cli` (console, `ask`).
+    platform: &'static str,
 }
 
 impl App {
@@ -103,6 +105,7 @@ impl App {
             clock,
             directory: None,
             zone,
+            platform: "cli",
         })
     }
 
@@ -112,6 +115,12 @@ impl App {
     }
 
     /// This copy of the app, checking people against `directory`.
+    /// This copy of the app, serving `platform` (named in metrics).
+    pub fn on_platform(mut self, platform: &'static str) -> App {
+        self.platform = platform;
+        self
+    }
+
     pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> App {
         self.directory = Some(directory);
         self
@@ -127,30 +136,45 @@ impl App {
 
     /// Runs one command line as `actor`; errors become error replies.
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
+        let started = std::time::Instant::now();
         let (what, result) = match command::parse(text) {
             Ok(command) => (command.name(), self.dispatch(actor, command).await),
             Err(error) => ("command", Err(error.into())),
         };
-        self.finish(actor, what, text, result).await
+        let reply = self.finish(actor, what, text, result).await;
+        self.measure(what, &reply, started);
+        reply
+    }
+
+    /// Counts the request and its latency.
+    fn measure(&self, what: &str, reply: &Reply, started: std::time::Instant) {
+        let outcome = if reply.is_error() { "error" } else { "ok" };
+        crate::metrics::request(self.platform, what, outcome, started.elapsed().as_secs_f64());
     }
 
     /// Runs one typed command as `actor` (Discord's typed options arrive this way, never re-joined
     /// into text); errors become error replies.
     pub async fn run(&self, actor: &Actor, command: Command) -> Reply {
+        let started = std::time::Instant::now();
         let what = command.name();
         let subject = format!("{command:?}");
         let result = self.dispatch(actor, command).await;
-        self.finish(actor, what, &subject, result).await
+        let reply = self.finish(actor, what, &subject, result).await;
+        self.measure(what, &reply, started);
+        reply
     }
 
     /// Performs a button's action (its `verb:subject` wire form) as `actor`, with the fields of
     /// the action's form where it has one; the fields are checked here, whatever the adapter did.
     pub async fn act(&self, actor: &Actor, wire: &str, fields: &HashMap<String, String>) -> Reply {
+        let started = std::time::Instant::now();
         let (what, result) = match wire.parse::<action::Action>() {
             Ok(action) => (action.verb(), self.perform(actor, action, fields).await),
             Err(_) => ("action", Err(UserError::UnknownAction.into())),
         };
-        self.finish(actor, what, wire, result).await
+        let reply = self.finish(actor, what, wire, result).await;
+        self.measure(what, &reply, started);
+        reply
     }
 
     async fn dispatch(&self, actor: &Actor, command: Command) -> Result<Reply, AppError> {

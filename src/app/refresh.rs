@@ -100,6 +100,12 @@ impl App {
         let options =
             ImportOptions { mode, dry_run, actor: actor.into(), source, at: self.clock.now() };
         let outcome = self.store.import_with(&parsed, problems, &options).await?;
+        crate::metrics::import(match &outcome {
+            Err(_) => "refused",
+            Ok(report) if report.dry_run => "dry_run",
+            Ok(report) if report.unchanged() => "unchanged",
+            Ok(_) => "changed",
+        });
         Ok(ImportRun { outcome, warnings: parsed.warnings })
     }
 

@@ -69,8 +69,18 @@ pub fn router(app: App, platforms: &Platforms, health: Health) -> Router {
     }
     let endpoints =
         endpoints.layer(DefaultBodyLimit::disable()).layer(RequestBodyLimitLayer::new(MAX_BODY));
+    let metrics_app = app.clone();
+    crate::metrics::handle();
     Router::new()
         .route("/healthz", get(move || async move { health.report().await }))
+        .route(
+            "/metrics",
+            get(move || async move {
+                let text =
+                    crate::metrics::render(&metrics_app.store, metrics_app.clock.now()).await;
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+            }),
+        )
         .merge(endpoints)
 }
 

@@ -86,7 +86,7 @@ impl Handler {
         });
         let rest = DiscordRest::new(&settings);
         let people = People { rest: rest.clone(), guild: app.settings.discord_guild_id.clone() };
-        let app = app.with_directory(Arc::new(people));
+        let app = app.with_directory(Arc::new(people)).on_platform("discord");
         Handler { app, settings, rest, verifier, members: Arc::default() }
     }
 

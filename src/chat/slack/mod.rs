@@ -93,7 +93,7 @@ pub(crate) struct Slack {
 impl Slack {
     pub fn new(app: App, settings: Arc<SlackSettings>) -> Slack {
         let api = web_api::WebApi::new(&settings);
-        let app = app.with_directory(Arc::new(People(api.clone())));
+        let app = app.with_directory(Arc::new(People(api.clone()))).on_platform("slack");
         let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
         Slack { app, settings, api, groups, replays: Arc::default() }
     }

@@ -229,3 +229,34 @@ async fn a_message_that_cannot_be_delivered_tells_its_requester_and_operations(d
         app.store.outbox_messages().await.unwrap().iter().map(|m| m.state.to_string()).collect();
     assert!(states.iter().all(|s| s == "sent"), "{states:?}");
 }
+
+on_both_databases!(metrics_are_prometheus_text_and_count_what_happened);
+async fn metrics_are_prometheus_text_and_count_what_happened(db: TestDb) {
+    let slack = Harness::start(demo_app(&db, settings()).await).await;
+    slack.command("U-SELLER", "C-METRICS", "/staffing crm-rollout").await;
+    open_ticket(&slack.app, "Metered CPQ").await;
+    slack.deliver().await;
+    let text =
+        slack.http.get(slack.server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    // The recorder is the process's, shared by every test: counts are at least ours.
+    let staffing = [("platform", "slack"), ("command", "staffing"), ("outcome", "ok")];
+    assert!(value("keepable_requests_total", &staffing) >= 1.0, "{text}");
+    assert!(value("keepable_deliveries_total", &[("outcome", "sent")]) >= 1.0, "{text}");
+    assert!(text.contains("keepable_answer_seconds_bucket"), "{text}");
+    assert!(text.contains("keepable_outbox_backlog"), "{text}");
+}
