@@ -35,6 +35,17 @@ pub struct DiscordRest {
     bot_token: Option<SecretString>,
 }
 
+/// `path` with an interaction token (`/webhooks/{application}/{token}/…`) replaced by `***`.
+pub fn redact_path(path: &str) -> String {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if let Some(at) = parts.iter().position(|p| *p == "webhooks") {
+        if let Some(token) = parts.get_mut(at + 2) {
+            *token = "***";
+        }
+    }
+    parts.join("/")
+}
+
 /// Discord requires `DiscordBot (<url>, <version>)` on every REST call.
 pub const USER_AGENT: &str =
     concat!("DiscordBot (", env!("CARGO_PKG_REPOSITORY"), ", ", env!("CARGO_PKG_VERSION"), ")");
@@ -114,25 +125,25 @@ impl DiscordRest {
             request = request
                 .header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        // An interaction's webhook path carries its token: errors and logs name the path without it.
+        let shown = redact_path(path);
+        let response = request.send().await.map_err(|e| {
+            DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url()))
+        })?;
         let status = response.status();
         let header_wait = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<f64>().ok());
-        let text = response
-            .text()
-            .await
-            .map_err(|e| DeliveryError::Transient(format!("{method} {path}: {e}")))?;
+        let text = response.text().await.map_err(|e| {
+            DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url()))
+        })?;
         if status.is_success() {
             return Ok(text);
         }
         let detail = format!(
-            "{method} {path}: HTTP {status}: {}",
+            "{method} {shown}: HTTP {status}: {}",
             text.chars().take(300).collect::<String>()
         );
         Err(match status {
@@ -293,6 +304,15 @@ fn is_snowflake(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interaction_tokens_never_reach_an_error_or_a_log() {
+        assert_eq!(
+            redact_path("/webhooks/111/aW50ZXJhY3Rpb24tdG9rZW4/messages/@original"),
+            "/webhooks/111/***/messages/@original"
+        );
+        assert_eq!(redact_path("/channels/1/messages"), "/channels/1/messages");
+    }
 
     #[test]
     fn a_nonce_is_short_and_stable() {

@@ -200,7 +200,10 @@ async fn answer(
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<Value, DeliveryError> {
     let response =
-        response.map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+        // The URL is left out: a response_url is itself a credential.
+        response.map_err(|error| {
+            DeliveryError::Transient(format!("{method}: {}", error.without_url()))
+        })?;
     let status = response.status();
     if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         let wait = response
@@ -219,7 +222,7 @@ async fn answer(
     let text = response
         .text()
         .await
-        .map_err(|error| DeliveryError::Transient(format!("{method}: {error}")))?;
+        .map_err(|error| DeliveryError::Transient(format!("{method}: {}", error.without_url())))?;
     if !status.is_success() {
         return Err(DeliveryError::Permanent(format!(
             "{method}: HTTP {status}: {}",
