@@ -213,3 +213,27 @@ async fn the_manifest_declares_every_command_scope_and_url_the_server_serves() {
         assert_eq!(status, 401, "{path}");
     }
 }
+
+/// SQLite under a live bot: an import (another connection, as `keepable import` is another
+/// process) succeeds while the bot serves, and the bot keeps answering during it.
+#[tokio::test]
+async fn an_import_while_the_bot_serves_succeeds_and_the_bot_keeps_answering() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let export = tempfile::tempdir().unwrap();
+    keepable::import::gen_firm::generate(export.path(), 3000, 7, crate::support::today()).unwrap();
+    let importer = keepable::store::Store::connect(&db.url).await.unwrap();
+    let import = tokio::spawn(async move {
+        let (parsed, problems) = keepable::import::parse_dir(export.path()).unwrap();
+        let options = keepable::store::ImportOptions::cli(crate::support::now());
+        importer.import_with(&parsed, problems, &options).await.unwrap()
+    });
+    for package in ["crm-rollout", "bi-dashboards", "cloud-migration", "data-platform-foundation"] {
+        let started = std::time::Instant::now();
+        let answer = slack.command(SELLER, DEAL_ROOM, &format!("/staffing {package}")).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        assert_eq!(answer["response_type"], "ephemeral", "{answer:#}");
+    }
+    let report = import.await.unwrap();
+    assert!(report.is_ok(), "{report:?}");
+}
