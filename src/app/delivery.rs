@@ -173,7 +173,8 @@ async fn deliver_batch(
                     (_, None) => "failed",
                 });
                 tracing::warn!(id = message.id, target = %message.target, error = text, "delivery failed");
-                store.mark_retry(message.id, worker, &text, next).await?;
+                let uncertain = matches!(error, DeliveryError::Transient(_));
+                store.mark_retry(message.id, worker, &text, next, uncertain).await?;
                 if next.is_none() {
                     tell_of_failure(store, &message, &text, clock.now(), policy).await?;
                 }

@@ -43,9 +43,12 @@ pub struct OutboundMessage {
     pub sent_at: Option<DateTime<Utc>>,
     /// Who caused it (`keepable` for timed work), when known.
     pub caused_by: Option<String>,
+    /// An earlier attempt may have reached the platform (its worker died mid-send, or it ended
+    /// in a timeout or a 5xx): look for the message before posting it again.
+    pub uncertain: bool,
 }
 
-const COLUMNS: &str = "id, idempotency_key, target, text, reply, updates, state, attempts, last_error, platform_ref, created_at, sent_at, caused_by";
+const COLUMNS: &str = "id, idempotency_key, target, text, reply, updates, state, attempts, last_error, platform_ref, created_at, sent_at, caused_by, sending";
 
 impl FromRow<'_, AnyRow> for OutboundMessage {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -63,6 +66,7 @@ impl FromRow<'_, AnyRow> for OutboundMessage {
             created_at: time(row, "created_at")?,
             sent_at: opt_time(row, "sent_at")?,
             caused_by: opt_text(row, "caused_by")?,
+            uncertain: row.try_get::<i64, _>("sending")? != 0,
         })
     }
 }
@@ -204,7 +208,7 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done =
-            sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
+            sqlx::query("UPDATE outbox SET lease_until = $1, sending = 1 WHERE id = $2 AND claimed_by = $3 AND state = 'pending' AND lease_until > $4")
                 .bind(timestamp(lease_until))
                 .bind(id)
                 .bind(worker)
@@ -223,7 +227,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE outbox SET state = 'sent', platform_ref = $1, sent_at = $2, attempts = attempts + 1, lease_until = NULL \
+            "UPDATE outbox SET state = 'sent', platform_ref = $1, sent_at = $2, attempts = attempts + 1, lease_until = NULL, sending = 0 \
              WHERE id = $3 AND claimed_by = $4 AND state = 'pending'",
         )
         .bind(platform_ref)
@@ -236,24 +240,28 @@ impl Store {
     }
 
     /// Puts a claimed message back for another attempt at `next_attempt_at`, or fails it for good.
+    /// `uncertain`: the platform may have the message anyway (a timeout, a 5xx), so the next
+    /// attempt looks for it first.
     pub async fn mark_retry(
         &self,
         id: i64,
         worker: &str,
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
+        uncertain: bool,
     ) -> StoreResult<()> {
         let state =
             if next_attempt_at.is_some() { OutboxState::Pending } else { OutboxState::Failed };
         sqlx::query(
             "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-             attempts = attempts + 1, lease_until = NULL WHERE id = $4 AND claimed_by = $5 AND state = 'pending'",
+             attempts = attempts + 1, lease_until = NULL, sending = $6 WHERE id = $4 AND claimed_by = $5 AND state = 'pending'",
         )
         .bind(state.as_str())
         .bind(error)
         .bind(next_attempt_at.map(timestamp))
         .bind(id)
         .bind(worker)
+        .bind(i64::from(uncertain))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::blocks::Card;
-use super::web_api::WebApi;
+use super::web_api::{WebApi, OUTBOX_EVENT};
 use super::SlackSettings;
 use crate::app::delivery::{Deliver, DeliveryError};
 use crate::app::reply::Target;
@@ -76,6 +76,19 @@ impl SlackDelivery {
             );
         }
         let channel = channel_of(&message.target);
+        if message.uncertain {
+            // An earlier attempt may have posted it (its worker died mid-send, or Slack timed
+            // out): adopt that message rather than post a second.
+            if let Some(found) = self.api.find_posted(channel, &message.idempotency_key).await? {
+                tracing::info!(id = message.id, "adopted a message an earlier attempt had posted");
+                return Ok(found.platform_ref());
+            }
+        }
+        let mut body = body;
+        body["metadata"] = serde_json::json!({
+            "event_type": OUTBOX_EVENT,
+            "event_payload": { "outbox_key": message.idempotency_key },
+        });
         Ok(self.api.post_message(channel, &body, None).await?.platform_ref())
     }
 }

@@ -23,6 +23,9 @@ pub(crate) struct WebApi {
     bot_token: SecretString,
 }
 
+/// The `event_type` of the metadata every outbox post carries.
+pub(crate) const OUTBOX_EVENT: &str = "keepable_outbox";
+
 /// Where a posted message landed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Posted {
@@ -75,7 +78,8 @@ impl WebApi {
         answer(method, request.send().await).await
     }
 
-    /// `chat.postMessage`: `channel` may be a user id, which posts to the app's DM with them.
+    /// `chat.postMessage`: `channel` may be a user id, which posts to the app's DM with them. The
+    /// outbox key rides in the message's metadata, so a later attempt can find the message.
     pub async fn post_message(
         &self,
         channel: &str,
@@ -89,6 +93,35 @@ impl WebApi {
         }
         let answer = self.call("chat.postMessage", &body).await?;
         posted(&answer, channel)
+    }
+
+    /// The recent messages of `channel` (a channel, or a user: their direct messages with the
+    /// app) whose metadata carries `outbox_key`: where an earlier attempt posted it, if it did.
+    pub async fn find_posted(
+        &self,
+        channel: &str,
+        outbox_key: &str,
+    ) -> Result<Option<Posted>, DeliveryError> {
+        let channel = if channel.starts_with('U') || channel.starts_with('W') {
+            let opened = self.call("conversations.open", &json!({ "users": channel })).await?;
+            match opened["channel"]["id"].as_str() {
+                Some(id) => id.to_string(),
+                None => return Ok(None),
+            }
+        } else {
+            channel.to_string()
+        };
+        let token = self.bot_token.expose_secret().to_string();
+        let form =
+            [("channel", channel.as_str()), ("limit", "100"), ("include_all_metadata", "true")];
+        let history = self.call_form("conversations.history", &token, &form).await?;
+        let found = history["messages"].as_array().into_iter().flatten().find(|m| {
+            m["metadata"]["event_type"] == OUTBOX_EVENT
+                && m["metadata"]["event_payload"]["outbox_key"] == outbox_key
+        });
+        Ok(found
+            .and_then(|m| m["ts"].as_str())
+            .map(|ts| Posted { channel: channel.clone(), ts: ts.to_string() }))
     }
 
     /// `chat.update` of the message at `channel` / `ts`.

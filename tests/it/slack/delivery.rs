@@ -260,3 +260,46 @@ async fn metrics_are_prometheus_text_and_count_what_happened(db: TestDb) {
     assert!(text.contains("keepable_answer_seconds_bucket"), "{text}");
     assert!(text.contains("keepable_outbox_backlog"), "{text}");
 }
+
+on_both_databases!(a_message_posted_by_a_worker_that_died_is_adopted_not_posted_twice);
+async fn a_message_posted_by_a_worker_that_died_is_adopted_not_posted_twice(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let fake = FakeSlack::start().await;
+    let deliverer = platforms(&fake).deliverer().unwrap();
+    // A worker claims the card, posts it, and is killed before it can record the post.
+    open_ticket(&app, "Posted then killed").await;
+    let now = app.clock.now();
+    let claimed = app.store.claim_due("killed", now, now + Duration::seconds(30), 5).await.unwrap();
+    let card = claimed.into_iter().next().unwrap();
+    assert!(app
+        .store
+        .renew_lease(card.id, "killed", now, now + Duration::seconds(30))
+        .await
+        .unwrap());
+    deliverer.deliver(&card, None, now).await.unwrap();
+    assert_eq!(posts_of(&fake, "Posted then killed"), 1);
+    // Within the lease nobody else touches it; after it, the next worker finds the post.
+    let next = OutboxWorker::new(&app, deliverer.clone(), "next");
+    assert_eq!(next.step().await, 0);
+    next.advance(Duration::seconds(31));
+    assert_eq!(next.step().await, 1);
+    assert_eq!(posts_of(&fake, "Posted then killed"), 1, "adopted, not posted again");
+    let history = fake.calls().into_iter().filter(|c| c.method == "conversations.history").count();
+    assert_eq!(history, 1, "the history is read only when the outcome is unknown");
+    let sent = app.store.outbox_message(card.id).await.unwrap().unwrap();
+    assert_eq!(sent.state, "sent");
+    assert!(sent.platform_ref.unwrap().starts_with("presales:"));
+    // A message whose attempt never reached Slack is posted once, after the lookup finds nothing.
+    open_ticket(&app, "Claimed then killed").await;
+    let now = next.now();
+    let claimed = app.store.claim_due("killed", now, now + Duration::seconds(30), 5).await.unwrap();
+    let card = claimed.into_iter().next().unwrap();
+    assert!(app
+        .store
+        .renew_lease(card.id, "killed", now, now + Duration::seconds(30))
+        .await
+        .unwrap());
+    next.advance(Duration::seconds(31));
+    assert_eq!(next.step().await, 1);
+    assert_eq!(posts_of(&fake, "Claimed then killed"), 1);
+}

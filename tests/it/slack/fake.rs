@@ -205,6 +205,28 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
                 json!({ "ok": true, "user": { "id": user, "deleted": user.starts_with("UGONE"), "is_bot": user.starts_with("UBOT") } })
             }
         }
+        "conversations.open" => {
+            let user = body["users"].as_str().unwrap_or_default();
+            json!({ "ok": true, "channel": { "id": format!("D{user}") } })
+        }
+        // What was posted to the channel (or, for `D<user>`, to the user), newest first, with
+        // the metadata each post carried.
+        "conversations.history" => {
+            let channel = body["channel"].as_str().unwrap_or_default().to_string();
+            let user = channel.strip_prefix('D').map(String::from);
+            let messages: Vec<Value> = state
+                .calls
+                .iter()
+                .rev()
+                .filter(|c| c.method == "chat.postMessage" && c.status == 200 && c.answer["ok"] == true)
+                .filter(|c| {
+                    let to = c.body["channel"].as_str().unwrap_or_default();
+                    to == channel || user.as_deref() == Some(to)
+                })
+                .map(|c| json!({ "ts": c.answer["ts"], "text": c.body["text"], "metadata": c.body["metadata"] }))
+                .collect();
+            json!({ "ok": true, "messages": messages, "has_more": false })
+        }
         "apps.connections.open" => match &state.socket_url {
             Some(url) => json!({ "ok": true, "url": url }),
             None => json!({ "ok": false, "error": "invalid_auth" }),
