@@ -3,4 +3,5 @@
 
 pub mod console;
 pub mod discord;
+pub(crate) mod replay;
 pub mod slack;

@@ -41,6 +41,8 @@ pub struct Handler {
     verifier: SignatureVerifier,
     /// Users known to be members of the firm's server, for direct messages.
     members: Arc<std::sync::Mutex<HashMap<String, std::time::Instant>>>,
+    /// Interaction ids accepted lately, refused again at once without waiting on the database.
+    replays: Arc<crate::chat::replay::ReplayGuard>,
 }
 
 /// Discord's directory of people: a member of the firm's server who is not a bot.
@@ -87,7 +89,7 @@ impl Handler {
         let rest = DiscordRest::new(&settings);
         let people = People { rest: rest.clone(), guild: app.settings.discord_guild_id.clone() };
         let app = app.with_directory(Arc::new(people)).on_platform("discord");
-        Handler { app, settings, rest, verifier, members: Arc::default() }
+        Handler { app, settings, rest, verifier, members: Arc::default(), replays: Arc::default() }
     }
 
     /// The bot serves one firm (SPEC 7): an interaction from another server is refused, and a
@@ -290,17 +292,13 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
         }
     };
     if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
-        match handler.app.store.first_delivery_of_event(&format!("discord:{id}"), now).await {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(interaction = %id, "refused a replayed Discord interaction");
-                return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
-            }
-            // Without the database nothing can act anyway; the answer will say so.
-            Err(error) => tracing::error!(
-                error = format!("{error:#}"),
-                "could not record a Discord interaction id"
-            ),
+        let key = format!("discord:{id}");
+        let seconds = now.timestamp();
+        if !handler.replays.first_time(&key, seconds, seconds)
+            || !crate::chat::replay::first_in_database(&handler.app.store, &key, now).await
+        {
+            tracing::warn!(interaction = %id, "refused a replayed Discord interaction");
+            return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
         }
     }
     if !handler.serves(&incoming).await {

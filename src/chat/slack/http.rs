@@ -104,37 +104,21 @@ async fn accept(
         let timestamp = header(verify::TIMESTAMP_HEADER).trim();
         let sent_at = timestamp.parse().unwrap_or_default();
         // A request is its timestamp and body, whatever spelling its signature came in.
-        let key = super::replay::request_key(timestamp, &body);
-        if !slack.replays.first_time(&key, sent_at, now) || !first_in_database(slack, &key).await {
+        let key = crate::chat::replay::request_key(timestamp, &body);
+        if !slack.replays.first_time(&key, sent_at, now)
+            || !crate::chat::replay::first_in_database(
+                &slack.app.store,
+                &key,
+                slack.app.clock.now(),
+            )
+            .await
+        {
             tracing::warn!("refused a replayed Slack request");
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
     }
     Ok(body)
 }
-
-/// Whether no instance sharing the database has accepted this request before. The database is
-/// given a moment only: if it is busy (an import), the in-memory guard has already refused a
-/// replay to this instance, and the acknowledgement must not miss Slack's three seconds.
-async fn first_in_database(slack: &Slack, key: &str) -> bool {
-    let recorded = slack.app.store.first_delivery_of_event(key, slack.app.clock.now());
-    match tokio::time::timeout(REPLAY_CHECK_WITHIN, recorded).await {
-        Ok(Ok(first)) => first,
-        Ok(Err(error)) => {
-            tracing::warn!(error = %error, "could not record a Slack request; accepting it once here");
-            true
-        }
-        Err(_) => {
-            tracing::warn!(
-                "the database is busy; the Slack replay check fell back to this instance"
-            );
-            true
-        }
-    }
-}
-
-/// How long the shared replay check may take before the request is answered anyway.
-const REPLAY_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The workspace a signed request comes from: the acting user's team where Slack names it (a
 /// shared channel's guest belongs to another), else the workspace's. Commands are forms with

@@ -17,7 +17,6 @@ mod groups;
 mod http;
 mod interactions;
 mod modals;
-mod replay;
 pub mod socket_mode;
 pub mod verify;
 mod web_api;
@@ -87,7 +86,7 @@ pub(crate) struct Slack {
     pub settings: Arc<SlackSettings>,
     pub api: web_api::WebApi,
     groups: Arc<groups::GroupCache>,
-    replays: Arc<replay::ReplayGuard>,
+    replays: Arc<crate::chat::replay::ReplayGuard>,
 }
 
 impl Slack {

@@ -270,3 +270,28 @@ async fn register_bulk_overwrites_the_commands_globally_or_in_one_guild() {
         call.body[5]["options"].as_array().unwrap().iter().find(|o| o["name"] == "won").unwrap();
     assert_eq!(won["options"][0]["type"], 6, "the project manager is a user picker");
 }
+
+/// While another writer holds the SQLite database (an import), an interaction is still answered
+/// (deferred) within Discord's three seconds, and the answer follows once the database is free.
+#[tokio::test]
+async fn a_locked_database_does_not_cost_the_acknowledgement() {
+    use sqlx::Connection;
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let mut blocker = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut blocker).await.unwrap();
+    let command = harness.command(
+        SELLER,
+        "deal",
+        json!([{
+            "type": 1, "name": "new",
+            "options": [text("name", "Locked"), text("package", "crm-rollout")]
+        }]),
+    );
+    let started = std::time::Instant::now();
+    let answer = harness.post(&command).await;
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(3), "answered after {waited:?}");
+    assert!(matches!(answer.kind(), 4 | 5), "{answer:?}");
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+}

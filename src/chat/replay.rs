@@ -1,16 +1,20 @@
-//! Refusing replays of signed requests. Slack never resends a slash command or an interaction, so
-//! a request seen before (the same timestamp and body, however its signature is spelt) is a copy
-//! someone captured and sent again within the five-minute window. Each request's key is
+//! Refusing replays of signed requests. Slack never resends a slash command or an interaction,
+//! and Discord sends each interaction once, so a request seen before (for Slack the same
+//! timestamp and body, however its signature is spelt; for Discord the same interaction id) is a
+//! copy someone captured and sent again within the signature's time window. Each request's key is
 //! remembered here, in memory, until its timestamp leaves the window, and in the database
 //! (`processed_events`), where every instance sharing it, and this one after a restart, sees it.
-//! (Events are retried by Slack and are de-duplicated by `event_id` instead.)
+//! The database is given a moment only (`first_in_database`): busy (an import), the in-memory
+//! guard has already refused a replay to this instance, and the acknowledgement must not miss the
+//! platform's three seconds. (Slack events are retried and de-duplicated by `event_id` instead.)
 
 use sha2::{Digest, Sha256};
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
-use super::verify::MAX_SKEW_SECONDS;
+use super::slack::verify::MAX_SKEW_SECONDS;
+use crate::store::Store;
 
 /// The signatures accepted within the window.
 #[derive(Default)]
@@ -23,6 +27,29 @@ struct Seen {
     signatures: HashSet<String>,
     /// `(forget after, signature)` in the order they were accepted.
     expiries: VecDeque<(i64, String)>,
+}
+
+/// How long the shared replay check may take before the request is answered anyway.
+const CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Whether no instance sharing the database has accepted the request `key` before (true when
+/// the database does not answer in time: the in-memory guard has then decided alone).
+pub(crate) async fn first_in_database(
+    store: &Store,
+    key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    match tokio::time::timeout(CHECK_WITHIN, store.first_delivery_of_event(key, now)).await {
+        Ok(Ok(first)) => first,
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "could not record a request id; accepting it once here");
+            true
+        }
+        Err(_) => {
+            tracing::warn!("the database is busy; the replay check fell back to this instance");
+            true
+        }
+    }
 }
 
 /// A request's key: a hash of its timestamp and body.
