@@ -111,6 +111,27 @@ impl Default for Settings {
     }
 }
 
+/// The chat platform a channel or user id belongs to: `slack:`/`discord:` when prefixed, else by
+/// its shape (Discord ids are all digits; Slack's start with a letter).
+pub fn platform_of(id: &str) -> &'static str {
+    match id.split_once(':') {
+        Some(("slack", _)) => "slack",
+        Some(("discord", _)) => "discord",
+        _ if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => "discord",
+        _ => "slack",
+    }
+}
+
+/// A channel setting for `platform`: a setting may name one channel (`C0LEAD`), or one per
+/// platform (`slack:C0LEAD,discord:1090000000000000001`) for an instance serving both; the
+/// platform's own entry is taken, else the first. The answer keeps its `slack:`/`discord:`
+/// prefix, so delivery knows where it goes.
+pub fn pick_channel(setting: &str, platform: Option<&str>) -> String {
+    let entries: Vec<&str> = setting.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    let own = platform.and_then(|p| entries.iter().find(|e| e.starts_with(&format!("{p}:"))));
+    own.or(entries.first()).map(|e| e.to_string()).unwrap_or_default()
+}
+
 impl Settings {
     /// The firm's time zone, or why `timezone` is not one.
     pub fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
@@ -201,6 +222,19 @@ mod tests {
         assert_eq!(settings.approvers, vec!["U1"]);
         assert_eq!(settings.leadership_channel, "C9");
         assert_eq!(settings.horizon_weeks, 52);
+    }
+
+    #[test]
+    fn a_channel_setting_may_name_one_channel_per_platform() {
+        let both = "slack:C0LEAD, discord:1090000000000000001";
+        assert_eq!(pick_channel(both, Some("discord")), "discord:1090000000000000001");
+        assert_eq!(pick_channel(both, Some("slack")), "slack:C0LEAD");
+        assert_eq!(pick_channel(both, None), "slack:C0LEAD");
+        assert_eq!(pick_channel("C0LEAD", Some("discord")), "C0LEAD");
+        assert_eq!(platform_of("discord:1"), "discord");
+        assert_eq!(platform_of("1090000000000000001"), "discord");
+        assert_eq!(platform_of("C0LEAD"), "slack");
+        assert_eq!(platform_of("U-SELLER"), "slack");
     }
 
     #[test]

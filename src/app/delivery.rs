@@ -223,6 +223,9 @@ async fn tell_of_failure(
         tx.enqueue(message, now).await?;
     }
     if let Some(ops) = &policy.ops_channel {
+        // Operations hears on the platform the message was for.
+        let (Target::Channel(id) | Target::User(id)) = &failed.target;
+        let ops = crate::config::pick_channel(ops, Some(crate::config::platform_of(id)));
         let mut alert = Reply::new("delivery_failed");
         alert.headline = format!("Outbox message {} to {place} failed for good.", failed.id);
         alert.body = format!(
@@ -233,7 +236,7 @@ async fn tell_of_failure(
         );
         let message = NewMessage {
             idempotency_key: format!("failed:{}:ops", failed.id),
-            target: Target::Channel(ops.clone()),
+            target: Target::Channel(ops),
             reply: &alert,
             updates: None,
             caused_by: Some("keepable".into()),

@@ -115,6 +115,12 @@ impl App {
     }
 
     /// This copy of the app, checking people against `directory`.
+    /// A configured channel (`leadership_channel`…) as this copy's platform names it.
+    pub(crate) fn channel(&self, setting: &str) -> String {
+        let platform = Some(self.platform).filter(|p| *p == "slack" || *p == "discord");
+        crate::config::pick_channel(setting, platform)
+    }
+
     /// This copy of the app, serving `platform` (named in metrics).
     pub fn on_platform(mut self, platform: &'static str) -> App {
         self.platform = platform;

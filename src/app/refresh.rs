@@ -205,7 +205,7 @@ async fn tell_operations(
             format!("The drop folder {} was not imported: the data is as it was.", dir.display())
         }
     };
-    let Some(channel) = app.settings.ops_channel.clone() else {
+    let Some(channel) = app.settings.ops_channel.as_deref().map(|c| app.channel(c)) else {
         tracing::warn!(summary = %run.text(), "{headline} (no ops_channel to tell)");
         return Ok(());
     };

@@ -14,9 +14,11 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::app::delivery::{deliver_due_with, Deliver, DeliveryPolicy};
+use crate::app::delivery::{deliver_due_with, Deliver, DeliveryError, DeliveryPolicy};
+use crate::app::reply::Target;
 use crate::app::App;
 use crate::chat::{discord, slack};
+use crate::store::outbox::OutboundMessage;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use tokio::sync::watch;
@@ -41,19 +43,59 @@ impl Platforms {
         })
     }
 
-    /// Who delivers the outbox: Slack when configured, else Discord. The configured channels and
-    /// approvers are one platform's ids, so an instance delivers to one platform.
+    /// Who delivers the outbox: each message to its platform (a `slack:`/`discord:` prefix, else
+    /// the shape of its channel or user id), so one instance serves Slack and Discord together.
     pub fn deliverer(&self) -> Option<Arc<dyn Deliver>> {
-        if self.slack.is_some() && self.discord.is_some() {
-            tracing::warn!("both Slack and Discord are configured: outbound messages go to Slack; run one instance per platform");
+        let slack: Option<Arc<dyn Deliver>> = self
+            .slack
+            .as_ref()
+            .map(|s| Arc::new(slack::SlackDelivery::new(s.clone())) as Arc<dyn Deliver>);
+        let discord: Option<Arc<dyn Deliver>> = self
+            .discord
+            .as_ref()
+            .map(|s| Arc::new(discord::DiscordDelivery::new(s.clone())) as Arc<dyn Deliver>);
+        if slack.is_none() && discord.is_none() {
+            return None;
         }
-        if let Some(settings) = &self.slack {
-            return Some(Arc::new(slack::SlackDelivery::new(settings.clone())));
-        }
-        if let Some(settings) = &self.discord {
-            return Some(Arc::new(discord::DiscordDelivery::new(settings.clone())));
-        }
-        None
+        Some(Arc::new(Routed { slack, discord }))
+    }
+}
+
+/// Delivery to whichever platform a message is for.
+struct Routed {
+    slack: Option<Arc<dyn Deliver>>,
+    discord: Option<Arc<dyn Deliver>>,
+}
+
+#[async_trait::async_trait]
+impl Deliver for Routed {
+    async fn deliver(
+        &self,
+        message: &OutboundMessage,
+        replaces: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, DeliveryError> {
+        let (Target::Channel(id) | Target::User(id)) = &message.target;
+        let platform = crate::config::platform_of(id);
+        let bare = id.split_once(':').map(|(_, rest)| rest).unwrap_or(id).to_string();
+        let deliverer = match (platform, &self.slack, &self.discord) {
+            ("slack", Some(slack), _) => slack,
+            ("discord", _, Some(discord)) => discord,
+            // The only platform configured takes what names no other.
+            (_, Some(only), None) | (_, None, Some(only)) => only,
+            _ => {
+                return Err(DeliveryError::Permanent(format!(
+                    "{} is a {platform} id, and {platform} is not configured",
+                    message.target
+                )))
+            }
+        };
+        let mut routed = message.clone();
+        routed.target = match &message.target {
+            Target::Channel(_) => Target::Channel(bare),
+            Target::User(_) => Target::User(bare),
+        };
+        deliverer.deliver(&routed, replaces, now).await
     }
 }
 

@@ -128,6 +128,20 @@ impl Tx {
         Ok(ids)
     }
 
+    /// Where message `id` was addressed.
+    pub async fn outbox_target(&mut self, id: i64) -> StoreResult<Option<Target>> {
+        let target: Option<String> = sqlx::query_scalar("SELECT target FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        target
+            .map(|t| {
+                t.parse()
+                    .map_err(|e: crate::domain::UnknownValue| StoreError::Corrupt(e.to_string()))
+            })
+            .transpose()
+    }
+
     /// The id of the message queued under `key`, if one was.
     pub async fn outbox_id(&mut self, key: &str) -> StoreResult<Option<i64>> {
         let row = sqlx::query("SELECT id FROM outbox WHERE idempotency_key = $1")

@@ -7,7 +7,7 @@
 mod approvals;
 mod commands;
 mod delivery;
-mod fake;
+pub(crate) mod fake;
 mod requests;
 mod tickets;
 

@@ -169,7 +169,7 @@ impl App {
                 None => Err(conflict.into()),
             };
         }
-        let target = Target::Channel(self.settings.leadership_channel.clone());
+        let target = Target::Channel(self.channel(&self.settings.leadership_channel));
         let key = format!("approval:{}:card", approval.id);
         let message_id = self.send(&mut tx, &actor.user, key, target, &card, None).await?;
         tx.set_approval_message(&approval.id, message_id).await?;
@@ -267,14 +267,13 @@ impl App {
     /// The reminders and escalations of a decided request lose their buttons where they were
     /// posted, and say how it ended.
     async fn settle_reminders(&self, tx: &mut Tx, approval: &Approval) -> Result<(), AppError> {
-        for (what, channel) in [
-            ("approval", &self.settings.leadership_channel),
-            ("escalation", &self.settings.escalation_channel),
-        ] {
+        for what in ["approval", "escalation"] {
             let Some(posted) = tx.outbox_id(&format!("approval:{}:{what}", approval.id)).await?
             else {
                 continue;
             };
+            // The update goes where the reminder went.
+            let Some(target) = tx.outbox_target(posted).await? else { continue };
             let mut settled = self.approval_reminder(approval, what)?;
             settled.actions.clear();
             settled.headline = match (approval.state, &approval.decided_by) {
@@ -291,15 +290,7 @@ impl App {
                 ),
             };
             let key = format!("approval:{}:{what}:{}", approval.id, approval.state);
-            self.send(
-                tx,
-                decided_by(approval),
-                key,
-                Target::Channel(channel.clone()),
-                &settled,
-                Some(posted),
-            )
-            .await?;
+            self.send(tx, decided_by(approval), key, target, &settled, Some(posted)).await?;
         }
         Ok(())
     }
@@ -387,7 +378,7 @@ impl App {
         let capacity = self.freshness_of(tx.last_import().await?);
         let card =
             self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
-        let leadership = Target::Channel(self.settings.leadership_channel.clone());
+        let leadership = Target::Channel(self.channel(&self.settings.leadership_channel));
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
         self.send(tx, decided_by(approval), key, leadership, &card, approval.message_id).await?;
         let context = json!({"id": approval.id, "what": approval.describe(), "state": approval.state, "decided_by": approval.decided_by, "reason": approval.reason});

@@ -73,8 +73,10 @@ impl App {
     /// Reminds leadership of (or escalates) pending requests whose `timer` is due.
     async fn chase_approvals(&self, timer: ApprovalTimer) -> Result<usize, AppError> {
         let (channel, what) = match timer {
-            ApprovalTimer::Escalation => (&self.settings.escalation_channel, "escalation"),
-            _ => (&self.settings.leadership_channel, "approval"),
+            ApprovalTimer::Escalation => {
+                (self.channel(&self.settings.escalation_channel), "escalation")
+            }
+            _ => (self.channel(&self.settings.leadership_channel), "approval"),
         };
         let mut chased = 0;
         for approval in self.store.approvals_due(timer, self.clock.now()).await? {
@@ -84,8 +86,14 @@ impl App {
                 let key = format!("approval:{}:{what}", approval.id);
                 self.send(&mut tx, "keepable", key, Target::Channel(channel.clone()), &reply, None)
                     .await?;
-                self.audit(&mut tx, "keepable", &format!("approval.{what}"), &approval.id, channel)
-                    .await?;
+                self.audit(
+                    &mut tx,
+                    "keepable",
+                    &format!("approval.{what}"),
+                    &approval.id,
+                    &channel,
+                )
+                .await?;
                 chased += 1;
             }
             tx.commit().await?;

@@ -93,7 +93,7 @@ impl App {
         let card = self.ticket_card(&ticket, deal.as_ref().map(|d| d.name.as_str()))?;
         let mut tx = self.store.begin().await?;
         tx.insert_ticket(&ticket).await?;
-        let presales = Target::Channel(self.settings.presales_channel.clone());
+        let presales = Target::Channel(self.channel(&self.settings.presales_channel));
         let message_id = self
             .send(&mut tx, &actor.user, format!("ticket:{}:card", ticket.id), presales, &card, None)
             .await?;
@@ -240,7 +240,7 @@ impl App {
             None => None,
         };
         let card = self.ticket_card(ticket, deal_name.as_deref())?;
-        let presales = Target::Channel(self.settings.presales_channel.clone());
+        let presales = Target::Channel(self.channel(&self.settings.presales_channel));
         let step = if ticket.deliverable_id.is_some() { "library" } else { ticket.state.as_str() };
         self.send(
             tx,

@@ -303,3 +303,36 @@ async fn a_message_posted_by_a_worker_that_died_is_adopted_not_posted_twice(db: 
     assert_eq!(next.step().await, 1);
     assert_eq!(posts_of(&fake, "Claimed then killed"), 1);
 }
+
+// One instance serving Slack and Discord together: each message goes to the platform of the
+// action that caused it, to that platform's own channel for a setting that names one per
+// platform.
+on_both_databases!(one_instance_delivers_to_slack_and_discord_together);
+async fn one_instance_delivers_to_slack_and_discord_together(db: TestDb) {
+    let settings = keepable::config::Settings {
+        presales_channel: "slack:presales,discord:1090000000000000009".into(),
+        ..settings()
+    };
+    let app = demo_app(&db, settings).await;
+    let slack_fake = FakeSlack::start().await;
+    let discord_fake = crate::discord::fake::FakeDiscord::start().await;
+    let mut both = platforms(&slack_fake);
+    both.discord = Some(std::sync::Arc::new(keepable::chat::discord::DiscordSettings {
+        application_id: Some(crate::discord::APPLICATION_ID.into()),
+        bot_token: Some(crate::discord::BOT_TOKEN.into()),
+        api_url: discord_fake.api_url.clone(),
+        ..keepable::chat::discord::DiscordSettings::new(crate::discord::PUBLIC_KEY)
+    }));
+    let worker = OutboxWorker::new(&app, both.deliverer().unwrap(), "both");
+    let on_slack = app.clone().on_platform("slack");
+    let on_discord = app.clone().on_platform("discord");
+    assert!(!on_slack.ask(&actor("U-SELLER", "C-DEAL"), "/scope Slack-side CPQ").await.is_error());
+    let discord_seller = actor("400000000000000001", "1090000000000000002");
+    assert!(!on_discord.ask(&discord_seller, "/scope Discord-side CPQ").await.is_error());
+    worker.step().await;
+    assert_eq!(posts_of(&slack_fake, "Slack-side CPQ"), 1);
+    assert_eq!(posts_of(&slack_fake, "Discord-side CPQ"), 0);
+    let discord_posts = discord_fake.calls_to("POST", "/channels/1090000000000000009/messages");
+    assert_eq!(discord_posts.len(), 1, "{discord_posts:?}");
+    assert!(discord_posts[0].body.to_string().contains("Discord-side CPQ"));
+}
