@@ -336,3 +336,22 @@ async fn one_instance_delivers_to_slack_and_discord_together(db: TestDb) {
     assert_eq!(discord_posts.len(), 1, "{discord_posts:?}");
     assert!(discord_posts[0].body.to_string().contains("Discord-side CPQ"));
 }
+
+on_both_databases!(two_instances_share_a_backlog_and_post_each_message_once);
+async fn two_instances_share_a_backlog_and_post_each_message_once(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let fake = FakeSlack::start().await;
+    for n in 0..12 {
+        open_ticket(&app, &format!("Shared backlog item {n}")).await;
+    }
+    let second_store = keepable::store::Store::connect(&db.url).await.unwrap();
+    let second_app = App::new(second_store, settings(), app.clock).unwrap();
+    let first = OutboxWorker::new(&app, platforms(&fake).deliverer().unwrap(), "first");
+    let second = OutboxWorker::new(&second_app, platforms(&fake).deliverer().unwrap(), "second");
+    let (a, b) = tokio::join!(first.step(), second.step());
+    assert_eq!(a + b, 12, "every card once, shared: {a} + {b} on {}", db.url);
+    for n in 0..12 {
+        assert_eq!(posts_of(&fake, &format!("Shared backlog item {n}\"")), 1, "item {n}");
+    }
+    all_sent(&app).await;
+}
