@@ -164,34 +164,46 @@ impl App {
         };
         let mut answer = answer;
         if answer.earliest_start.is_none() {
-            let capacity = self.store.capacity().await?;
-            answer.why_not = shortfalls(
-                &computed.pattern,
-                &capacity.people,
-                &result.per_requirement,
-                computed.window.horizon,
-            )
-            .iter()
-            .map(|s| explain_shortfall(s, &role_name))
-            .collect();
+            answer.why_not = self.why_not(&computed, &role_name).await?;
         }
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {
             let id = self.offer_on(actor, terms, &on).await?;
-            if on.deal.is_some() {
-                reply.actions.push(
-                    Button::new(Action::CommitStart(id.clone()), "Commit this start").primary(),
-                );
-                reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
-            }
-            if answer.package.is_some() && self.exceptions_possible(&mut reply) {
-                reply
-                    .actions
-                    .push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
-            }
-            on.explain(&mut reply, "commit or hold this start");
+            self.start_buttons(&mut reply, id, answer.package.is_some(), &on);
         }
         Ok(reply)
+    }
+
+    /// Why no start was found, requirement by requirement.
+    async fn why_not(
+        &self,
+        computed: &StartAnswer,
+        role_name: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Vec<String>, AppError> {
+        let capacity = self.store.capacity().await?;
+        let found = shortfalls(
+            &computed.pattern,
+            &capacity.people,
+            &computed.result.per_requirement,
+            computed.window.horizon,
+        );
+        Ok(found.iter().map(|s| explain_shortfall(s, role_name)).collect())
+    }
+
+    /// The buttons of an earliest-start answer: only those that can work here.
+    fn start_buttons(&self, reply: &mut Reply, id: String, package: bool, on: &AnswerDeal) {
+        if on.deal.is_some() {
+            reply
+                .actions
+                .push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
+            reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
+        }
+        if package && self.exceptions_possible(reply) {
+            reply
+                .actions
+                .push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
+        }
+        on.explain(reply, "commit or hold this start");
     }
 
     pub(super) async fn staffing(&self, given: &str) -> Result<Reply, AppError> {

@@ -26,7 +26,7 @@ use reader::Reader;
 pub use checks::{check, history_without_package, KnownIds};
 
 /// The files `import` reads, in the order their rows are written.
-const FILES: [&str; 10] = [
+pub const FILES: [&str; 10] = [
     "roles.csv",
     "people.csv",
     "packages.csv",

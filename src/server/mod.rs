@@ -181,6 +181,38 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
     let health = Health::new(app.clone(), platforms.deliverer().is_some());
+    let workers = spawn_workers(&app, &platforms, intervals, &health, &stopping);
+    let connections = connect_platforms(&app, &platforms);
+    let listener = listener::GuardedListener::new(
+        listener,
+        listener::MAX_CONNECTIONS,
+        intervals.connection_timeout,
+    );
+    let served = axum::serve(listener, router(app, &platforms, health))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop.send(true);
+    for connection in connections {
+        connection.abort();
+    }
+    for worker in workers {
+        // The step in hand finishes; a worker stuck past the grace period is cut off.
+        let abort = worker.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
+            abort.abort();
+        }
+    }
+    Ok(served?)
+}
+
+/// The timed workers: due work, outbox delivery, the drop folder, as `intervals` asks.
+fn spawn_workers(
+    app: &App,
+    platforms: &Platforms,
+    intervals: Intervals,
+    health: &Health,
+    stopping: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut workers = Vec::new();
     if let Some(every) = intervals.due {
         let due_app = app.clone();
@@ -224,6 +256,11 @@ pub async fn run(
             }
         }));
     }
+    workers
+}
+
+/// Slack Socket Mode and the Discord gateway, for firms without a public URL.
+fn connect_platforms(app: &App, platforms: &Platforms) -> Vec<tokio::task::JoinHandle<()>> {
     let mut connections = Vec::new();
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
         let socket_app = app.clone();
@@ -241,26 +278,7 @@ pub async fn run(
             }
         }));
     }
-    let listener = listener::GuardedListener::new(
-        listener,
-        listener::MAX_CONNECTIONS,
-        intervals.connection_timeout,
-    );
-    let served = axum::serve(listener, router(app, &platforms, health))
-        .with_graceful_shutdown(shutdown)
-        .await;
-    let _ = stop.send(true);
-    for connection in connections {
-        connection.abort();
-    }
-    for worker in workers {
-        // The step in hand finishes; a worker stuck past the grace period is cut off.
-        let abort = worker.abort_handle();
-        if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
-            abort.abort();
-        }
-    }
-    Ok(served?)
+    connections
 }
 
 /// How long a worker may take to finish its step at shutdown.

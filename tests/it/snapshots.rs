@@ -14,18 +14,7 @@ use keepable::store::{ImportOptions, Store};
 
 use crate::support::{actor, now, on_both_databases, settings, today, TestDb};
 
-const FILES: [&str; 10] = [
-    "roles.csv",
-    "people.csv",
-    "packages.csv",
-    "package_roles.csv",
-    "deliverables.csv",
-    "package_items.csv",
-    "holidays.csv",
-    "allocations.csv",
-    "time_off.csv",
-    "history.csv",
-];
+use keepable::import::FILES;
 
 /// The demo firm's folder as a firm's export: file name and text.
 fn demo_export() -> HashMap<&'static str, String> {

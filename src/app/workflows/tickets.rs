@@ -8,7 +8,7 @@ use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
 use crate::app::text::user;
 use crate::app::Actor;
-use crate::domain::deal::{slug, unique_slug};
+use crate::domain::deal::{slug, unique_slug, Deal};
 use crate::domain::firm::{Category, Deliverable};
 use crate::domain::library::normalize;
 use crate::domain::offer::{OfferKind, OfferTerms};
@@ -34,41 +34,11 @@ impl App {
             ),
             None => self.current_deal(actor, None).await.ok(),
         };
-        if offer_id.is_none() {
-            // Typed, not pressed: an item the library already has needs no scoping.
-            let library = self.store.library().await?;
-            if let Some(known) = library.find_exact(description) {
-                let name = known.name.clone();
-                let deal_id = deal.as_ref().map(|d| d.id.clone());
-                let mut reply =
-                    self.included(actor, &name, package.as_deref(), deal_id.as_deref()).await?;
-                reply.body = format!(
-                    "'{}' is already in the library as {name}: no ticket is needed, here is its answer.\n{}",
-                    user(description.trim()),
-                    reply.body
-                );
-                return Ok(reply);
-            }
-        }
-        if let Some(deal) = &deal {
-            // The same request twice on one deal is one ticket.
-            let wanted = normalize(description);
-            if let Some(open) = self.store.tickets_for_deal(&deal.id).await?.into_iter().find(|t| {
-                normalize(&t.description) == wanted
-                    && matches!(
-                        t.state,
-                        TicketState::Open | TicketState::Accepted | TicketState::Scoped
-                    )
-            }) {
-                let mut reply = self.ticket_reply(&open, Some(&deal.name))?;
-                reply.headline = format!(
-                    "Scoping ticket {} is already {} for this on {}: no second ticket was opened.",
-                    open.id,
-                    open.state,
-                    user(&deal.name)
-                );
-                return Ok(reply);
-            }
+        if let Some(answered) = self
+            .needs_no_ticket(actor, description, deal.as_ref(), package.as_deref(), offer_id)
+            .await?
+        {
+            return Ok(answered);
         }
         let now = self.clock.now();
         let ticket = Ticket {
@@ -101,6 +71,54 @@ impl App {
         self.audit(&mut tx, &actor.user, "ticket.opened", &ticket.id, &ticket.description).await?;
         tx.commit().await?;
         self.ticket_reply(&ticket, deal.as_ref().map(|d| d.name.as_str()))
+    }
+
+    /// A request that needs no new ticket: typed for an item the library already has (its
+    /// inclusion answer instead), or the same request as an open ticket on the deal (that one).
+    async fn needs_no_ticket(
+        &self,
+        actor: &Actor,
+        description: &str,
+        deal: Option<&Deal>,
+        package: Option<&str>,
+        offer_id: Option<&str>,
+    ) -> Result<Option<Reply>, AppError> {
+        if offer_id.is_none() {
+            // Typed, not pressed: an item the library already has needs no scoping.
+            let library = self.store.library().await?;
+            if let Some(known) = library.find_exact(description) {
+                let name = known.name.clone();
+                let deal_id = deal.map(|d| d.id.clone());
+                let mut reply = self.included(actor, &name, package, deal_id.as_deref()).await?;
+                reply.body = format!(
+                    "'{}' is already in the library as {name}: no ticket is needed, here is its answer.\n{}",
+                    user(description.trim()),
+                    reply.body
+                );
+                return Ok(Some(reply));
+            }
+        }
+        if let Some(deal) = deal {
+            // The same request twice on one deal is one ticket.
+            let wanted = normalize(description);
+            if let Some(open) = self.store.tickets_for_deal(&deal.id).await?.into_iter().find(|t| {
+                normalize(&t.description) == wanted
+                    && matches!(
+                        t.state,
+                        TicketState::Open | TicketState::Accepted | TicketState::Scoped
+                    )
+            }) {
+                let mut reply = self.ticket_reply(&open, Some(&deal.name))?;
+                reply.headline = format!(
+                    "Scoping ticket {} is already {} for this on {}: no second ticket was opened.",
+                    open.id,
+                    open.state,
+                    user(&deal.name)
+                );
+                return Ok(Some(reply));
+            }
+        }
+        Ok(None)
     }
 
     pub(super) async fn open_ticket_from_offer(
