@@ -355,3 +355,63 @@ async fn two_instances_share_a_backlog_and_post_each_message_once(db: TestDb) {
     }
     all_sent(&app).await;
 }
+
+/// `keepable serve` killed with SIGKILL while Slack is slow to answer a post it has already
+/// made: after a restart every message is delivered, none twice (the one in flight is found in
+/// the channel's history and adopted), and nothing waits longer than the lease.
+#[tokio::test]
+async fn a_serve_killed_mid_delivery_loses_nothing_and_posts_nothing_twice() {
+    let db = TestDb::sqlite();
+    let app = demo_app(&db, settings()).await;
+    for n in 0..6 {
+        open_ticket(&app, &format!("Killed-delivery item {n}")).await;
+    }
+    let fake = FakeSlack::start().await;
+    fake.slow_posts(StdDuration::from_secs(3));
+    let serve = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keepable"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", &db.url)
+            .env("SLACK_SIGNING_SECRET", super::SECRET)
+            .env("SLACK_BOT_TOKEN", super::BOT_TOKEN)
+            .env("SLACK_API_URL", fake.api_url())
+            .env("KEEPABLE_SLACK_TEAM_ID", "T-TEST")
+            .env("KEEPABLE_LEASE_SECONDS", "5")
+            .env_remove("KEEPABLE_CONFIG")
+            .env_remove("KEEPABLE_NOW")
+            .env_remove("KEEPABLE_TODAY")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = serve();
+    // The first post has reached Slack; its answer is three seconds away.
+    fake.until(|| fake.calls().into_iter().find(|c| c.method == "chat.postMessage")).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    fake.slow_posts(StdDuration::ZERO);
+    let mut second = serve();
+    let all_sent = async {
+        loop {
+            let messages = app.store.outbox_messages().await.unwrap();
+            if messages.iter().all(|m| m.state == "sent") {
+                return messages;
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+    };
+    let messages = crate::support::or_fail("every message is delivered", all_sent).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(messages.len(), 6);
+    let looked = fake.calls().into_iter().filter(|c| c.method == "conversations.history").count();
+    assert!(looked >= 1, "the message in flight was looked for before posting again");
+    for n in 0..6 {
+        let item = format!("Killed-delivery item {n}\"");
+        let posted = attempts(&fake)
+            .iter()
+            .filter(|c| c.answer["ok"] == true && text_of(&c.body).contains(&item))
+            .count();
+        assert_eq!(posted, 1, "{item} posted once");
+    }
+}

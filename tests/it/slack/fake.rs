@@ -51,6 +51,8 @@ struct Recorded {
     groups: HashMap<String, Vec<String>>,
     /// What `apps.connections.open` answers (Socket Mode).
     socket_url: Option<String>,
+    /// How late `chat.postMessage` is answered.
+    post_delay: Option<std::time::Duration>,
     next_ts: u64,
 }
 
@@ -91,6 +93,12 @@ impl FakeSlack {
     /// A `response_url` that leads back here.
     pub fn response_url(&self, name: &str) -> String {
         format!("http://{}/response/{name}", self.addr)
+    }
+
+    /// Answers every `chat.postMessage` `delay` late, after recording it: the message is in the
+    /// channel while the poster still waits (a slow Slack; a poster killed meanwhile).
+    pub fn slow_posts(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().post_delay = Some(delay);
     }
 
     /// Fails the next `times` calls to `method` with `failure`.
@@ -156,15 +164,22 @@ async fn api(
 ) -> Response {
     let body = decode(&headers, &body);
     let token = bearer(&headers);
-    let mut state = state.lock().unwrap();
-    let failure = state.failures.get_mut(&method).and_then(VecDeque::pop_front);
-    let (status, answer) = match failure {
-        Some(Failure::RateLimited(_)) => (429, Value::Null),
-        Some(Failure::ServerError) => (500, Value::Null),
-        Some(Failure::Refused(error)) => (200, json!({ "ok": false, "error": error })),
-        None => (200, answer(&mut state, &method, &body)),
+    let (failure, answer, delay) = {
+        let mut recorded = state.lock().unwrap();
+        let failure = recorded.failures.get_mut(&method).and_then(VecDeque::pop_front);
+        let (status, answer) = match failure {
+            Some(Failure::RateLimited(_)) => (429, Value::Null),
+            Some(Failure::ServerError) => (500, Value::Null),
+            Some(Failure::Refused(error)) => (200, json!({ "ok": false, "error": error })),
+            None => (200, answer(&mut recorded, &method, &body)),
+        };
+        let delay = recorded.post_delay.filter(|_| method == "chat.postMessage");
+        recorded.record(Call { method, body, token, status, answer: answer.clone() });
+        (failure, answer, delay)
     };
-    state.record(Call { method, body, token, status, answer: answer.clone() });
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     match failure {
         Some(Failure::RateLimited(seconds)) => {
             (StatusCode::TOO_MANY_REQUESTS, [("retry-after", seconds.to_string())], "")
