@@ -517,3 +517,26 @@ fn an_unknown_time_zone_is_refused_at_start_up() {
     let error = settings.time_zone().unwrap_err().to_string();
     assert!(error.contains("Mars/Olympus") && error.contains("IANA"), "{error}");
 }
+
+on_both_databases!(a_reminder_goes_to_the_platform_where_the_request_was_posted);
+async fn a_reminder_goes_to_the_platform_where_the_request_was_posted(db: TestDb) {
+    let both = keepable::config::Settings {
+        leadership_channel: "slack:C-LEAD,discord:1090000000000000007".into(),
+        ..settings()
+    };
+    let app = demo_app(&db, both.clone()).await.on_platform("discord");
+    let seller = actor("400000000000000001", "1090000000000000002");
+    request_deadline_approval(&app, &seller).await;
+    let later = App::new(
+        app.store.clone(),
+        both,
+        Clock { fixed_now: Some(now() + Duration::hours(5)), fixed_today: Some(today()) },
+    )
+    .unwrap();
+    assert_eq!(later.run_due().await.unwrap().reminded, 1);
+    let targets: Vec<String> =
+        app.store.outbox_messages().await.unwrap().iter().map(|m| m.target.to_string()).collect();
+    let leadership = "channel:discord:1090000000000000007".to_string();
+    assert_eq!(targets.iter().filter(|t| **t == leadership).count(), 2, "{targets:?}");
+    assert!(!targets.iter().any(|t| t.contains("C-LEAD")), "{targets:?}");
+}

@@ -72,14 +72,22 @@ impl App {
 
     /// Reminds leadership of (or escalates) pending requests whose `timer` is due.
     async fn chase_approvals(&self, timer: ApprovalTimer) -> Result<usize, AppError> {
-        let (channel, what) = match timer {
-            ApprovalTimer::Escalation => {
-                (self.channel(&self.settings.escalation_channel), "escalation")
-            }
-            _ => (self.channel(&self.settings.leadership_channel), "approval"),
+        let (setting, what) = match timer {
+            ApprovalTimer::Escalation => (&self.settings.escalation_channel, "escalation"),
+            _ => (&self.settings.leadership_channel, "approval"),
         };
         let mut chased = 0;
         for approval in self.store.approvals_due(timer, self.clock.now()).await? {
+            // On the platform where the request's card went (one instance may serve both).
+            let card = match approval.message_id {
+                Some(id) => self.store.outbox_message(id).await?,
+                None => None,
+            };
+            let platform = card.map(|m| {
+                let (Target::Channel(id) | Target::User(id)) = &m.target;
+                crate::config::platform_of(id)
+            });
+            let channel = crate::config::pick_channel(setting, platform);
             let mut tx = self.store.begin().await?;
             if tx.clear_approval_timer(&approval.id, timer).await? {
                 let reply = self.approval_reminder(&approval, what)?;
