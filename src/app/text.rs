@@ -89,6 +89,8 @@ pub fn terminal(text: &str, style: Terminal) -> String {
                     out.extend(chars.next());
                 }
                 '>' if in_mention => in_mention = false,
+                // Code spans (`/staffing <package>`) read as they are in a terminal.
+                '`' => {}
                 c => out.push(c),
             }
         }
@@ -173,6 +175,17 @@ pub fn bot_mentions(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_terminal_shows_the_bots_formatting_as_plain_text_and_a_persons_as_written() {
+        let marked =
+            format!("*Deal* {} for <@{}> `/staffing <package>`", user("*Acme* `x`"), user("U1"));
+        assert_eq!(
+            terminal(&marked, Terminal::Plain),
+            "Deal *Acme* `x` for @U1 /staffing <package>"
+        );
+        assert_eq!(terminal("*bold*", Terminal::Styled), format!("{BOLD}bold{RESET}"));
+    }
     use super::*;
 
     fn slack(text: &str) -> String {
