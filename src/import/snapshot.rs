@@ -248,6 +248,13 @@ fn always<T: Clone, K: Clone>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<Stored
         .collect()
 }
 
+/// Rows stored with their database row ids (the handle), keyed by `key`.
+fn by_row_id<T>(rows: Vec<(i64, T)>, key: fn(&T) -> RowKey) -> Vec<Stored<RowKey, i64, T>> {
+    rows.into_iter()
+        .map(|(id, row)| Stored { key: key(&row), handle: id, live: true, row })
+        .collect()
+}
+
 /// The plan of an import of `given` (with `files` the files it read) over `stored`. History is
 /// never removed by absence, whatever the mode.
 pub fn plan(stored: StoredFirm, given: &FirmData, files: &[&str], mode: Mode) -> Plan {
@@ -286,25 +293,12 @@ pub fn plan(stored: StoredFirm, given: &FirmData, files: &[&str], mode: Mode) ->
         plan.holidays = Some(diff(stored, &given.holidays, |h| h.date, |_| true, mode));
     }
     if has("allocations.csv") {
-        let stored = stored
-            .allocations
-            .into_iter()
-            .map(|(id, row)| Stored {
-                key: RowKey::of_allocation(&row),
-                handle: id,
-                live: true,
-                row,
-            })
-            .collect();
+        let stored = by_row_id(stored.allocations, RowKey::of_allocation);
         plan.allocations =
             Some(diff(stored, &given.allocations, RowKey::of_allocation, |_| true, mode));
     }
     if has("time_off.csv") {
-        let stored = stored
-            .time_off
-            .into_iter()
-            .map(|(id, row)| Stored { key: RowKey::of_time_off(&row), handle: id, live: true, row })
-            .collect();
+        let stored = by_row_id(stored.time_off, RowKey::of_time_off);
         plan.time_off = Some(diff(stored, &given.time_off, RowKey::of_time_off, |_| true, mode));
     }
     if has("history.csv") {

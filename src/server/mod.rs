@@ -180,7 +180,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopping) = watch::channel(false);
-    let health = Health::new(app.clone(), platforms.deliverer().is_some());
+    let delivers = platforms.slack.is_some() || platforms.discord.is_some();
+    let health = Health::new(app.clone(), delivers);
     let workers = spawn_workers(&app, &platforms, intervals, &health, &stopping);
     let connections = connect_platforms(&app, &platforms);
     let listener = listener::GuardedListener::new(

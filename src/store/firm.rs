@@ -62,15 +62,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .context("loading package roles")?;
-        Ok(rows
-            .into_iter()
-            .map(|(package, role, count, hours)| PackageRole {
-                package,
-                role,
-                count,
-                hours_per_week: Hours::from_f64(hours),
-            })
-            .collect())
+        Ok(rows.into_iter().map(package_role).collect())
     }
 
     /// Every role, retired or not (names for what deals and packages still refer to).
@@ -283,6 +275,13 @@ impl Store {
             .collect::<anyhow::Result<_>>()?;
         Ok(Library { deliverables, items })
     }
+}
+
+/// A `package_roles` row as the database gives it.
+pub(super) fn package_role(
+    (package, role, count, hours): (String, String, i64, f64),
+) -> PackageRole {
+    PackageRole { package, role, count, hours_per_week: Hours::from_f64(hours) }
 }
 
 pub(super) fn split_list(text: &str) -> Vec<String> {

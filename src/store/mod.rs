@@ -203,18 +203,12 @@ impl Store {
         if !TABLES.contains(&table) {
             return Err(StoreError::NotFound { what: "table", id: table.into() });
         }
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(sqlx::Row::try_get(&row, "n")?)
+        self.count_of(&format!("SELECT COUNT(*) AS n FROM {table}")).await
     }
 
     /// People marked active (an import deactivates those absent from people.csv).
     pub async fn active_people(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM people WHERE active")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(sqlx::Row::try_get(&row, "n")?)
+        self.count_of("SELECT COUNT(*) AS n FROM people WHERE active").await
     }
 
     /// Packages or deliverables an import has not retired.
@@ -222,17 +216,17 @@ impl Store {
         if !["packages", "deliverables", "roles"].contains(&table) {
             return Err(StoreError::NotFound { what: "table", id: table.into() });
         }
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table} WHERE NOT retired"))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(sqlx::Row::try_get(&row, "n")?)
+        self.count_of(&format!("SELECT COUNT(*) AS n FROM {table} WHERE NOT retired")).await
     }
 
     /// Messages not yet delivered (nor given up on).
     pub async fn outbox_backlog(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'")
-            .fetch_one(&self.pool)
-            .await?;
+        self.count_of("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'").await
+    }
+
+    /// The `n` a `SELECT COUNT(*) AS n …` statement gives (our own statements only).
+    async fn count_of(&self, sql: &str) -> StoreResult<i64> {
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
         Ok(sqlx::Row::try_get(&row, "n")?)
     }
 

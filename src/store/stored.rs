@@ -5,7 +5,7 @@
 use anyhow::Context;
 use sqlx::AnyConnection;
 
-use super::firm::parse_date;
+use super::firm::{package_role, parse_date};
 use super::{Store, Tx};
 use crate::domain::firm::*;
 use crate::domain::hours::Hours;
@@ -121,15 +121,7 @@ impl Store {
         let rows: Vec<(String, String, i64, f64)> = self
             .json_rows(conn, "package, role, count, hours_per_week", "FROM package_roles")
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(package, role, count, hours)| PackageRole {
-                package,
-                role,
-                count,
-                hours_per_week: Hours::from_f64(hours),
-            })
-            .collect())
+        Ok(rows.into_iter().map(package_role).collect())
     }
 
     async fn stored_deliverables(

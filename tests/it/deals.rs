@@ -11,17 +11,7 @@ use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
 use serde_json::Value;
 
-use crate::support::{actor, demo_app, now, on_both_databases, settings, today, TestDb};
-
-/// The wire id of the button whose verb is `verb` on `reply`.
-fn action(reply: &Reply, verb: &str) -> String {
-    reply
-        .actions
-        .iter()
-        .map(|a| a.action.to_string())
-        .find(|id| id.starts_with(&format!("{verb}:")))
-        .unwrap_or_else(|| panic!("no {verb} action in {reply:?}"))
-}
+use crate::support::{action, actor, demo_app, now, on_both_databases, settings, today, TestDb};
 
 /// Presses a button with no form.
 async fn press(app: &App, who: &Actor, wire: &str) -> Reply {

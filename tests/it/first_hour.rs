@@ -6,19 +6,10 @@ use std::collections::HashMap;
 use keepable::app::reply::Reply;
 use keepable::config::Settings;
 
-use crate::support::{actor, demo_app, on_both_databases, settings, TestDb};
+use crate::support::{action, actor, demo_app, on_both_databases, settings, TestDb};
 
 fn verbs(reply: &Reply) -> Vec<String> {
     reply.actions.iter().map(|a| a.action.verb().to_string()).collect()
-}
-
-fn action(reply: &Reply, verb: &str) -> String {
-    reply
-        .actions
-        .iter()
-        .map(|a| a.action.to_string())
-        .find(|id| id.starts_with(&format!("{verb}:")))
-        .unwrap_or_else(|| panic!("no {verb} action in {reply:?}"))
 }
 
 on_both_databases!(no_button_is_offered_that_would_fail_and_deal_names_the_deal);

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use keepable::app::delivery::{deliver_due_with, Deliver, DeliveryPolicy};
+use keepable::app::reply::Reply;
 use keepable::app::{Actor, App, Clock};
 use keepable::config::Settings;
 use keepable::server::{Intervals, Platforms};
@@ -135,6 +136,16 @@ pub async fn demo_app(db: &TestDb, settings: Settings) -> App {
         tracing_subscriber::fmt().with_test_writer().with_env_filter("keepable=error").try_init();
     let store = demo_store(db).await;
     App::new(store, settings, Clock { fixed_now: Some(now()), fixed_today: Some(today()) }).unwrap()
+}
+
+/// The wire id of the button whose verb is `verb` on `reply`.
+pub fn action(reply: &Reply, verb: &str) -> String {
+    reply
+        .actions
+        .iter()
+        .map(|a| a.action.to_string())
+        .find(|id| id.starts_with(&format!("{verb}:")))
+        .unwrap_or_else(|| panic!("no {verb} action in {reply:?}"))
 }
 
 pub fn actor(user: &str, channel: &str) -> Actor {

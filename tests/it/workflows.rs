@@ -6,16 +6,7 @@ use chrono::Duration;
 use keepable::app::reply::Reply;
 use keepable::app::{Actor, App, Clock};
 
-use crate::support::{actor, demo_app, now, on_both_databases, settings, today, TestDb};
-
-fn action(reply: &Reply, verb: &str) -> String {
-    reply
-        .actions
-        .iter()
-        .map(|a| a.action.to_string())
-        .find(|id| id.starts_with(&format!("{verb}:")))
-        .unwrap_or_else(|| panic!("no {verb} action in {reply:?}"))
-}
+use crate::support::{action, actor, demo_app, now, on_both_databases, settings, today, TestDb};
 
 fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -337,16 +337,7 @@ async fn a_replayed_command_or_click_is_refused_with_401_and_acts_once() {
     );
     slack.fake.until(|| Some(()).filter(|_| !slack.responses("click").is_empty())).await;
     assert_eq!(slack.responses("click").len(), 1, "the replayed click was not run");
-    let created = slack
-        .app
-        .store
-        .audit_entries()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "deal.created")
-        .count();
-    assert_eq!(created, 1, "the replayed command created no second deal");
+    assert_eq!(deals_created(&slack.app).await, 1, "the replayed command created no second deal");
 }
 
 /// The bot serves one workspace: a correctly signed command from another team is refused with
@@ -467,16 +458,7 @@ async fn a_replay_is_refused_by_another_instance_and_in_any_spelling(db: TestDb)
         .await
         .unwrap();
     assert_eq!(recased.status(), 401, "a re-cased signature");
-    let created = first
-        .app
-        .store
-        .audit_entries()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.action == "deal.created")
-        .count();
-    assert_eq!(created, 1, "{}", db.url);
+    assert_eq!(deals_created(&first.app).await, 1, "{}", db.url);
 }
 
 #[tokio::test]
@@ -504,4 +486,10 @@ async fn a_slow_loris_connection_is_dropped_and_genuine_requests_still_answer() 
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
     drop(idle);
+}
+
+/// How many deals the audit log says were created.
+async fn deals_created(app: &App) -> usize {
+    let entries = app.store.audit_entries().await.unwrap();
+    entries.iter().filter(|e| e.action == "deal.created").count()
 }
