@@ -171,7 +171,8 @@ impl Default for Intervals {
 
 /// Serves until `shutdown` completes, with the outbox and due-work workers alongside. On
 /// shutdown the server stops accepting and finishes the requests in hand; each worker finishes
-/// the step in hand (a delivery is never cut off half-way) and stops.
+/// the step in hand (a delivery is never cut off half-way) and stops; the Discord gateway closes
+/// its session.
 pub async fn run(
     app: App,
     platforms: Platforms,
@@ -183,7 +184,7 @@ pub async fn run(
     let delivers = platforms.slack.is_some() || platforms.discord.is_some();
     let health = Health::new(app.clone(), delivers);
     let workers = spawn_workers(&app, &platforms, intervals, &health, &stopping);
-    let connections = connect_platforms(&app, &platforms);
+    let connections = connect_platforms(&app, &platforms, &stopping);
     let listener = listener::GuardedListener::new(
         listener,
         listener::MAX_CONNECTIONS,
@@ -193,13 +194,11 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop.send(true);
-    for connection in connections {
-        connection.abort();
-    }
-    for worker in workers {
-        // The step in hand finishes; a worker stuck past the grace period is cut off.
-        let abort = worker.abort_handle();
-        if tokio::time::timeout(SHUTDOWN_GRACE, worker).await.is_err() {
+    // The gateway closes its session and a worker finishes the step in hand; a task stuck past
+    // the grace period is cut off.
+    for task in connections.into_iter().chain(workers) {
+        let abort = task.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
             abort.abort();
         }
     }
@@ -260,26 +259,40 @@ fn spawn_workers(
     workers
 }
 
-/// Slack Socket Mode and the Discord gateway, for firms without a public URL.
-fn connect_platforms(app: &App, platforms: &Platforms) -> Vec<tokio::task::JoinHandle<()>> {
+/// Slack Socket Mode and the Discord gateway, for firms without a public URL. Each ends when
+/// `stopping` says so: Socket Mode is dropped, the gateway closes its session first.
+fn connect_platforms(
+    app: &App,
+    platforms: &Platforms,
+    stopping: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut connections = Vec::new();
     if let Some(settings) = platforms.slack.clone().filter(|s| s.app_token.is_some()) {
-        let socket_app = app.clone();
+        let (socket_app, stopping) = (app.clone(), stopping.clone());
         connections.push(tokio::spawn(async move {
-            if let Err(error) = slack::socket_mode::run(socket_app, settings).await {
-                tracing::error!(error = format!("{error:#}"), "Slack Socket Mode stopped");
+            tokio::select! {
+                ended = slack::socket_mode::run(socket_app, settings) => if let Err(error) = ended {
+                    tracing::error!(error = format!("{error:#}"), "Slack Socket Mode stopped");
+                },
+                () = stopped(stopping) => {}
             }
         }));
     }
     if let Some(settings) = platforms.discord.clone().filter(|s| s.gateway) {
-        let gateway_app = app.clone();
+        let (gateway_app, stopping) = (app.clone(), stopping.clone());
         connections.push(tokio::spawn(async move {
-            if let Err(error) = discord::gateway::run(gateway_app, settings).await {
+            let ended = discord::gateway::run(gateway_app, settings, stopped(stopping)).await;
+            if let Err(error) = ended {
                 tracing::error!(error = format!("{error:#}"), "Discord gateway stopped");
             }
         }));
     }
     connections
+}
+
+/// Completes once the server is stopping.
+async fn stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// How long a worker may take to finish its step at shutdown.

@@ -1,13 +1,16 @@
 //! Discord adapter tests: signed interactions into the running server, REST calls captured by a fake.
 //! `Harness` starts the fake Discord REST API and `keepable::server::run` pointed at it, signs
 //! interactions with the RFC 8032 test key (with ed25519-dalek directly, not the code under test)
-//! and shapes payloads like the interactions Discord sends today. The server runs no background
-//! workers: a test delivers the outbox with `Harness::deliver`, one step at a time.
+//! and shapes payloads like the interactions Discord sends today (to the HTTP endpoint, or over
+//! the fake gateway in `fake_gateway`). The server runs no background workers: a test delivers
+//! the outbox with `Harness::deliver`, one step at a time.
 
 mod approvals;
 mod commands;
 mod delivery;
 pub(crate) mod fake;
+mod fake_gateway;
+mod gateway;
 mod requests;
 mod tickets;
 
@@ -176,7 +179,16 @@ impl Harness {
         now: DateTime<Utc>,
         adjust: impl FnOnce(&mut DiscordSettings),
     ) -> Harness {
-        let fake = FakeDiscord::start().await;
+        Harness::with_fake(FakeDiscord::start().await, db, now, adjust).await
+    }
+
+    /// With `fake` as Discord's REST API, prepared by the test before the server starts.
+    pub async fn with_fake(
+        fake: FakeDiscord,
+        db: &TestDb,
+        now: DateTime<Utc>,
+        adjust: impl FnOnce(&mut DiscordSettings),
+    ) -> Harness {
         let store = demo_store(db).await;
         let app = App::new(
             store,

@@ -74,7 +74,7 @@ impl DiscordSettings {
         verify::SignatureVerifier::from_hex(&public_key).context(
             "DISCORD_PUBLIC_KEY must be the application's public key: 64 hex characters",
         )?;
-        Ok(Some(DiscordSettings {
+        let settings = DiscordSettings {
             application_id: var("DISCORD_APPLICATION_ID"),
             bot_token: var("DISCORD_BOT_TOKEN").map(SecretString::from),
             api_url: var("DISCORD_API_URL")
@@ -83,7 +83,12 @@ impl DiscordSettings {
                 .to_string(),
             gateway: var("DISCORD_GATEWAY").is_some_and(|v| v == "1" || v == "true"),
             ..DiscordSettings::new(public_key)
-        }))
+        };
+        if settings.gateway {
+            // Checked at start-up, not when the gateway task would fail on its own.
+            gateway::serenity_proxy(&settings.api_url)?;
+        }
+        Ok(Some(settings))
     }
 }
 

@@ -1,7 +1,8 @@
 //! A local fake of Discord's REST API (`/api/v10` on `127.0.0.1:0`): it records every call with
 //! its method, path and body, creates channel messages (honouring `nonce` + `enforce_nonce` the way
 //! Discord does), edits them, opens DM channels, edits deferred responses and bulk-overwrites
-//! commands; and it can fail the next N calls with a 429 (JSON `retry_after`) or a 500.
+//! commands; and it can fail the next N calls with a 429 (JSON `retry_after`) or a 500. It hands
+//! out the fake gateway's URL (`GET /gateway`, `/gateway/bot`) and takes interaction callbacks.
 //! A test waits for a call the bot makes on its own time (a deferred answer's edit) with `until`.
 
 use std::collections::{HashMap, VecDeque};
@@ -27,6 +28,7 @@ pub struct Call {
     pub path: String,
     pub body: Value,
     pub authorization: Option<String>,
+    pub user_agent: String,
     /// The status the fake answered with.
     pub status: u16,
     pub at: Instant,
@@ -56,6 +58,10 @@ struct Fake {
     messages: HashMap<String, Value>,
     /// `(channel, nonce)` → message id, for `enforce_nonce`.
     nonces: HashMap<(String, String), String>,
+    /// What `GET /gateway` hands out (`ws://…`); none unless a test runs the fake gateway.
+    gateway_url: Option<String>,
+    /// Interactions answered through their callback, which Discord accepts once.
+    acknowledged: std::collections::HashSet<String>,
 }
 
 /// A running fake; dropped, its server task ends with the test's runtime.
@@ -74,6 +80,11 @@ impl FakeDiscord {
         let router = Router::new().fallback(answer).with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         FakeDiscord { api_url: format!("http://{addr}{PREFIX}"), state }
+    }
+
+    /// Makes `GET /gateway` and `GET /gateway/bot` hand out `url` (the fake gateway's).
+    pub fn set_gateway_url(&self, url: &str) {
+        self.state.lock().unwrap().gateway_url = Some(url.to_string());
     }
 
     /// Fails the next `count` calls (whatever they are) with `failure`.
@@ -125,6 +136,14 @@ impl FakeDiscord {
     }
 }
 
+/// `DiscordBot ($url, $versionNumber)`, the form Discord's API reference requires.
+pub fn is_discord_bot_agent(user_agent: &str) -> bool {
+    let inside = user_agent.strip_prefix("DiscordBot (").and_then(|rest| rest.strip_suffix(')'));
+    inside.and_then(|inside| inside.split_once(", ")).is_some_and(|(url, version)| {
+        url.starts_with("https://") && url.len() > "https://".len() && !version.trim().is_empty()
+    })
+}
+
 fn path_matches(pattern: &str, path: &str) -> bool {
     let (pattern, path): (Vec<&str>, Vec<&str>) =
         (pattern.split('/').collect(), path.split('/').collect());
@@ -146,10 +165,11 @@ async fn answer(
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let authorization =
         headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
-    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let user_agent =
+        headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let mut fake = state.lock().unwrap();
     // Discord turns away REST calls without its `DiscordBot (url, version)` User-Agent.
-    let failure = if user_agent.starts_with("DiscordBot (") {
+    let failure = if is_discord_bot_agent(&user_agent) {
         fake.failures.pop_front()
     } else {
         Some(Failure::NoUserAgent)
@@ -181,12 +201,16 @@ async fn answer(
         path,
         body,
         authorization,
+        user_agent,
         status: status.as_u16(),
         at: Instant::now(),
     };
     fake.calls.push(call);
     fake.arrivals.send_modify(|count| *count += 1);
-    let mut response = (status, Json(answer)).into_response();
+    let mut response = match answer {
+        Value::Null => status.into_response(),
+        answer => (status, Json(answer)).into_response(),
+    };
     if let Some(Failure::RateLimited(seconds)) = failure {
         response.headers_mut().insert("retry-after", seconds.ceil().to_string().parse().unwrap());
     }
@@ -221,6 +245,16 @@ impl Fake {
             ("GET", ["guilds", _guild, "members", user]) => {
                 (StatusCode::OK, json!({ "user": { "id": user }, "roles": [] }))
             }
+            ("GET", ["gateway"]) => self.gateway(false),
+            ("GET", ["gateway", "bot"]) => self.gateway(true),
+            ("POST", ["interactions", id, _token, "callback"]) => {
+                if self.acknowledged.insert(id.to_string()) {
+                    (StatusCode::NO_CONTENT, Value::Null)
+                } else {
+                    let refusal = json!({ "message": "Interaction has already been acknowledged.", "code": 40060 });
+                    (StatusCode::BAD_REQUEST, refusal)
+                }
+            }
             ("POST", ["users", "@me", "channels"]) => {
                 let recipient = body["recipient_id"].clone();
                 (
@@ -250,6 +284,21 @@ impl Fake {
             }
             _ => (StatusCode::NOT_FOUND, json!({ "message": "404: Not Found", "code": 0 })),
         }
+    }
+
+    /// The gateway's URL; `/gateway/bot` adds the shard count and session start limit.
+    fn gateway(&self, bot: bool) -> (StatusCode, Value) {
+        let Some(url) = &self.gateway_url else {
+            return (StatusCode::NOT_FOUND, json!({ "message": "no fake gateway", "code": 0 }));
+        };
+        let mut answer = json!({ "url": url });
+        if bot {
+            merge(
+                &mut answer,
+                &json!({ "shards": 1, "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 } }),
+            );
+        }
+        (StatusCode::OK, answer)
     }
 
     /// Like Discord: with `enforce_nonce`, a second post with the same nonce returns the first message.
