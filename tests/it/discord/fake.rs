@@ -3,6 +3,7 @@
 //! Discord does), edits them, opens DM channels, edits deferred responses and bulk-overwrites
 //! commands; and it can fail the next N calls with a 429 (JSON `retry_after`) or a 500. It hands
 //! out the fake gateway's URL (`GET /gateway`, `/gateway/bot`) and takes interaction callbacks.
+//! `slow_posts` makes channel posts answer late, for a poster killed while it waits.
 //! A test waits for a call the bot makes on its own time (a deferred answer's edit) with `until`.
 
 use std::collections::{HashMap, VecDeque};
@@ -62,6 +63,8 @@ struct Fake {
     gateway_url: Option<String>,
     /// Interactions answered through their callback, which Discord accepts once.
     acknowledged: std::collections::HashSet<String>,
+    /// How long a channel post waits before its answer (`slow_posts`).
+    post_delay: Option<std::time::Duration>,
 }
 
 /// A running fake; dropped, its server task ends with the test's runtime.
@@ -85,6 +88,13 @@ impl FakeDiscord {
     /// Makes `GET /gateway` and `GET /gateway/bot` hand out `url` (the fake gateway's).
     pub fn set_gateway_url(&self, url: &str) {
         self.state.lock().unwrap().gateway_url = Some(url.to_string());
+    }
+
+    /// Answers every channel post `delay` late, after creating the message and recording the
+    /// call: the message is in the channel while the poster still waits (a slow Discord; a
+    /// poster killed meanwhile). `Duration::ZERO` answers at once again.
+    pub fn slow_posts(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().post_delay = Some(delay).filter(|d| !d.is_zero());
     }
 
     /// Fails the next `count` calls (whatever they are) with `failure`.
@@ -161,63 +171,74 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().strip_prefix(PREFIX).unwrap_or(uri.path()).to_string();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let authorization =
-        headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
-    let user_agent =
-        headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let mut fake = state.lock().unwrap();
-    // Discord turns away REST calls without its `DiscordBot (url, version)` User-Agent.
-    let failure = if is_discord_bot_agent(&user_agent) {
-        fake.failures.pop_front()
-    } else {
-        Some(Failure::NoUserAgent)
-    };
-    let (status, answer) = match failure {
-        Some(Failure::NoUserAgent) => (
-            StatusCode::BAD_REQUEST,
-            json!({ "message": "a DiscordBot User-Agent is required", "code": 0 }),
-        ),
-        Some(Failure::RateLimited(seconds)) => {
-            let answer = json!({ "message": "You are being rate limited.", "retry_after": seconds, "global": false });
-            (StatusCode::TOO_MANY_REQUESTS, answer)
-        }
-        Some(Failure::ServerError) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({ "message": "500: Internal Server Error", "code": 0 }),
-        ),
-        Some(Failure::ServerErrorAfterCreating) => {
-            fake.route(method.as_str(), &path, &body);
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "message": "500: Internal Server Error", "code": 0 }),
-            )
-        }
-        None => fake.route(method.as_str(), &path, &body),
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
     let call = Call {
         method: method.to_string(),
-        path,
-        body,
-        authorization,
-        user_agent,
-        status: status.as_u16(),
+        path: uri.path().strip_prefix(PREFIX).unwrap_or(uri.path()).to_string(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        authorization: header("authorization"),
+        user_agent: header("user-agent").unwrap_or_default(),
+        status: 0,
         at: Instant::now(),
     };
-    fake.calls.push(call);
-    fake.arrivals.send_modify(|count| *count += 1);
-    let mut response = match answer {
-        Value::Null => status.into_response(),
-        answer => (status, Json(answer)).into_response(),
+    let (response, delay) = {
+        let mut fake = state.lock().unwrap();
+        let is_post = call.method == "POST" && path_matches("/channels/*/messages", &call.path);
+        (fake.answer(call), fake.post_delay.filter(|_| is_post))
     };
-    if let Some(Failure::RateLimited(seconds)) = failure {
-        response.headers_mut().insert("retry-after", seconds.ceil().to_string().parse().unwrap());
+    // A slow Discord: the message exists (and the call is recorded) while the poster waits.
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
     response
 }
 
 impl Fake {
+    /// Answers `call` and records it with the status answered.
+    fn answer(&mut self, mut call: Call) -> Response {
+        // Discord turns away REST calls without its `DiscordBot (url, version)` User-Agent.
+        let failure = if is_discord_bot_agent(&call.user_agent) {
+            self.failures.pop_front()
+        } else {
+            Some(Failure::NoUserAgent)
+        };
+        let (status, answer) = match failure {
+            Some(Failure::NoUserAgent) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "message": "a DiscordBot User-Agent is required", "code": 0 }),
+            ),
+            Some(Failure::RateLimited(seconds)) => {
+                let answer = json!({ "message": "You are being rate limited.", "retry_after": seconds, "global": false });
+                (StatusCode::TOO_MANY_REQUESTS, answer)
+            }
+            Some(Failure::ServerError) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "message": "500: Internal Server Error", "code": 0 }),
+            ),
+            Some(Failure::ServerErrorAfterCreating) => {
+                self.route(&call.method, &call.path, &call.body);
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "message": "500: Internal Server Error", "code": 0 }),
+                )
+            }
+            None => self.route(&call.method, &call.path, &call.body),
+        };
+        call.status = status.as_u16();
+        self.calls.push(call);
+        self.arrivals.send_modify(|count| *count += 1);
+        let mut response = match answer {
+            Value::Null => status.into_response(),
+            answer => (status, Json(answer)).into_response(),
+        };
+        if let Some(Failure::RateLimited(seconds)) = failure {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.ceil().to_string().parse().unwrap());
+        }
+        response
+    }
+
     fn id(&mut self) -> String {
         self.next_id += 1;
         self.next_id.to_string()
