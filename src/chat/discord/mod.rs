@@ -116,4 +116,21 @@ mod tests {
         assert!(!shown.contains("discord-bot-token-1234"), "{shown}");
         assert!(shown.contains(public_key), "the public key is not a secret: {shown}");
     }
+
+    #[test]
+    fn the_gateway_with_an_api_url_it_cannot_follow_is_refused_at_start_up() {
+        let public_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        let environment = |api_url: &'static str| {
+            move |name: &str| match name {
+                "DISCORD_PUBLIC_KEY" => Some(public_key.to_string()),
+                "DISCORD_GATEWAY" => Some("1".to_string()),
+                "DISCORD_API_URL" => Some(api_url.to_string()),
+                _ => None,
+            }
+        };
+        let refused = DiscordSettings::from_env(&environment("http://127.0.0.1:4000/api/v9"));
+        assert!(refused.is_err(), "{refused:?}");
+        let settings = DiscordSettings::from_env(&environment("http://127.0.0.1:4000/api/v10/"));
+        assert_eq!(settings.unwrap().unwrap().api_url, "http://127.0.0.1:4000/api/v10");
+    }
 }
