@@ -2,11 +2,13 @@
 //! SQLite, and each command answered in-process through `App::ask` — the same path chat takes,
 //! including reading what the rule needs from the database and wording the reply.
 //!
-//! `cargo bench --bench engines` (budgets, on 2 cores: earliest start under 10 ms at 2,000 people
-//! and under 50 ms at 10,000; comparables and inclusion under 2 ms). Capacity and history stay in
-//! memory between questions while their data version holds (`store/cache.rs`), so the steady
-//! state reads one version row; `earliest_start_after_a_change` measures the first answer after a
-//! change, which reads all capacity again.
+//! `cargo bench --bench engines` at 2,000, 10,000 and 50,000 people (`KEEPABLE_BENCH_PEOPLE=2000`
+//! for one size). Capacity, its weekly free hours, the catalogue and history stay in memory
+//! between questions while their data version holds (`store/cache.rs`), so the steady state reads
+//! the version rows and writes the answer's offer. `earliest_start_after_a_hold` measures the
+//! first answer after a hold (only the held people are read again) and
+//! `earliest_start_after_a_change` the first after a change that reads all capacity again (an
+//! import).
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -15,7 +17,13 @@ use keepable::config::Settings;
 use keepable::import;
 use keepable::store::Store;
 
-const SIZES: [usize; 2] = [2_000, 10_000];
+/// The firm sizes measured: `KEEPABLE_BENCH_PEOPLE` (comma separated) or all three.
+fn sizes() -> Vec<usize> {
+    std::env::var("KEEPABLE_BENCH_PEOPLE")
+        .ok()
+        .map(|list| list.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![2_000, 10_000, 50_000])
+}
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 25).expect("a valid date")
@@ -46,7 +54,7 @@ fn engines(c: &mut Criterion) {
         ("inclusion", "/included item 42 package=data-audit"),
         ("staffing", "/staffing crm-rollout"),
     ];
-    for people in SIZES {
+    for people in sizes() {
         let (app, _dir) = runtime.block_on(firm_app(people));
         for (name, question) in questions {
             let reply = runtime.block_on(app.ask(&seller, question));
@@ -76,7 +84,50 @@ fn engines(c: &mut Criterion) {
             },
         );
         group.finish();
+        after_a_hold(c, &runtime, &app, people);
     }
+}
+
+/// The first earliest-start answer after a seller held capacity for a deal (a new seller and
+/// deal each time, so no hold limit is reached); only the answer is timed.
+fn after_a_hold(c: &mut Criterion, runtime: &tokio::runtime::Runtime, app: &App, people: usize) {
+    let question = "/earliest-start cloud-migration";
+    let mut group = c.benchmark_group("earliest_start_after_a_hold");
+    group.sample_size(20);
+    let mut round = 0usize;
+    group.bench_function(BenchmarkId::from_parameter(people), |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                round += 1;
+                let seller = Actor::new(&format!("U-HOLD-{round}"), &format!("C-HOLD-{round}"));
+                runtime.block_on(async {
+                    let deal = app
+                        .ask(
+                            &seller,
+                            &format!("/deal new \"Hold {round}\" package=cloud-migration"),
+                        )
+                        .await;
+                    assert!(!deal.is_error(), "{deal:?}");
+                    let start = app.ask(&seller, question).await;
+                    let hold = start
+                        .actions
+                        .iter()
+                        .map(|a| a.action.to_string())
+                        .find(|id| id.starts_with("hold:"))
+                        .expect("a hold button");
+                    let held = app.act(&seller, &hold, &Default::default()).await;
+                    assert_eq!(held.kind, "hold", "{held:?}");
+                    let asked = std::time::Instant::now();
+                    let reply = app.ask(&seller, question).await;
+                    timed += asked.elapsed();
+                    assert!(!reply.is_error(), "{reply:?}");
+                });
+            }
+            timed
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, engines);

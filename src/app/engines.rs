@@ -12,9 +12,9 @@ use super::command::{RoleSpec, StartTarget};
 use super::error::{AppError, UserError};
 use super::reply::{Button, Reply};
 use super::{resolve_package, Actor, App};
-use crate::domain::calendar::{first_candidate, Calendar};
-use crate::domain::capacity::{earliest_start, Pattern, Requirement, Window};
+use crate::domain::calendar::first_candidate;
 use crate::domain::capacity::{shortfalls, Shortfall};
+use crate::domain::capacity::{Pattern, Requirement, Window};
 use crate::domain::comparables::{comparables, deadline_verdict, nearest};
 use crate::domain::firm::{Package, Role};
 use crate::domain::library::Verdict;
@@ -106,11 +106,14 @@ impl App {
             horizon: self.settings.horizon_weeks,
         };
         let capacity = self.store.capacity().await?;
-        let result = earliest_start(
+        // Everyone's weeks from the first candidate of a question without `not-before`, for the
+        // horizon and a year of pattern; a window outside them (a far `not-before`, a pattern
+        // longer than a year) is computed from the bookings.
+        let result = capacity.earliest_start(
             &pattern,
-            &capacity.people,
-            &Calendar::new(capacity.holidays.iter().copied()),
             window,
+            first_candidate(self.today(), None),
+            self.settings.horizon_weeks + PATTERN_WEEKS_KEPT,
         );
         Ok(StartAnswer { package, pattern, window, result })
     }
@@ -484,6 +487,9 @@ impl App {
         true
     }
 }
+
+/// How many weeks of pattern the precomputed weeks cover beyond the horizon.
+const PATTERN_WEEKS_KEPT: usize = 52;
 
 /// Said where an exception would be requested while nobody can approve one.
 pub(crate) const NO_APPROVERS: &str = "No approvers are configured, so no exception can be requested: set approvers (KEEPABLE_APPROVERS) or approver_group (KEEPABLE_APPROVER_GROUP).";

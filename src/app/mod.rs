@@ -144,7 +144,9 @@ impl App {
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
         let started = std::time::Instant::now();
         let (what, result) = match command::parse(text) {
-            Ok(command) => (command.name(), self.dispatch(actor, command).await),
+            Ok(command) => {
+                (command.name(), crate::store::one_request(self.dispatch(actor, command)).await)
+            }
             Err(error) => ("command", Err(error.into())),
         };
         let reply = self.finish(actor, what, text, result).await;
@@ -164,7 +166,7 @@ impl App {
         let started = std::time::Instant::now();
         let what = command.name();
         let subject = format!("{command:?}");
-        let result = self.dispatch(actor, command).await;
+        let result = crate::store::one_request(self.dispatch(actor, command)).await;
         let reply = self.finish(actor, what, &subject, result).await;
         self.measure(what, &reply, started);
         reply

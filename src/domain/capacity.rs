@@ -9,6 +9,9 @@ use serde::Serialize;
 use super::calendar::Calendar;
 use super::hours::Hours;
 
+mod weekly;
+pub use weekly::WeeklyFree;
+
 /// One row of a staffing pattern: `count` people of `role`, each `hours_per_week`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Requirement {
@@ -43,8 +46,14 @@ pub struct PersonLoad {
     pub time_off: Vec<(NaiveDate, NaiveDate)>,
 }
 
+impl AsRef<PersonLoad> for PersonLoad {
+    fn as_ref(&self) -> &PersonLoad {
+        self
+    }
+}
+
 /// The window of candidate start dates: `horizon` Mondays from `first`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
     pub first: NaiveDate,
     pub horizon: usize,
@@ -134,9 +143,9 @@ fn workdays(working: &[bool]) -> Vec<i64> {
 /// Per requirement, how many people qualify at each candidate: counting tentative bookings as
 /// booked, and with them released. Each person's days are walked once per variant, and only
 /// once when they hold no tentative booking.
-fn qualifying_counts(
+fn qualifying_counts<P: AsRef<PersonLoad>>(
     pattern: &Pattern,
-    people: &[PersonLoad],
+    people: &[P],
     calendar: &Calendar,
     window: Window,
 ) -> (Vec<Vec<i64>>, Vec<Vec<i64>>) {
@@ -148,7 +157,7 @@ fn qualifying_counts(
     let mut released = booked.clone();
     for (index, requirement) in pattern.requirements.iter().enumerate() {
         let needed = needed_per_week(requirement.hours_per_week, &workdays);
-        for person in people.iter().filter(|p| p.role == requirement.role) {
+        for person in people.iter().map(AsRef::as_ref).filter(|p| p.role == requirement.role) {
             let free = weekly_free(person, &working, window.first, true);
             let with_tentative = qualifying_candidates(&free, &needed, window.horizon, weeks);
             let without_tentative = if person.bookings.iter().any(|b| b.tentative) {
@@ -184,9 +193,9 @@ fn first_met(
 
 /// SPEC 4.2: the earliest start of `pattern`, with and without tentative bookings, and the
 /// phased view. `people` may hold anyone; only those with a required role are considered.
-pub fn earliest_start(
+pub fn earliest_start<P: AsRef<PersonLoad>>(
     pattern: &Pattern,
-    people: &[PersonLoad],
+    people: &[P],
     calendar: &Calendar,
     window: Window,
 ) -> EarliestStart {
@@ -204,9 +213,9 @@ pub fn earliest_start(
 }
 
 /// The people who qualify for each requirement at `start` (used to place capacity holds; never shown).
-pub fn qualifying_people<'a>(
+pub fn qualifying_people<'a, P: AsRef<PersonLoad>>(
     pattern: &Pattern,
-    people: &'a [PersonLoad],
+    people: &'a [P],
     calendar: &Calendar,
     start: NaiveDate,
 ) -> Vec<Vec<&'a PersonLoad>> {
@@ -220,6 +229,7 @@ pub fn qualifying_people<'a>(
             let needed = needed_per_week(requirement.hours_per_week, &workdays);
             people
                 .iter()
+                .map(AsRef::as_ref)
                 .filter(|p| p.role == requirement.role)
                 .filter(|p| {
                     let free = weekly_free(p, &working, start, true);
@@ -247,9 +257,9 @@ pub enum Shortfall {
 
 /// For each requirement with no start (`per_requirement` is `None`), the reason: too few people
 /// of the role, hours above anyone's contracted week, or bookings that leave too few free.
-pub fn shortfalls(
+pub fn shortfalls<P: AsRef<PersonLoad>>(
     pattern: &Pattern,
-    people: &[PersonLoad],
+    people: &[P],
     per_requirement: &[Option<NaiveDate>],
     horizon: usize,
 ) -> Vec<Shortfall> {
@@ -259,7 +269,8 @@ pub fn shortfalls(
         .zip(per_requirement)
         .filter(|(_, start)| start.is_none())
         .map(|(r, _)| {
-            let of_role: Vec<&PersonLoad> = people.iter().filter(|p| p.role == r.role).collect();
+            let of_role: Vec<&PersonLoad> =
+                people.iter().map(AsRef::as_ref).filter(|p| p.role == r.role).collect();
             let able = of_role.iter().filter(|p| p.weekly_hours >= r.hours_per_week).count();
             let most = of_role.iter().map(|p| p.weekly_hours).max().unwrap_or(Hours::ZERO);
             if (of_role.len() as i64) < r.count {

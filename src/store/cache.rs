@@ -6,6 +6,8 @@
 //! answer never uses data older than the last committed change. A load reads the version and every
 //! table in one snapshot (`Snapshot`), so it never mixes data from before and after a change.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,6 +15,23 @@ use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Backend, Store, StoreResult};
+
+tokio::task_local! {
+    /// Every data version as one request first read them (see `one_request`).
+    static REQUEST_VERSIONS: RefCell<Option<HashMap<String, i64>>>;
+}
+
+/// Runs `request` reading the data versions once, with one query, however many kinds of cached
+/// data it uses: it sees the data as they were when it first asked, and its own commits
+/// (`forget_request_versions`) make it ask again.
+pub async fn one_request<F: Future>(request: F) -> F::Output {
+    REQUEST_VERSIONS.scope(RefCell::new(None), request).await
+}
+
+/// After a commit, the request reads the versions again.
+pub fn forget_request_versions() {
+    let _ = REQUEST_VERSIONS.try_with(|seen| seen.borrow_mut().take());
+}
 
 /// The last load of one kind of data, with the version it was loaded at.
 pub(crate) struct Versioned<T> {
@@ -46,18 +65,42 @@ impl Store {
         F: FnOnce(Snapshot) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        let version = current_version(&self.pool, cache.name).await?;
+        self.versioned_with(cache, |_, snapshot| async { Ok(Err(snapshot)) }, load).await
+    }
+
+    /// `versioned`, where a moved version is first offered to `update` with the data held: it
+    /// brings them up to the snapshot's version, or hands the snapshot back for `load`.
+    pub(crate) async fn versioned_with<T, U, UpdateFut, F, Fut>(
+        &self,
+        cache: &Versioned<T>,
+        update: U,
+        load: F,
+    ) -> anyhow::Result<Arc<T>>
+    where
+        U: FnOnce(Arc<T>, Snapshot) -> UpdateFut,
+        UpdateFut: Future<Output = anyhow::Result<Result<T, Snapshot>>>,
+        F: FnOnce(Snapshot) -> Fut,
+        Fut: Future<Output = anyhow::Result<T>>,
+    {
+        let version = self.request_version(cache.name).await?;
         // Held while loading, so concurrent questions wait for one load instead of each loading.
         let mut slot = cache.slot.lock().await;
-        if let Some((at, data)) = slot.as_ref() {
+        let held = match slot.as_ref() {
             // Versions only grow: a newer load by someone we waited for is good enough.
-            if *at >= version {
-                return Ok(data.clone());
-            }
-        }
+            Some((at, data)) if *at >= version => return Ok(data.clone()),
+            Some((_, data)) => Some(data.clone()),
+            None => None,
+        };
         let snapshot = self.snapshot(cache.name).await?;
         let loaded_at = snapshot.version;
-        let data = Arc::new(load(snapshot).await?);
+        let data = match held {
+            Some(held) => match update(held, snapshot).await? {
+                Ok(data) => data,
+                Err(snapshot) => load(snapshot).await?,
+            },
+            None => load(snapshot).await?,
+        };
+        let data = Arc::new(data);
         *slot = Some((loaded_at, data.clone()));
         Ok(data)
     }
@@ -68,7 +111,34 @@ impl Store {
         sqlx::query("UPDATE data_versions SET version = version + 1 WHERE name = 'capacity'")
             .execute(&self.pool)
             .await?;
+        forget_request_versions();
         Ok(())
+    }
+
+    /// `name`'s version as this request first read it (`one_request`), or read now.
+    async fn request_version(&self, name: &str) -> StoreResult<i64> {
+        let seen = REQUEST_VERSIONS
+            .try_with(|seen| seen.borrow().as_ref().map(|all| all.get(name).copied()))
+            .ok()
+            .flatten();
+        match seen {
+            Some(Some(version)) => return Ok(version),
+            // Outside a request, or a name the request's read did not find: one query.
+            Some(None) => return current_version(&self.pool, name).await,
+            None => {}
+        }
+        if REQUEST_VERSIONS.try_with(|_| ()).is_err() {
+            return current_version(&self.pool, name).await;
+        }
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, version FROM data_versions").fetch_all(&self.pool).await?;
+        let all: HashMap<String, i64> = rows.into_iter().collect();
+        let version = all.get(name).copied();
+        let _ = REQUEST_VERSIONS.try_with(|seen| *seen.borrow_mut() = Some(all));
+        match version {
+            Some(version) => Ok(version),
+            None => current_version(&self.pool, name).await,
+        }
     }
 
     async fn snapshot(&self, name: &str) -> anyhow::Result<Snapshot> {

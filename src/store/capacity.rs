@@ -11,16 +11,86 @@ use chrono::NaiveDate;
 use super::cache::Snapshot;
 use super::firm::parse_date;
 use super::Store;
-use crate::domain::capacity::{Booking, PersonLoad};
+use crate::domain::calendar::Calendar;
+use crate::domain::capacity::{
+    earliest_start, Booking, EarliestStart, Pattern, PersonLoad, WeeklyFree, Window,
+};
 use crate::domain::hours::Hours;
 
 /// Every active person with all their bookings and time off, and every holiday.
 #[derive(Debug, Default)]
 pub struct Capacity {
-    pub people: Vec<PersonLoad>,
+    /// Sorted by id; shared with the next version when only a few people changed.
+    pub people: Vec<Arc<PersonLoad>>,
     pub holidays: Vec<NaiveDate>,
     /// The data version this was read at.
     pub version: i64,
+    /// Everyone's free hours per week, computed on the first question that needs them.
+    weeks: std::sync::Mutex<Option<Arc<WeeklyFree>>>,
+    /// Answers already given from this data: sellers ask about the same few packages all day.
+    answers: std::sync::Mutex<HashMap<(String, Window), EarliestStart>>,
+}
+
+/// How many earliest-start answers one version of the data remembers.
+const ANSWERS_KEPT: usize = 1024;
+
+impl Capacity {
+    pub fn new(people: Vec<Arc<PersonLoad>>, holidays: Vec<NaiveDate>, version: i64) -> Capacity {
+        Capacity {
+            people,
+            holidays,
+            version,
+            weeks: Default::default(),
+            answers: Default::default(),
+        }
+    }
+
+    /// SPEC 4.2 for `pattern` in `window`, from these data: remembered per question, from the
+    /// weekly free hours (`weeks_from`, the horizon plus a year of pattern) when the window is
+    /// inside them, else from the bookings.
+    pub fn earliest_start(
+        &self,
+        pattern: &Pattern,
+        window: Window,
+        weeks_from: NaiveDate,
+        weeks: usize,
+    ) -> EarliestStart {
+        let key = (format!("{pattern:?}"), window);
+        let remembered = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        if let Some(answer) = remembered {
+            return answer;
+        }
+        let answer = match self.weekly_free(weeks_from, weeks).earliest_start(pattern, window) {
+            Some(answer) => answer,
+            None => earliest_start(pattern, &self.people, &self.calendar(), window),
+        };
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        if answers.len() >= ANSWERS_KEPT {
+            answers.clear();
+        }
+        answers.insert(key, answer.clone());
+        answer
+    }
+
+    pub fn calendar(&self) -> Calendar {
+        Calendar::new(self.holidays.iter().copied())
+    }
+
+    /// Everyone's free hours per week from the Monday `first` for at least `weeks` weeks:
+    /// computed once, and again only when a question needs other weeks.
+    pub fn weekly_free(&self, first: NaiveDate, weeks: usize) -> Arc<WeeklyFree> {
+        // Held while computing, so concurrent questions wait for one computation.
+        let mut slot = self.weeks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(free) = slot.as_ref() {
+            let (from, covered) = free.span();
+            if from == first && covered >= weeks {
+                return free.clone();
+            }
+        }
+        let free = Arc::new(WeeklyFree::build(&self.people, &self.calendar(), first, weeks));
+        *slot = Some(free.clone());
+        free
+    }
 }
 
 impl super::Tx {
@@ -32,40 +102,110 @@ impl super::Tx {
 }
 
 impl Store {
-    /// The firm's current capacity data, from memory when nothing changed since it was read.
+    /// The firm's current capacity data, from memory when nothing changed since it was read;
+    /// after a few holds, only the people they changed are read again.
     pub async fn capacity(&self) -> anyhow::Result<Arc<Capacity>> {
-        self.versioned(&self.caches.capacity, |snapshot| self.load_capacity(snapshot)).await
+        self.versioned_with(
+            &self.caches.capacity,
+            |old, snapshot| self.capacity_since(old, snapshot),
+            |Snapshot { tx, version }| async move {
+                let (mut people, holidays) = self.read_people(tx, None).await?;
+                people.sort_by(|a, b| a.id.cmp(&b.id));
+                Ok(Capacity::new(people, holidays, version))
+            },
+        )
+        .await
     }
 
-    async fn load_capacity(&self, snapshot: Snapshot) -> anyhow::Result<Capacity> {
-        let Snapshot { mut tx, version } = snapshot;
+    /// `old` brought up to the snapshot's version when every change since came from holds
+    /// (`capacity_changes`) and touched few people; `None` when it must be read whole.
+    async fn capacity_since(
+        &self,
+        old: Arc<Capacity>,
+        mut snapshot: Snapshot,
+    ) -> anyhow::Result<Result<Capacity, Snapshot>> {
+        let changes: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT from_version, to_version, people FROM capacity_changes \
+             WHERE from_version >= $1 AND to_version <= $2 ORDER BY from_version",
+        )
+        .bind(old.version)
+        .bind(snapshot.version)
+        .fetch_all(&mut *snapshot.tx)
+        .await
+        .context("reading the capacity changes")?;
+        let Some(changed) = changed_people(old.version, snapshot.version, &changes) else {
+            return Ok(Err(snapshot));
+        };
+        let version = snapshot.version;
+        let (fresh, _) = self.read_people(snapshot.tx, Some(&changed)).await?;
+        let mut people: Vec<Arc<PersonLoad>> =
+            old.people.iter().filter(|p| !changed.contains(&p.id)).cloned().collect();
+        people.extend(fresh.iter().cloned());
+        people.sort_by(|a, b| a.id.cmp(&b.id));
+        let next = Capacity::new(people, old.holidays.clone(), version);
+        let weeks = old.weeks.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(weeks) = weeks {
+            *next.weeks.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Arc::new(weeks.with_changed(&changed, &fresh)));
+        }
+        Ok(Ok(next))
+    }
+
+    /// The active people (all, or those of `only`) with their bookings and time off, and the
+    /// holidays; ends the snapshot.
+    async fn read_people(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        only: Option<&[String]>,
+    ) -> anyhow::Result<(Vec<Arc<PersonLoad>>, Vec<NaiveDate>)> {
+        let (filter, binds) = match only {
+            Some(ids) => {
+                let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                (format!(" AND p.id IN ({})", marks.join(", ")), ids.to_vec())
+            }
+            None => (String::new(), Vec::new()),
+        };
         let people: Vec<(String, String, f64)> = self
-            .json_rows(&mut *tx, "id, role, weekly_hours", "FROM people WHERE active")
+            .json_rows_bound(
+                &mut *tx,
+                "p.id, p.role, p.weekly_hours",
+                &format!("FROM people p WHERE p.active{filter}"),
+                &binds,
+            )
             .await
             .context("loading people")?;
         let bookings: Vec<(String, String, String, f64, String)> = self
-            .json_rows(
+            .json_rows_bound(
                 &mut *tx,
                 "a.person, a.start_date, a.end_date, a.hours_per_week, a.status",
-                "FROM allocations a JOIN people p ON p.id = a.person WHERE p.active",
+                &format!(
+                    "FROM allocations a JOIN people p ON p.id = a.person WHERE p.active{filter}"
+                ),
+                &binds,
             )
             .await
             .context("loading allocations")?;
         let time_off: Vec<(String, String, String)> = self
-            .json_rows(
+            .json_rows_bound(
                 &mut *tx,
                 "t.person, t.start_date, t.end_date",
-                "FROM time_off t JOIN people p ON p.id = t.person WHERE p.active",
+                &format!("FROM time_off t JOIN people p ON p.id = t.person WHERE p.active{filter}"),
+                &binds,
             )
             .await
             .context("loading time off")?;
-        let holidays: Vec<(String,)> =
-            self.json_rows(&mut *tx, "date", "FROM holidays").await.context("loading holidays")?;
+        let holidays: Vec<(String,)> = match only {
+            Some(_) => Vec::new(),
+            None => self
+                .json_rows(&mut *tx, "date", "FROM holidays")
+                .await
+                .context("loading holidays")?,
+        };
         // End the snapshot explicitly: a dropped transaction's rollback is only queued, and the
         // connection would go back to the pool still read-only.
         tx.commit().await.context("ending the capacity snapshot")?;
 
-        let mut people: Vec<PersonLoad> = people
+        let mut loads: Vec<PersonLoad> = people
             .into_iter()
             .map(|(id, role, weekly)| PersonLoad {
                 id,
@@ -75,12 +215,11 @@ impl Store {
                 time_off: Vec::new(),
             })
             .collect();
-        people.sort_by(|a, b| a.id.cmp(&b.id));
         let index: HashMap<String, usize> =
-            people.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+            loads.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         for (person, start, end, hours, status) in bookings {
             if let Some(&i) = index.get(&person) {
-                people[i].bookings.push(Booking {
+                loads[i].bookings.push(Booking {
                     start: parse_date(&start)?,
                     end: parse_date(&end)?,
                     hours_per_week: Hours::from_f64(hours),
@@ -90,11 +229,104 @@ impl Store {
         }
         for (person, start, end) in time_off {
             if let Some(&i) = index.get(&person) {
-                people[i].time_off.push((parse_date(&start)?, parse_date(&end)?));
+                loads[i].time_off.push((parse_date(&start)?, parse_date(&end)?));
             }
+        }
+        // In one order whichever rows were read, so a person read again compares equal.
+        for load in &mut loads {
+            load.bookings.sort_by_key(|b| (b.start, b.end, b.hours_per_week, b.tentative));
+            load.time_off.sort();
         }
         let holidays =
             holidays.iter().map(|(date,)| parse_date(date)).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Capacity { people, holidays, version })
+        Ok((loads.into_iter().map(Arc::new).collect(), holidays))
+    }
+}
+
+/// How many people a run of hold changes may touch before the whole capacity is read again.
+const MOST_PEOPLE_UPDATED: usize = 500;
+
+/// The people changed between versions `from` and `to` when `changes` (ordered by
+/// `from_version`) chain from one to the other without a gap; `None` when something else changed
+/// capacity in between (an import), or too many people changed.
+fn changed_people(from: i64, to: i64, changes: &[(i64, i64, String)]) -> Option<Vec<String>> {
+    let mut at = from;
+    let mut people: Vec<String> = Vec::new();
+    for (change_from, change_to, changed) in changes {
+        if *change_from != at {
+            return None;
+        }
+        at = *change_to;
+        for person in changed.split(';').filter(|p| !p.is_empty()) {
+            if !people.iter().any(|p| p == person) {
+                people.push(person.to_string());
+            }
+        }
+    }
+    (at == to && people.len() <= MOST_PEOPLE_UPDATED).then_some(people)
+}
+
+impl super::Tx {
+    /// Records that this transaction's hold writes, since the capacity version was `from`,
+    /// changed only `people`: other instances then read just them again.
+    pub(super) async fn log_capacity_change(
+        &mut self,
+        from: i64,
+        people: &[String],
+    ) -> super::StoreResult<()> {
+        let to = super::cache::lock_version(self.conn(), "capacity").await?;
+        if to == from {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO capacity_changes (from_version, to_version, people) VALUES ($1, $2, $3)",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(people.join(";"))
+        .execute(self.conn())
+        .await?;
+        // Old changes serve nobody: an instance that far behind reads everything again.
+        sqlx::query("DELETE FROM capacity_changes WHERE to_version < $1")
+            .bind(from - 10_000)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The people booked by the holds `sql` selects (`SELECT DISTINCT person FROM allocations
+    /// WHERE …`), bound to `value`.
+    pub(super) async fn hold_people(
+        &mut self,
+        sql: &str,
+        value: &str,
+    ) -> super::StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(sql).bind(value).fetch_all(self.conn()).await?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_people;
+
+    fn change(from: i64, to: i64, people: &str) -> (i64, i64, String) {
+        (from, to, people.to_string())
+    }
+
+    #[test]
+    fn only_an_unbroken_chain_of_hold_changes_is_applied_in_place() {
+        let changes = [change(4, 6, "p1;p2"), change(6, 7, "p2;p3")];
+        assert_eq!(
+            changed_people(4, 7, &changes),
+            Some(vec!["p1".into(), "p2".into(), "p3".into()])
+        );
+        // An import bumped the version in between: no change covers 6 to 9.
+        assert_eq!(changed_people(4, 9, &[change(4, 6, "p1"), change(9, 10, "p2")]), None);
+        // The newest change is not there (yet): read everything.
+        assert_eq!(changed_people(4, 8, &changes), None);
+        // Something before the first change.
+        assert_eq!(changed_people(3, 7, &changes), None);
+        assert_eq!(changed_people(5, 5, &[]), Some(vec![]));
     }
 }

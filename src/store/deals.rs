@@ -322,6 +322,7 @@ impl Tx {
         hold: &Hold,
         bookings: &[(String, f64)],
     ) -> StoreResult<()> {
+        let from = self.lock_capacity().await?;
         sqlx::query(&format!(
             "INSERT INTO holds ({HOLD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
@@ -350,7 +351,8 @@ impl Tx {
             .execute(self.conn())
             .await?;
         }
-        Ok(())
+        let people: Vec<String> = bookings.iter().map(|(person, _)| person.clone()).collect();
+        self.log_capacity_change(from, &people).await
     }
 
     /// Ends an active hold as `to` (released or expired), its bookings removed; false when it was
@@ -362,16 +364,21 @@ impl Tx {
             .execute(self.conn())
             .await?;
         if done.rows_affected() == 1 && !to.keeps_bookings() {
+            let from = self.lock_capacity().await?;
+            let people = self.hold_people(HOLD_PEOPLE, id).await?;
             sqlx::query("DELETE FROM allocations WHERE hold_id = $1")
                 .bind(id)
                 .execute(self.conn())
                 .await?;
+            self.log_capacity_change(from, &people).await?;
         }
         Ok(done.rows_affected() == 1)
     }
 
     /// A won deal's active holds become confirmed bookings.
     pub async fn confirm_holds(&mut self, deal_id: &str) -> StoreResult<u64> {
+        let from = self.lock_capacity().await?;
+        let people = self.hold_people(DEAL_HOLD_PEOPLE, deal_id).await?;
         sqlx::query(
             "UPDATE allocations SET status = 'confirmed' \
              WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')",
@@ -385,11 +392,14 @@ impl Tx {
         .bind(deal_id)
         .execute(self.conn())
         .await?;
+        self.log_capacity_change(from, &people).await?;
         Ok(done.rows_affected())
     }
 
     /// Releases every active hold of a deal (lost deals).
     pub async fn release_deal_holds(&mut self, deal_id: &str) -> StoreResult<()> {
+        let from = self.lock_capacity().await?;
+        let people = self.hold_people(DEAL_HOLD_PEOPLE, deal_id).await?;
         sqlx::query("DELETE FROM allocations WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')")
             .bind(deal_id)
             .execute(self.conn())
@@ -398,6 +408,13 @@ impl Tx {
             .bind(deal_id)
             .execute(self.conn())
             .await?;
-        Ok(())
+        self.log_capacity_change(from, &people).await
     }
 }
+
+/// The people one hold books.
+const HOLD_PEOPLE: &str = "SELECT DISTINCT person FROM allocations WHERE hold_id = $1";
+
+/// The people a deal's active holds book.
+const DEAL_HOLD_PEOPLE: &str = "SELECT DISTINCT person FROM allocations \
+     WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')";

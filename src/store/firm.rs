@@ -27,64 +27,37 @@ impl Store {
 
     /// The packages a seller may be offered: those the last import did not retire.
     pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
-        self.packages_where("WHERE NOT retired").await
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue
+            .packages
+            .iter()
+            .filter(|(_, retired)| !retired)
+            .map(|(p, _)| p.clone())
+            .collect())
     }
 
     /// One package by id, retired or not: a deal keeps the package it was sold on.
     pub async fn package_by_id(&self, id: &str) -> anyhow::Result<Option<Package>> {
-        let all = self.packages_where("").await?;
-        Ok(all.into_iter().find(|p| p.id == id))
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue.packages.iter().find(|(p, _)| p.id == id).map(|(p, _)| p.clone()))
     }
 
-    async fn packages_where(&self, filter: &str) -> anyhow::Result<Vec<Package>> {
-        let sql = format!(
-            "SELECT id, name, duration_weeks, description FROM packages {filter} ORDER BY id"
-        );
-        let rows: Vec<(String, String, i64, String)> =
-            sqlx::query_as(&sql).fetch_all(&self.pool).await.context("loading packages")?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, duration_weeks, description)| Package {
-                id,
-                name,
-                duration_weeks,
-                description,
-            })
-            .collect())
-    }
-
+    /// A package's staffing pattern, most senior role first.
     pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
-        let rows: Vec<(String, String, i64, f64)> = sqlx::query_as(
-            "SELECT pr.package, pr.role, pr.count, pr.hours_per_week FROM package_roles pr \
-             JOIN roles r ON r.id = pr.role WHERE pr.package = $1 ORDER BY r.rank DESC, pr.role",
-        )
-        .bind(package)
-        .fetch_all(&self.pool)
-        .await
-        .context("loading package roles")?;
-        Ok(rows.into_iter().map(package_role).collect())
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue.package_roles.get(package).cloned().unwrap_or_default())
     }
 
     /// Every role, retired or not (names for what deals and packages still refer to).
     pub async fn roles(&self) -> anyhow::Result<Vec<Role>> {
-        self.roles_where("").await
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue.roles.iter().map(|(r, _)| r.clone()).collect())
     }
 
     /// The roles a seller may ask for: those the last import did not retire.
     pub async fn offered_roles(&self) -> anyhow::Result<Vec<Role>> {
-        self.roles_where("WHERE NOT retired").await
-    }
-
-    async fn roles_where(&self, filter: &str) -> anyhow::Result<Vec<Role>> {
-        let sql = format!(
-            "SELECT id, name, rank, description FROM roles {filter} ORDER BY rank DESC, id"
-        );
-        let rows: Vec<(String, String, i64, String)> =
-            sqlx::query_as(&sql).fetch_all(&self.pool).await.context("loading roles")?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, rank, description)| Role { id, name, rank, description })
-            .collect())
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue.roles.iter().filter(|(_, retired)| !retired).map(|(r, _)| r.clone()).collect())
     }
 
     /// The projects of `package` in history.csv, ordered by id.

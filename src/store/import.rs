@@ -192,11 +192,6 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         read_imports(&mut conn, limit).await
     }
-
-    /// The last import, if any.
-    pub async fn last_import(&self) -> anyhow::Result<Option<ImportRecord>> {
-        Ok(self.imports(1).await?.into_iter().next())
-    }
 }
 
 /// One line for the audit log: `12 new, 3 changed, 5 removed (from cli)`.
@@ -222,7 +217,10 @@ impl Tx {
 }
 
 /// The imports recorded, newest first.
-async fn read_imports(conn: &mut AnyConnection, limit: i64) -> anyhow::Result<Vec<ImportRecord>> {
+pub(super) async fn read_imports(
+    conn: &mut AnyConnection,
+    limit: i64,
+) -> anyhow::Result<Vec<ImportRecord>> {
     let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
         "SELECT id, at, actor, source, files, summary, CASE WHEN demo THEN 1 ELSE 0 END \
          FROM imports ORDER BY id DESC LIMIT $1",

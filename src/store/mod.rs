@@ -14,7 +14,9 @@
 mod approvals;
 mod audit;
 mod cache;
+pub use cache::{forget_request_versions, one_request};
 mod capacity;
+mod catalogue;
 mod deals;
 mod decode;
 mod error;
@@ -50,6 +52,7 @@ struct Caches {
         std::collections::HashMap<String, Arc<Vec<crate::domain::firm::HistoryRow>>>,
     >,
     library: cache::Versioned<crate::domain::library::Library>,
+    catalogue: cache::Versioned<catalogue::Catalogue>,
 }
 
 impl Default for Caches {
@@ -58,6 +61,7 @@ impl Default for Caches {
             capacity: cache::Versioned::new("capacity"),
             history: cache::Versioned::new("history"),
             library: cache::Versioned::new("library"),
+            catalogue: cache::Versioned::new("catalogue"),
         }
     }
 }
@@ -246,13 +250,28 @@ impl Store {
         columns: &str,
         rest: &str,
     ) -> anyhow::Result<Vec<T>> {
+        self.json_rows_bound(executor, columns, rest, &[]).await
+    }
+
+    /// `json_rows` with `binds` for the `$1`, `$2`, … of `rest`.
+    pub(crate) async fn json_rows_bound<'c, T: serde::de::DeserializeOwned>(
+        &self,
+        executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+        columns: &str,
+        rest: &str,
+        binds: &[String],
+    ) -> anyhow::Result<Vec<T>> {
         let sql = match self.backend {
             Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) {rest}"),
             Backend::Postgres => format!(
                 "SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json)::text {rest}"
             ),
         };
-        let json: String = sqlx::Row::try_get(&sqlx::query(&sql).fetch_one(executor).await?, 0)?;
+        let mut query = sqlx::query(&sql);
+        for bind in binds {
+            query = query.bind(bind.clone());
+        }
+        let json: String = sqlx::Row::try_get(&query.fetch_one(executor).await?, 0)?;
         serde_json::from_str(&json).context("reading the rows")
     }
 }
@@ -278,7 +297,9 @@ pub struct Tx {
 
 impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
-        Ok(self.inner.commit().await?)
+        self.inner.commit().await?;
+        cache::forget_request_versions();
+        Ok(())
     }
 
     pub async fn rollback(self) -> StoreResult<()> {

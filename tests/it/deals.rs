@@ -665,3 +665,76 @@ async fn a_hostile_deal_name_stays_text_in_replies_and_on_the_leadership_card(db
     assert!(on_slack.contains("&lt;!channel&gt;"), "{on_slack}");
     assert!(on_slack.contains("<@U-SELLER>"), "the bot's own mention stays: {on_slack}");
 }
+
+/// The capacity this store holds, and the capacity a store that has never read it reads.
+async fn capacity_as_read_fresh(app: &App, db: &TestDb) {
+    let held = app.store.capacity().await.unwrap();
+    let fresh = keepable::store::Store::connect(&db.url).await.unwrap().capacity().await.unwrap();
+    assert_eq!(held.version, fresh.version);
+    assert_eq!(held.people, fresh.people, "the capacity kept in memory went stale");
+}
+
+on_both_databases!(holds_update_the_capacity_in_memory_in_place_and_it_stays_exact);
+async fn holds_update_the_capacity_in_memory_in_place_and_it_stays_exact(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    // A second instance that holds the capacity from before the holds.
+    let other =
+        App::new(keepable::store::Store::connect(&db.url).await.unwrap(), settings(), app.clock)
+            .unwrap();
+    let before = other.store.capacity().await.unwrap();
+    let question = "/earliest-start crm-rollout";
+    let first = other.ask(&actor("U-OTHER", "C-OTHER"), question).await;
+    assert!(!first.is_error(), "{first:?}");
+
+    let seller = actor("U-SELLER", "C-DEAL");
+    new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
+    let start = app.ask(&seller, question).await;
+    let held = press(&app, &seller, &action(&start, "hold")).await;
+    assert_eq!(held.kind, "hold", "{held:?}");
+    let winner = actor("U-WINNER", "C-WIN");
+    new_deal(&app, &winner, "Globex", "crm-rollout").await;
+    let start = app.ask(&winner, question).await;
+    let also = press(&app, &winner, &action(&start, "hold")).await;
+    assert_eq!(also.kind, "hold", "{also:?}");
+    let booked = |reply: &Reply| reply.data["people_held"].as_u64().unwrap() as usize;
+
+    // The other instance reads only the held people again: everyone else is shared as it was.
+    let after = other.store.capacity().await.unwrap();
+    assert!(after.version > before.version);
+    let shared = after
+        .people
+        .iter()
+        .filter(|p| before.people.iter().any(|b| std::sync::Arc::ptr_eq(b, p)))
+        .count();
+    assert!(shared > 0);
+    assert!(
+        shared + booked(&held) + booked(&also) >= before.people.len(),
+        "only the held people were read again: {shared} of {} kept",
+        before.people.len()
+    );
+    capacity_as_read_fresh(&other, &db).await;
+    let fresh_answer =
+        App::new(keepable::store::Store::connect(&db.url).await.unwrap(), settings(), app.clock)
+            .unwrap()
+            .ask(&actor("U-OTHER", "C-OTHER"), question)
+            .await;
+    let answer = other.ask(&actor("U-OTHER", "C-OTHER"), question).await;
+    assert_eq!(answer.data["earliest_start"], fresh_answer.data["earliest_start"]);
+    assert_eq!(answer.data["roles"], fresh_answer.data["roles"]);
+
+    // A lost deal releases its hold, a won deal confirms it: both read in place, both exact.
+    assert!(!app.ask(&seller, "/deal lost").await.is_error());
+    capacity_as_read_fresh(&other, &db).await;
+    let won = app.ask(&winner, "/deal won pm=U-PM").await;
+    assert!(!won.is_error(), "{won:?}");
+    capacity_as_read_fresh(&other, &db).await;
+
+    // Any other change (an import) reads everything again.
+    app.store.touch_capacity().await.unwrap();
+    capacity_as_read_fresh(&other, &db).await;
+    let again = other.store.capacity().await.unwrap();
+    assert!(!again
+        .people
+        .iter()
+        .any(|p| after.people.iter().any(|b| std::sync::Arc::ptr_eq(b, p))));
+}

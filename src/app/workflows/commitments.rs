@@ -371,6 +371,9 @@ impl App {
             if tx.lock_capacity().await? == capacity.version {
                 return Ok((tx, bookings));
             }
+            // Capacity moved since this request first read the data versions: read them again.
+            tx.rollback().await?;
+            crate::store::forget_request_versions();
         }
         Err(UserError::Refused(
             "Capacity is changing right now; press Hold again in a moment.".into(),

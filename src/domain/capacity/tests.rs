@@ -217,3 +217,50 @@ proptest! {
         }
     }
 }
+
+fn arb_pattern() -> impl Strategy<Value = Pattern> {
+    (1i64..3, 1i64..=40, 1i64..3, 1i64..=40, 1i64..6).prop_map(|(c1, h1, c2, h2, weeks)| Pattern {
+        requirements: vec![
+            Requirement { role: "senior".into(), count: c1, hours_per_week: hours(h1) },
+            Requirement { role: "analyst".into(), count: c2, hours_per_week: hours(h2) },
+        ],
+        weeks,
+    })
+}
+
+proptest! {
+    #[test]
+    fn precomputed_weeks_answer_exactly_as_the_bookings_do(
+        people in arb_people(), p in arb_pattern(), offset in 0i64..4, holiday in 0i64..60,
+        changed in 0usize..6, extra in arb_booking(),
+    ) {
+        let calendar = Calendar::new([date("2027-03-15") + Duration::days(holiday)]);
+        let first = date("2027-03-15");
+        let weeks = WeeklyFree::build(&people, &calendar, first, 30);
+        let window = Window { first: first + Duration::weeks(offset), horizon: 20 };
+        let direct = earliest_start(&p, &people, &calendar, window);
+        match weeks.earliest_start(&p, window) {
+            Some(answer) => prop_assert_eq!(answer, direct),
+            None => prop_assert!(offset as usize + 20 + p.weeks as usize > 30),
+        }
+        // One person's bookings change: recomputing only them gives the same as building again.
+        let mut more = people.clone();
+        let index = changed % more.len();
+        more[index].bookings.push(extra);
+        let id = more[index].id.clone();
+        let updated = weeks.with_changed(&[id], &more);
+        let rebuilt = WeeklyFree::build(&more, &calendar, first, 30);
+        prop_assert_eq!(updated.earliest_start(&p, window), rebuilt.earliest_start(&p, window));
+        prop_assert_eq!(rebuilt.earliest_start(&p, window).is_some(), weeks.earliest_start(&p, window).is_some());
+    }
+}
+
+#[test]
+fn a_window_outside_the_weeks_is_not_answered_from_them() {
+    let people = vec![person("a", "senior", 40, vec![])];
+    let weeks = WeeklyFree::build(&people, &Calendar::default(), date("2027-03-15"), 56);
+    let p = pattern("senior", 1, 40, 4);
+    assert!(weeks.earliest_start(&p, Window { first: date("2027-03-08"), horizon: 52 }).is_none());
+    assert!(weeks.earliest_start(&p, Window { first: date("2027-03-22"), horizon: 52 }).is_none());
+    assert!(weeks.earliest_start(&p, Window { first: date("2027-03-15"), horizon: 52 }).is_some());
+}
