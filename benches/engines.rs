@@ -100,7 +100,7 @@ fn after_a_hold(c: &mut Criterion, runtime: &tokio::runtime::Runtime, app: &App,
             let mut timed = std::time::Duration::ZERO;
             for _ in 0..iterations {
                 round += 1;
-                let seller = Actor::new(&format!("U-HOLD-{round}"), &format!("C-HOLD-{round}"));
+                let seller = Actor::new(format!("U-HOLD-{round}"), format!("C-HOLD-{round}"));
                 runtime.block_on(async {
                     let deal = app
                         .ask(
