@@ -288,7 +288,7 @@ impl Row<'_, '_> {
             return None;
         }
         let parsed =
-            NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+            value.parse::<NaiveDate>().ok().filter(|_| value.len() == 10);
         if parsed.is_none() {
             self.problem(column, format!("bad date '{value}' (expected YYYY-MM-DD)"));
         }
