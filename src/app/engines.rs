@@ -280,7 +280,7 @@ impl App {
     ) -> Result<ComparablesAnswer, AppError> {
         let history = self.store.history(&package.id).await?;
         let today = self.today();
-        let set = comparables(&history, today, effort);
+        let set = comparables(history.iter(), today, effort);
         let mut answer = ComparablesAnswer {
             package: package.id.clone(),
             package_name: package.name.clone(),

@@ -17,6 +17,8 @@ pub struct Comparables<'a> {
     pub effort_filter_applied: bool,
     pub p10_days: Option<f64>,
     pub p50_days: Option<f64>,
+    /// What four in five comparables finished within: the confidence the backtest checks.
+    pub p80_days: Option<f64>,
     pub p90_days: Option<f64>,
 }
 
@@ -29,14 +31,16 @@ pub struct DeadlineVerdict {
 }
 
 /// The comparable set for one package's history as of `today`, optionally filtered by effort.
+/// `history` may be any part of the package's rows that holds every row ending in the lookback
+/// (the backtest passes the slice of rows that ended by then).
 pub fn comparables<'a>(
-    history: &'a [HistoryRow],
+    history: impl IntoIterator<Item = &'a HistoryRow>,
     today: NaiveDate,
     effort: Option<f64>,
 ) -> Comparables<'a> {
     let since = today - Duration::days(LOOKBACK_DAYS);
     let all: Vec<&HistoryRow> =
-        history.iter().filter(|row| row.end <= today && row.start >= since).collect();
+        history.into_iter().filter(|row| row.end <= today && row.start >= since).collect();
     let (rows, effort_filter_applied) = match effort {
         Some(effort) => {
             let near: Vec<&HistoryRow> = all
@@ -58,6 +62,7 @@ pub fn comparables<'a>(
         effort_filter_applied,
         p10_days: percentile(&durations, 0.10),
         p50_days: percentile(&durations, 0.50),
+        p80_days: percentile(&durations, 0.80),
         p90_days: percentile(&durations, 0.90),
         rows,
     }
