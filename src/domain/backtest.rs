@@ -18,8 +18,8 @@ pub const DEFAULT_WINDOW_DAYS: i64 = 730;
 /// days) must count as a hit even when the interpolation lands a hair below it.
 const HIT_TOLERANCE_DAYS: f64 = 1e-9;
 
-/// The confidence a calibrated P50, P80 and P90 hold with.
-pub const CALIBRATED: [f64; 3] = [0.5, 0.8, 0.9];
+/// Fewer tested projects than this say too little about what a percentile is worth.
+pub const ENOUGH_TESTED: usize = 5;
 
 /// The first start the backtest replays when none is given: `today − 730 days`.
 pub fn default_from(today: NaiveDate) -> NaiveDate {

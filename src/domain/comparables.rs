@@ -77,6 +77,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
 }
 
+/// The last day of a project that starts on `start` and takes `days` (a percentile, so maybe
+/// fractional): `start + ceil(days) − 1`. Rounding up never promises a day earlier than the
+/// comparables finished; a hair of floating-point error above a whole day is not a day more.
+pub fn finish_by(start: NaiveDate, days: f64) -> NaiveDate {
+    let whole = (days - 1e-9).ceil().max(1.0) as i64;
+    start + Duration::days(whole - 1)
+}
+
 /// The deadline rule: `start` is the given start or the earliest start (None when unknown).
 pub fn deadline_verdict(
     set: &Comparables<'_>,
@@ -162,6 +170,15 @@ mod tests {
         assert!((percentile(&values, 0.9).unwrap() - 37.0).abs() < 1e-9);
         assert_eq!(percentile(&[7.0], 0.9), Some(7.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn a_finish_date_rounds_the_days_up_and_counts_the_start_day() {
+        let start: NaiveDate = "2027-01-18".parse().unwrap();
+        assert_eq!(finish_by(start, 1.0), start);
+        assert_eq!(finish_by(start, 88.0), "2027-04-15".parse::<NaiveDate>().unwrap());
+        assert_eq!(finish_by(start, 88.5), "2027-04-16".parse::<NaiveDate>().unwrap());
+        assert_eq!(finish_by(start, 88.000000000001), "2027-04-15".parse::<NaiveDate>().unwrap());
     }
 
     #[test]
