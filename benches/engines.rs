@@ -6,7 +6,7 @@
 //! and under 50 ms at 10,000; comparables and inclusion under 2 ms). Capacity and history stay in
 //! memory between questions while their data version holds (`store/cache.rs`), so the steady
 //! state reads one version row; `earliest_start_after_a_change` measures the first answer after a
-//! change, which reads all capacity again.
+//! change, which reads all capacity again; `backtest` replays the whole firm's history.
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -75,6 +75,14 @@ fn engines(c: &mut Criterion) {
                 })
             },
         );
+        group.finish();
+        // The whole firm's backtest (SPEC 4.7), from the history in memory: every finished
+        // project of the last two years forecast again from the day before it started.
+        let mut group = c.benchmark_group("backtest");
+        group.sample_size(10);
+        group.bench_with_input(BenchmarkId::from_parameter(people), &people, |b, _| {
+            b.iter(|| runtime.block_on(app.backtest(None)).expect("a backtest"))
+        });
         group.finish();
     }
 }
