@@ -8,7 +8,7 @@
 //! the version rows and writes the answer's offer. `earliest_start_after_a_hold` measures the
 //! first answer after a hold (only the held people are read again) and
 //! `earliest_start_after_a_change` the first after a change that reads all capacity again (an
-//! import).
+//! import); `backtest` replays the whole firm's history.
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -83,6 +83,14 @@ fn engines(c: &mut Criterion) {
                 })
             },
         );
+        group.finish();
+        // The whole firm's backtest (SPEC 4.7), from the history in memory: every finished
+        // project of the last two years forecast again from the day before it started.
+        let mut group = c.benchmark_group("backtest");
+        group.sample_size(10);
+        group.bench_with_input(BenchmarkId::from_parameter(people), &people, |b, _| {
+            b.iter(|| runtime.block_on(app.backtest(None)).expect("a backtest"))
+        });
         group.finish();
         after_a_hold(c, &runtime, &app, people);
     }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::domain::backtest::Summary;
 use crate::domain::deal::{Commitment, CommitmentKind, DealStatus};
 use crate::domain::firm::HistoryRow;
 use crate::domain::hold::{Hold, HoldState};
@@ -75,8 +76,14 @@ pub struct ComparablesAnswer {
     pub effort_filter_applied: bool,
     pub p10_days: Option<f64>,
     pub p50_days: Option<f64>,
+    pub p80_days: Option<f64>,
     pub p90_days: Option<f64>,
     pub nearest: Vec<NearestProject>,
+    /// When half and four in five comparables would finish from the start used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish: Option<DatedFinish>,
+    /// What the package's percentiles have been worth here (SPEC 4.7).
+    pub backtest: BacktestLine,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<DeadlineAnswer>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +92,27 @@ pub struct ComparablesAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_weeks: Option<String>,
     pub today: NaiveDate,
+}
+
+/// The finish dates at P50 and P80 from a start: `start + ceil(days) − 1`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatedFinish {
+    pub start: NaiveDate,
+    /// The start was given (`start=`) rather than the package's earliest start.
+    pub start_given: bool,
+    pub p50_finish: NaiveDate,
+    pub p80_finish: NaiveDate,
+}
+
+/// The backtest of the asked package over the last two years, for the comparables reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestLine {
+    pub from: NaiveDate,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Enough projects were tested for the P80 hit rate to mean something.
+    pub enough_tested: bool,
+    pub p80_hits: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

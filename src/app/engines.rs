@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 
 use super::action::Action;
 use super::answers::{
-    ComparablesAnswer, DeadlineAnswer, Dependency, EarliestStartAnswer, InclusionAnswer,
-    NearestProject, Phase, RoleStart, StaffedRole, StaffingAnswer,
+    ComparablesAnswer, DatedFinish, DeadlineAnswer, Dependency, EarliestStartAnswer,
+    InclusionAnswer, NearestProject, Phase, RoleStart, StaffedRole, StaffingAnswer,
 };
 use super::command::{RoleSpec, StartTarget};
 use super::error::{AppError, UserError};
@@ -15,7 +15,7 @@ use super::{resolve_package, Actor, App};
 use crate::domain::calendar::first_candidate;
 use crate::domain::capacity::{shortfalls, Shortfall};
 use crate::domain::capacity::{Pattern, Requirement, Window};
-use crate::domain::comparables::{comparables, deadline_verdict, nearest};
+use crate::domain::comparables::{comparables, deadline_verdict, finish_by, nearest, Comparables};
 use crate::domain::firm::{Package, Role};
 use crate::domain::library::Verdict;
 use crate::domain::offer::{
@@ -272,8 +272,9 @@ impl App {
         Ok(reply)
     }
 
-    /// SPEC 4.4 for `package`; with a deadline, the rule's verdict from `start` (or the package's
-    /// earliest start). A deadline in the past or before the start is an input error.
+    /// SPEC 4.4 for `package`, with the finish dates from `start` (or the package's earliest
+    /// start) and, with a deadline, the rule's verdict from that start. A deadline in the past
+    /// or before the start is an input error.
     pub(crate) async fn compute_comparables(
         &self,
         package: &Package,
@@ -281,9 +282,23 @@ impl App {
         deadline: Option<NaiveDate>,
         start: Option<NaiveDate>,
     ) -> Result<ComparablesAnswer, AppError> {
-        let history = self.store.history(&package.id).await?;
         let today = self.today();
-        let set = comparables(&history, today, effort);
+        if let Some(deadline) = deadline.filter(|deadline| *deadline <= today) {
+            return Err(UserError::DeadlineInThePast { deadline, today }.into());
+        }
+        let history = self.store.history(&package.id).await?;
+        let set = comparables(history.iter(), today, effort);
+        let start_used = match start {
+            Some(start) => Some(start),
+            // Nothing to date and no deadline to judge: no need to look for a start.
+            None if deadline.is_none() && set.rows.is_empty() => None,
+            None => {
+                self.compute_start(&StartTarget::Package(package.id.clone()), None)
+                    .await?
+                    .result
+                    .earliest_start
+            }
+        };
         let mut answer = ComparablesAnswer {
             package: package.id.clone(),
             package_name: package.name.clone(),
@@ -292,36 +307,28 @@ impl App {
             effort_filter_applied: set.effort_filter_applied,
             p10_days: set.p10_days,
             p50_days: set.p50_days,
+            p80_days: set.p80_days,
             p90_days: set.p90_days,
             nearest: nearest(&set, effort, 3).into_iter().map(NearestProject::from).collect(),
+            finish: dated_finish(&set, start_used, start.is_some()),
+            backtest: self.backtest_line(&package.id).await?,
             deadline: None,
             deadline_date: deadline,
             requested_weeks: None,
             today,
         };
-        let Some(deadline) = deadline else { return Ok(answer) };
-        if deadline <= today {
-            return Err(UserError::DeadlineInThePast { deadline, today }.into());
+        if let Some(deadline) = deadline {
+            let verdict = deadline_verdict(&set, start_used, deadline);
+            answer.requested_weeks = verdict
+                .requested_days
+                .map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string());
+            answer.deadline = Some(DeadlineAnswer {
+                start: verdict.start,
+                requested_days: verdict.requested_days,
+                share_within: verdict.share_within,
+                approval_required: verdict.approval_required,
+            });
         }
-        let start = match start {
-            Some(start) => Some(start),
-            None => {
-                self.compute_start(&StartTarget::Package(package.id.clone()), None)
-                    .await?
-                    .result
-                    .earliest_start
-            }
-        };
-        let verdict = deadline_verdict(&set, start, deadline);
-        answer.requested_weeks = verdict
-            .requested_days
-            .map(|d| format!("{:.1}", d as f64 / 7.0).trim_end_matches(".0").to_string());
-        answer.deadline = Some(DeadlineAnswer {
-            start: verdict.start,
-            requested_days: verdict.requested_days,
-            share_within: verdict.share_within,
-            approval_required: verdict.approval_required,
-        });
         Ok(answer)
     }
 
@@ -532,6 +539,21 @@ fn explain_shortfall(shortfall: &Shortfall, role_name: &dyn Fn(&str) -> String) 
             role_name(role)
         ),
     }
+}
+
+/// When half and four in five of the comparables would finish from `start`, when both are known.
+fn dated_finish(
+    set: &Comparables<'_>,
+    start: Option<NaiveDate>,
+    start_given: bool,
+) -> Option<DatedFinish> {
+    let start = start?;
+    Some(DatedFinish {
+        start,
+        start_given,
+        p50_finish: finish_by(start, set.p50_days?),
+        p80_finish: finish_by(start, set.p80_days?),
+    })
 }
 
 /// What the buttons on an earliest-start answer commit, when there is a start to commit.

@@ -45,6 +45,8 @@ pub enum UserError {
     UnknownAction,
     #[error("Someone else changed this at the same moment; look at it again and retry.")]
     Conflict,
+    #[error(transparent)]
+    Backtest(#[from] crate::domain::backtest::BacktestError),
 }
 
 /// What running a command or action can fail with.

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod answers;
+mod backtest;
 pub mod command;
 pub mod delivery;
 mod engines;
@@ -92,6 +93,8 @@ pub struct App {
     zone: chrono_tz::Tz,
     /// Where requests come from, for metrics: `slack`, `discord`, or `cli` (console, `ask`).
     platform: &'static str,
+    /// Each package's backtest while its history is unchanged (`/comparables` reports it).
+    backtests: Arc<backtest::BacktestCache>,
 }
 
 impl App {
@@ -106,6 +109,7 @@ impl App {
             directory: None,
             zone,
             platform: "cli",
+            backtests: Arc::default(),
         })
     }
 

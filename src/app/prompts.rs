@@ -52,6 +52,7 @@ impl Prompts {
         env.add_filter("hours", format_hours);
         env.add_filter("weeks", format_weeks);
         env.add_filter("percent", format_percent);
+        env.add_filter("in_ten", share_in_ten);
         env.add_filter("time", move |value: String| format_time(&value, zone));
         env.add_filter("asof", move |value: String| format_as_of(&value, zone));
         // Every value a template shows is data, and data may be a person's text: mark it, so each
@@ -149,6 +150,23 @@ fn format_percent(share: f64) -> String {
     format!("{:.0}%", share * 100.0)
 }
 
+/// A share as a seller says it: `0.28` -> `about 3 in 10` (of the comparable projects that
+/// follow); only an exact 0 or 1 is `none of the` or `all of the`.
+fn share_in_ten(share: f64) -> String {
+    let tenths = (share * 10.0).round();
+    if share <= 0.0 {
+        "none of the".into()
+    } else if share >= 1.0 {
+        "all of the".into()
+    } else if tenths < 1.0 {
+        "fewer than 1 in 10".into()
+    } else if tenths > 9.0 {
+        "more than 9 in 10".into()
+    } else {
+        format!("about {tenths:.0} in 10")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +178,16 @@ mod tests {
         assert_eq!(format_date("2027-11-08".into()), "Mon 8 Nov 2027");
         assert_eq!(format_weeks(77.0), "11");
         assert_eq!(format_weeks(72.4), "10.3");
+    }
+
+    #[test]
+    fn a_share_reads_in_tenths_and_never_rounds_to_none_or_all() {
+        assert_eq!(share_in_ten(0.28), "about 3 in 10");
+        assert_eq!(share_in_ten(0.5), "about 5 in 10");
+        assert_eq!(share_in_ten(0.0), "none of the");
+        assert_eq!(share_in_ten(0.02), "fewer than 1 in 10");
+        assert_eq!(share_in_ten(0.97), "more than 9 in 10");
+        assert_eq!(share_in_ten(1.0), "all of the");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `keepable` subcommands: the clap definitions here, and one function per subcommand in
 //! `firm` (migrate, import, gen-firm), `chat` (ask, act, console), `records` (outbox, audit,
-//! run-due) and `platforms` (serve, discord register).
+//! run-due), `backtest` and `platforms` (serve, discord register).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +20,7 @@ macro_rules! out {
     }};
 }
 
+mod backtest;
 mod chat;
 mod firm;
 mod platforms;
@@ -94,6 +95,15 @@ enum Command {
     Console {
         #[command(flatten)]
         who: Who,
+    },
+    /// Would the comparables have been right? Each finished project forecast again from the day
+    /// before it started, and how often P50, P80 and P90 held (SPEC 4.7).
+    Backtest {
+        /// The first start replayed (YYYY-MM-DD); defaults to two years before today.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// The messages written to the outbox (`outbox retry ID` re-queues a failed one).
     Outbox {
@@ -196,6 +206,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chat::act(&globals, &who, json, &action, &fields).await
         }
         Command::Console { who } => chat::console(&globals, &who).await,
+        Command::Backtest { from, json } => {
+            backtest::backtest(&globals, from.as_deref(), json).await
+        }
         Command::Outbox { json, command: None } => records::outbox(&globals, json).await,
         Command::Outbox { command: Some(OutboxCommand::Retry { id }), .. } => {
             records::retry(&globals, id).await

@@ -17,6 +17,8 @@ pub struct Comparables<'a> {
     pub effort_filter_applied: bool,
     pub p10_days: Option<f64>,
     pub p50_days: Option<f64>,
+    /// What four in five comparables finished within: the confidence the backtest checks.
+    pub p80_days: Option<f64>,
     pub p90_days: Option<f64>,
 }
 
@@ -29,14 +31,16 @@ pub struct DeadlineVerdict {
 }
 
 /// The comparable set for one package's history as of `today`, optionally filtered by effort.
+/// `history` may be any part of the package's rows that holds every row ending in the lookback
+/// (the backtest passes the slice of rows that ended by then).
 pub fn comparables<'a>(
-    history: &'a [HistoryRow],
+    history: impl IntoIterator<Item = &'a HistoryRow>,
     today: NaiveDate,
     effort: Option<f64>,
 ) -> Comparables<'a> {
     let since = today - Duration::days(LOOKBACK_DAYS);
     let all: Vec<&HistoryRow> =
-        history.iter().filter(|row| row.end <= today && row.start >= since).collect();
+        history.into_iter().filter(|row| row.end <= today && row.start >= since).collect();
     let (rows, effort_filter_applied) = match effort {
         Some(effort) => {
             let near: Vec<&HistoryRow> = all
@@ -58,6 +62,7 @@ pub fn comparables<'a>(
         effort_filter_applied,
         p10_days: percentile(&durations, 0.10),
         p50_days: percentile(&durations, 0.50),
+        p80_days: percentile(&durations, 0.80),
         p90_days: percentile(&durations, 0.90),
         rows,
     }
@@ -70,6 +75,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     let low = rank.floor() as usize;
     let high = (low + 1).min(last);
     Some(sorted[low] + (sorted[high] - sorted[low]) * (rank - low as f64))
+}
+
+/// The last day of a project that starts on `start` and takes `days` (a percentile, so maybe
+/// fractional): `start + ceil(days) − 1`. Rounding up never promises a day earlier than the
+/// comparables finished; a hair of floating-point error above a whole day is not a day more.
+pub fn finish_by(start: NaiveDate, days: f64) -> NaiveDate {
+    let whole = (days - 1e-9).ceil().max(1.0) as i64;
+    start + Duration::days(whole - 1)
 }
 
 /// The deadline rule: `start` is the given start or the earliest start (None when unknown).
@@ -157,6 +170,15 @@ mod tests {
         assert!((percentile(&values, 0.9).unwrap() - 37.0).abs() < 1e-9);
         assert_eq!(percentile(&[7.0], 0.9), Some(7.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn a_finish_date_rounds_the_days_up_and_counts_the_start_day() {
+        let start: NaiveDate = "2027-01-18".parse().unwrap();
+        assert_eq!(finish_by(start, 1.0), start);
+        assert_eq!(finish_by(start, 88.0), "2027-04-15".parse::<NaiveDate>().unwrap());
+        assert_eq!(finish_by(start, 88.5), "2027-04-16".parse::<NaiveDate>().unwrap());
+        assert_eq!(finish_by(start, 88.000000000001), "2027-04-15".parse::<NaiveDate>().unwrap());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Pure rules: no I/O, no database, no platform types.
 //!
-//! The answer engines (calendar, capacity, comparables, library) and the workflow rules live
+//! The answer engines (calendar, capacity, comparables and their backtest, library) and the workflow rules live
 //! here and are tested on their own: who may approve and when requests remind, escalate and
 //! expire (`approval`), the deal, hold and handover lifecycles (`deal`, `hold`, `handover`),
 //! scoping tickets (`ticket`), what a button on an answer commits and who may press it
@@ -60,6 +60,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 pub mod approval;
+pub mod backtest;
 pub mod calendar;
 pub mod capacity;
 pub mod comparables;

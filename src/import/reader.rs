@@ -287,8 +287,7 @@ impl Row<'_, '_> {
         if value.is_empty() {
             return None;
         }
-        let parsed =
-            value.parse::<NaiveDate>().ok().filter(|_| value.len() == 10);
+        let parsed = value.parse::<NaiveDate>().ok().filter(|_| value.len() == 10);
         if parsed.is_none() {
             self.problem(column, format!("bad date '{value}' (expected YYYY-MM-DD)"));
         }

@@ -63,9 +63,15 @@ impl Store {
 
     /// The projects of `package` in history.csv, ordered by id.
     pub async fn history(&self, package: &str) -> anyhow::Result<Arc<Vec<HistoryRow>>> {
-        let all =
-            self.versioned(&self.caches.history, |snapshot| self.load_history(snapshot)).await?;
+        let all = self.history_by_package().await?;
         Ok(all.get(package).cloned().unwrap_or_default())
+    }
+
+    /// Every package's projects in history.csv, by package id: one load while unchanged.
+    pub async fn history_by_package(
+        &self,
+    ) -> anyhow::Result<Arc<HashMap<String, Arc<Vec<HistoryRow>>>>> {
+        self.versioned(&self.caches.history, |snapshot| self.load_history(snapshot)).await
     }
 
     /// Every history row, decoded.

@@ -1,5 +1,6 @@
 //! Integration tests: one test binary, modules per interface.
 
+mod backtest;
 mod cli;
 mod console;
 mod deals;
