@@ -85,6 +85,9 @@ pub struct ComparablesAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_weeks: Option<String>,
     pub today: NaiveDate,
+    /// Every comparable's duration in days, for the chart (not part of the JSON contract).
+    #[serde(skip)]
+    pub durations_days: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

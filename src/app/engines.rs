@@ -243,6 +243,7 @@ impl App {
         let package = self.package(given).await?;
         let answer = self.compute_comparables(&package, effort, deadline, start).await?;
         let mut reply = self.answer("comparables", &answer)?;
+        reply.chart = super::charts::comparables_chart(&answer);
         let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else {
             return Ok(reply);
         };
@@ -295,6 +296,7 @@ impl App {
             deadline_date: deadline,
             requested_weeks: None,
             today,
+            durations_days: set.rows.iter().map(|row| row.duration_days()).collect(),
         };
         let Some(deadline) = deadline else { return Ok(answer) };
         if deadline <= today {

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod answers;
+mod charts;
 pub mod command;
 pub mod delivery;
 mod engines;
