@@ -10,6 +10,7 @@
 //! - `server` hosts the HTTP endpoints and the background workers; `config` holds the settings.
 
 pub mod app;
+pub mod chart;
 pub mod chat;
 pub mod config;
 pub mod domain;

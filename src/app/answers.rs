@@ -92,6 +92,9 @@ pub struct ComparablesAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_weeks: Option<String>,
     pub today: NaiveDate,
+    /// Every comparable's duration in days, for the chart (not part of the JSON contract).
+    #[serde(skip)]
+    pub durations_days: Vec<i64>,
 }
 
 /// The finish dates at P50 and P80 from a start: `start + ceil(days) − 1`.

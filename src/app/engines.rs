@@ -246,6 +246,7 @@ impl App {
         let package = self.package(given).await?;
         let answer = self.compute_comparables(&package, effort, deadline, start).await?;
         let mut reply = self.answer("comparables", &answer)?;
+        reply.chart = super::charts::comparables_chart(&answer);
         let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else {
             return Ok(reply);
         };
@@ -316,6 +317,7 @@ impl App {
             deadline_date: deadline,
             requested_weeks: None,
             today,
+            durations_days: set.rows.iter().map(|row| row.duration_days()).collect(),
         };
         if let Some(deadline) = deadline {
             let verdict = deadline_verdict(&set, start_used, deadline);

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod answers;
 mod backtest;
+mod charts;
 pub mod command;
 pub mod delivery;
 mod engines;

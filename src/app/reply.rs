@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::action::Action;
+use crate::chart::Chart;
 
 /// Where an outbound message goes: a channel (leadership, presales), or a person's direct
 /// messages (the seller, the PM). Stored as `channel:ID` / `user:ID`.
@@ -127,6 +128,9 @@ pub struct Reply {
     /// back field by field).
     #[serde(default)]
     pub data: Map<String, Value>,
+    /// A picture of the answer: a PNG on Slack and Discord, text bars in the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<Chart>,
 }
 
 impl Reply {
@@ -140,6 +144,7 @@ impl Reply {
             actions: Vec::new(),
             private: true,
             data: Map::new(),
+            chart: None,
         }
     }
 
@@ -167,6 +172,12 @@ impl Reply {
             }
         }
         self.body = body.join("\n").trim().to_string();
+        self
+    }
+
+    /// Attaches `chart` (replacing any), for each platform to show its way.
+    pub fn with_chart(mut self, chart: Chart) -> Self {
+        self.chart = Some(chart);
         self
     }
 

@@ -14,6 +14,7 @@ use crate::app::delivery::{deliver_due, Deliver, DeliveryError};
 use crate::app::reply::{Button, Reply};
 use crate::app::text::Terminal;
 use crate::app::{Actor, App};
+use crate::chart::render_text;
 use crate::store::outbox::OutboundMessage;
 
 /// Renders a reply as plain text (the `ask` command's output), numbering its actions.
@@ -24,10 +25,19 @@ pub fn render(reply: &Reply) -> String {
 /// Renders a reply for a terminal in `style`, numbering its actions (with their ids, for `act`).
 pub fn render_for(reply: &Reply, style: Terminal) -> String {
     let mut out = reply.to_terminal(style);
+    push_chart(&mut out, reply);
     for (i, action) in reply.actions.iter().enumerate() {
         out.push_str(&format!("\n  [{}] {}  ({})", i + 1, action.label, action.action));
     }
     out
+}
+
+/// The reply's chart as text bars, after a blank line.
+fn push_chart(out: &mut String, reply: &Reply) {
+    if let Some(chart) = &reply.chart {
+        out.push_str("\n\n");
+        out.push_str(&render_text(chart));
+    }
 }
 
 /// Delivers outbox messages by printing them.
@@ -46,6 +56,7 @@ impl Deliver for TerminalDelivery {
         let verb = if replaces.is_some() { "updated" } else { "to" };
         let mut text =
             format!("\n── {verb} {} ──\n{}", message.target, message.reply.to_terminal(self.style));
+        push_chart(&mut text, &message.reply);
         for button in &message.reply.actions {
             text.push_str(&format!("\n  ({}) {}", button.action, button.label));
         }

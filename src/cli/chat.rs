@@ -1,7 +1,10 @@
 //! `ask`, `act` and `console`: the bot as chat sees it, from the command line.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 use keepable::app::reply::Reply;
 
@@ -17,6 +20,36 @@ pub(super) async fn ask(
     let app = globals.open().await?;
     let reply = app.ask(&who.actor(), &text.join(" ")).await;
     close(app, print(json, &reply)).await
+}
+
+/// Answers one command and writes its chart as PNG to `out`, printing the answer; an error
+/// answer, or an answer without a chart, is said on stderr and fails.
+pub(super) async fn chart(
+    globals: &Globals,
+    who: &Who,
+    out: &Path,
+    text: &[String],
+) -> anyhow::Result<ExitCode> {
+    let app = globals.open().await?;
+    let reply = app.ask(&who.actor(), &text.join(" ")).await;
+    app.store.close().await;
+    if reply.is_error() {
+        eprintln!("{}", keepable::chat::console::render(&reply));
+        return Ok(ExitCode::FAILURE);
+    }
+    let Some(chart) = &reply.chart else {
+        eprintln!(
+            "This answer has no chart ({}): charts come with /comparables when there are \
+             comparable projects.",
+            reply.kind
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let png = keepable::chart::render_png(chart).context("drawing the chart")?;
+    std::fs::write(out, &png).with_context(|| format!("writing {}", out.display()))?;
+    out!("{}", keepable::chat::console::render(&reply));
+    out!("Wrote the chart \"{}\" to {} ({} bytes).", chart.title(), out.display(), png.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Presses the button `action` with `key=value` inputs.

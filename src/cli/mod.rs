@@ -1,5 +1,5 @@
 //! The `keepable` subcommands: the clap definitions here, and one function per subcommand in
-//! `firm` (migrate, import, gen-firm), `chat` (ask, act, console), `records` (outbox, audit,
+//! `firm` (migrate, import, gen-firm), `chat` (ask, chart, act, console), `records` (outbox, audit,
 //! run-due), `backtest` and `platforms` (serve, discord register).
 
 use std::path::PathBuf;
@@ -79,6 +79,16 @@ enum Command {
         who: Who,
         #[arg(long)]
         json: bool,
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Ask one command, as `ask` does, and write its answer's chart to FILE as PNG.
+    Chart {
+        #[command(flatten)]
+        who: Who,
+        /// The PNG file to write.
+        #[arg(long)]
+        out: PathBuf,
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         text: Vec<String>,
     },
@@ -202,6 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => firm::status(&globals, json).await,
         Command::GenFirm { people, seed, dir } => firm::gen_firm(&globals, &dir, people, seed),
         Command::Ask { who, json, text } => chat::ask(&globals, &who, json, &text).await,
+        Command::Chart { who, out, text } => chat::chart(&globals, &who, &out, &text).await,
         Command::Act { who, json, action, fields } => {
             chat::act(&globals, &who, json, &action, &fields).await
         }

@@ -270,3 +270,33 @@ fn serve_stops_gracefully_on_sigterm() {
     assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?} {said:?}");
     assert!(said.iter().any(|l| l.contains("stopping")), "{said:?}");
 }
+
+on_both_databases!(chart_writes_the_answers_chart_as_png_and_fails_without_one);
+async fn chart_writes_the_answers_chart_as_png_and_fails_without_one(db: TestDb) {
+    keepable(&db.url, &["import", acceptance_firm().to_str().unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("comparables.png");
+    let command = "/comparables crm-rollout deadline=2027-06-29 start=2027-04-27";
+    let written = keepable(&db.url, &["chart", "--out", file.to_str().unwrap(), command]);
+    let stdout = String::from_utf8_lossy(&written.stdout);
+    assert!(written.status.success(), "{stdout}{}", String::from_utf8_lossy(&written.stderr));
+    assert!(stdout.contains("Wrote the chart"), "{stdout}");
+    assert!(stdout.contains("── asked (deadline 2027-06-29)"), "the text bars too: {stdout}");
+    let png = std::fs::read(&file).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((&png[12..16], word(16), word(20)), (&b"IHDR"[..], 900, 420));
+    assert!(png.len() > 5_000, "a drawn chart, not a blank page: {} bytes", png.len());
+
+    let none = dir.path().join("staffing.png");
+    let refused =
+        keepable(&db.url, &["chart", "--out", none.to_str().unwrap(), "/staffing crm-rollout"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("has no chart"));
+    assert!(!none.exists());
+    let failed =
+        keepable(&db.url, &["chart", "--out", none.to_str().unwrap(), "/comparables nope"]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("Unknown package"));
+    assert!(!none.exists());
+}

@@ -238,6 +238,18 @@ impl Harness {
         .await
     }
 
+    /// Posts the slash command `command`, which answers with a chart: it is deferred (a private
+    /// loading state), then its original response is edited in with the chart attached. Returns
+    /// that edit (multipart: its `payload_json` as the body, the PNG among its files).
+    pub async fn post_deferred(&self, command: &Value) -> fake::Call {
+        let answer = self.post(command).await;
+        assert_eq!(answer.kind(), 5, "an answer with a chart is deferred: {answer:?}");
+        assert!(answer.is_ephemeral(), "{answer:?}");
+        let token = command["token"].as_str().unwrap();
+        let path = format!("/webhooks/{APPLICATION_ID}/{token}/messages/@original");
+        self.fake.until(|| self.fake.calls_to("PATCH", &path).into_iter().next()).await
+    }
+
     /// Posts `body` with exactly `headers`.
     pub async fn post_raw(&self, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
         let mut request = self

@@ -1,7 +1,8 @@
 //! The interaction handler shared by the HTTP endpoint and the gateway: an `Incoming` becomes
 //! `App::ask` (slash commands), `App::act` (buttons, modal submissions), a modal, or
 //! autocomplete choices. Answers not ready within `defer_after` are deferred (type 5) and the
-//! original response is edited in when they are.
+//! original response is edited in when they are. An answer with a chart is always deferred: the
+//! PNG is attached to the edit (multipart), and the embed shows it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,12 +23,13 @@ use super::commands::{self, Invocation};
 use super::forms::{self, Work};
 use super::incoming::{self, Incoming, IncomingKind};
 use super::render::{self, ReplyView};
-use super::rest::DiscordRest;
+use super::rest::{Attachment, DiscordRest};
 use super::verify::SignatureVerifier;
 use super::DiscordSettings;
 use crate::app::action::Action;
 use crate::app::reply::Reply;
 use crate::app::{Actor, App};
+use crate::chart::render_png;
 
 /// Attempts at editing a deferred response (the edit can race the deferral reaching Discord).
 const EDIT_ATTEMPTS: u32 = 4;
@@ -197,10 +199,15 @@ impl Handler {
             incoming.from_ephemeral && matches!(incoming.kind, IncomingKind::Component { .. });
         let mut task = tokio::spawn(async move { run(&app, &actor, work).await });
         let defer_after = self.settings.defer_after;
+        let mut ready = None;
         if !defer_after.is_zero() {
             if let Ok(finished) = tokio::time::timeout(defer_after, &mut task).await {
                 let reply = finished.unwrap_or_else(|error| failed(&error));
-                return if update { update_response(&reply) } else { message_response(&reply) };
+                if update || reply.chart.is_none() {
+                    return if update { update_response(&reply) } else { message_response(&reply) };
+                }
+                // A chart is a file, attached to the deferred response's edit (multipart).
+                ready = Some(reply);
             }
         }
         let Some(application_id) =
@@ -212,7 +219,10 @@ impl Handler {
         let rest = self.rest.clone();
         let token = incoming.token.clone();
         tokio::spawn(async move {
-            let reply = task.await.unwrap_or_else(|error| failed(&error));
+            let reply = match ready {
+                Some(reply) => reply,
+                None => task.await.unwrap_or_else(|error| failed(&error)),
+            };
             edit_original(&rest, &application_id, &token, &reply).await;
         });
         if update {
@@ -246,11 +256,43 @@ fn update_response(reply: &Reply) -> CreateInteractionResponse {
     CreateInteractionResponse::UpdateMessage(render::update_message(&ReplyView::from(reply)))
 }
 
+/// The reply's chart as a PNG attachment; `None` without a chart or when drawing it failed
+/// (logged: the answer is edited in without its picture).
+async fn chart_attachment(reply: &Reply) -> Option<Attachment> {
+    let chart = reply.chart.clone()?;
+    let drawn = tokio::task::spawn_blocking(move || render_png(&chart)).await;
+    match drawn {
+        Ok(Ok(bytes)) => {
+            Some(Attachment { filename: CHART_FILENAME.into(), content_type: "image/png", bytes })
+        }
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "could not draw an answer's chart");
+            None
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "drawing an answer's chart failed");
+            None
+        }
+    }
+}
+
+/// The name a chart is attached under, and shown by in the embed.
+const CHART_FILENAME: &str = "chart.png";
+
 async fn edit_original(rest: &DiscordRest, application_id: &str, token: &str, reply: &Reply) {
-    let body = render::edit_original(&ReplyView::from(reply));
+    let view = ReplyView::from(reply);
+    let chart = chart_attachment(reply).await;
+    let body = match &chart {
+        Some(file) => render::edit_original_with_image(&view, &file.filename),
+        None => serde_json::to_value(render::edit_original(&view)).unwrap_or_default(),
+    };
     let mut wait = Duration::from_millis(250);
     for attempt in 1..=EDIT_ATTEMPTS {
-        match rest.edit_original(application_id, token, &body).await {
+        let edited = match &chart {
+            Some(file) => rest.edit_original_with_file(application_id, token, &body, file).await,
+            None => rest.edit_original(application_id, token, &body).await,
+        };
+        match edited {
             Ok(()) => return,
             Err(error) if attempt == EDIT_ATTEMPTS => {
                 tracing::error!(error = ?error, "could not edit a deferred Discord response");

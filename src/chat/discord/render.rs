@@ -142,6 +142,21 @@ pub fn edit_original(view: &ReplyView) -> EditInteractionResponse {
         .allowed_mentions(allowed_mentions(view))
 }
 
+/// The edit of a deferred response with an image attached as `filename` (multipart `files[0]`):
+/// the embed shows it (`attachment://filename`) and `attachments` names it as id 0.
+pub fn edit_original_with_image(view: &ReplyView, filename: &str) -> serde_json::Value {
+    let edit = EditInteractionResponse::new()
+        .embed(embed(view).image(format!("attachment://{filename}")))
+        .components(components(view))
+        .allowed_mentions(allowed_mentions(view));
+    let mut payload = serde_json::to_value(edit).unwrap_or_else(|error| {
+        tracing::error!(error = %error, "could not serialise a response edit");
+        serde_json::json!({})
+    });
+    payload["attachments"] = serde_json::json!([{ "id": 0, "filename": filename }]);
+    payload
+}
+
 /// Nobody is notified but the users the bot itself mentions: never `@everyone`, a role, or
 /// whoever a person's text names.
 pub fn allowed_mentions(view: &ReplyView) -> CreateAllowedMentions {

@@ -126,38 +126,7 @@ impl DiscordRest {
                 .header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
         }
         // An interaction's webhook path carries its token: errors and logs name the path without it.
-        let shown = redact_path(path);
-        let response = request.send().await.map_err(|e| {
-            DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url()))
-        })?;
-        let status = response.status();
-        let header_wait = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let text = response.text().await.map_err(|e| {
-            DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url()))
-        })?;
-        if status.is_success() {
-            return Ok(text);
-        }
-        let detail = format!(
-            "{method} {shown}: HTTP {status}: {}",
-            text.chars().take(300).collect::<String>()
-        );
-        Err(match status {
-            // The body's `retry_after` is in seconds with a fraction; the header is rounded up.
-            StatusCode::TOO_MANY_REQUESTS => {
-                let body_wait =
-                    serde_json::from_str::<RateLimited>(&text).ok().and_then(|r| r.retry_after);
-                let wait =
-                    body_wait.or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
-                DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))
-            }
-            s if s.is_server_error() => DeliveryError::Transient(detail),
-            _ => DeliveryError::Permanent(detail),
-        })
+        read_answer(&method, &redact_path(path), request.send().await).await
     }
 
     /// Edits the original response of a deferred interaction.
@@ -170,6 +139,78 @@ impl DiscordRest {
         let path = format!("/webhooks/{application_id}/{token}/messages/@original");
         self.send(Method::PATCH, &path, body, false).await.map(|_| ())
     }
+
+    /// Edits the original response with a file attached: multipart/form-data with the message
+    /// as `payload_json` (its `attachments` naming the file as id 0) and the bytes as `files[0]`.
+    pub async fn edit_original_with_file(
+        &self,
+        application_id: &str,
+        token: &str,
+        payload: &serde_json::Value,
+        file: &Attachment,
+    ) -> Result<(), DeliveryError> {
+        let path = format!("/webhooks/{application_id}/{token}/messages/@original");
+        let shown = redact_path(&path);
+        let multipart_error =
+            |e: reqwest::Error| DeliveryError::Permanent(format!("PATCH {shown}: {e}"));
+        let json = reqwest::multipart::Part::text(payload.to_string())
+            .mime_str("application/json")
+            .map_err(multipart_error)?;
+        let bytes = reqwest::multipart::Part::bytes(file.bytes.clone())
+            .file_name(file.filename.clone())
+            .mime_str(file.content_type)
+            .map_err(multipart_error)?;
+        let form =
+            reqwest::multipart::Form::new().part("payload_json", json).part("files[0]", bytes);
+        let request =
+            self.http.request(Method::PATCH, format!("{}{path}", self.api_url)).multipart(form);
+        read_answer(&Method::PATCH, &shown, request.send().await).await.map(|_| ())
+    }
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Discord's answer to a request, or the `DeliveryError` its status means.
+async fn read_answer(
+    method: &Method,
+    shown: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<String, DeliveryError> {
+    let response = response
+        .map_err(|e| DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url())))?;
+    let status = response.status();
+    let header_wait = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    let text = response
+        .text()
+        .await
+        .map_err(|e| DeliveryError::Transient(format!("{method} {shown}: {}", e.without_url())))?;
+    if status.is_success() {
+        return Ok(text);
+    }
+    let detail =
+        format!("{method} {shown}: HTTP {status}: {}", text.chars().take(300).collect::<String>());
+    Err(match status {
+        // The body's `retry_after` is in seconds with a fraction; the header is rounded up.
+        StatusCode::TOO_MANY_REQUESTS => {
+            let body_wait =
+                serde_json::from_str::<RateLimited>(&text).ok().and_then(|r| r.retry_after);
+            let wait =
+                body_wait.or(header_wait).filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0);
+            DeliveryError::RateLimited(Duration::from_secs_f64(wait.min(3600.0)))
+        }
+        s if s.is_server_error() => DeliveryError::Transient(detail),
+        _ => DeliveryError::Permanent(detail),
+    })
 }
 
 /// Delivers outbox messages: channel posts with a nonce, edits in place, DMs.

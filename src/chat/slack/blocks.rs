@@ -8,6 +8,7 @@ use slack_morphism::prelude::*;
 
 use crate::app::reply::{ActionStyle, Reply};
 use crate::app::text;
+use crate::chart::Chart;
 
 /// Slack's limits (https://api.slack.com/reference/block-kit/blocks).
 const HEADER_MAX: usize = 150;
@@ -29,6 +30,8 @@ pub(crate) struct Card {
     pub context: Vec<String>,
     pub actions: Vec<Button>,
     pub private: bool,
+    /// The reply's chart: uploaded and shown in an image block after the answer (`charts`).
+    pub chart: Option<Chart>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -78,6 +81,7 @@ impl From<&Reply> for Card {
                 })
                 .collect(),
             private: reply.private,
+            chart: reply.chart.clone(),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Slash commands: `/earliest-start crm-rollout` becomes the command line the app parses, run as
 //! the user who typed it in their channel. The answer goes back inline when it is ready within
 //! the acknowledgement window (`SlackSettings::ack_within`); otherwise Slack is acknowledged at once and the answer follows on the command's
-//! `response_url`. `/scope` without a description opens a modal instead.
+//! `response_url`. A chart follows the answer on the `response_url` once uploaded (`charts`).
+//! `/scope` without a description opens a modal instead.
 
 use serde_json::{json, Value};
 use slack_morphism::prelude::SlackCommandEvent;
 
 use super::blocks::Card;
-use super::{modals, Ack, Slack, Timed};
+use super::web_api::WebApi;
+use super::{charts, modals, Ack, Slack, Timed};
+use crate::chart::Chart;
 
 /// Answers one slash command.
 pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
@@ -32,18 +35,38 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
         Card::from(&worker.app.ask(&actor, &line).await)
     };
     match slack.within_ack(answer).await {
-        Timed::Ready(card) => Ack::Json(card.response()),
+        Timed::Ready(card) => {
+            // The answer goes inline now; its chart cannot wait on an upload, so it follows.
+            if let Some(chart) = card.chart.clone() {
+                let api = slack.api.clone();
+                tokio::spawn(async move {
+                    follow_with_chart(&api, &response_url, chart, card.private).await;
+                });
+            }
+            Ack::Json(card.response())
+        }
         Timed::Late(task) => {
             let api = slack.api.clone();
             tokio::spawn(async move {
                 let Ok(card) = task.await else { return };
                 if let Err(error) = api.respond(&response_url, &card.response()).await {
                     tracing::warn!(error = ?error, "could not post a late answer to the response_url");
+                    return;
+                }
+                if let Some(chart) = card.chart.clone() {
+                    follow_with_chart(&api, &response_url, chart, card.private).await;
                 }
             });
             Ack::Json(working_on_it())
         }
         Timed::Failed => Ack::Json(apology()),
+    }
+}
+
+/// Posts the answer's chart after it; a failure loses only the picture (logged).
+async fn follow_with_chart(api: &WebApi, response_url: &str, chart: Chart, private: bool) {
+    if let Err(error) = charts::respond_with_chart(api, response_url, chart, private).await {
+        tracing::warn!(error = ?error, "could not upload or show an answer's chart");
     }
 }
 

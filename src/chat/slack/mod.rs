@@ -5,11 +5,12 @@
 //! How a request flows: `http` (behind the server's body-size limit) checks the signature
 //! (`verify`) and for replays (`replay`), then hands the payload to `commands`, `interactions`
 //! or `events`; Socket Mode (`socket_mode`) hands its envelopes to the same functions. Replies
-//! are rendered by `blocks` (messages) and `modals` (views); `web_api` talks to Slack,
+//! are rendered by `blocks` (messages), `charts` (a reply's chart, uploaded) and `modals` (views); `web_api` talks to Slack,
 //! `delivery` drains the outbox through it, and `groups` resolves user-group membership for
 //! approver checks.
 
 mod blocks;
+mod charts;
 mod commands;
 mod delivery;
 mod events;

@@ -220,6 +220,41 @@ impl WebApi {
         Ok(connection.url)
     }
 
+    /// Uploads a file in Slack's three steps and returns its id: `files.getUploadURLExternal`
+    /// (form: filename, length), the bytes POSTed to the `upload_url` it gives, then
+    /// `files.completeUploadExternal` (shared in `channel` when given; otherwise private to the
+    /// app, which can still show it in its own messages).
+    pub async fn upload_file(
+        &self,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+        channel: Option<&str>,
+    ) -> Result<String, DeliveryError> {
+        #[derive(serde::Deserialize)]
+        struct UploadUrl {
+            upload_url: String,
+            file_id: String,
+        }
+        let length = bytes.len().to_string();
+        let token = self.bot_token.expose_secret().to_string();
+        let form = [("filename", filename), ("length", length.as_str())];
+        let given = self.call_form("files.getUploadURLExternal", &token, &form).await?;
+        let target: UploadUrl = serde_json::from_value(given).map_err(|_| {
+            DeliveryError::Permanent(
+                "files.getUploadURLExternal: no upload_url in the answer".into(),
+            )
+        })?;
+        let upload = self.http.post(&target.upload_url).body(bytes).send().await;
+        answer("upload_url", upload).await?;
+        let mut body = json!({ "files": [{ "id": target.file_id, "title": title }] });
+        if let Some(channel) = channel {
+            body["channel_id"] = json!(channel);
+        }
+        self.call("files.completeUploadExternal", &body).await?;
+        Ok(target.file_id)
+    }
+
     /// Posts to an interaction's `response_url` (no token: the URL itself is the credential).
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), DeliveryError> {
         let response = self.http.post(response_url).json(body).send().await;

@@ -23,8 +23,8 @@ async fn seller_requests_approval(harness: &Harness) -> Value {
         text("deadline", "2026-12-31"),
         text("start", "2026-12-07")
     ]);
-    let answer = harness.post(&harness.command(SELLER, "comparables", options)).await;
-    let request = answer.button("request_approval");
+    let answer = harness.post_deferred(&harness.command(SELLER, "comparables", options)).await;
+    let request = button(&answer.body, "request_approval").expect("a request button");
     let requested = harness.post(&harness.click(SELLER, DEAL_CHANNEL, &request)).await;
     assert!(requested.private_title().starts_with("Approval requested"), "{requested:?}");
     harness.deliver().await;

@@ -46,12 +46,6 @@ async fn every_seller_command_answers_with_an_ephemeral_embed() {
             "/included SSO package=crm-rollout",
         ),
         ("included", json!([text("item", "Customer portal")]), "/included \"Customer portal\""),
-        (
-            "comparables",
-            json!([text("package", "crm-rollout"), { "name": "effort", "type": 10, "value": 900.5 },
-                   text("deadline", "2027-06-30"), text("start", "2027-01-04")]),
-            "/comparables crm-rollout effort=900.5 deadline=2027-06-30 start=2027-01-04",
-        ),
         ("keepable", json!([sub("help", json!([]))]), "/keepable help"),
         (
             "keepable",
@@ -73,11 +67,45 @@ async fn an_answer_offers_its_actions_as_buttons_whose_custom_id_is_the_action_i
         text("deadline", "2026-12-31"),
         text("start", "2026-12-07")
     ]);
-    let answer = harness.post(&harness.command(SELLER, "comparables", options)).await;
-    assert_eq!(answer.kind(), 4);
-    let button = answer.button("request_approval");
+    let answer = harness.post_deferred(&harness.command(SELLER, "comparables", options)).await;
+    let button = super::button(&answer.body, "request_approval").expect("a request button");
     assert!(button.len() <= 100, "a custom_id is at most 100 characters: {button}");
-    assert!(answer.is_ephemeral(), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_comparables_answer_is_edited_in_with_its_chart_attached_and_shown_in_the_embed() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    // Typed options, a number among them, become the same command line.
+    let options = json!([text("package", "crm-rollout"), { "name": "effort", "type": 10, "value": 900.5 },
+                         text("deadline", "2027-06-30"), text("start", "2027-01-04")]);
+    let edit = harness.post_deferred(&harness.command(SELLER, "comparables", options)).await;
+    let line = "/comparables crm-rollout effort=900.5 deadline=2027-06-30 start=2027-01-04";
+    let expected = harness.app.ask(&actor(SELLER.id, super::DEAL_CHANNEL), line).await;
+    assert_eq!(edit.body["embeds"][0]["title"], text::plain(&expected.headline).as_str());
+    assert_eq!(edit.body["embeds"][0]["image"]["url"], "attachment://chart.png", "{:#}", edit.body);
+    assert_eq!(edit.body["attachments"], json!([{ "id": 0, "filename": "chart.png" }]));
+    assert_eq!(edit.authorization, None, "authorised by the interaction token alone");
+    assert_eq!(edit.files.len(), 1, "{:?}", edit.files);
+    let file = &edit.files[0];
+    assert_eq!(
+        (file.field.as_str(), file.filename.as_str(), file.content_type.as_str()),
+        ("files[0]", "chart.png", "image/png")
+    );
+    assert_eq!(&file.bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!((5_000..2_000_000).contains(&file.bytes.len()), "{} bytes", file.bytes.len());
+    let ihdr = &file.bytes[12..24];
+    assert_eq!(&ihdr[..4], b"IHDR");
+    assert_eq!(u32::from_be_bytes(ihdr[4..8].try_into().unwrap()), 900, "the chart's width");
+}
+
+#[tokio::test]
+async fn an_answer_without_a_chart_still_answers_at_once() {
+    let db = TestDb::sqlite();
+    let harness = Harness::start(&db).await;
+    let command = harness.command(SELLER, "staffing", json!([text("package", "crm-rollout")]));
+    let answer = harness.post(&command).await;
+    assert!(!answer.private_title().is_empty(), "answered inline (type 4): {answer:?}");
 }
 
 on_both_databases!(deal_and_scope_commands_run_through_their_typed_options);

@@ -5,6 +5,8 @@
 //! out the fake gateway's URL (`GET /gateway`, `/gateway/bot`) and takes interaction callbacks.
 //! `slow_posts` makes channel posts answer late, for a poster killed while it waits.
 //! A test waits for a call the bot makes on its own time (a deferred answer's edit) with `until`.
+//! A multipart/form-data request (a message with files) is recorded with its `payload_json` as
+//! the body and its files beside it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,17 @@ pub struct Call {
     /// The status the fake answered with.
     pub status: u16,
     pub at: Instant,
+    /// The files of a multipart/form-data request (its `payload_json` is `body`).
+    pub files: Vec<FilePart>,
+}
+
+/// A file part of a multipart request: its field name (`files[0]`), file name, type and bytes.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub field: String,
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// How the fake fails a call.
@@ -172,10 +185,15 @@ async fn answer(
     body: Bytes,
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    let (body, files) = match header("content-type").as_deref().and_then(multipart_boundary) {
+        Some(boundary) => multipart(&body, &boundary),
+        None => (serde_json::from_slice(&body).unwrap_or(Value::Null), Vec::new()),
+    };
     let call = Call {
         method: method.to_string(),
         path: uri.path().strip_prefix(PREFIX).unwrap_or(uri.path()).to_string(),
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body,
+        files,
         authorization: header("authorization"),
         user_agent: header("user-agent").unwrap_or_default(),
         status: 0,
@@ -191,6 +209,68 @@ async fn answer(
         tokio::time::sleep(delay).await;
     }
     response
+}
+
+/// The boundary of a `multipart/form-data; boundary=…` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let rest = content_type.strip_prefix("multipart/form-data")?;
+    rest.split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_string())
+        .next()
+}
+
+/// A multipart body as Discord reads it: `payload_json` is the message, the rest are files.
+fn multipart(body: &[u8], boundary: &str) -> (Value, Vec<FilePart>) {
+    let delimiter = format!("--{boundary}");
+    let mut payload = Value::Null;
+    let mut files = Vec::new();
+    for part in split_bytes(body, delimiter.as_bytes()).into_iter().skip(1) {
+        let Some(part) = part.strip_prefix(b"\r\n") else { continue }; // `--` ends the body
+        let Some(at) = part.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let headers = String::from_utf8_lossy(&part[..at]).to_string();
+        let content = part[at + 4..].strip_suffix(b"\r\n").unwrap_or(&part[at + 4..]);
+        let field = |name: &str| {
+            let key = format!("{name}=\"");
+            headers.split(&key).nth(1).and_then(|rest| rest.split('"').next()).map(String::from)
+        };
+        let content_type = headers
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        match (field("name"), field("filename")) {
+            (Some(name), None) if name == "payload_json" => {
+                payload = serde_json::from_slice(content).unwrap_or(Value::Null);
+            }
+            (Some(name), Some(filename)) => files.push(FilePart {
+                field: name,
+                filename,
+                content_type,
+                bytes: content.to_vec(),
+            }),
+            _ => {}
+        }
+    }
+    (payload, files)
+}
+
+fn split_bytes<'a>(bytes: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + delimiter.len() <= bytes.len() {
+        if &bytes[i..i + delimiter.len()] == delimiter {
+            parts.push(&bytes[start..i]);
+            i += delimiter.len();
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    parts.push(&bytes[start..]);
+    parts
 }
 
 impl Fake {

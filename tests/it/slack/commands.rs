@@ -62,10 +62,61 @@ async fn each_seller_command_answers_ephemerally_in_block_kit() {
             }
         }
     }
+    // Only the comparables' chart goes through the Web API (it is uploaded after the answer).
+    let chart_calls = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"];
+    let others: Vec<String> = slack
+        .fake
+        .calls()
+        .into_iter()
+        .map(|c| c.method)
+        .filter(|m| !chart_calls.contains(&m.as_str()) && m != "response:command")
+        .collect();
+    assert!(others.is_empty(), "answers went back inline, not through the Web API: {others:?}");
+}
+
+#[tokio::test]
+async fn a_comparables_answer_is_followed_by_its_chart_uploaded_and_shown_in_an_image_block() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let line = "/comparables crm-rollout deadline=2027-03-01 start=2026-12-07";
+    let answer = slack.command(SELLER, DEAL_ROOM, line).await;
+    assert_eq!(answer["response_type"], "ephemeral", "the text answer is inline: {answer:#}");
+    assert!(!block_types(&answer).contains(&"image".to_string()), "{answer:#}");
+
+    // Then, on the response_url: one image block naming the file the three steps uploaded.
+    let shown = slack.fake.until(|| slack.responses("command").into_iter().next()).await;
+    assert_eq!(shown["response_type"], "ephemeral", "{shown:#}");
+    assert_eq!(shown["replace_original"], false, "the answer stays: {shown:#}");
+    assert_eq!(block_types(&shown), vec!["image"]);
+    let file_id = shown["blocks"][0]["slack_file"]["id"].as_str().unwrap().to_string();
+    assert!(shown["blocks"][0]["alt_text"].as_str().unwrap().contains("CRM Rollout"), "{shown:#}");
+
+    let asked = slack.fake.succeeded("files.getUploadURLExternal");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].body["filename"], "chart.png");
+    assert_eq!(asked[0].token.as_deref(), Some(super::BOT_TOKEN), "the bot token asks for the URL");
+    let png = slack.fake.uploaded(&file_id).expect("the bytes went to the upload_url");
+    assert_eq!(asked[0].body["length"], png.len().to_string(), "the length announced is sent");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!((5_000..2_000_000).contains(&png.len()), "a plausible chart: {} bytes", png.len());
+    let completed = slack.fake.succeeded("files.completeUploadExternal");
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0].body["files"][0]["id"], file_id.as_str());
+    assert!(completed[0].body["files"][0]["title"].as_str().unwrap().contains("CRM Rollout"));
     assert!(
-        slack.fake.calls().is_empty(),
-        "answers went back inline, not through the Web API: {:?}",
-        slack.fake.calls()
+        completed[0].body.get("channel_id").is_none(),
+        "private to the app: {:#}",
+        completed[0].body
+    );
+    let order: Vec<String> = slack.fake.calls().into_iter().map(|c| c.method).collect();
+    assert_eq!(
+        order,
+        [
+            "files.getUploadURLExternal",
+            "upload",
+            "files.completeUploadExternal",
+            "response:command"
+        ]
     );
 }
 

@@ -54,6 +54,10 @@ struct Recorded {
     /// How late `chat.postMessage` is answered.
     post_delay: Option<std::time::Duration>,
     next_ts: u64,
+    /// Where the fake listens, for the `upload_url`s it hands out.
+    base: String,
+    /// The bytes POSTed to each `upload_url`, by file id.
+    uploads: HashMap<String, Vec<u8>>,
 }
 
 impl Recorded {
@@ -76,9 +80,11 @@ impl FakeSlack {
         let router = Router::new()
             .route("/api/{method}", post(api))
             .route("/response/{name}", post(response_url))
+            .route("/upload/{file_id}", post(upload))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        state.lock().unwrap().base = format!("http://{addr}");
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
@@ -123,6 +129,11 @@ impl FakeSlack {
     /// Makes `apps.connections.open` hand out `url` as the Socket Mode websocket.
     pub fn set_socket_url(&self, url: &str) {
         self.state.lock().unwrap().socket_url = Some(url.to_string());
+    }
+
+    /// The bytes uploaded to the `upload_url` of `file_id`.
+    pub fn uploaded(&self, file_id: &str) -> Option<Vec<u8>> {
+        self.state.lock().unwrap().uploads.get(file_id).cloned()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -242,6 +253,23 @@ fn answer(state: &mut Recorded, method: &str, body: &Value) -> Value {
                 .collect();
             json!({ "ok": true, "messages": messages, "has_more": false })
         }
+        // The first of the three upload steps: a URL on this fake to POST the bytes to.
+        "files.getUploadURLExternal" => {
+            let file_id = format!("F{:06}", state.next_ts);
+            json!({ "ok": true, "upload_url": format!("{}/upload/{file_id}", state.base), "file_id": file_id })
+        }
+        "files.completeUploadExternal" => {
+            let known = body["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|f| f["id"].as_str().is_some_and(|id| state.uploads.contains_key(id)));
+            if known {
+                json!({ "ok": true, "files": body["files"] })
+            } else {
+                json!({ "ok": false, "error": "file_not_found" })
+            }
+        }
         "apps.connections.open" => match &state.socket_url {
             Some(url) => json!({ "ok": true, "url": url }),
             None => json!({ "ok": false, "error": "invalid_auth" }),
@@ -266,6 +294,25 @@ async fn response_url(
         answer: json!({ "ok": true }),
     });
     Json(json!({ "ok": true })).into_response()
+}
+
+/// An `upload_url`: keeps the bytes, recorded as method `upload` with the file id and length,
+/// and answers as Slack does, in plain text.
+async fn upload(
+    State(state): State<Arc<Mutex<Recorded>>>,
+    Path(file_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let mut recorded = state.lock().unwrap();
+    recorded.uploads.insert(file_id.clone(), body.to_vec());
+    recorded.record(Call {
+        method: "upload".into(),
+        body: json!({ "file_id": file_id, "length": body.len() }),
+        token: None,
+        status: 200,
+        answer: Value::Null,
+    });
+    format!("OK - {}", body.len()).into_response()
 }
 
 /// JSON bodies as they are; form bodies as an object of their fields.
