@@ -72,6 +72,7 @@ pub mod input;
 pub mod library;
 pub mod membership;
 pub mod offer;
+pub mod radar;
 pub mod ticket;
 
 /// A stored or typed value that is not one of an enum's spellings.
