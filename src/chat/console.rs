@@ -154,6 +154,8 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
             Line::As(user) => {
                 println!("You are now {user}.");
                 actor.user = user;
+                // Someone named is no longer the operator who started the console.
+                actor.operator = false;
                 continue;
             }
             Line::Channel(channel) => {

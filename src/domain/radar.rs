@@ -193,14 +193,10 @@ pub fn figures(
     rank: &dyn Fn(&str) -> Option<i64>,
 ) -> GroupFigures {
     let with_change_orders: Vec<i64> = rows.iter().filter_map(|r| r.change_orders).collect();
-    let change_order_rate = share(
-        with_change_orders.iter().filter(|c| **c > 0).count(),
-        with_change_orders.len(),
-    );
-    let fades: Vec<f64> = rows
-        .iter()
-        .filter_map(|r| Some((r.sold_margin? - r.closed_margin?) * 100.0))
-        .collect();
+    let change_order_rate =
+        share(with_change_orders.iter().filter(|c| **c > 0).count(), with_change_orders.len());
+    let fades: Vec<f64> =
+        rows.iter().filter_map(|r| Some((r.sold_margin? - r.closed_margin?) * 100.0)).collect();
     let margin_fade_points = Figure::of(mean(&fades), fades.len());
     let planned: Vec<(&HistoryRow, NaiveDate)> =
         rows.iter().filter_map(|r| Some((*r, r.planned_end?))).collect();

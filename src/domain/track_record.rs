@@ -78,6 +78,19 @@ impl Tally {
             self.exceptions += 1;
             self.exceptions_kept += usize::from(kept);
         }
+        self.rates();
+    }
+
+    /// Adds another group's counts: the firm's total of its groups.
+    pub fn absorb(&mut self, other: &Tally) {
+        self.promises += other.promises;
+        self.kept += other.kept;
+        self.exceptions += other.exceptions;
+        self.exceptions_kept += other.exceptions_kept;
+        self.rates();
+    }
+
+    fn rates(&mut self) {
         self.kept_rate = rate(self.kept, self.promises);
         self.exceptions_kept_rate = rate(self.exceptions_kept, self.exceptions);
     }
@@ -222,8 +235,10 @@ mod tests {
 
     #[test]
     fn the_last_row_to_end_is_a_deals_outcome() {
-        let history =
-            vec![outcome("d1", "2027-01-11", "2027-06-30"), outcome("d1", "2027-01-11", "2027-03-01")];
+        let history = vec![
+            outcome("d1", "2027-01-11", "2027-06-30"),
+            outcome("d1", "2027-01-11", "2027-03-01"),
+        ];
         let promises = vec![promise("d1", "U1", PromiseKind::Deadline, "2027-04-01", false)];
         let record = track_record(&promises, &history, TrackGrouping::Seller);
         assert_eq!(record[0].tally.kept, 0);

@@ -36,6 +36,11 @@ impl Store {
         Ok(all.into_iter().find(|p| p.id == id))
     }
 
+    /// Every package, retired ones included (history and deals keep naming them).
+    pub async fn all_packages(&self) -> anyhow::Result<Vec<Package>> {
+        self.packages_where("").await
+    }
+
     async fn packages_where(&self, filter: &str) -> anyhow::Result<Vec<Package>> {
         let sql = format!(
             "SELECT id, name, duration_weeks, description FROM packages {filter} ORDER BY id"
@@ -170,7 +175,7 @@ impl Store {
         Ok(history)
     }
 
-    async fn load_history(
+    pub(super) async fn load_history(
         &self,
         mut snapshot: super::cache::Snapshot,
     ) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {

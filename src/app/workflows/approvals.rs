@@ -154,8 +154,13 @@ impl App {
         }
         let approval = self.new_approval(actor, deal.as_ref().map(|d| d.id.clone()), request);
         let capacity = self.freshness().await?;
-        let card =
-            self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
+        let record = self.exceptions_ended(&approval).await?;
+        let card = self.approval_card(
+            &approval,
+            deal.as_ref().map(|d| d.name.as_str()),
+            &capacity,
+            &record,
+        )?;
         let mut tx = self.store.begin().await?;
         if let Err(conflict) = tx.insert_approval(&approval).await {
             // Pressed twice at once, or another request of this kind landed first.
@@ -235,12 +240,27 @@ impl App {
         }
     }
 
+    /// For a deadline request: how the package's approved deadline exceptions ended (SPEC 4.8),
+    /// the card's evidence of how exceptions end.
+    async fn exceptions_ended(&self, approval: &Approval) -> Result<serde_json::Value, AppError> {
+        if approval.kind() != ApprovalKind::Deadline {
+            return Ok(serde_json::Value::Null);
+        }
+        let tally = self.exception_track_record(&approval.package).await?;
+        let package = self.store.package_by_id(&approval.package).await?;
+        let name = package.map(|p| p.name).unwrap_or_else(|| approval.package.clone());
+        Ok(
+            json!({"package_name": name, "exceptions": tally.exceptions, "kept": tally.exceptions_kept}),
+        )
+    }
+
     /// The leadership card, with Approve / Reject while pending.
     fn approval_card(
         &self,
         approval: &Approval,
         deal_name: Option<&str>,
         capacity: &Freshness,
+        exceptions: &serde_json::Value,
     ) -> Result<Reply, AppError> {
         let kind_label = match approval.kind() {
             ApprovalKind::Deadline => "Deadline",
@@ -250,7 +270,7 @@ impl App {
             "id": approval.id, "kind_label": kind_label, "what": approval.describe(), "requester": approval.requester,
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
-            "capacity": capacity,
+            "capacity": capacity, "exceptions_ended": exceptions,
         });
         let mut card = self
             .reply("approval_card", "approval_card", context)?
@@ -376,8 +396,14 @@ impl App {
             None => None,
         };
         let capacity = self.freshness_of(tx.last_import().await?);
-        let card =
-            self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
+        // Read outside the decision's transaction: finished projects, not this decision.
+        let record = self.exceptions_ended(approval).await?;
+        let card = self.approval_card(
+            approval,
+            deal.as_ref().map(|d| d.name.as_str()),
+            &capacity,
+            &record,
+        )?;
         let leadership = Target::Channel(self.channel(&self.settings.leadership_channel));
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
         self.send(tx, decided_by(approval), key, leadership, &card, approval.message_id).await?;

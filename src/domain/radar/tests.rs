@@ -237,7 +237,8 @@ fn groups_are_sorted_by_key_and_systemic_is_about_the_firm() {
         [Signal::ChangeOrders, Signal::MarginFade, Signal::ScheduleSlip]
     );
     assert!(radar.systemic);
-    let sellers = super::radar(&history, today(), 365, Grouping::Seller, &Thresholds::default(), &rank);
+    let sellers =
+        super::radar(&history, today(), 365, Grouping::Seller, &Thresholds::default(), &rank);
     let keys: Vec<(&str, usize)> = sellers.groups.iter().map(|g| (g.key.as_str(), g.n)).collect();
     assert_eq!(keys, [("U0", 3), ("U1", 3)], "rows without a seller are left out");
     assert!(sellers.systemic, "systemic is about the firm whatever the grouping");
