@@ -8,6 +8,7 @@ mod approvals;
 mod commands;
 mod delivery;
 pub(crate) mod fake;
+mod radar;
 mod requests;
 mod tickets;
 
