@@ -111,7 +111,7 @@ pub fn outcomes(history: &[HistoryRow]) -> HashMap<&str, &HistoryRow> {
     for row in history {
         let Some(deal) = row.deal.as_deref() else { continue };
         let later = |current: &&HistoryRow| (row.end, &row.id) > (current.end, &current.id);
-        if outcomes.get(deal).map_or(true, later) {
+        if outcomes.get(deal).is_none_or(later) {
             outcomes.insert(deal, row);
         }
     }

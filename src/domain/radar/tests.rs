@@ -311,7 +311,7 @@ proptest! {
                 prop_assert!(rate.value.map_or(rate.sample == 0, |v| (0.0..=1.0).contains(&v)));
                 prop_assert!(rate.sample <= g.n);
             }
-            prop_assert!(g.optimism_ratio.map_or(true, |r| r > 0.0));
+            prop_assert!(g.optimism_ratio.is_none_or(|r| r > 0.0));
         }
         prop_assert_eq!(by_package.systemic, by_firm.firm.signals.len() >= SYSTEMIC_SIGNALS);
     }

@@ -36,7 +36,7 @@ async fn a_discord_seller_sees_their_own_radar_row_and_the_approver_role_sees_al
     }
     assert!(!shown.contains("<@U-MAYA>"), "a Slack id is no Discord mention: {shown}");
     assert!(
-        all.body["data"]["allowed_mentions"]["users"].as_array().map_or(true, Vec::is_empty),
+        all.body["data"]["allowed_mentions"]["users"].as_array().is_none_or(Vec::is_empty),
         "the radar pings nobody: {all:?}"
     );
 
