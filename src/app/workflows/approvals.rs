@@ -242,7 +242,10 @@ impl App {
 
     /// For a deadline request: how the package's approved deadline exceptions ended (SPEC 4.8),
     /// the card's evidence of how exceptions end.
-    async fn exceptions_ended(&self, approval: &Approval) -> Result<serde_json::Value, AppError> {
+    pub(super) async fn exceptions_ended(
+        &self,
+        approval: &Approval,
+    ) -> Result<serde_json::Value, AppError> {
         if approval.kind() != ApprovalKind::Deadline {
             return Ok(serde_json::Value::Null);
         }
@@ -352,6 +355,8 @@ impl App {
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let state = decision.resulting_state();
+        // Read before the decision's transaction, which must not wait on the pool.
+        let record = self.exceptions_ended(&approval).await?;
         let mut tx = self.store.begin().await?;
         // The conditional update comes first: the first valid click wins, in any process.
         if !tx.decide_approval(id, state, &actor.user, now, decision.reason()).await? {
@@ -365,7 +370,7 @@ impl App {
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let decided = tx.approval(id).await?;
-        self.announce_decision(&mut tx, &decided).await?;
+        self.announce_decision(&mut tx, &decided, &record).await?;
         self.audit(
             &mut tx,
             &actor.user,
@@ -385,24 +390,25 @@ impl App {
             .set("reason", &decided.reason))
     }
 
-    /// After a decision or expiry: the card updated in place, the seller told, the deal updated.
+    /// After a decision or expiry: the card updated in place (with `record`, the package's
+    /// exceptions as `exceptions_ended` read them before the transaction), the seller told, the
+    /// deal updated.
     pub(super) async fn announce_decision(
         &self,
         tx: &mut Tx,
         approval: &Approval,
+        record: &serde_json::Value,
     ) -> Result<(), AppError> {
         let deal = match &approval.deal_id {
             Some(id) => tx.deal(id).await?,
             None => None,
         };
         let capacity = self.freshness_of(tx.last_import().await?);
-        // Read outside the decision's transaction: finished projects, not this decision.
-        let record = self.exceptions_ended(approval).await?;
         let card = self.approval_card(
             approval,
             deal.as_ref().map(|d| d.name.as_str()),
             &capacity,
-            &record,
+            record,
         )?;
         let leadership = Target::Channel(self.channel(&self.settings.leadership_channel));
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
