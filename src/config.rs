@@ -74,6 +74,19 @@ pub struct Settings {
     pub max_retry_after_seconds: i64,
     /// `/healthz` says unhealthy when a message has been due for longer than this.
     pub health_max_backlog_seconds: i64,
+    /// Days back from today whose finished projects the radar looks at (SPEC 4.6).
+    pub radar_window_days: i64,
+    /// Rows a radar figure must rest on before it may raise a signal.
+    pub radar_min_projects: usize,
+    /// The radar's `change_orders` signal: above this share of projects with change orders.
+    pub radar_change_order_rate: f64,
+    /// The radar's `margin_fade` signal: above this many points lost between sale and close.
+    pub radar_margin_fade_points: f64,
+    /// The radar's `schedule_slip` signal: above this share of projects ending late.
+    pub radar_slip_rate: f64,
+    /// The radar's `seniority_gap` signal: above this share of projects staffed below the
+    /// seniority sold.
+    pub radar_seniority_gap_rate: f64,
 }
 
 impl Default for Settings {
@@ -107,6 +120,12 @@ impl Default for Settings {
             lease_seconds: 30,
             max_retry_after_seconds: 60,
             health_max_backlog_seconds: 300,
+            radar_window_days: 365,
+            radar_min_projects: 5,
+            radar_change_order_rate: 0.30,
+            radar_margin_fade_points: 10.0,
+            radar_slip_rate: 0.30,
+            radar_seniority_gap_rate: 0.20,
         }
     }
 }
@@ -151,6 +170,17 @@ impl Settings {
         };
         anyhow::ensure!(!interval.is_zero(), "import_every must be longer than zero");
         Ok(interval)
+    }
+
+    /// The radar's thresholds and minimum sample (SPEC 4.6).
+    pub fn radar_thresholds(&self) -> crate::domain::radar::Thresholds {
+        crate::domain::radar::Thresholds {
+            min_projects: self.radar_min_projects,
+            change_order_rate: self.radar_change_order_rate,
+            margin_fade_points: self.radar_margin_fade_points,
+            slip_rate: self.radar_slip_rate,
+            seniority_gap_rate: self.radar_seniority_gap_rate,
+        }
     }
 
     /// Defaults, overlaid with `path` when given, then with `KEEPABLE_*` environment variables.
@@ -205,6 +235,19 @@ impl Settings {
             self.health_max_backlog_seconds >= 1,
             "health_max_backlog_seconds must be at least 1"
         );
+        anyhow::ensure!(self.radar_window_days >= 1, "radar_window_days must be at least 1");
+        anyhow::ensure!(self.radar_min_projects >= 1, "radar_min_projects must be at least 1");
+        for (key, rate) in [
+            ("radar_change_order_rate", self.radar_change_order_rate),
+            ("radar_slip_rate", self.radar_slip_rate),
+            ("radar_seniority_gap_rate", self.radar_seniority_gap_rate),
+        ] {
+            anyhow::ensure!((0.0..=1.0).contains(&rate), "{key} must be a share between 0 and 1");
+        }
+        anyhow::ensure!(
+            self.radar_margin_fade_points.is_finite(),
+            "radar_margin_fade_points must be a number of points"
+        );
         self.time_zone()?;
         self.import_interval()?;
         Ok(())
@@ -238,6 +281,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_holds_the_radar_defaults() {
+        let settings: Settings = toml::from_str(include_str!("../keepable.example.toml")).unwrap();
+        settings.validate().unwrap();
+        assert_eq!(settings.radar_thresholds(), crate::domain::radar::Thresholds::default());
+        assert_eq!(settings.radar_window_days, 365);
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Settings>("aprovers = []").is_err());
     }
@@ -252,7 +303,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 28] = [
+    const EVERY_KEY: [(&str, &str); 34] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -281,6 +332,12 @@ mod tests {
         ("KEEPABLE_LEASE_SECONDS", "45"),
         ("KEEPABLE_MAX_RETRY_AFTER_SECONDS", "30"),
         ("KEEPABLE_HEALTH_MAX_BACKLOG_SECONDS", "120"),
+        ("KEEPABLE_RADAR_WINDOW_DAYS", "180"),
+        ("KEEPABLE_RADAR_MIN_PROJECTS", "8"),
+        ("KEEPABLE_RADAR_CHANGE_ORDER_RATE", "0.25"),
+        ("KEEPABLE_RADAR_MARGIN_FADE_POINTS", "7.5"),
+        ("KEEPABLE_RADAR_SLIP_RATE", "0.4"),
+        ("KEEPABLE_RADAR_SENIORITY_GAP_RATE", "0.1"),
     ];
 
     #[test]
@@ -330,6 +387,12 @@ mod tests {
             lease_seconds: 45,
             max_retry_after_seconds: 30,
             health_max_backlog_seconds: 120,
+            radar_window_days: 180,
+            radar_min_projects: 8,
+            radar_change_order_rate: 0.25,
+            radar_margin_fade_points: 7.5,
+            radar_slip_rate: 0.4,
+            radar_seniority_gap_rate: 0.1,
         };
         assert_eq!(settings, expected);
     }

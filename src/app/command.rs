@@ -6,6 +6,8 @@ use chrono::NaiveDate;
 use super::error::UserError;
 use super::text::user;
 use crate::domain::hours::Hours;
+use crate::domain::radar::Grouping;
+use crate::domain::track_record::TrackGrouping;
 
 /// A requirement as typed: `ROLE:COUNT@HOURS`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,14 @@ pub enum Command {
         deal: Option<String>,
     },
     Deal(DealCommand),
+    /// The early warnings (SPEC 4.6).
+    Radar {
+        by: Grouping,
+    },
+    /// Were the promises kept (SPEC 4.8)?
+    TrackRecord {
+        by: TrackGrouping,
+    },
     Help,
 }
 
@@ -85,6 +95,8 @@ impl Command {
             Command::Comparables { .. } => "comparables",
             Command::Scope { .. } => "scope",
             Command::Deal(_) => "deal",
+            Command::Radar { .. } => "radar",
+            Command::TrackRecord { .. } => "track-record",
             Command::Help => "help",
         }
     }
@@ -98,6 +110,8 @@ pub const SYNTAX: &[(&str, &str)] = &[
     ("comparables", "/comparables <package> [effort=HOURS] [deadline=YYYY-MM-DD] [start=YYYY-MM-DD] [deal=<deal>]"),
     ("scope", "/scope <description> [deal=<deal>]"),
     ("deal", "/deal new <name> package=<package> [client=<client>] | show [<deal>] | use <deal> | won [<deal>] pm=<user> | lost [<deal>] (or deal=<deal>)"),
+    ("radar", "/radar [by=package|seller|firm]"),
+    ("track-record", "/track-record [by=seller|package]"),
     ("keepable", "/keepable help, or any command above without its slash"),
 ];
 
@@ -194,6 +208,8 @@ fn command_name(word: &str) -> Result<&'static str, UserError> {
         "comparables" | "comparable" => "comparables",
         "scope" => "scope",
         "deal" => "deal",
+        "radar" => "radar",
+        "track-record" | "track_record" | "trackrecord" | "track" => "track-record",
         "help" | "keepable" | "?" => "help",
         _ => {
             let suggestion = SYNTAX
@@ -288,10 +304,39 @@ pub fn from_parts(
             Command::Scope { description: args.required_text("a description")?, deal }
         }
         "deal" => Command::Deal(parse_deal(&mut args)?),
+        "radar" => Command::Radar { by: grouping(&mut args, Grouping::ALL)? },
+        "track-record" => Command::TrackRecord { by: grouping(&mut args, TrackGrouping::ALL)? },
         _ => Command::Help,
     };
     args.finish()?;
     Ok(command)
+}
+
+/// The `by=` of `/radar` and `/track-record` (or the grouping as a bare word: `/radar seller`),
+/// the first of `valid` without one; anything else is refused with the valid values.
+fn grouping<G>(args: &mut Args, valid: &[G]) -> Result<G, UserError>
+where
+    G: std::str::FromStr + std::fmt::Display + Copy,
+{
+    let given = match args.take("by") {
+        Some(by) => Some(by),
+        None if args.words.len() == 1 => args.words.pop(),
+        None => None,
+    };
+    if !args.words.is_empty() {
+        return Err(UserError::Syntax {
+            message: format!("'{}' is not an option here", user(&args.text())),
+            syntax: syntax_of(args.command),
+        });
+    }
+    let Some(given) = given else { return Ok(valid[0]) };
+    given.trim().to_lowercase().parse::<G>().map_err(|_| {
+        let names: Vec<String> = valid.iter().map(|g| format!("by={g}")).collect();
+        UserError::Syntax {
+            message: format!("'{}' is not a grouping: use {}", user(&given), names.join(", ")),
+            syntax: syntax_of(args.command),
+        }
+    })
 }
 
 fn parse_effort(value: &str) -> Result<f64, UserError> {

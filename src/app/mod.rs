@@ -14,6 +14,7 @@ pub mod forms;
 pub mod prompts;
 pub mod refresh;
 pub mod reply;
+mod signals;
 pub mod text;
 mod workflows;
 
@@ -39,11 +40,14 @@ pub struct Actor {
     /// Groups (Slack user groups, Discord roles) the platform says the user is in; the app checks
     /// them against the configured approver and presales groups.
     pub groups: Vec<String>,
+    /// The operator at the command line (`keepable ask` without `--as`): sees every row of
+    /// every report. Never set for a chat platform's user.
+    pub operator: bool,
 }
 
 impl Actor {
     pub fn new(user: impl Into<String>, channel: impl Into<String>) -> Self {
-        Actor { user: user.into(), channel: channel.into(), groups: Vec::new() }
+        Actor { user: user.into(), channel: channel.into(), groups: Vec::new(), operator: false }
     }
 }
 
@@ -206,6 +210,8 @@ impl App {
                 self.open_ticket(actor, &description, deal.as_deref(), None, None).await
             }
             Command::Deal(deal) => self.deal(actor, deal).await,
+            Command::Radar { by } => self.radar(actor, by).await,
+            Command::TrackRecord { by } => self.track_record(actor, by).await,
             Command::Help => self.help(),
         }
     }
@@ -254,11 +260,26 @@ impl App {
 
     /// An engine's answer: rendered by the template of the same name, and as the reply's JSON.
     fn answer(&self, kind: &str, answer: &impl serde::Serialize) -> Result<Reply, AppError> {
+        self.answer_with(kind, answer, serde_json::Value::Null)
+    }
+
+    /// An engine's answer rendered with `extra` keys in the template's context besides the
+    /// answer's own (how the text is laid out); the reply's JSON is the answer alone.
+    fn answer_with(
+        &self,
+        kind: &str,
+        answer: &impl serde::Serialize,
+        extra: serde_json::Value,
+    ) -> Result<Reply, AppError> {
         let data = match serde_json::to_value(answer).map_err(anyhow::Error::from)? {
             serde_json::Value::Object(data) => data,
             _ => serde_json::Map::new(),
         };
-        let text = self.prompts.render(kind, &data)?;
+        let mut context = data.clone();
+        if let serde_json::Value::Object(extra) = extra {
+            context.extend(extra);
+        }
+        let text = self.prompts.render(kind, &context)?;
         let mut reply = Reply::new(kind).with_text(&text);
         reply.data = data;
         Ok(reply)

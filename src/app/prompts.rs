@@ -34,6 +34,8 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "handover",
     "reminder",
     "stale_warning",
+    "radar",
+    "track_record",
 );
 
 pub struct Prompts {
@@ -55,10 +57,14 @@ impl Prompts {
         env.add_filter("in_ten", share_in_ten);
         env.add_filter("time", move |value: String| format_time(&value, zone));
         env.add_filter("asof", move |value: String| format_as_of(&value, zone));
+        env.add_filter("number", format_hours);
         // Every value a template shows is data, and data may be a person's text: mark it, so each
-        // platform shows it as text (`app::text`).
+        // platform shows it as text (`app::text`). A value marked `|safe` is template text
+        // already formatted (a macro's output, its data marked inside): it passes as it is.
         env.set_formatter(|out, _state, value| {
-            if !value.is_undefined() && !value.is_none() {
+            if value.is_safe() {
+                out.write_str(&value.to_string())?;
+            } else if !value.is_undefined() && !value.is_none() {
                 out.write_str(&super::text::user(&value.to_string()))?;
             }
             Ok(())
@@ -194,6 +200,17 @@ mod tests {
     fn every_embedded_template_compiles() {
         let prompts = Prompts::load(None, chrono_tz::UTC).unwrap();
         assert!(prompts.render("help", serde_json::json!({"commands": []})).is_ok());
+    }
+
+    #[test]
+    fn a_macros_output_keeps_the_bots_formatting_and_marks_only_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = "{% macro m(x) %}<@{{ x }}>{% endmacro %}{{ m(who)|safe }} {{ who }}";
+        std::fs::write(dir.path().join("help.j2"), source).unwrap();
+        let prompts = Prompts::load(Some(dir.path()), chrono_tz::UTC).unwrap();
+        let shown = prompts.render("help", serde_json::json!({"who": "U1"})).unwrap();
+        let user = super::super::text::user("U1");
+        assert_eq!(shown, format!("<@{user}> {user}"));
     }
 
     #[test]

@@ -71,7 +71,8 @@ const CONSOLE_HELP: &str = "Console commands:
   1, 2, …                     press a button of the last answer
   act ACTION_ID key=value …   press a button from another message; quote values with spaces
                               (act scope_ticket:T1 effort=120 notes=\"two approval levels\")
-  as USER                     switch who you are (a user id)
+  as USER                     switch who you are (a user id); until then you are the operator,
+                              who sees every seller's row of /radar and /track-record
   channel NAME                switch the channel you type in
   help                        this help and the bot's commands
   quit                        leave (Ctrl-D too; Ctrl-C clears the line)";
@@ -165,6 +166,8 @@ pub async fn run(app: App, mut actor: Actor) -> anyhow::Result<()> {
             Line::As(user) => {
                 println!("You are now {user}.");
                 actor.user = user;
+                // Someone named is no longer the operator who started the console.
+                actor.operator = false;
                 continue;
             }
             Line::Channel(channel) => {

@@ -162,9 +162,9 @@ enum DiscordCommand {
 
 #[derive(clap::Args)]
 struct Who {
-    /// The platform user id to act as.
-    #[arg(long = "as", default_value = "cli")]
-    user: String,
+    /// The platform user id to act as; without it, the operator (who sees every report's rows).
+    #[arg(long = "as")]
+    user: Option<String>,
     /// The channel the command is typed in.
     #[arg(long, default_value = "cli")]
     channel: String,
@@ -176,9 +176,10 @@ struct Who {
 impl Who {
     fn actor(&self) -> Actor {
         Actor {
-            user: self.user.clone(),
+            user: self.user.clone().unwrap_or_else(|| "cli".into()),
             channel: self.channel.clone(),
             groups: self.groups.clone(),
+            operator: self.user.is_none(),
         }
     }
 }

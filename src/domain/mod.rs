@@ -73,7 +73,9 @@ pub mod input;
 pub mod library;
 pub mod membership;
 pub mod offer;
+pub mod radar;
 pub mod ticket;
+pub mod track_record;
 
 /// A stored or typed value that is not one of an enum's spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -215,25 +215,61 @@ fn deliverables(rng: &mut StdRng) -> anyhow::Result<(String, String)> {
     Ok((deliverables, items))
 }
 
-/// history.csv: one delivered project per two people (at least 40), all ended before `today`.
+/// history.csv: one delivered project per two people (at least 40), all ended before `today`,
+/// sold by one seller per 100 people (at least 4). The first seller is optimistic (short plans,
+/// change orders, seniors sold and not staffed), and Cloud Migration's margin fades at close.
 fn history(rng: &mut StdRng, people: usize, today: NaiveDate) -> anyhow::Result<String> {
-    let mut history = String::from("id,client,package,start,end,effort_hours,planned_end,sold_margin,closed_margin,change_orders\n");
+    let mut history = String::from("id,client,package,start,end,effort_hours,planned_end,sold_margin,closed_margin,change_orders,seller,deal,sold_roles,staffed_roles\n");
+    let sellers = (people / 100).max(4);
     for h in 0..(people / 2).max(40) {
-        let (package, _, weeks, _) = PACKAGES[rng.gen_range(0..PACKAGES.len())];
+        let (package, _, weeks, roles) = PACKAGES[rng.gen_range(0..PACKAGES.len())];
+        let seller = rng.gen_range(0..sellers);
+        let optimistic = seller == 0;
         let start = today - Duration::days(rng.gen_range(30..1500));
         let planned = weeks * 7;
-        let actual = (planned as f64 * rng.gen_range(0.8..1.6)) as i64;
+        let overrun = if optimistic { rng.gen_range(1.0..1.6) } else { rng.gen_range(0.8..1.2) };
+        let actual = (planned as f64 * overrun) as i64;
         let end = (start + Duration::days(actual)).min(today - Duration::days(1));
+        let planned_end = if optimistic {
+            start + Duration::days(planned * 4 / 5)
+        } else {
+            start + Duration::days(planned)
+        };
+        let sold_margin = rng.gen_range(0.2..0.4);
+        let fade = if package == "cloud-migration" {
+            rng.gen_range(0.08..0.2)
+        } else {
+            rng.gen_range(-0.02..0.12)
+        };
+        let change_orders =
+            if optimistic { rng.gen_range(1..6) } else { i64::from(rng.gen_bool(0.2)) };
+        let gap = rng.gen_bool(if optimistic { 0.5 } else { 0.1 });
         writeln!(
             history,
-            "h{h:06},Client {},{package},{start},{end},{},{},{:.2},{:.2},{}",
+            "h{h:06},Client {},{package},{start},{end},{},{planned_end},{sold_margin:.2},{:.2},{change_orders},U-SELL{seller:03},,{},{}",
             rng.gen_range(0..900),
             weeks * rng.gen_range(40..160),
-            start + Duration::days(planned),
-            rng.gen_range(0.2..0.4),
-            rng.gen_range(0.05..0.35),
-            rng.gen_range(0..6)
+            sold_margin - fade,
+            pattern(roles, false),
+            pattern(roles, gap),
         )?;
     }
     Ok(history)
+}
+
+/// A package's staffing as `role:count;…`; with `gap`, its most senior role (the first) staffed
+/// one rank below (`ROLES` is ordered by rank).
+fn pattern(roles: &[(&str, i64, i64)], gap: bool) -> String {
+    roles
+        .iter()
+        .enumerate()
+        .map(|(i, (role, count, _))| {
+            let below = ROLES.iter().position(|r| r.0 == *role).and_then(|p| ROLES.get(p + 1));
+            match below {
+                Some(below) if gap && i == 0 => format!("{}:{count}", below.0),
+                _ => format!("{role}:{count}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }

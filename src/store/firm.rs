@@ -43,6 +43,12 @@ impl Store {
         Ok(catalogue.packages.iter().find(|(p, _)| p.id == id).map(|(p, _)| p.clone()))
     }
 
+    /// Every package, retired ones included (history and deals keep naming them).
+    pub async fn all_packages(&self) -> anyhow::Result<Vec<Package>> {
+        let catalogue = self.catalogue().await?;
+        Ok(catalogue.packages.iter().map(|(p, _)| p.clone()).collect())
+    }
+
     /// A package's staffing pattern, most senior role first.
     pub async fn package_roles(&self, package: &str) -> anyhow::Result<Vec<PackageRole>> {
         let catalogue = self.catalogue().await?;
@@ -150,7 +156,7 @@ impl Store {
         Ok(history)
     }
 
-    async fn load_history(
+    pub(super) async fn load_history(
         &self,
         mut snapshot: super::cache::Snapshot,
     ) -> anyhow::Result<HashMap<String, Arc<Vec<HistoryRow>>>> {

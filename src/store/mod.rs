@@ -25,6 +25,7 @@ mod firm;
 mod handovers;
 mod import;
 pub mod outbox;
+mod signals;
 mod stored;
 mod tickets;
 

@@ -145,7 +145,7 @@ fn gen_firm_is_deterministic_and_importable() {
     for dir in [&a, &b] {
         assert!(keepable(
             &db.url,
-            &["gen-firm", "--people", "120", "--seed", "7", dir.path().to_str().unwrap()]
+            &["gen-firm", "--people", "400", "--seed", "7", dir.path().to_str().unwrap()]
         )
         .status
         .success());
@@ -163,6 +163,12 @@ fn gen_firm_is_deterministic_and_importable() {
         json(&keepable(&db.url, &["ask", "--json", "/staffing cloud-migration"]))["kind"],
         "staffing"
     );
+    // Its history has sellers and staffing: the optimistic seller stands out on the radar.
+    let radar = json(&keepable(&db.url, &["ask", "--json", "/radar by=seller"]));
+    let first = &radar["groups"][0];
+    assert_eq!(first["key"], "U-SELL000", "{radar}");
+    assert!(first["signals"].as_array().unwrap().len() >= 2, "{radar}");
+    assert!(first["seniority_gap_rate"].as_f64().is_some(), "{radar}");
 }
 
 /// A copy of `firm` as a folder of CSV files only (the acceptance firm holds questions too).

@@ -11,6 +11,7 @@ mod delivery;
 pub(crate) mod fake;
 mod fake_gateway;
 mod gateway;
+mod radar;
 mod requests;
 mod tickets;
 

@@ -7,6 +7,7 @@ mod deals;
 mod discord;
 mod first_hour;
 mod readme;
+mod signals;
 mod slack;
 mod snapshots;
 mod store;

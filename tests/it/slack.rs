@@ -9,6 +9,7 @@ mod commands;
 mod delivery;
 mod fake;
 mod modals;
+mod radar;
 mod requests;
 mod socket;
 

@@ -151,3 +151,28 @@ fn deal_is_an_option_of_every_command_that_acts_on_a_deal() {
         Command::Deal(DealCommand::Use { deal: "acme".into() })
     );
 }
+
+#[test]
+fn radar_and_track_record_take_a_grouping_with_a_default() {
+    use crate::domain::radar::Grouping;
+    use crate::domain::track_record::TrackGrouping;
+    assert_eq!(parse("/radar").unwrap(), Command::Radar { by: Grouping::Package });
+    assert_eq!(parse("/radar by=seller").unwrap(), Command::Radar { by: Grouping::Seller });
+    assert_eq!(parse("/radar by=FIRM").unwrap(), Command::Radar { by: Grouping::Firm });
+    assert_eq!(parse("/keepable radar seller").unwrap(), Command::Radar { by: Grouping::Seller });
+    assert_eq!(parse("/track-record").unwrap(), Command::TrackRecord { by: TrackGrouping::Seller });
+    assert_eq!(
+        parse("/track_record by=package").unwrap(),
+        Command::TrackRecord { by: TrackGrouping::Package }
+    );
+}
+
+#[test]
+fn an_unknown_grouping_lists_the_valid_ones() {
+    let error = parse("/radar by=client").unwrap_err().to_string();
+    assert!(error.contains("use by=package, by=seller, by=firm"), "{error}");
+    let error = parse("/track-record by=firm").unwrap_err().to_string();
+    assert!(error.contains("use by=seller, by=package"), "{error}");
+    assert!(parse("/radar by=seller extra").is_err());
+    assert!(parse("/radar window=30").is_err());
+}

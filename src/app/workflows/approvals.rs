@@ -154,8 +154,13 @@ impl App {
         }
         let approval = self.new_approval(actor, deal.as_ref().map(|d| d.id.clone()), request);
         let capacity = self.freshness().await?;
-        let card =
-            self.approval_card(&approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
+        let record = self.exceptions_ended(&approval).await?;
+        let card = self.approval_card(
+            &approval,
+            deal.as_ref().map(|d| d.name.as_str()),
+            &capacity,
+            &record,
+        )?;
         let mut tx = self.store.begin().await?;
         if let Err(conflict) = tx.insert_approval(&approval).await {
             // Pressed twice at once, or another request of this kind landed first.
@@ -235,12 +240,30 @@ impl App {
         }
     }
 
+    /// For a deadline request: how the package's approved deadline exceptions ended (SPEC 4.8),
+    /// the card's evidence of how exceptions end.
+    pub(super) async fn exceptions_ended(
+        &self,
+        approval: &Approval,
+    ) -> Result<serde_json::Value, AppError> {
+        if approval.kind() != ApprovalKind::Deadline {
+            return Ok(serde_json::Value::Null);
+        }
+        let tally = self.exception_track_record(&approval.package).await?;
+        let package = self.store.package_by_id(&approval.package).await?;
+        let name = package.map(|p| p.name).unwrap_or_else(|| approval.package.clone());
+        Ok(
+            json!({"package_name": name, "exceptions": tally.exceptions, "kept": tally.exceptions_kept}),
+        )
+    }
+
     /// The leadership card, with Approve / Reject while pending.
     fn approval_card(
         &self,
         approval: &Approval,
         deal_name: Option<&str>,
         capacity: &Freshness,
+        exceptions: &serde_json::Value,
     ) -> Result<Reply, AppError> {
         let kind_label = match approval.kind() {
             ApprovalKind::Deadline => "Deadline",
@@ -250,7 +273,7 @@ impl App {
             "id": approval.id, "kind_label": kind_label, "what": approval.describe(), "requester": approval.requester,
             "deal_name": deal_name, "evidence": approval.evidence, "state": approval.state,
             "decided_by": approval.decided_by, "decided_at": approval.decided_at, "reason": approval.reason,
-            "capacity": capacity,
+            "capacity": capacity, "exceptions_ended": exceptions,
         });
         let mut card = self
             .reply("approval_card", "approval_card", context)?
@@ -332,6 +355,8 @@ impl App {
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let state = decision.resulting_state();
+        // Read before the decision's transaction, which must not wait on the pool.
+        let record = self.exceptions_ended(&approval).await?;
         let mut tx = self.store.begin().await?;
         // The conditional update comes first: the first valid click wins, in any process.
         if !tx.decide_approval(id, state, &actor.user, now, decision.reason()).await? {
@@ -345,7 +370,7 @@ impl App {
             return Err(self.refused(actor, "approval.refused", id, message).await);
         }
         let decided = tx.approval(id).await?;
-        self.announce_decision(&mut tx, &decided).await?;
+        self.announce_decision(&mut tx, &decided, &record).await?;
         self.audit(
             &mut tx,
             &actor.user,
@@ -365,19 +390,26 @@ impl App {
             .set("reason", &decided.reason))
     }
 
-    /// After a decision or expiry: the card updated in place, the seller told, the deal updated.
+    /// After a decision or expiry: the card updated in place (with `record`, the package's
+    /// exceptions as `exceptions_ended` read them before the transaction), the seller told, the
+    /// deal updated.
     pub(super) async fn announce_decision(
         &self,
         tx: &mut Tx,
         approval: &Approval,
+        record: &serde_json::Value,
     ) -> Result<(), AppError> {
         let deal = match &approval.deal_id {
             Some(id) => tx.deal(id).await?,
             None => None,
         };
         let capacity = self.freshness_of(tx.last_import().await?);
-        let card =
-            self.approval_card(approval, deal.as_ref().map(|d| d.name.as_str()), &capacity)?;
+        let card = self.approval_card(
+            approval,
+            deal.as_ref().map(|d| d.name.as_str()),
+            &capacity,
+            record,
+        )?;
         let leadership = Target::Channel(self.channel(&self.settings.leadership_channel));
         let key = format!("approval:{}:card:{}", approval.id, approval.state);
         self.send(tx, decided_by(approval), key, leadership, &card, approval.message_id).await?;

@@ -55,6 +55,11 @@ impl App {
     /// Expires a pending request: its card updated, the requester told; false when it was
     /// decided (or expired) by someone else first.
     pub(super) async fn expire_approval(&self, id: &str) -> Result<bool, AppError> {
+        // The card's evidence, read before the transaction, which must not wait on the pool.
+        let record = match self.store.approval(id).await? {
+            Some(approval) => self.exceptions_ended(&approval).await?,
+            None => serde_json::Value::Null,
+        };
         let mut tx = self.store.begin().await?;
         if !tx
             .decide_approval(id, ApprovalState::Expired, "keepable", self.clock.now(), None)
@@ -64,7 +69,7 @@ impl App {
             return Ok(false);
         }
         let decided = tx.approval(id).await?;
-        self.announce_decision(&mut tx, &decided).await?;
+        self.announce_decision(&mut tx, &decided, &record).await?;
         self.audit(&mut tx, "keepable", "approval.expired", id, "").await?;
         tx.commit().await?;
         Ok(true)

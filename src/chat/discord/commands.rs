@@ -35,6 +35,13 @@ pub fn definitions() -> Vec<CreateCommand> {
         option(Text, name, description).min_length(10).max_length(10)
     };
     let deal = || option(Text, "deal", "Deal id (default: this channel's deal)");
+    // A grouping: one of its choices, the first being the default.
+    let by = |choices: &[(&str, &str)]| {
+        choices.iter().fold(
+            option(Text, "by", &format!("How to group (default: {})", choices[0].1)),
+            |option, (name, value)| option.add_string_choice(*name, *value),
+        )
+    };
     vec![
         CreateCommand::new("earliest-start")
             .description("When can we start? From the team's real capacity.")
@@ -93,6 +100,16 @@ pub fn definitions() -> Vec<CreateCommand> {
                 option(SubCommand, "lost", "Mark lost (releases held capacity)")
                     .add_sub_option(deal()),
             ),
+        CreateCommand::new("radar")
+            .description("Early warnings: change orders, margin fade, slips, seniority gaps")
+            .add_option(by(&[
+                ("by package", "package"),
+                ("by seller", "seller"),
+                ("the firm as a whole", "firm"),
+            ])),
+        CreateCommand::new("track-record")
+            .description("Were the promises kept? Starts and deadlines against how projects went")
+            .add_option(by(&[("by seller", "seller"), ("by package", "package")])),
         CreateCommand::new("keepable")
             .description("Keepable: help, or any command as text")
             .add_option(option(SubCommand, "help", "What Keepable can answer"))

@@ -135,6 +135,7 @@ pub fn from_serenity(interaction: &Interaction) -> Option<Incoming> {
         user: user_id.to_string(),
         channel: channel.to_string(),
         groups: member.map(|m| m.roles.iter().map(|r| r.to_string()).collect()).unwrap_or_default(),
+        operator: false,
     };
     let kind = match interaction {
         Interaction::Command(c) => IncomingKind::Command {
@@ -331,7 +332,7 @@ fn from_wire(wire: WireInteraction) -> Result<Incoming, ParseError> {
         id: wire.id.as_ref().and_then(id_text),
         token: wire.token.unwrap_or_default(),
         application_id: wire.application_id.as_ref().and_then(id_text),
-        actor: Actor { user, channel, groups },
+        actor: Actor { user, channel, groups, operator: false },
         kind,
         guild_id: wire.guild_id.as_ref().and_then(id_text),
         from_ephemeral: wire.message.and_then(|m| m.flags).is_some_and(|flags| flags & 64 != 0),

@@ -98,11 +98,13 @@ impl Slack {
         Slack { app, settings, api, groups, replays: Arc::default() }
     }
 
-    /// The acting user in `channel`, with the configured approver / presales groups they are in.
+    /// The acting user in `channel`, with the configured approver, presales and sales-lead groups
+    /// they are in.
     pub async fn actor(&self, user: &str, channel: &str) -> Actor {
         let configured: Vec<&str> = [
             self.app.settings.approver_group.as_deref(),
             self.app.settings.presales_group.as_deref(),
+            self.app.settings.sales_lead_group.as_deref(),
         ]
         .into_iter()
         .flatten()

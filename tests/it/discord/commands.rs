@@ -265,8 +265,17 @@ async fn an_answer_not_ready_in_time_is_deferred_then_edited_into_the_original_r
 async fn register_bulk_overwrites_the_commands_globally_or_in_one_guild() {
     let db = TestDb::sqlite();
     let harness = Harness::start(&db).await;
-    let names =
-        ["earliest-start", "staffing", "included", "comparables", "scope", "deal", "keepable"];
+    let names = [
+        "earliest-start",
+        "staffing",
+        "included",
+        "comparables",
+        "scope",
+        "deal",
+        "radar",
+        "track-record",
+        "keepable",
+    ];
     assert_eq!(register_commands(&harness.settings, None).await.unwrap(), names.len());
     assert_eq!(register_commands(&harness.settings, Some(GUILD)).await.unwrap(), names.len());
     assert_eq!(

@@ -256,7 +256,7 @@ async fn the_manifest_declares_every_command_scope_and_url_the_server_serves() {
         .lines()
         .filter_map(|line| line.split("url: https://keepable.example.com").nth(1))
         .collect();
-    assert_eq!(paths.len(), 7 + 2, "seven commands, events and interactivity: {paths:?}");
+    assert_eq!(paths.len(), 9 + 2, "nine commands, events and interactivity: {paths:?}");
     for path in paths {
         // An endpoint of ours answers an unsigned request 401, where an unknown path would be 404.
         let status =

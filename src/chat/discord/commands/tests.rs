@@ -142,7 +142,17 @@ fn the_definitions_are_valid_for_discord() {
     let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["earliest-start", "staffing", "included", "comparables", "scope", "deal", "keepable"]
+        [
+            "earliest-start",
+            "staffing",
+            "included",
+            "comparables",
+            "scope",
+            "deal",
+            "radar",
+            "track-record",
+            "keepable"
+        ]
     );
     fn check(options: &[serde_json::Value]) {
         let mut optional_seen = false;
@@ -167,4 +177,29 @@ fn the_definitions_are_valid_for_discord() {
     }
     let deal_won = &commands[5]["options"][2];
     assert_eq!(deal_won["options"][0]["type"], 6, "pm is a user picker");
+}
+
+#[test]
+fn radar_and_track_record_take_by_as_a_typed_choice() {
+    assert_eq!(line("radar", vec![]), parsed("/radar"));
+    assert_eq!(line("radar", vec![text("by", "seller")]), parsed("/radar by=seller"));
+    assert_eq!(
+        line("track-record", vec![text("by", "package")]),
+        parsed("/track-record by=package")
+    );
+    let definitions = serde_json::to_value(definitions()).unwrap();
+    let choices = |command: &str| -> Vec<String> {
+        let command =
+            definitions.as_array().unwrap().iter().find(|c| c["name"] == command).unwrap();
+        let by = &command["options"][0];
+        assert_eq!(by["name"], "by");
+        by["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["value"].as_str().unwrap().into())
+            .collect()
+    };
+    assert_eq!(choices("radar"), ["package", "seller", "firm"]);
+    assert_eq!(choices("track-record"), ["seller", "package"]);
 }
