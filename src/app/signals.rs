@@ -170,7 +170,13 @@ impl App {
         flagged.sort_by_key(|i| std::cmp::Reverse(answer.groups[*i].signals.len()));
         let quiet: Vec<usize> =
             (0..answer.groups.len()).filter(|i| answer.groups[*i].signals.is_empty()).collect();
-        self.answer_with("radar", &answer, serde_json::json!({"flagged": flagged, "quiet": quiet}))
+        let mut reply = self.answer_with(
+            "radar",
+            &answer,
+            serde_json::json!({"flagged": flagged, "quiet": quiet}),
+        )?;
+        reply.chart = super::charts::radar_chart(&answer).map_err(anyhow::Error::from)?;
+        Ok(reply)
     }
 
     fn radar_group(

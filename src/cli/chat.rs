@@ -40,7 +40,7 @@ pub(super) async fn chart(
     let Some(chart) = &reply.chart else {
         eprintln!(
             "This answer has no chart ({}): charts come with /comparables when there are \
-             comparable projects.",
+             comparable projects, and with /radar when a project finished in its window.",
             reply.kind
         );
         return Ok(ExitCode::FAILURE);

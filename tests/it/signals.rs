@@ -150,6 +150,37 @@ fn approved_exception(db: &TestDb, seller: &str, channel: &str) -> String {
     card
 }
 
+on_both_databases!(the_radar_chart_draws_one_group_per_group_shown_and_writes_a_png);
+async fn the_radar_chart_draws_one_group_per_group_shown_and_writes_a_png(db: TestDb) {
+    import(&db, &data("signals/firm-signals"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("radar.png");
+    let written = keepable(&db.url, &["chart", "--out", file.to_str().unwrap(), "/radar"]);
+    let stdout = String::from_utf8_lossy(&written.stdout);
+    assert!(written.status.success(), "{stdout}{}", String::from_utf8_lossy(&written.stderr));
+    assert!(stdout.contains("Wrote the chart \"Warning signs by package\""), "{stdout}");
+    // The text bars: one block of four figures per package shown.
+    let blocks = stdout.lines().filter(|l| l.trim_start().starts_with("Change orders")).count();
+    assert_eq!(blocks, 4, "{stdout}");
+    for metric in ["Margin fade", "Schedule slip", "Seniority gap"] {
+        let lines = stdout.lines().filter(|l| l.trim_start().starts_with(metric)).count();
+        assert_eq!(lines, 4, "{metric}: {stdout}");
+    }
+    let png = std::fs::read(&file).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 5_000, "a drawn chart, not a blank page: {} bytes", png.len());
+
+    // A seller's own row is the only seller group in their chart.
+    let own = dir.path().join("own.png");
+    let args = ["chart", "--as", "U-SELL05", "--out", own.to_str().unwrap(), "/radar by=seller"];
+    let seller = keepable(&db.url, &args);
+    let stdout = String::from_utf8_lossy(&seller.stdout);
+    assert!(seller.status.success(), "{stdout}{}", String::from_utf8_lossy(&seller.stderr));
+    let blocks = stdout.lines().filter(|l| l.trim_start().starts_with("Change orders")).count();
+    assert_eq!(blocks, 1, "{stdout}");
+    assert!(!stdout.contains("U-SELL01"), "{stdout}");
+}
+
 on_both_databases!(promises_made_through_the_cli_are_scored_once_history_names_their_deals);
 async fn promises_made_through_the_cli_are_scored_once_history_names_their_deals(db: TestDb) {
     import(&db, &data("firm-public"));

@@ -22,26 +22,27 @@ async fn a_discord_seller_sees_their_own_radar_row_and_the_approver_role_sees_al
     let harness = Harness::start(&db).await;
     history_with_discord_sellers(&harness).await;
     let by_seller = json!([text("by", "seller")]);
-    let own = harness.post(&harness.command(SELLER, "radar", by_seller.clone())).await;
-    assert_eq!(own.kind(), 4);
-    assert!(own.is_ephemeral(), "{own:?}");
-    let shown = embed_text(&own.body["data"]);
+    // The radar carries its chart: deferred (privately), then edited in with the PNG.
+    let own = harness.post_deferred(&harness.command(SELLER, "radar", by_seller.clone())).await;
+    assert_eq!(own.body["embeds"][0]["image"]["url"], "attachment://chart.png", "{:#}", own.body);
+    assert_eq!(own.files.len(), 1, "{:?}", own.files);
+    let shown = embed_text(&own.body);
     assert!(shown.contains(&format!("<@{}>", SELLER.id)), "{shown}");
     assert!(!shown.contains(STRANGER.id) && !shown.contains("U-MAYA"), "{shown}");
 
-    let all = harness.post(&harness.command(APPROVER, "radar", by_seller)).await;
-    let shown = embed_text(&all.body["data"]);
+    let all = harness.post_deferred(&harness.command(APPROVER, "radar", by_seller)).await;
+    let shown = embed_text(&all.body);
     for seller in [SELLER.id, STRANGER.id, "U-MAYA"] {
         assert!(shown.contains(seller), "{seller} missing: {shown}");
     }
     assert!(!shown.contains("<@U-MAYA>"), "a Slack id is no Discord mention: {shown}");
     assert!(
-        all.body["data"]["allowed_mentions"]["users"].as_array().is_none_or(Vec::is_empty),
+        all.body["allowed_mentions"]["users"].as_array().is_none_or(Vec::is_empty),
         "the radar pings nobody: {all:?}"
     );
 
-    let packages = harness.post(&harness.command(STRANGER, "radar", json!([]))).await;
-    assert!(embed_text(&packages.body["data"]).contains("CRM Rollout"), "{packages:?}");
+    let packages = harness.post_deferred(&harness.command(STRANGER, "radar", json!([]))).await;
+    assert!(embed_text(&packages.body).contains("CRM Rollout"), "{packages:?}");
     let record = harness.post(&harness.command(SELLER, "track-record", json!([]))).await;
     assert!(embed_text(&record.body["data"]).contains("No promise"), "{record:?}");
 }
