@@ -87,6 +87,9 @@ pub struct Settings {
     /// The radar's `seniority_gap` signal: above this share of projects staffed below the
     /// seniority sold.
     pub radar_seniority_gap_rate: f64,
+    /// The day of the week `run-due` posts the weekly digest of the radar to the leadership
+    /// channel (SPEC 5.7), in the firm's time zone: `monday`, `tuesday`, … (or `mon`, `tue`, …).
+    pub digest_weekday: chrono::Weekday,
 }
 
 impl Default for Settings {
@@ -126,6 +129,7 @@ impl Default for Settings {
             radar_margin_fade_points: 10.0,
             radar_slip_rate: 0.30,
             radar_seniority_gap_rate: 0.20,
+            digest_weekday: chrono::Weekday::Mon,
         }
     }
 }
@@ -286,6 +290,14 @@ mod tests {
         settings.validate().unwrap();
         assert_eq!(settings.radar_thresholds(), crate::domain::radar::Thresholds::default());
         assert_eq!(settings.radar_window_days, 365);
+        assert_eq!(settings.digest_weekday, chrono::Weekday::Mon);
+    }
+
+    #[test]
+    fn the_digest_weekday_is_a_day_of_the_week() {
+        let settings: Settings = toml::from_str("digest_weekday = \"Thursday\"").unwrap();
+        assert_eq!(settings.digest_weekday, chrono::Weekday::Thu);
+        assert!(toml::from_str::<Settings>("digest_weekday = \"someday\"").is_err());
     }
 
     #[test]
@@ -303,7 +315,7 @@ mod tests {
     }
 
     /// Every key of the file, with its variable and a value that is not its default.
-    const EVERY_KEY: [(&str, &str); 34] = [
+    const EVERY_KEY: [(&str, &str); 35] = [
         ("KEEPABLE_LEADERSHIP_CHANNEL", "C-LEAD"),
         ("KEEPABLE_ESCALATION_CHANNEL", "C-ESC"),
         ("KEEPABLE_PRESALES_CHANNEL", "C-PRE"),
@@ -338,6 +350,7 @@ mod tests {
         ("KEEPABLE_RADAR_MARGIN_FADE_POINTS", "7.5"),
         ("KEEPABLE_RADAR_SLIP_RATE", "0.4"),
         ("KEEPABLE_RADAR_SENIORITY_GAP_RATE", "0.1"),
+        ("KEEPABLE_DIGEST_WEEKDAY", "friday"),
     ];
 
     #[test]
@@ -393,6 +406,7 @@ mod tests {
             radar_margin_fade_points: 7.5,
             radar_slip_rate: 0.4,
             radar_seniority_gap_rate: 0.1,
+            digest_weekday: chrono::Weekday::Fri,
         };
         assert_eq!(settings, expected);
     }

@@ -37,6 +37,8 @@ pub enum Action {
     DeclineTicket(String),
     AddToLibrary(String),
     AcknowledgeHandover(String),
+    /// Acknowledge the weekly digest of a week (`2027-W10`) on behalf of leadership.
+    AcknowledgeDigest(String),
 }
 
 /// Makes an action from its subject.
@@ -59,6 +61,7 @@ const VERBS: &[(&str, Make)] = &[
     ("decline_ticket", Action::DeclineTicket),
     ("add_to_library", Action::AddToLibrary),
     ("ack_handover", Action::AcknowledgeHandover),
+    ("ack_digest", Action::AcknowledgeDigest),
 ];
 
 impl Action {
@@ -80,6 +83,7 @@ impl Action {
             Action::DeclineTicket(_) => "decline_ticket",
             Action::AddToLibrary(_) => "add_to_library",
             Action::AcknowledgeHandover(_) => "ack_handover",
+            Action::AcknowledgeDigest(_) => "ack_digest",
         }
     }
 
@@ -100,7 +104,8 @@ impl Action {
             | Action::ScopeTicket(id)
             | Action::DeclineTicket(id)
             | Action::AddToLibrary(id)
-            | Action::AcknowledgeHandover(id) => id,
+            | Action::AcknowledgeHandover(id)
+            | Action::AcknowledgeDigest(id) => id,
         }
     }
 

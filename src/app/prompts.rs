@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "stale_warning",
     "radar",
     "track_record",
+    "digest",
 );
 
 pub struct Prompts {

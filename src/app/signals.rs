@@ -283,7 +283,7 @@ impl App {
     }
 
     /// Package names by id, retired packages included (history keeps them).
-    async fn package_names(&self) -> Result<HashMap<String, String>, AppError> {
+    pub(crate) async fn package_names(&self) -> Result<HashMap<String, String>, AppError> {
         let mut names = HashMap::new();
         for package in self.store.all_packages().await? {
             names.insert(package.id, package.name);

@@ -119,6 +119,10 @@ pub(super) async fn run_due(globals: &Globals, json: bool) -> anyhow::Result<Exi
         if report.events_forgotten > 0 {
             out!("{} old platform event id(s) forgotten", report.events_forgotten);
         }
+        if report.digest_posted {
+            out!("the weekly radar digest was posted to the leadership channel");
+            any = true;
+        }
         if !any {
             out!("nothing was due");
         }

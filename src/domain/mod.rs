@@ -65,6 +65,7 @@ pub mod calendar;
 pub mod capacity;
 pub mod comparables;
 pub mod deal;
+pub mod digest;
 pub mod firm;
 pub mod handover;
 pub mod hold;

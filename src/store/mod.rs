@@ -19,6 +19,7 @@ mod capacity;
 mod catalogue;
 mod deals;
 mod decode;
+mod digests;
 mod error;
 mod events;
 mod firm;

@@ -4,6 +4,7 @@ mod backtest;
 mod cli;
 mod console;
 mod deals;
+mod digest;
 mod discord;
 mod first_hour;
 mod readme;

@@ -252,3 +252,10 @@ impl OutboxWorker {
         self.clock.lock().unwrap().now()
     }
 }
+
+/// A `digest_weekday` that is not today (nor tomorrow): for a `serve` on the wall clock whose
+/// test counts the messages it delivers, so its scheduled `run-due` posts no weekly digest.
+pub fn a_digest_weekday_not_today() -> String {
+    use chrono::Datelike;
+    Utc::now().weekday().succ().succ().succ().to_string()
+}

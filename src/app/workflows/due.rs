@@ -1,5 +1,5 @@
 //! Time-based work: approval reminders, escalations and expiries, handover reminders, the expiry
-//! of lapsed capacity holds, and forgetting old platform event ids. `keepable run-due` runs it
+//! of lapsed capacity holds, forgetting old platform event ids, and the weekly radar digest. `keepable run-due` runs it
 //! once; `serve` on a schedule.
 
 use chrono::Duration;
@@ -25,6 +25,8 @@ pub struct DueReport {
     pub holds_released: usize,
     /// Platform event ids old enough that no retry or replay can still arrive.
     pub events_forgotten: u64,
+    /// This run posted the week's radar digest to leadership (SPEC 5.7).
+    pub digest_posted: bool,
 }
 
 impl App {
@@ -39,6 +41,7 @@ impl App {
                 .store
                 .forget_events_before(self.clock.now() - Duration::days(1))
                 .await?,
+            digest_posted: self.post_digest().await?,
         })
     }
 

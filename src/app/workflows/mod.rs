@@ -5,6 +5,7 @@
 mod approvals;
 mod commitments;
 mod deals;
+mod digest;
 mod due;
 mod tickets;
 
@@ -200,6 +201,7 @@ impl App {
             }
             (Action::AddToLibrary(id), _) => self.add_to_library(actor, &id).await,
             (Action::AcknowledgeHandover(id), _) => self.acknowledge_handover(actor, &id).await,
+            (Action::AcknowledgeDigest(week), _) => self.acknowledge_digest(actor, &week).await,
             // `checked` gives each form's own input; nothing else reaches here.
             (action, _) => {
                 Err(UserError::Refused(format!("{action} needs its form filled in.")).into())

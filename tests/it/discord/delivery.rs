@@ -149,6 +149,7 @@ fn serve(db: &TestDb, fake: &FakeDiscord) -> std::process::Child {
         .env("DISCORD_API_URL", &fake.api_url)
         .env("KEEPABLE_DISCORD_GUILD_ID", GUILD)
         .env("KEEPABLE_LEASE_SECONDS", LEASE_SECONDS.to_string())
+        .env("KEEPABLE_DIGEST_WEEKDAY", crate::support::a_digest_weekday_not_today())
         .env_remove("KEEPABLE_CONFIG")
         .env_remove("KEEPABLE_NOW")
         .env_remove("KEEPABLE_TODAY")

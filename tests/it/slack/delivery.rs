@@ -377,6 +377,7 @@ async fn a_serve_killed_mid_delivery_loses_nothing_and_posts_nothing_twice() {
             .env("SLACK_API_URL", fake.api_url())
             .env("KEEPABLE_SLACK_TEAM_ID", "T-TEST")
             .env("KEEPABLE_LEASE_SECONDS", "5")
+            .env("KEEPABLE_DIGEST_WEEKDAY", crate::support::a_digest_weekday_not_today())
             .env_remove("KEEPABLE_CONFIG")
             .env_remove("KEEPABLE_NOW")
             .env_remove("KEEPABLE_TODAY")
