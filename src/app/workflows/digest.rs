@@ -15,6 +15,7 @@ use crate::app::error::{AppError, UserError};
 use crate::app::reply::{Reply, Target};
 use crate::app::text::user;
 use crate::app::Actor;
+use crate::chart::{Chart, Rates};
 use crate::domain::digest::{digest_week, new_or_worse, Digest, DigestChange, DigestSignal};
 use crate::domain::radar::{radar, GroupFigures, Grouping, Radar, Signal, FIRM_KEY};
 
@@ -35,6 +36,7 @@ impl App {
         let last = self.store.digest_before(&week).await?;
         let changes = new_or_worse(&signals, last.as_ref().map_or(&[], |d| d.signals.as_slice()));
         let reply = self.digest_reply(&week, &radar, &changes, last.is_some()).await?;
+        let reply = reply.with_chart(self.digest_chart(&week, &radar).await?);
         let mut tx = self.store.begin().await?;
         if !tx.insert_digest(&week, self.clock.now(), &signals).await? {
             tx.rollback().await?;
@@ -58,6 +60,26 @@ impl App {
         let thresholds = self.settings.radar_thresholds();
         let window = self.settings.radar_window_days;
         Ok(radar(&history, self.today(), window, Grouping::Package, &thresholds, &rank))
+    }
+
+    /// The week's radar as a picture: each package's four figures against their thresholds,
+    /// then the firm's.
+    async fn digest_chart(&self, week: &str, radar: &Radar) -> Result<Chart, AppError> {
+        let names = self.package_names().await?;
+        let t = self.settings.radar_thresholds();
+        let thresholds =
+            [t.change_order_rate, t.margin_fade_points, t.slip_rate, t.seniority_gap_rate];
+        let title = format!("Warning signs by package, {week}");
+        let packages =
+            radar.groups.iter().map(|g| (names.get(&g.key).unwrap_or(&g.key).clone(), g));
+        let firm = std::iter::once(("The firm".to_string(), &radar.firm));
+        let chart =
+            packages.chain(firm).try_fold(Rates::radar(title, thresholds), |chart, (label, g)| {
+                let figures =
+                    [g.change_order_rate, g.margin_fade_points, g.slip_rate, g.seniority_gap_rate];
+                chart.group(label, figures.iter().map(|f| f.value).collect())
+            });
+        Ok(Chart::Rates(chart.map_err(anyhow::Error::from)?))
     }
 
     /// The digest's message: the verdict, the news (or "no change"), the Acknowledge button.

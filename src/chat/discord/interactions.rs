@@ -262,9 +262,11 @@ async fn chart_attachment(reply: &Reply) -> Option<Attachment> {
     let chart = reply.chart.clone()?;
     let drawn = tokio::task::spawn_blocking(move || render_png(&chart)).await;
     match drawn {
-        Ok(Ok(bytes)) => {
-            Some(Attachment { filename: CHART_FILENAME.into(), content_type: "image/png", bytes })
-        }
+        Ok(Ok(bytes)) => Some(Attachment {
+            filename: render::CHART_FILENAME.into(),
+            content_type: "image/png",
+            bytes,
+        }),
         Ok(Err(error)) => {
             tracing::error!(error = %error, "could not draw an answer's chart");
             None
@@ -275,9 +277,6 @@ async fn chart_attachment(reply: &Reply) -> Option<Attachment> {
         }
     }
 }
-
-/// The name a chart is attached under, and shown by in the embed.
-const CHART_FILENAME: &str = "chart.png";
 
 async fn edit_original(rest: &DiscordRest, application_id: &str, token: &str, reply: &Reply) {
     let view = ReplyView::from(reply);

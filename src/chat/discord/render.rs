@@ -157,6 +157,23 @@ pub fn edit_original_with_image(view: &ReplyView, filename: &str) -> serde_json:
     payload
 }
 
+/// The name a chart is attached under, and shown by in the embed.
+pub const CHART_FILENAME: &str = "chart.png";
+
+/// A message (a create or an edit) whose embed shows the attached file `filename` (id 0), as
+/// the `payload_json` of a multipart request.
+pub fn with_image(message: &impl serde::Serialize, filename: &str) -> serde_json::Value {
+    let mut payload = serde_json::to_value(message).unwrap_or_else(|error| {
+        tracing::error!(error = %error, "could not serialise a message");
+        serde_json::json!({})
+    });
+    if let Some(embed) = payload["embeds"].get_mut(0) {
+        embed["image"] = serde_json::json!({ "url": format!("attachment://{filename}") });
+    }
+    payload["attachments"] = serde_json::json!([{ "id": 0, "filename": filename }]);
+    payload
+}
+
 /// Nobody is notified but the users the bot itself mentions: never `@everyone`, a role, or
 /// whoever a person's text names.
 pub fn allowed_mentions(view: &ReplyView) -> CreateAllowedMentions {

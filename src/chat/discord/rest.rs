@@ -118,12 +118,7 @@ impl DiscordRest {
         let mut request =
             self.http.request(method.clone(), format!("{}{path}", self.api_url)).json(body);
         if authorised {
-            let token = self
-                .bot_token
-                .as_ref()
-                .ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
-            request = request
-                .header(reqwest::header::AUTHORIZATION, format!("Bot {}", token.expose_secret()));
+            request = request.header(reqwest::header::AUTHORIZATION, self.authorization()?);
         }
         // An interaction's webhook path carries its token: errors and logs name the path without it.
         read_answer(&method, &redact_path(path), request.send().await).await
@@ -150,9 +145,23 @@ impl DiscordRest {
         file: &Attachment,
     ) -> Result<(), DeliveryError> {
         let path = format!("/webhooks/{application_id}/{token}/messages/@original");
-        let shown = redact_path(&path);
+        self.send_with_file(Method::PATCH, &path, payload, file, false).await.map(|_| ())
+    }
+
+    /// Sends a message with a file attached (multipart/form-data: the message as `payload_json`,
+    /// its `attachments` naming the file as id 0, and the bytes as `files[0]`); `authorised` as
+    /// for `send`.
+    pub async fn send_with_file(
+        &self,
+        method: Method,
+        path: &str,
+        payload: &serde_json::Value,
+        file: &Attachment,
+        authorised: bool,
+    ) -> Result<String, DeliveryError> {
+        let shown = redact_path(path);
         let multipart_error =
-            |e: reqwest::Error| DeliveryError::Permanent(format!("PATCH {shown}: {e}"));
+            |e: reqwest::Error| DeliveryError::Permanent(format!("{method} {shown}: {e}"));
         let json = reqwest::multipart::Part::text(payload.to_string())
             .mime_str("application/json")
             .map_err(multipart_error)?;
@@ -162,9 +171,21 @@ impl DiscordRest {
             .map_err(multipart_error)?;
         let form =
             reqwest::multipart::Form::new().part("payload_json", json).part("files[0]", bytes);
-        let request =
-            self.http.request(Method::PATCH, format!("{}{path}", self.api_url)).multipart(form);
-        read_answer(&Method::PATCH, &shown, request.send().await).await.map(|_| ())
+        let mut request =
+            self.http.request(method.clone(), format!("{}{path}", self.api_url)).multipart(form);
+        if authorised {
+            request = request.header(reqwest::header::AUTHORIZATION, self.authorization()?);
+        }
+        read_answer(&method, &shown, request.send().await).await
+    }
+
+    /// `Bot <token>`, or why there is none.
+    fn authorization(&self) -> Result<String, DeliveryError> {
+        let token = self
+            .bot_token
+            .as_ref()
+            .ok_or_else(|| DeliveryError::Permanent("DISCORD_BOT_TOKEN is not set".into()))?;
+        Ok(format!("Bot {}", token.expose_secret()))
     }
 }
 
@@ -253,6 +274,10 @@ impl Deliver for DiscordDelivery {
         _now: DateTime<Utc>,
     ) -> Result<String, DeliveryError> {
         let view = ReplyView::from(&message.reply);
+        let chart = match message.reply.chart.clone() {
+            Some(chart) => Some(chart_file(chart).await?),
+            None => None,
+        };
         if let Some(reference) = replaces {
             let (channel, id) = reference.split_once(':').ok_or_else(|| {
                 DeliveryError::Permanent(format!(
@@ -260,8 +285,15 @@ impl Deliver for DiscordDelivery {
                 ))
             })?;
             let path = format!("/channels/{channel}/messages/{id}");
-            let answer =
-                self.rest.send(Method::PATCH, &path, &render::edit_message(&view), true).await?;
+            let edit = render::edit_message(&view);
+            let answer = match &chart {
+                // The chart is attached again: its attachments replace the message's.
+                Some(file) => {
+                    let payload = render::with_image(&edit, &file.filename);
+                    self.rest.send_with_file(Method::PATCH, &path, &payload, file, true).await?
+                }
+                None => self.rest.send(Method::PATCH, &path, &edit, true).await?,
+            };
             let edited = serde_json::from_str::<MessageRef>(&answer).ok();
             return Ok(edited.map(|m| m.reference()).unwrap_or_else(|| reference.to_string()));
         }
@@ -278,12 +310,30 @@ impl Deliver for DiscordDelivery {
         let body = render::create_message(&view)
             .nonce(Nonce::String(nonce(&message.idempotency_key)))
             .enforce_nonce(true);
-        let posted: MessageRef = self
-            .rest
-            .send_for(Method::POST, &format!("/channels/{channel}/messages"), &body, true)
-            .await?;
+        let path = format!("/channels/{channel}/messages");
+        let posted: MessageRef = match &chart {
+            Some(file) => {
+                let payload = render::with_image(&body, &file.filename);
+                let answer =
+                    self.rest.send_with_file(Method::POST, &path, &payload, file, true).await?;
+                serde_json::from_str(&answer).map_err(|e| {
+                    DeliveryError::Transient(format!("POST {path}: unreadable answer: {e}"))
+                })?
+            }
+            None => self.rest.send_for(Method::POST, &path, &body, true).await?,
+        };
         Ok(posted.reference())
     }
+}
+
+/// An outbox message's chart drawn as the PNG its message attaches (CPU work, off the async
+/// threads).
+async fn chart_file(chart: crate::chart::Chart) -> Result<Attachment, DeliveryError> {
+    let bytes = tokio::task::spawn_blocking(move || crate::chart::render_png(&chart))
+        .await
+        .map_err(|error| DeliveryError::Permanent(format!("drawing the chart: {error}")))?
+        .map_err(|error| DeliveryError::Permanent(error.to_string()))?;
+    Ok(Attachment { filename: render::CHART_FILENAME.into(), content_type: "image/png", bytes })
 }
 
 /// A nonce of at most 25 characters, the same for every attempt at one outbox message.

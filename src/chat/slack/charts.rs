@@ -1,6 +1,7 @@
 //! A reply's chart in Slack: drawn once to PNG, uploaded with the three-step external upload,
-//! and shown in an image block (`slack_file` by id) posted after the answer, the same way the
-//! answer went: ephemeral to the asker on the command's `response_url`.
+//! and shown in an image block (`slack_file` by id): for a command, posted after the answer the
+//! same way the answer went (ephemeral to the asker on the command's `response_url`); for an
+//! outbox message (the weekly digest), shared in its channel and shown in the message itself.
 
 use serde_json::{json, Value};
 
@@ -24,6 +25,25 @@ pub(crate) async fn respond_with_chart(
     api.respond(response_url, &image_message(&file_id, &title, private)).await
 }
 
+/// Uploads `chart` (shared in `channel` when given) and adds an image block showing it to a
+/// `chat.postMessage` / `chat.update` body: how an outbox message carries its chart.
+pub(crate) async fn add_chart(
+    api: &WebApi,
+    body: &mut Value,
+    chart: Chart,
+    channel: Option<&str>,
+) -> Result<(), DeliveryError> {
+    let title = chart.title().to_string();
+    let png = draw(chart).await?;
+    let file_id = api.upload_file(FILENAME, &title, png, channel).await?;
+    let block = image_block(&file_id, &title);
+    match body["blocks"].as_array_mut() {
+        Some(blocks) => blocks.push(block),
+        None => body["blocks"] = json!([block]),
+    }
+    Ok(())
+}
+
 /// The PNG, drawn off the async threads (it is CPU work).
 async fn draw(chart: Chart) -> Result<Vec<u8>, DeliveryError> {
     tokio::task::spawn_blocking(move || render_png(&chart))
@@ -34,17 +54,22 @@ async fn draw(chart: Chart) -> Result<Vec<u8>, DeliveryError> {
 
 /// A message of one image block showing the uploaded file `file_id`, added below the answer.
 pub(crate) fn image_message(file_id: &str, title: &str, private: bool) -> Value {
-    let title = clip(title, 2000);
     json!({
         "response_type": if private { "ephemeral" } else { "in_channel" },
         "replace_original": false,
-        "text": title,
-        "blocks": [{
-            "type": "image",
-            "slack_file": { "id": file_id },
-            "alt_text": title,
-            "title": { "type": "plain_text", "text": title },
-        }],
+        "text": clip(title, 2000),
+        "blocks": [image_block(file_id, title)],
+    })
+}
+
+/// An image block showing the uploaded file `file_id` (by id: no public URL).
+fn image_block(file_id: &str, title: &str) -> Value {
+    let title = clip(title, 2000);
+    json!({
+        "type": "image",
+        "slack_file": { "id": file_id },
+        "alt_text": title,
+        "title": { "type": "plain_text", "text": title },
     })
 }
 

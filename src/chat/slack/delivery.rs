@@ -3,7 +3,8 @@
 //! an earlier one updates it in place with `chat.update`. Retries and back-off are the outbox
 //! worker's job; this reports what Slack said, and after a 429 it keeps quiet towards that
 //! channel for the whole `Retry-After` (the rest of the batch for that channel is put back for
-//! then rather than sent into the limit; other channels go on).
+//! then rather than sent into the limit; other channels go on). A message with a chart (the
+//! weekly digest) uploads it first and shows it in an image block.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::blocks::Card;
+use super::charts;
 use super::web_api::{WebApi, OUTBOX_EVENT};
 use super::SlackSettings;
 use crate::app::delivery::{Deliver, DeliveryError};
@@ -62,8 +64,13 @@ impl SlackDelivery {
         message: &OutboundMessage,
         replaces: Option<&str>,
     ) -> Result<String, DeliveryError> {
-        let body = Card::from(&message.reply).message();
+        let mut body = Card::from(&message.reply).message();
+        let chart = message.reply.chart.clone();
         if let Some((channel, ts)) = replaces.and_then(split_ref) {
+            if let Some(chart) = chart {
+                // Shown again in the updated message; not shared in the channel a second time.
+                charts::add_chart(&self.api, &mut body, chart, None).await?;
+            }
             return Ok(self.api.update_message(channel, ts, &body).await?.platform_ref());
         }
         if let Some(earlier) = replaces {
@@ -84,7 +91,11 @@ impl SlackDelivery {
                 return Ok(found.platform_ref());
             }
         }
-        let mut body = body;
+        if let Some(chart) = chart {
+            // Uploaded only once the message is known not to be posted yet.
+            let shared = matches!(message.target, Target::Channel(_)).then_some(channel);
+            charts::add_chart(&self.api, &mut body, chart, shared).await?;
+        }
         body["metadata"] = serde_json::json!({
             "event_type": OUTBOX_EVENT,
             "event_payload": { "outbox_key": message.idempotency_key },
