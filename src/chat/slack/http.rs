@@ -38,7 +38,7 @@ const BASELINE_ANSWER: &str = r#"{"response_type":"ephemeral","text":"ok"}"#;
 async fn baseline(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
     match signed_by_slack(&slack, &headers, &body) {
         Ok(()) => ([(CONTENT_TYPE, "application/json")], BASELINE_ANSWER).into_response(),
-        Err(response) => response,
+        Err(refused) => refused.into_response(),
     }
 }
 
@@ -101,7 +101,7 @@ async fn accept(
     if form_field(&body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
-    signed_by_slack(slack, headers, &body)?;
+    signed_by_slack(slack, headers, &body).map_err(IntoResponse::into_response)?;
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
         let from = team_of(&body);
         if from.as_deref() != Some(team) {
@@ -136,12 +136,12 @@ async fn accept(
 }
 
 /// Whether Slack signed `body` within the time window of the app's clock; 401 otherwise.
-fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
     let now = slack.app.clock.now().timestamp();
     verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, body, now)
         .map_err(|refusal| {
             tracing::warn!(%refusal, "refused a request that Slack did not sign");
-            StatusCode::UNAUTHORIZED.into_response()
+            StatusCode::UNAUTHORIZED
         })
 }
 

@@ -1,0 +1,255 @@
+//! The two ways a route is loaded. A closed loop: N connections, each sending its next request
+//! as soon as its answer came, so the server sets the pace (its saturation throughput). A fixed
+//! rate: requests at exact instants whatever the answers do, each on a free connection (a new one
+//! when none is free), with latency counted from the request's scheduled instant, so a server that
+//! stalls shows long latencies instead of quietly lowering the rate offered to it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+
+use crate::slack::{Answer, Client, Route, Signed};
+
+/// How long a request may go unanswered before it counts as an error.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
+
+/// Connections the fixed rate opens before its first request (more when they are all busy).
+const FIXED_RATE_CONNECTIONS: usize = 8;
+
+pub enum Phase {
+    ClosedLoop { connections: usize, duration: Duration },
+    FixedRate { per_second: f64, duration: Duration },
+}
+
+/// What a phase measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Of every 200 answer (inline or late), sorted: the round trip in a closed loop, from the
+    /// scheduled instant at a fixed rate.
+    pub latencies: Vec<Duration>,
+    /// 200 answers that said "Working on it…".
+    pub late: u64,
+    /// Answers other than 200, by status.
+    pub refused: BTreeMap<u16, u64>,
+    /// Requests that got no answer (connection lost, timed out).
+    pub errors: u64,
+    /// From the phase's start to its last answer.
+    pub elapsed: Duration,
+    /// Fixed rate: how late each request left after its scheduled instant (the sender's own
+    /// delay, part of the latency).
+    pub lag: Vec<Duration>,
+    /// Closed loop: requests signed while measuring because the ones signed beforehand ran out.
+    pub signed_in_flight: u64,
+}
+
+impl Outcome {
+    /// 200 answers a second.
+    pub fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn record(&mut self, answer: anyhow::Result<Answer>, latency: Duration) {
+        match answer {
+            Ok(Answer::Inline) => self.latencies.push(latency),
+            Ok(Answer::Late) => {
+                self.late += 1;
+                self.latencies.push(latency);
+            }
+            Ok(Answer::Refused(status)) => *self.refused.entry(status.as_u16()).or_default() += 1,
+            Err(_) => self.errors += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Outcome) {
+        self.latencies.extend(other.latencies);
+        self.late += other.late;
+        for (status, count) in other.refused {
+            *self.refused.entry(status).or_default() += count;
+        }
+        self.errors += other.errors;
+        self.lag.extend(other.lag);
+        self.signed_in_flight += other.signed_in_flight;
+    }
+
+    fn sorted(mut self, elapsed: Duration) -> Outcome {
+        self.latencies.sort_unstable();
+        self.lag.sort_unstable();
+        self.elapsed = elapsed;
+        self
+    }
+}
+
+impl Phase {
+    pub fn closed_loop(connections: usize, duration: Duration) -> Phase {
+        Phase::ClosedLoop { connections, duration }
+    }
+
+    pub fn fixed_rate(per_second: f64, duration: Duration) -> Phase {
+        Phase::FixedRate { per_second, duration }
+    }
+
+    pub async fn run(&self, client: &Client, route: &Route) -> anyhow::Result<Outcome> {
+        match *self {
+            Phase::ClosedLoop { connections, duration } => {
+                closed_loop(client, route, connections, duration).await
+            }
+            Phase::FixedRate { per_second, duration } => {
+                fixed_rate(client, route, per_second, duration).await
+            }
+        }
+    }
+}
+
+/// A warm-up (a fifth of the phase, at most a second, signing as it goes) estimates the rate, so
+/// enough requests are signed before the measured loop starts; then the loop itself.
+async fn closed_loop(
+    client: &Client,
+    route: &Route,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
+    let warm_up = (duration / 5).min(Duration::from_secs(1));
+    let estimate =
+        run_loop(client, route, (0..connections).map(|_| Vec::new()).collect(), warm_up).await?;
+    let wanted = estimate.per_second() * duration.as_secs_f64() * 1.5;
+    let per_connection = (wanted as usize / connections).max(1) + 4;
+    let stocks = (0..connections)
+        .map(|_| (0..per_connection).map(|_| client.sign(route)).collect())
+        .collect();
+    run_loop(client, route, stocks, duration).await
+}
+
+/// One task per connection, each sending its stock of signed requests (and signing more if it
+/// runs out) until `duration` has passed.
+async fn run_loop(
+    client: &Client,
+    route: &Route,
+    stocks: Vec<Vec<Signed>>,
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let until = started + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for stock in stocks {
+        let (client, route) = (client.clone(), route.clone());
+        tasks.spawn(async move { one_connection(&client, &route, stock, until).await });
+    }
+    let mut outcome = Outcome::default();
+    while let Some(done) = tasks.join_next().await {
+        outcome.merge(done??);
+    }
+    Ok(outcome.sorted(started.elapsed()))
+}
+
+async fn one_connection(
+    client: &Client,
+    route: &Route,
+    mut stock: Vec<Signed>,
+    until: Instant,
+) -> anyhow::Result<Outcome> {
+    let mut connection = client.connect().await?;
+    let mut outcome = Outcome::default();
+    while Instant::now() < until {
+        let signed = stock.pop().unwrap_or_else(|| {
+            outcome.signed_in_flight += 1;
+            client.sign(route)
+        });
+        let sent = Instant::now();
+        let answer = within(client.send(&mut connection, route, signed)).await;
+        let failed = answer.is_err();
+        outcome.record(answer, sent.elapsed());
+        if failed {
+            connection = client.connect().await?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// `total` requests at `per_second`, all signed first. A thread of its own keeps the schedule
+/// (a precise sleep, where the runtime's timer rounds to the millisecond) and hands each
+/// instant to the runtime, which sends the next request on a free connection.
+async fn fixed_rate(
+    client: &Client,
+    route: &Route,
+    per_second: f64,
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
+    let total = (per_second * duration.as_secs_f64()).round().max(1.0) as usize;
+    let signed: Vec<Signed> = (0..total).map(|_| client.sign(route)).collect();
+    let mut connections = Vec::new();
+    for _ in 0..FIXED_RATE_CONNECTIONS {
+        connections.push(client.connect().await?);
+    }
+    let idle = Arc::new(Mutex::new(connections));
+    let started = Instant::now() + Duration::from_millis(20);
+    let (schedule, mut due) = tokio::sync::mpsc::unbounded_channel();
+    let pacer = std::thread::spawn(move || {
+        for n in 0..total {
+            let at = started + Duration::from_secs_f64(n as f64 / per_second);
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            if schedule.send(at).is_err() {
+                return;
+            }
+        }
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for signed in signed {
+        let Some(at) = due.recv().await else { break };
+        let (client, route, idle) = (client.clone(), route.clone(), idle.clone());
+        tasks.spawn(async move { scheduled(&client, &route, &idle, signed, at).await });
+    }
+    let _ = pacer.join();
+    let mut outcome = Outcome::default();
+    while let Some(done) = tasks.join_next().await {
+        outcome.merge(done?);
+    }
+    Ok(outcome.sorted(started.elapsed()))
+}
+
+type Idle = Mutex<Vec<SendRequest<Full<Bytes>>>>;
+
+/// One request due at `at`, on an idle connection or a new one; its latency counts from `at`.
+async fn scheduled(
+    client: &Client,
+    route: &Route,
+    idle: &Idle,
+    signed: Signed,
+    at: Instant,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    outcome.lag.push(at.elapsed());
+    let reused = std::iter::from_fn(|| lock(idle).pop()).find(|c| !c.is_closed());
+    let connection = match reused {
+        Some(connection) => Ok(connection),
+        None => client.connect().await,
+    };
+    let answer = match connection {
+        Ok(mut connection) => {
+            let answer = within(client.send(&mut connection, route, signed)).await;
+            if answer.is_ok() {
+                lock(idle).push(connection);
+            }
+            answer
+        }
+        Err(error) => Err(error),
+    };
+    outcome.record(answer, at.elapsed());
+    outcome
+}
+
+/// `request`, or an error once it has waited `GIVE_UP_AFTER`.
+async fn within(
+    request: impl std::future::Future<Output = anyhow::Result<Answer>>,
+) -> anyhow::Result<Answer> {
+    tokio::time::timeout(GIVE_UP_AFTER, request)
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {GIVE_UP_AFTER:?}")))
+}
+
+fn lock(idle: &Idle) -> std::sync::MutexGuard<'_, Vec<SendRequest<Full<Bytes>>>> {
+    idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

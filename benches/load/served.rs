@@ -1,0 +1,111 @@
+//! The `keepable serve` process under load: started on a free port with Slack configured and the
+//! baseline route on, waited for on `/healthz`, its resident memory read from /proc, and killed
+//! when the benchmark ends (also when it fails half-way).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+/// The workspace every signed request claims to come from.
+pub const TEAM: &str = "T0LOAD";
+
+/// How long `serve` may take to answer `/healthz`.
+const START_WITHIN: Duration = Duration::from_secs(60);
+
+pub struct Served {
+    pub addr: SocketAddr,
+    pub secret: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Served {
+    /// `keepable --db DB serve` on a free local port; its stderr goes to `work/serve.log`.
+    pub async fn start(bin: &Path, db: &str, work: &Path) -> anyhow::Result<Served> {
+        let addr = free_port()?;
+        let secret = format!("load-{}", uuid::Uuid::new_v4().simple());
+        let log = work.join("serve.log");
+        let mut command = Command::new(bin);
+        command.arg("--db").arg(db).arg("serve").arg("--listen").arg(addr.to_string());
+        for (name, _) in std::env::vars().filter(|(name, _)| platform_setting(name)) {
+            command.env_remove(name);
+        }
+        command
+            .env("SLACK_SIGNING_SECRET", &secret)
+            .env("SLACK_BOT_TOKEN", "xoxb-load")
+            // Nothing the bot sends leaves the machine: the Web API and every response_url are
+            // a closed local port.
+            .env("SLACK_API_URL", "http://127.0.0.1:9/api/")
+            .env("KEEPABLE_SLACK_TEAM_ID", TEAM)
+            .env("KEEPABLE_LOAD_BASELINE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).context("creating serve.log")?);
+        let child = command.spawn().with_context(|| format!("starting {}", bin.display()))?;
+        let mut served = Served { addr, secret, child, log };
+        served.wait_healthy().await?;
+        Ok(served)
+    }
+
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let url = format!("http://{}/healthz", self.addr);
+        let started = Instant::now();
+        while started.elapsed() < START_WITHIN {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!("keepable serve exited ({status}):\n{}", self.log_text());
+            }
+            if crate::slack::get_ok(self.addr, "/healthz").await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("{url} did not answer 200 within {START_WITHIN:?}:\n{}", self.log_text())
+    }
+
+    /// The process's resident memory (`VmRSS`), in MB.
+    pub fn rss_mb(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("reading /proc/PID/status")?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS line")?;
+        Ok(kb / 1024.0)
+    }
+
+    /// Stops the server; what it logged (warnings and errors).
+    pub fn stop(mut self) -> anyhow::Result<String> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(self.log_text())
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        // A benchmark that fails half-way leaves no server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A variable that would configure the server differently from what is measured.
+fn platform_setting(name: &str) -> bool {
+    ["KEEPABLE_", "SLACK_", "DISCORD_", "DATABASE_URL", "RUST_LOG"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// A local port nobody listens on now.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
