@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{command_form, platforms, sign, Harness, FORM};
-use crate::support::{demo_app, settings, TestDb, TestServer};
+use crate::support::{demo_app, on_both_databases, settings, TestDb, TestServer};
 use keepable::server::Intervals;
 
 fn form() -> String {
@@ -21,9 +21,8 @@ async fn the_baseline_route_is_absent_unless_asked_for() {
     assert_eq!(response.status(), 404);
 }
 
-#[tokio::test]
-async fn the_baseline_route_answers_a_constant_to_signed_requests_only() {
-    let db = TestDb::sqlite();
+on_both_databases!(the_baseline_route_answers_a_constant_to_signed_requests_only);
+async fn the_baseline_route_answers_a_constant_to_signed_requests_only(db: TestDb) {
     let slack = Harness::start(demo_app(&db, settings()).await).await;
     let mut with_baseline = platforms(&slack.fake);
     let mut settings = with_baseline.slack.as_deref().unwrap().clone();
