@@ -121,45 +121,54 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("{}", imports.join("; "));
 
-    let server = served::Served::start(&options.bin(), &firm.sqlite_url, work.path()).await?;
-    let rss_started = server.rss_mb()?;
-    let routes = slack::Route::all(&firm.questions);
-    for route in &routes {
-        let answer = slack::Client::new(server.addr, &server.secret).one(route).await?;
-        println!("{} answers: {answer}", route.label());
-    }
-    let rss_loaded = server.rss_mb()?;
-    let mut rows = Vec::new();
-    for route in &routes {
-        eprintln!("measuring {} …", route.label());
-        rows.push(measure(&options, &server, route).await?);
-    }
-    let rss_after = server.rss_mb()?;
-    let logged = server.stop()?;
-
-    report::print_table(&heading(&options), &rows);
+    let measured = serve_and_measure(&options, &firm, work.path()).await?;
+    report::print_table(&heading(&options), &measured.rows);
     println!("\n{}", imports.join("; "));
+    let [started, loaded, after] = measured.rss_mb;
     println!(
-        "serve resident memory (VmRSS): {rss_started:.0} MB started, {rss_loaded:.0} MB with the \
-         firm loaded (after one answer per route), {rss_after:.0} MB after the run"
+        "serve resident memory (VmRSS): {started:.0} MB started, {loaded:.0} MB with the firm \
+         loaded (after one answer per route), {after:.0} MB after the run"
     );
-    report::print_log(&logged);
+    report::print_log(&measured.log);
     println!("load average at the end {}", report::loadavg());
     Ok(())
 }
 
-/// Both phases of one route: the closed loop, then the fixed rate.
-async fn measure(
+/// What one served run gave: a row per route, serve's resident memory (started, with the firm
+/// loaded, after the run) and its log.
+struct Measured {
+    rows: Vec<Row>,
+    rss_mb: [f64; 3],
+    log: String,
+}
+
+/// Starts `serve` on the firm, asks each route once (showing the answer, and loading what the
+/// answers need), then measures each route's two phases. One client signs every request, so
+/// no two forms are alike.
+async fn serve_and_measure(
     options: &Options,
-    server: &served::Served,
-    route: &slack::Route,
-) -> anyhow::Result<Row> {
+    firm: &firm::Firm,
+    work: &std::path::Path,
+) -> anyhow::Result<Measured> {
+    let server = served::Served::start(&options.bin(), &firm.sqlite_url, work).await?;
     let client = slack::Client::new(server.addr, &server.secret);
-    let closed = Phase::closed_loop(options.concurrency, options.duration());
-    let closed = closed.run(&client, route).await?;
-    let fixed = Phase::fixed_rate(options.rate, options.duration());
-    let fixed = fixed.run(&client, route).await?;
-    Ok(Row::new(route.label(), closed, fixed))
+    let started = server.rss_mb()?;
+    let routes = slack::Route::all(&firm.questions);
+    for route in &routes {
+        println!("{} answers: {}", route.label(), client.one(route).await?);
+    }
+    let loaded = server.rss_mb()?;
+    let mut rows = Vec::new();
+    for route in &routes {
+        eprintln!("measuring {} …", route.label());
+        let closed = Phase::closed_loop(options.concurrency, options.duration());
+        let closed = closed.run(&client, route).await?;
+        let fixed = Phase::fixed_rate(options.rate, options.duration());
+        let fixed = fixed.run(&client, route).await?;
+        rows.push(Row::new(route.label(), closed, fixed));
+    }
+    let after = server.rss_mb()?;
+    Ok(Measured { rows, rss_mb: [started, loaded, after], log: server.stop()? })
 }
 
 fn heading(options: &Options) -> String {
