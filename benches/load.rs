@@ -160,15 +160,33 @@ async fn serve_and_measure(
     let loaded = server.rss_mb()?;
     let mut rows = Vec::new();
     for route in &routes {
-        eprintln!("measuring {} …", route.label());
         let closed = Phase::closed_loop(options.concurrency, options.duration());
-        let closed = closed.run(&client, route).await?;
+        let closed = settled(&server, &closed, &client, route).await?;
         let fixed = Phase::fixed_rate(options.rate, options.duration());
-        let fixed = fixed.run(&client, route).await?;
+        let fixed = settled(&server, &fixed, &client, route).await?;
         rows.push(Row::new(route.label(), closed, fixed));
     }
     let after = server.rss_mb()?;
     Ok(Measured { rows, rss_mb: [started, loaded, after], log: server.stop()? })
+}
+
+/// `phase` of `route`, once the server has finished what earlier phases left it.
+async fn settled(
+    server: &served::Served,
+    phase: &Phase,
+    client: &slack::Client,
+    route: &slack::Route,
+) -> anyhow::Result<phases::Outcome> {
+    let waited = server.settle().await?;
+    eprintln!(
+        "{} of {} (serve idle after {:.1} s) …",
+        phase.name(),
+        route.label(),
+        waited.as_secs_f64()
+    );
+    let mut outcome = phase.run(client, route).await?;
+    outcome.settled_in = waited;
+    Ok(outcome)
 }
 
 fn heading(options: &Options) -> String {

@@ -44,6 +44,8 @@ pub struct Outcome {
     pub lag: Vec<Duration>,
     /// Closed loop: requests signed while measuring because the ones signed beforehand ran out.
     pub signed_in_flight: u64,
+    /// How long the server took to go idle before the phase (work left by the one before).
+    pub settled_in: Duration,
 }
 
 impl Outcome {
@@ -90,6 +92,13 @@ impl Phase {
 
     pub fn fixed_rate(per_second: f64, duration: Duration) -> Phase {
         Phase::FixedRate { per_second, duration }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Phase::ClosedLoop { .. } => "closed loop",
+            Phase::FixedRate { .. } => "fixed rate",
+        }
     }
 
     pub async fn run(&self, client: &Client, route: &Route) -> anyhow::Result<Outcome> {

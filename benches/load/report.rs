@@ -70,6 +70,12 @@ fn tally(outcome: &Outcome) -> String {
             latency(percentile(&outcome.lag, 99.0))
         ));
     }
+    if outcome.settled_in > Duration::from_secs(1) {
+        parts.push(format!(
+            "serve went idle {} after the phase before",
+            seconds(outcome.settled_in)
+        ));
+    }
     if outcome.signed_in_flight > 0 {
         parts.push(format!("{} signed while measuring", outcome.signed_in_flight));
     }

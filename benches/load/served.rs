@@ -15,6 +15,12 @@ pub const TEAM: &str = "T0LOAD";
 /// How long `serve` may take to answer `/healthz`.
 const START_WITHIN: Duration = Duration::from_secs(60);
 
+/// How long the server may take to go idle between phases.
+const SETTLE_WITHIN: Duration = Duration::from_secs(120);
+/// Idle: at most 5 ticks (50 ms of CPU) in half a second.
+const IDLE_WINDOW: Duration = Duration::from_millis(500);
+const IDLE_TICKS: u64 = 5;
+
 pub struct Served {
     pub addr: SocketAddr,
     pub secret: String,
@@ -75,6 +81,35 @@ impl Served {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .context("no VmRSS line")?;
         Ok(kb / 1024.0)
+    }
+
+    /// Waits (at most `SETTLE_WITHIN`) until the server has gone idle, using under a tenth of a
+    /// core over half a second, so a backlog a phase left behind (answers still being worked out
+    /// after their "Working on it…") is not charged to the next one; how long that took.
+    pub async fn settle(&self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        while started.elapsed() < SETTLE_WITHIN {
+            let before = self.cpu_ticks()?;
+            tokio::time::sleep(IDLE_WINDOW).await;
+            if self.cpu_ticks()? - before <= IDLE_TICKS {
+                break;
+            }
+        }
+        Ok(started.elapsed())
+    }
+
+    /// CPU time the process has used (user and system), in clock ticks (1/100 s on Linux).
+    fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .context("reading /proc/PID/stat")?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let after_name = stat.rsplit_once(')').context("no command name in stat")?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        // utime and stime are the 14th and 15th fields, 12th and 13th after the name.
+        let ticks = |at: usize| -> anyhow::Result<u64> {
+            Ok(fields.get(at).context("a short stat line")?.parse()?)
+        };
+        Ok(ticks(11)? + ticks(12)?)
     }
 
     /// Stops the server; what it logged (warnings and errors).
