@@ -184,8 +184,11 @@ async fn settled(
         route.label(),
         waited.as_secs_f64()
     );
+    let before = (server.cpu_ticks()?, served::cpu_ticks("self")?);
     let mut outcome = phase.run(client, route).await?;
+    let after = (server.cpu_ticks()?, served::cpu_ticks("self")?);
     outcome.settled_in = waited;
+    outcome.cores = phases::Cores::between(before, after, outcome.elapsed);
     Ok(outcome)
 }
 

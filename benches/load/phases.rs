@@ -46,6 +46,28 @@ pub struct Outcome {
     pub signed_in_flight: u64,
     /// How long the server took to go idle before the phase (work left by the one before).
     pub settled_in: Duration,
+    /// The cores the server and the load generator kept busy during the phase.
+    pub cores: Cores,
+}
+
+/// CPU used during a phase, in cores (CPU seconds a second): on a shared machine, whether the
+/// server had the cores it could use, and what the generator took from it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Cores {
+    pub server: f64,
+    pub generator: f64,
+}
+
+impl Cores {
+    /// From (server, generator) clock ticks before and after a phase that lasted `elapsed`.
+    pub fn between(before: (u64, u64), after: (u64, u64), elapsed: Duration) -> Cores {
+        let cores = |from: u64, to: u64| {
+            to.saturating_sub(from) as f64
+                / crate::served::TICKS_PER_SECOND as f64
+                / elapsed.as_secs_f64().max(1e-9)
+        };
+        Cores { server: cores(before.0, after.0), generator: cores(before.1, after.1) }
+    }
 }
 
 impl Outcome {
@@ -124,7 +146,7 @@ async fn closed_loop(
     let warm_up = (duration / 5).min(Duration::from_secs(1));
     let estimate =
         run_loop(client, route, (0..connections).map(|_| Vec::new()).collect(), warm_up).await?;
-    let wanted = estimate.per_second() * duration.as_secs_f64() * 1.5;
+    let wanted = estimate.per_second() * duration.as_secs_f64() * 2.0;
     let per_connection = (wanted as usize / connections).max(1) + 4;
     let stocks = (0..connections)
         .map(|_| (0..per_connection).map(|_| client.sign(route)).collect())

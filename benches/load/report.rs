@@ -63,6 +63,10 @@ fn tally(outcome: &Outcome) -> String {
         parts.push("non-200: 0".into());
     }
     parts.push(format!("no answer: {}", outcome.errors));
+    parts.push(format!(
+        "CPU: serve {:.2} cores, generator {:.2}",
+        outcome.cores.server, outcome.cores.generator
+    ));
     if !outcome.lag.is_empty() {
         parts.push(format!(
             "sender lag p50 {} p99 {}",

@@ -98,18 +98,9 @@ impl Served {
         Ok(started.elapsed())
     }
 
-    /// CPU time the process has used (user and system), in clock ticks (1/100 s on Linux).
-    fn cpu_ticks(&self) -> anyhow::Result<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .context("reading /proc/PID/stat")?;
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        let after_name = stat.rsplit_once(')').context("no command name in stat")?.1;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        // utime and stime are the 14th and 15th fields, 12th and 13th after the name.
-        let ticks = |at: usize| -> anyhow::Result<u64> {
-            Ok(fields.get(at).context("a short stat line")?.parse()?)
-        };
-        Ok(ticks(11)? + ticks(12)?)
+    /// CPU time the server has used (user and system), in clock ticks.
+    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        cpu_ticks(&self.child.id().to_string())
     }
 
     /// Stops the server; what it logged (warnings and errors).
@@ -143,4 +134,21 @@ fn platform_setting(name: &str) -> bool {
 fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?)
+}
+
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`: 100 on Linux).
+pub const TICKS_PER_SECOND: u64 = 100;
+
+/// CPU time process `pid` (or `self`) has used, user and system, in clock ticks.
+pub fn cpu_ticks(pid: &str) -> anyhow::Result<u64> {
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/PID/stat")?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let after_name = stat.rsplit_once(')').context("no command name in stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are the 14th and 15th fields, 12th and 13th after the name.
+    let ticks = |at: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(at).context("a short stat line")?.parse()?)
+    };
+    Ok(ticks(11)? + ticks(12)?)
 }
