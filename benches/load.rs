@@ -160,9 +160,10 @@ async fn serve_and_measure(
     let loaded = server.rss_mb()?;
     let mut rows = Vec::new();
     for route in &routes {
-        let closed = Phase::closed_loop(options.concurrency, options.duration());
+        let closed =
+            Phase::closed_loop(options.concurrency, options.duration(), server.cpu_clock());
         let closed = settled(&server, &closed, &client, route).await?;
-        let fixed = Phase::fixed_rate(options.rate, options.duration());
+        let fixed = Phase::fixed_rate(options.rate, options.duration(), server.cpu_clock());
         let fixed = settled(&server, &fixed, &client, route).await?;
         rows.push(Row::new(route.label(), closed, fixed));
     }
@@ -184,11 +185,8 @@ async fn settled(
         route.label(),
         waited.as_secs_f64()
     );
-    let before = (server.cpu_ticks()?, served::cpu_ticks("self")?);
     let mut outcome = phase.run(client, route).await?;
-    let after = (server.cpu_ticks()?, served::cpu_ticks("self")?);
     outcome.settled_in = waited;
-    outcome.cores = phases::Cores::between(before, after, outcome.elapsed);
     Ok(outcome)
 }
 

@@ -12,6 +12,7 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 
+use crate::served::CpuClock;
 use crate::slack::{Answer, Client, Route, Signed};
 
 /// How long a request may go unanswered before it counts as an error.
@@ -21,8 +22,8 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 const FIXED_RATE_CONNECTIONS: usize = 8;
 
 pub enum Phase {
-    ClosedLoop { connections: usize, duration: Duration },
-    FixedRate { per_second: f64, duration: Duration },
+    ClosedLoop { connections: usize, duration: Duration, cpu: CpuClock },
+    FixedRate { per_second: f64, duration: Duration, cpu: CpuClock },
 }
 
 /// What a phase measured.
@@ -37,7 +38,7 @@ pub struct Outcome {
     pub refused: BTreeMap<u16, u64>,
     /// Requests that got no answer (connection lost, timed out).
     pub errors: u64,
-    /// From the phase's start to its last answer.
+    /// From the phase's start to its last answer (or last request given up on).
     pub elapsed: Duration,
     /// Fixed rate: how late each request left after its scheduled instant (the sender's own
     /// delay, part of the latency).
@@ -95,25 +96,25 @@ impl Outcome {
             *self.refused.entry(status).or_default() += count;
         }
         self.errors += other.errors;
+        self.elapsed = self.elapsed.max(other.elapsed);
         self.lag.extend(other.lag);
         self.signed_in_flight += other.signed_in_flight;
     }
 
-    fn sorted(mut self, elapsed: Duration) -> Outcome {
+    fn sorted(mut self) -> Outcome {
         self.latencies.sort_unstable();
         self.lag.sort_unstable();
-        self.elapsed = elapsed;
         self
     }
 }
 
 impl Phase {
-    pub fn closed_loop(connections: usize, duration: Duration) -> Phase {
-        Phase::ClosedLoop { connections, duration }
+    pub fn closed_loop(connections: usize, duration: Duration, cpu: CpuClock) -> Phase {
+        Phase::ClosedLoop { connections, duration, cpu }
     }
 
-    pub fn fixed_rate(per_second: f64, duration: Duration) -> Phase {
-        Phase::FixedRate { per_second, duration }
+    pub fn fixed_rate(per_second: f64, duration: Duration, cpu: CpuClock) -> Phase {
+        Phase::FixedRate { per_second, duration, cpu }
     }
 
     pub fn name(&self) -> &'static str {
@@ -125,11 +126,11 @@ impl Phase {
 
     pub async fn run(&self, client: &Client, route: &Route) -> anyhow::Result<Outcome> {
         match *self {
-            Phase::ClosedLoop { connections, duration } => {
-                closed_loop(client, route, connections, duration).await
+            Phase::ClosedLoop { connections, duration, cpu } => {
+                closed_loop(client, route, connections, duration, cpu).await
             }
-            Phase::FixedRate { per_second, duration } => {
-                fixed_rate(client, route, per_second, duration).await
+            Phase::FixedRate { per_second, duration, cpu } => {
+                fixed_rate(client, route, per_second, duration, cpu).await
             }
         }
     }
@@ -142,16 +143,18 @@ async fn closed_loop(
     route: &Route,
     connections: usize,
     duration: Duration,
+    cpu: CpuClock,
 ) -> anyhow::Result<Outcome> {
     let warm_up = (duration / 5).min(Duration::from_secs(1));
     let estimate =
-        run_loop(client, route, (0..connections).map(|_| Vec::new()).collect(), warm_up).await?;
-    let wanted = estimate.per_second() * duration.as_secs_f64() * 2.0;
+        run_loop(client, route, (0..connections).map(|_| Vec::new()).collect(), warm_up, cpu)
+            .await?;
+    let wanted = estimate.per_second() * duration.as_secs_f64() * 1.3;
     let per_connection = (wanted as usize / connections).max(1) + 4;
     let stocks = (0..connections)
         .map(|_| (0..per_connection).map(|_| client.sign(route)).collect())
         .collect();
-    run_loop(client, route, stocks, duration).await
+    run_loop(client, route, stocks, duration, cpu).await
 }
 
 /// One task per connection, each sending its stock of signed requests (and signing more if it
@@ -161,25 +164,29 @@ async fn run_loop(
     route: &Route,
     stocks: Vec<Vec<Signed>>,
     duration: Duration,
+    cpu: CpuClock,
 ) -> anyhow::Result<Outcome> {
-    let started = Instant::now();
+    let (started, ticks) = (Instant::now(), cpu.ticks());
     let until = started + duration;
     let mut tasks = tokio::task::JoinSet::new();
     for stock in stocks {
         let (client, route) = (client.clone(), route.clone());
-        tasks.spawn(async move { one_connection(&client, &route, stock, until).await });
+        tasks.spawn(async move { one_connection(&client, &route, stock, started, until).await });
     }
     let mut outcome = Outcome::default();
     while let Some(done) = tasks.join_next().await {
         outcome.merge(done??);
     }
-    Ok(outcome.sorted(started.elapsed()))
+    outcome.cores = Cores::between(ticks, cpu.ticks(), outcome.elapsed);
+    Ok(outcome.sorted())
 }
 
+/// One connection's requests; its `elapsed` runs from `started` to its last answer.
 async fn one_connection(
     client: &Client,
     route: &Route,
     mut stock: Vec<Signed>,
+    started: Instant,
     until: Instant,
 ) -> anyhow::Result<Outcome> {
     let mut connection = client.connect().await?;
@@ -197,6 +204,7 @@ async fn one_connection(
             connection = client.connect().await?;
         }
     }
+    outcome.elapsed = started.elapsed();
     Ok(outcome)
 }
 
@@ -208,6 +216,7 @@ async fn fixed_rate(
     route: &Route,
     per_second: f64,
     duration: Duration,
+    cpu: CpuClock,
 ) -> anyhow::Result<Outcome> {
     let total = (per_second * duration.as_secs_f64()).round().max(1.0) as usize;
     let signed: Vec<Signed> = (0..total).map(|_| client.sign(route)).collect();
@@ -216,7 +225,7 @@ async fn fixed_rate(
         connections.push(client.connect().await?);
     }
     let idle = Arc::new(Mutex::new(connections));
-    let started = Instant::now() + Duration::from_millis(20);
+    let (started, ticks) = (Instant::now() + Duration::from_millis(20), cpu.ticks());
     let (schedule, mut due) = tokio::sync::mpsc::unbounded_channel();
     let pacer = std::thread::spawn(move || {
         for n in 0..total {
@@ -231,14 +240,19 @@ async fn fixed_rate(
     for signed in signed {
         let Some(at) = due.recv().await else { break };
         let (client, route, idle) = (client.clone(), route.clone(), idle.clone());
-        tasks.spawn(async move { scheduled(&client, &route, &idle, signed, at).await });
+        tasks.spawn(async move {
+            let mut outcome = scheduled(&client, &route, &idle, signed, at).await;
+            outcome.elapsed = started.elapsed();
+            outcome
+        });
     }
     let _ = pacer.join();
     let mut outcome = Outcome::default();
     while let Some(done) = tasks.join_next().await {
         outcome.merge(done?);
     }
-    Ok(outcome.sorted(started.elapsed()))
+    outcome.cores = Cores::between(ticks, cpu.ticks(), outcome.elapsed);
+    Ok(outcome.sorted())
 }
 
 type Idle = Mutex<Vec<SendRequest<Full<Bytes>>>>;

@@ -99,8 +99,13 @@ impl Served {
     }
 
     /// CPU time the server has used (user and system), in clock ticks.
-    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+    fn cpu_ticks(&self) -> anyhow::Result<u64> {
         cpu_ticks(&self.child.id().to_string())
+    }
+
+    /// Reads the CPU time of this server and of the benchmark itself.
+    pub fn cpu_clock(&self) -> CpuClock {
+        CpuClock { server: self.child.id() }
     }
 
     /// Stops the server; what it logged (warnings and errors).
@@ -136,11 +141,25 @@ fn free_port() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
+/// The CPU time of the server and of the load generator (this process).
+#[derive(Debug, Clone, Copy)]
+pub struct CpuClock {
+    server: u32,
+}
+
+impl CpuClock {
+    /// (server, generator) CPU time so far, in clock ticks; 0 where /proc cannot be read.
+    pub fn ticks(&self) -> (u64, u64) {
+        let server = cpu_ticks(&self.server.to_string()).unwrap_or_default();
+        (server, cpu_ticks("self").unwrap_or_default())
+    }
+}
+
 /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`: 100 on Linux).
 pub const TICKS_PER_SECOND: u64 = 100;
 
 /// CPU time process `pid` (or `self`) has used, user and system, in clock ticks.
-pub fn cpu_ticks(pid: &str) -> anyhow::Result<u64> {
+fn cpu_ticks(pid: &str) -> anyhow::Result<u64> {
     let stat =
         std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc/PID/stat")?;
     // The fields after the command name, which is in parentheses and may hold spaces.
