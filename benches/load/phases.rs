@@ -21,6 +21,12 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 /// Connections the fixed rate opens before its first request (more when they are all busy).
 const FIXED_RATE_CONNECTIONS: usize = 8;
 
+/// At most this many connections at a fixed rate, half the server's limit (1,024): beyond it,
+/// new connections would wait in the server's backlog until idle keep-alive ones time out (10 s),
+/// a stall of the benchmark's making. A request waits for a free connection instead, and that
+/// wait counts in its latency (from its scheduled instant).
+const FIXED_RATE_MAX_CONNECTIONS: usize = 512;
+
 pub enum Phase {
     ClosedLoop { connections: usize, duration: Duration, cpu: CpuClock },
     FixedRate { per_second: f64, duration: Duration, cpu: CpuClock },
@@ -224,7 +230,10 @@ async fn fixed_rate(
     for _ in 0..FIXED_RATE_CONNECTIONS {
         connections.push(client.connect().await?);
     }
-    let idle = Arc::new(Mutex::new(connections));
+    let idle = Arc::new(Pool {
+        idle: Mutex::new(connections),
+        busy: tokio::sync::Semaphore::new(FIXED_RATE_MAX_CONNECTIONS),
+    });
     let (started, ticks) = (Instant::now() + Duration::from_millis(20), cpu.ticks());
     let (schedule, mut due) = tokio::sync::mpsc::unbounded_channel();
     let pacer = std::thread::spawn(move || {
@@ -255,19 +264,24 @@ async fn fixed_rate(
     Ok(outcome.sorted())
 }
 
-type Idle = Mutex<Vec<SendRequest<Full<Bytes>>>>;
+/// The fixed rate's connections: the idle ones, and a permit per busy one.
+struct Pool {
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    busy: tokio::sync::Semaphore,
+}
 
 /// One request due at `at`, on an idle connection or a new one; its latency counts from `at`.
 async fn scheduled(
     client: &Client,
     route: &Route,
-    idle: &Idle,
+    pool: &Pool,
     signed: Signed,
     at: Instant,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     outcome.lag.push(at.elapsed());
-    let reused = std::iter::from_fn(|| lock(idle).pop()).find(|c| !c.is_closed());
+    let Ok(_permit) = pool.busy.acquire().await else { return outcome };
+    let reused = std::iter::from_fn(|| lock(&pool.idle).pop()).find(|c| !c.is_closed());
     let connection = match reused {
         Some(connection) => Ok(connection),
         None => client.connect().await,
@@ -276,7 +290,7 @@ async fn scheduled(
         Ok(mut connection) => {
             let answer = within(client.send(&mut connection, route, signed)).await;
             if answer.is_ok() {
-                lock(idle).push(connection);
+                lock(&pool.idle).push(connection);
             }
             answer
         }
@@ -295,6 +309,6 @@ async fn within(
         .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {GIVE_UP_AFTER:?}")))
 }
 
-fn lock(idle: &Idle) -> std::sync::MutexGuard<'_, Vec<SendRequest<Full<Bytes>>>> {
+fn lock<T>(idle: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

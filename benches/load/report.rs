@@ -1,6 +1,7 @@
 //! The printed result: one table, a row per route, the closed loop's throughput beside the
 //! baseline's, and the fixed rate's achieved rate and latencies.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::phases::Outcome;
@@ -29,9 +30,9 @@ pub fn print_table(heading: &str, rows: &[Row]) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for Row { label, closed, fixed } in rows {
         println!(
-            "| {label} | {:.0} | {:.1}% | {} | {} | {:.1} | {} | {} |",
+            "| {label} | {:.0} | {} | {} | {} | {:.1} | {} | {} |",
             closed.per_second(),
-            100.0 * closed.per_second() / baseline,
+            ratio(closed.per_second() / baseline),
             latency(percentile(&closed.latencies, 50.0)),
             latency(percentile(&closed.latencies, 99.0)),
             fixed.per_second(),
@@ -86,6 +87,14 @@ fn tally(outcome: &Outcome) -> String {
     parts.join("; ")
 }
 
+/// A ratio as a percentage, with two decimals below 1%.
+fn ratio(ratio: f64) -> String {
+    match 100.0 * ratio {
+        percent if percent < 1.0 => format!("{percent:.2}%"),
+        percent => format!("{percent:.1}%"),
+    }
+}
+
 /// The nearest-rank percentile of sorted durations.
 pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     if sorted.is_empty() {
@@ -107,14 +116,38 @@ fn latency(duration: Option<Duration>) -> String {
     }
 }
 
-/// How many lines `serve` logged past its start-up line, and the first few (a refusal or an
-/// error there explains figures that look wrong).
+/// How many lines `serve` logged past its start-up line, and the most frequent kinds (a
+/// refusal or an error there explains figures that look wrong).
 pub fn print_log(log: &str) {
-    let lines: Vec<&str> = log.lines().filter(|line| !line.contains(" listening on ")).collect();
+    let lines: Vec<String> =
+        log.lines().map(without_colours).filter(|line| !line.contains(" listening on ")).collect();
     println!("serve logged {} lines (warnings and errors) while measured", lines.len());
-    for line in lines.iter().take(5) {
-        println!("  {}", line.chars().take(200).collect::<String>());
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for line in &lines {
+        // The level, target and message, without the time stamp or the fields (`key=value`).
+        let kind: Vec<&str> =
+            line.split_whitespace().skip(1).take_while(|word| !word.contains('=')).collect();
+        *kinds.entry(kind.join(" ")).or_default() += 1;
     }
+    let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
+    kinds.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    for (kind, count) in kinds.iter().take(5) {
+        println!("  {count}× {}", kind.chars().take(160).collect::<String>());
+    }
+}
+
+/// `line` without terminal colour codes (`ESC [ … m`).
+fn without_colours(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().take_while(|&c| c != 'm').for_each(drop);
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 pub fn seconds(duration: Duration) -> String {

@@ -47,6 +47,7 @@ impl Served {
             .env("SLACK_API_URL", "http://127.0.0.1:9/api/")
             .env("KEEPABLE_SLACK_TEAM_ID", TEAM)
             .env("KEEPABLE_LOAD_BASELINE", "1")
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).context("creating serve.log")?);
