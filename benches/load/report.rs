@@ -25,12 +25,12 @@ pub fn print_table(heading: &str, rows: &[Row]) {
     let baseline = rows.first().map(|row| row.closed.per_second()).unwrap_or(f64::NAN);
     println!("\n{heading}\n");
     println!(
-        "| route | closed-loop req/s | ratio to baseline | p50 | p99 | fixed rate achieved req/s | p50 | p99 |"
+        "| route | closed-loop req/s | ratio to baseline | p50 | p99 | fixed rate achieved req/s | p50 | p99 | late, failed (closed; fixed) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for Row { label, closed, fixed } in rows {
         println!(
-            "| {label} | {:.0} | {} | {} | {} | {:.1} | {} | {} |",
+            "| {label} | {:.0} | {} | {} | {} | {:.1} | {} | {} | {}; {} |",
             closed.per_second(),
             ratio(closed.per_second() / baseline),
             latency(percentile(&closed.latencies, 50.0)),
@@ -38,6 +38,8 @@ pub fn print_table(heading: &str, rows: &[Row]) {
             fixed.per_second(),
             latency(percentile(&fixed.latencies, 50.0)),
             latency(percentile(&fixed.latencies, 99.0)),
+            late_and_failed(closed),
+            late_and_failed(fixed),
         );
     }
     println!();
@@ -46,6 +48,12 @@ pub fn print_table(heading: &str, rows: &[Row]) {
             println!("{label}, {phase}: {}", tally(outcome));
         }
     }
+}
+
+/// Answers that came late ("Working on it…") and requests that failed (not 200, or no answer).
+fn late_and_failed(outcome: &Outcome) -> String {
+    let failed = outcome.refused.values().sum::<u64>() + outcome.errors;
+    format!("{}, {failed}", outcome.late)
 }
 
 /// What one phase answered, and how well the sender kept up.
