@@ -18,6 +18,10 @@ use crate::slack::{Answer, Client, Route, Signed};
 /// How long a request may go unanswered before it counts as an error.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 
+/// At most this many requests signed before a closed loop (about half a kilobyte each): past
+/// it, the rest are signed while measuring, and counted.
+const MAX_SIGNED_AHEAD: usize = 1_200_000;
+
 /// Connections the fixed rate opens before its first request (more when they are all busy).
 const FIXED_RATE_CONNECTIONS: usize = 8;
 
@@ -155,8 +159,9 @@ async fn closed_loop(
     let estimate =
         run_loop(client, route, (0..connections).map(|_| Vec::new()).collect(), warm_up, cpu)
             .await?;
-    let wanted = estimate.per_second() * duration.as_secs_f64() * 1.3;
-    let per_connection = (wanted as usize / connections).max(1) + 4;
+    // The warm-up starts cold and signs as it goes, so it underestimates: half as many again.
+    let wanted = (estimate.per_second() * duration.as_secs_f64() * 1.5) as usize;
+    let per_connection = (wanted.min(MAX_SIGNED_AHEAD) / connections).max(1) + 4;
     let stocks = (0..connections)
         .map(|_| (0..per_connection).map(|_| client.sign(route)).collect())
         .collect();
