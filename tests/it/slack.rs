@@ -5,6 +5,7 @@
 //! `Harness::deliver`, one step at a time.
 
 mod approvals;
+mod baseline;
 mod commands;
 mod delivery;
 mod fake;
@@ -35,6 +36,7 @@ pub fn platforms(fake: &FakeSlack) -> Platforms {
         app_token: None,
         api_url: fake.api_url(),
         ack_within: keepable::chat::slack::DEFAULT_ACK_WITHIN,
+        load_baseline: false,
     };
     Platforms { slack: Some(Arc::new(settings)), discord: None }
 }

@@ -2,9 +2,12 @@
 //! Each one reads the body (the server caps its size: 413), acknowledges `ssl_check=1`, verifies the
 //! signature (401 on any failure, unlike slack-morphism's 400), refuses a replayed command or
 //! click (401), then hands the decoded payload to the same handler Socket Mode uses.
+//! `/slack/baseline`, served only when asked for (`SlackSettings::load_baseline`), is the load
+//! benchmark's yardstick: the same signature check, then a constant.
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,11 +19,27 @@ use slack_morphism::prelude::SlackCommandEvent;
 use super::{commands, events, interactions, verify, Ack, Slack};
 
 pub(crate) fn router(slack: Slack) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/slack/commands", post(slash_command))
         .route("/slack/interactions", post(interaction))
-        .route("/slack/events", post(event))
-        .with_state(slack)
+        .route("/slack/events", post(event));
+    if slack.settings.load_baseline {
+        router = router.route("/slack/baseline", post(baseline));
+    }
+    router.with_state(slack)
+}
+
+/// What `/slack/baseline` answers every signed request.
+const BASELINE_ANSWER: &str = r#"{"response_type":"ephemeral","text":"ok"}"#;
+
+/// The cost of being a Slack endpoint at all: the signature check `/slack/commands` makes (401
+/// otherwise), then a constant; no form parsing, no replay guard, no database. `benches/load.rs`
+/// measures the served commands against it.
+async fn baseline(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
+    match signed_by_slack(&slack, &headers, &body) {
+        Ok(()) => ([(CONTENT_TYPE, "application/json")], BASELINE_ANSWER).into_response(),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
@@ -82,12 +101,7 @@ async fn accept(
     if form_field(&body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
-    let now = slack.app.clock.now().timestamp();
-    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, &body, now)
-        .map_err(|refusal| {
-            tracing::warn!(%refusal, "refused a request that Slack did not sign");
-            StatusCode::UNAUTHORIZED.into_response()
-        })?;
+    signed_by_slack(slack, headers, &body).map_err(IntoResponse::into_response)?;
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
         let from = team_of(&body);
         if from.as_deref() != Some(team) {
@@ -99,6 +113,7 @@ async fn accept(
         }
     }
     if replays == Replays::Refused {
+        let now = slack.app.clock.now().timestamp();
         let header =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let timestamp = header(verify::TIMESTAMP_HEADER).trim();
@@ -118,6 +133,16 @@ async fn accept(
         }
     }
     Ok(body)
+}
+
+/// Whether Slack signed `body` within the time window of the app's clock; 401 otherwise.
+fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
+    let now = slack.app.clock.now().timestamp();
+    verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, body, now)
+        .map_err(|refusal| {
+            tracing::warn!(%refusal, "refused a request that Slack did not sign");
+            StatusCode::UNAUTHORIZED
+        })
 }
 
 /// The workspace a signed request comes from: the acting user's team where Slack names it (a

@@ -48,6 +48,9 @@ pub struct SlackSettings {
     /// How long a handler may take before Slack is acknowledged without the answer, which then
     /// follows through the `response_url` (`SLACK_ACK_WITHIN_MS`).
     pub ack_within: Duration,
+    /// `POST /slack/baseline` is served (`KEEPABLE_LOAD_BASELINE=1`): the load benchmark's
+    /// yardstick, a signature check answering a constant. Off unless asked for.
+    pub load_baseline: bool,
 }
 
 /// Slack allows 3 seconds for an acknowledgement; the rest is left for the network.
@@ -65,17 +68,24 @@ impl SlackSettings {
             ),
             None => DEFAULT_ACK_WITHIN,
         };
+        let load_baseline = match var("KEEPABLE_LOAD_BASELINE").as_deref().map(str::trim) {
+            None | Some("" | "0") => false,
+            Some("1") => true,
+            Some(other) => anyhow::bail!("KEEPABLE_LOAD_BASELINE must be 1 or 0, not '{other}'"),
+        };
         Ok(Some(SlackSettings {
             signing_secret: signing_secret.into(),
             bot_token: var("SLACK_BOT_TOKEN").unwrap_or_default().into(),
             app_token: var("SLACK_APP_TOKEN").map(SecretString::from),
             api_url: var("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api/".into()),
             ack_within,
+            load_baseline,
         }))
     }
 }
 
-/// The Slack endpoints: `POST /slack/commands`, `/slack/interactions` and `/slack/events`.
+/// The Slack endpoints: `POST /slack/commands`, `/slack/interactions` and `/slack/events`, and
+/// `/slack/baseline` when `load_baseline` is set.
 pub fn routes(app: App, settings: Arc<SlackSettings>) -> Router {
     http::router(Slack::new(app, settings))
 }
@@ -201,5 +211,20 @@ mod tests {
         let wrong =
             |name: &str| Some(if name == "SLACK_ACK_WITHIN_MS" { "2s" } else { "s" }.to_string());
         assert!(SlackSettings::from_env(&wrong).is_err());
+    }
+
+    #[test]
+    fn the_load_baseline_is_off_unless_set_to_one() {
+        let with = |baseline: Option<&'static str>| {
+            SlackSettings::from_env(&move |name: &str| match name {
+                "SLACK_SIGNING_SECRET" => Some("s".to_string()),
+                "KEEPABLE_LOAD_BASELINE" => baseline.map(str::to_string),
+                _ => None,
+            })
+        };
+        assert!(!with(None).unwrap().unwrap().load_baseline);
+        assert!(!with(Some("0")).unwrap().unwrap().load_baseline);
+        assert!(with(Some("1")).unwrap().unwrap().load_baseline);
+        assert!(with(Some("yes")).is_err(), "a value meant as on is not silently off");
     }
 }

@@ -61,6 +61,7 @@ async fn socket_mode_runs_the_same_handlers_over_a_websocket() {
         app_token: Some(APP_TOKEN.into()),
         api_url: fake.api_url(),
         ack_within: keepable::chat::slack::DEFAULT_ACK_WITHIN,
+        load_baseline: false,
     };
     let _server = TestServer::start(
         app,
