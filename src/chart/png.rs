@@ -45,8 +45,30 @@ fn font_ready() -> bool {
         .get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).is_ok())
 }
 
-/// The chart as PNG bytes (RGB, 8 bits).
+/// How many drawn charts are kept: sellers ask about the same few packages all day, and each
+/// answer's chart is the same picture until the data change.
+const CHARTS_KEPT: usize = 64;
+
+/// The chart as PNG bytes (RGB, 8 bits), drawn once per distinct chart.
 pub fn render_png(chart: &Chart) -> Result<Vec<u8>, RenderError> {
+    static DRAWN: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+        OnceLock::new();
+    let drawn = DRAWN.get_or_init(Default::default);
+    let key = serde_json::to_string(chart).unwrap_or_default();
+    let known = drawn.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+    if let Some(bytes) = known {
+        return Ok(bytes);
+    }
+    let bytes = draw_png(chart)?;
+    let mut kept = drawn.lock().unwrap_or_else(|p| p.into_inner());
+    if kept.len() >= CHARTS_KEPT {
+        kept.clear();
+    }
+    kept.insert(key, bytes.clone());
+    Ok(bytes)
+}
+
+fn draw_png(chart: &Chart) -> Result<Vec<u8>, RenderError> {
     if !font_ready() {
         return Err(RenderError::Font);
     }
@@ -305,7 +327,9 @@ mod tests {
 
     #[test]
     fn rendering_twice_gives_the_same_bytes() {
-        assert_eq!(render_png(&histogram()).unwrap(), render_png(&histogram()).unwrap());
-        assert_eq!(render_png(&rates()).unwrap(), render_png(&rates()).unwrap());
+        // Drawn twice (not from the kept pictures), and the kept picture is the drawn one.
+        assert_eq!(draw_png(&histogram()).unwrap(), draw_png(&histogram()).unwrap());
+        assert_eq!(draw_png(&rates()).unwrap(), draw_png(&rates()).unwrap());
+        assert_eq!(render_png(&rates()).unwrap(), draw_png(&rates()).unwrap());
     }
 }
