@@ -205,22 +205,7 @@ mod tests {
 
     /// A project of package `p` from `start` lasting `days` calendar days.
     fn row(id: &str, start: NaiveDate, days: i64, effort: f64) -> HistoryRow {
-        HistoryRow {
-            id: id.into(),
-            client: String::new(),
-            package: "p".into(),
-            start,
-            end: start + Duration::days(days - 1),
-            effort_hours: effort,
-            planned_end: None,
-            sold_margin: None,
-            closed_margin: None,
-            change_orders: None,
-            seller: None,
-            deal: None,
-            sold_roles: None,
-            staffed_roles: None,
-        }
+        HistoryRow::project(id, "p", start, start + Duration::days(days - 1), effort)
     }
 
     /// Five comparables ending by 2026-01-31 that took 10, 20, 30, 40 and 50 days.

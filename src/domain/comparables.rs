@@ -140,22 +140,13 @@ mod tests {
 
     fn row(start: &str, days: i64, effort: f64) -> HistoryRow {
         let start: NaiveDate = start.parse().unwrap();
-        HistoryRow {
-            seller: None,
-            deal: None,
-            sold_roles: None,
-            staffed_roles: None,
-            id: format!("h{start}{days}"),
-            client: String::new(),
-            package: "p".into(),
+        HistoryRow::project(
+            format!("h{start}{days}"),
+            "p",
             start,
-            end: start + Duration::days(days - 1),
-            effort_hours: effort,
-            planned_end: None,
-            sold_margin: None,
-            closed_margin: None,
-            change_orders: None,
-        }
+            start + Duration::days(days - 1),
+            effort,
+        )
     }
 
     fn today() -> NaiveDate {

@@ -217,6 +217,32 @@ pub fn role_counts_text(counts: &[RoleCount]) -> String {
 }
 
 impl HistoryRow {
+    /// A finished project with only history.csv's required columns; the optional ones are empty.
+    pub fn project(
+        id: impl Into<String>,
+        package: impl Into<String>,
+        start: NaiveDate,
+        end: NaiveDate,
+        effort_hours: f64,
+    ) -> HistoryRow {
+        HistoryRow {
+            id: id.into(),
+            client: String::new(),
+            package: package.into(),
+            start,
+            end,
+            effort_hours,
+            planned_end: None,
+            sold_margin: None,
+            closed_margin: None,
+            change_orders: None,
+            seller: None,
+            deal: None,
+            sold_roles: None,
+            staffed_roles: None,
+        }
+    }
+
     /// SPEC 4.4: `end − start + 1` calendar days.
     pub fn duration_days(&self) -> i64 {
         (self.end - self.start).num_days() + 1

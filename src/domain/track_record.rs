@@ -161,20 +161,8 @@ mod tests {
 
     fn outcome(deal: &str, start: &str, end: &str) -> HistoryRow {
         HistoryRow {
-            id: format!("h-{deal}-{end}"),
-            client: String::new(),
-            package: "crm".into(),
-            start: date(start),
-            end: date(end),
-            effort_hours: 100.0,
-            planned_end: None,
-            sold_margin: None,
-            closed_margin: None,
-            change_orders: None,
-            seller: None,
             deal: Some(deal.into()),
-            sold_roles: None,
-            staffed_roles: None,
+            ..HistoryRow::project(format!("h-{deal}-{end}"), "crm", date(start), date(end), 100.0)
         }
     }
 

@@ -115,29 +115,29 @@ impl Store {
         Ok(())
     }
 
-    /// `name`'s version as this request first read it (`one_request`), or read now.
+    /// `name`'s version as this request first read it (`one_request`), or read now outside a
+    /// request: the first read in a request takes every version with one query.
     async fn request_version(&self, name: &str) -> StoreResult<i64> {
+        // `None`: outside a request; `Some(None)`: in one that has not read the versions yet.
         let seen = REQUEST_VERSIONS
-            .try_with(|seen| seen.borrow().as_ref().map(|all| all.get(name).copied()))
-            .ok()
-            .flatten();
+            .try_with(|seen| seen.borrow().as_ref().and_then(|all| all.get(name).copied()))
+            .ok();
         match seen {
-            Some(Some(version)) => return Ok(version),
-            // Outside a request, or a name the request's read did not find: one query.
-            Some(None) => return current_version(&self.pool, name).await,
-            None => {}
-        }
-        if REQUEST_VERSIONS.try_with(|_| ()).is_err() {
-            return current_version(&self.pool, name).await;
-        }
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT name, version FROM data_versions").fetch_all(&self.pool).await?;
-        let all: HashMap<String, i64> = rows.into_iter().collect();
-        let version = all.get(name).copied();
-        let _ = REQUEST_VERSIONS.try_with(|seen| *seen.borrow_mut() = Some(all));
-        match version {
-            Some(version) => Ok(version),
+            Some(Some(version)) => Ok(version),
             None => current_version(&self.pool, name).await,
+            Some(None) => {
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT name, version FROM data_versions")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let all: HashMap<String, i64> = rows.into_iter().collect();
+                let version = all.get(name).copied();
+                let _ = REQUEST_VERSIONS.try_with(|seen| *seen.borrow_mut() = Some(all));
+                match version {
+                    Some(version) => Ok(version),
+                    None => current_version(&self.pool, name).await,
+                }
+            }
         }
     }
 

@@ -2,29 +2,8 @@
 //! refusals, and the line `/comparables` replies carry, on a firm whose history makes every
 //! figure known by hand.
 
-use std::process::{Command, Output};
-
+use crate::cli::{json, keepable, stdout};
 use crate::support::{on_both_databases, TestDb};
-
-fn keepable(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_keepable"))
-        .args(args)
-        .env("DATABASE_URL", db)
-        .env("KEEPABLE_TODAY", "2027-03-10")
-        .env("KEEPABLE_NOW", "2027-03-10T12:00:00Z")
-        .env_remove("KEEPABLE_CONFIG")
-        .output()
-        .unwrap()
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).to_string()
-}
 
 /// A history whose replay is known by hand (today 2027-03-10, so the default window starts
 /// 2025-03-10). Alpha and gamma each have five projects of 10, 20, 30, 40 and 50 days from

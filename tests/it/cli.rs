@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 
 use crate::support::{on_both_databases, TestDb};
 
-fn keepable(db: &str, args: &[&str]) -> Output {
+pub(crate) fn keepable(db: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keepable"))
         .args(args)
         .env("DATABASE_URL", db)
@@ -18,7 +18,7 @@ fn keepable(db: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn json(output: &Output) -> serde_json::Value {
+pub(crate) fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
@@ -183,7 +183,7 @@ fn export_of(firm: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).to_string()
 }
 

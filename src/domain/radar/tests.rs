@@ -9,22 +9,7 @@ fn today() -> NaiveDate {
 /// A finished project of `package`, 50 days long, ending `ended_days_ago` before today.
 fn row(id: usize, package: &str, ended_days_ago: i64) -> HistoryRow {
     let end = today() - Duration::days(ended_days_ago);
-    HistoryRow {
-        id: format!("h{id:03}"),
-        client: String::new(),
-        package: package.into(),
-        start: end - Duration::days(49),
-        end,
-        effort_hours: 100.0,
-        planned_end: None,
-        sold_margin: None,
-        closed_margin: None,
-        change_orders: None,
-        seller: None,
-        deal: None,
-        sold_roles: None,
-        staffed_roles: None,
-    }
+    HistoryRow::project(format!("h{id:03}"), package, end - Duration::days(49), end, 100.0)
 }
 
 fn rank(role: &str) -> Option<i64> {
