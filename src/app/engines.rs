@@ -171,8 +171,8 @@ impl App {
         }
         let mut reply = self.answer("earliest_start", &answer)?;
         if let Some(terms) = start_offer(&answer) {
-            let id = self.offer_on(actor, terms, &on).await?;
-            self.start_buttons(&mut reply, id, answer.package.is_some(), &on);
+            let buttons = self.start_buttons(&mut reply, answer.package.is_some(), &on);
+            self.offer_buttons(actor, terms, &on, &mut reply, buttons).await?;
         }
         Ok(reply)
     }
@@ -194,19 +194,17 @@ impl App {
     }
 
     /// The buttons of an earliest-start answer: only those that can work here.
-    fn start_buttons(&self, reply: &mut Reply, id: String, package: bool, on: &AnswerDeal) {
+    fn start_buttons(&self, reply: &mut Reply, package: bool, on: &AnswerDeal) -> Vec<Offered> {
+        let mut buttons = Vec::new();
         if on.deal.is_some() {
-            reply
-                .actions
-                .push(Button::new(Action::CommitStart(id.clone()), "Commit this start").primary());
-            reply.actions.push(Button::new(Action::Hold(id.clone()), "Hold this capacity"));
+            buttons.push(Offered(Action::CommitStart, "Commit this start", true));
+            buttons.push(Offered(Action::Hold, "Hold this capacity", false));
         }
         if package && self.exceptions_possible(reply) {
-            reply
-                .actions
-                .push(Button::new(Action::RequestEarlyStart(id), "Ask for an earlier start"));
+            buttons.push(Offered(Action::RequestEarlyStart, "Ask for an earlier start", false));
         }
         on.explain(reply, "commit or hold this start");
+        buttons
     }
 
     pub(super) async fn staffing(&self, given: &str) -> Result<Reply, AppError> {
@@ -256,20 +254,17 @@ impl App {
         }
         let approval_required = verdict.approval_required;
         let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
-        let id = self.offer_on(actor, terms, &on).await?;
+        let mut buttons = Vec::new();
         if approval_required {
             if self.exceptions_possible(&mut reply) {
-                reply
-                    .actions
-                    .push(Button::new(Action::RequestApproval(id), "Request approval").primary());
+                buttons.push(Offered(Action::RequestApproval, "Request approval", true));
             }
         } else if on.deal.is_some() {
-            reply
-                .actions
-                .push(Button::new(Action::CommitDeadline(id), "Commit this deadline").primary());
+            buttons.push(Offered(Action::CommitDeadline, "Commit this deadline", true));
         } else {
             on.explain(&mut reply, "commit this deadline");
         }
+        self.offer_buttons(actor, terms, &on, &mut reply, buttons).await?;
         Ok(reply)
     }
 
@@ -415,12 +410,13 @@ impl App {
         answer.separately_priced = Some(verdict.separately_priced());
         let mut reply = self.answer("inclusion", &answer)?;
         let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
-        let id = self.offer_on(actor, terms, &on).await?;
+        let mut buttons = Vec::new();
         if on.deal.is_some() {
-            reply.actions.push(Button::new(Action::AddScope(id), "Add to deal scope").primary());
+            buttons.push(Offered(Action::AddScope, "Add to deal scope", true));
         } else {
             on.explain(&mut reply, "add this to a deal's scope");
         }
+        self.offer_buttons(actor, terms, &on, &mut reply, buttons).await?;
         Ok(reply)
     }
 }
@@ -486,6 +482,27 @@ impl App {
         self.offer_for_deal(actor, terms, deal).await
     }
 
+    /// Saves the offer behind `buttons` and adds them to the reply; an answer without buttons
+    /// saves nothing, since nothing could ever act on it.
+    async fn offer_buttons(
+        &self,
+        actor: &Actor,
+        terms: OfferTerms,
+        on: &AnswerDeal,
+        reply: &mut Reply,
+        buttons: Vec<Offered>,
+    ) -> Result<(), AppError> {
+        if buttons.is_empty() {
+            return Ok(());
+        }
+        let id = self.offer_on(actor, terms, on).await?;
+        for Offered(action, label, primary) in buttons {
+            let button = Button::new(action(id.clone()), label);
+            reply.actions.push(if primary { button.primary() } else { button });
+        }
+        Ok(())
+    }
+
     /// Whether an exception can be asked for: not when nobody may approve one, and then the
     /// reply says so instead of offering a button that could only fail.
     fn exceptions_possible(&self, reply: &mut Reply) -> bool {
@@ -503,6 +520,9 @@ const PATTERN_WEEKS_KEPT: usize = 52;
 /// Said where an exception would be requested while nobody can approve one.
 pub(crate) const NO_APPROVERS: &str = "No approvers are configured, so no exception can be requested: set approvers (KEEPABLE_APPROVERS) or approver_group (KEEPABLE_APPROVER_GROUP).";
 
+/// A button an offer would carry: its action on the offer's id, its label, whether primary.
+struct Offered(fn(String) -> Action, &'static str, bool);
+
 /// The deal an answer is about, and whether it was named (`deal=`) rather than the channel's.
 pub(crate) struct AnswerDeal {
     deal: Option<Deal>,
@@ -519,8 +539,6 @@ impl AnswerDeal {
         }
     }
 }
-
-impl App {}
 
 /// A shortfall in words a seller can pass on.
 fn explain_shortfall(shortfall: &Shortfall, role_name: &dyn Fn(&str) -> String) -> String {

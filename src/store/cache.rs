@@ -7,18 +7,18 @@
 //! table in one snapshot (`Snapshot`), so it never mixes data from before and after a change.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::{Any, Row, Transaction};
 
+use super::versions::Versions;
 use super::{Backend, Store, StoreResult};
 
 tokio::task_local! {
     /// Every data version as one request first read them (see `one_request`).
-    static REQUEST_VERSIONS: RefCell<Option<HashMap<String, i64>>>;
+    static REQUEST_VERSIONS: RefCell<Option<Arc<Versions>>>;
 }
 
 /// Runs `request` reading the data versions once, with one query, however many kinds of cached
@@ -116,28 +116,26 @@ impl Store {
     }
 
     /// `name`'s version as this request first read it (`one_request`), or read now outside a
-    /// request: the first read in a request takes every version with one query.
-    async fn request_version(&self, name: &str) -> StoreResult<i64> {
-        // `None`: outside a request; `Some(None)`: in one that has not read the versions yet.
+    /// request: the first read in a request takes every version at once (`Store::versions`).
+    pub(super) async fn request_version(&self, name: &str) -> StoreResult<i64> {
+        // `None`: outside a request; `Some(None)`: in one that has not read the versions yet;
+        // `Some(Some(known))`: read, with `known` this kind's version if it has a row.
         let seen = REQUEST_VERSIONS
-            .try_with(|seen| seen.borrow().as_ref().and_then(|all| all.get(name).copied()))
+            .try_with(|seen| seen.borrow().as_ref().map(|all| all.get(name).copied()))
             .ok();
-        match seen {
-            Some(Some(version)) => Ok(version),
-            None => current_version(&self.pool, name).await,
+        let known = match seen {
+            None => return current_version(&self.pool, name).await,
+            Some(Some(known)) => known,
             Some(None) => {
-                let rows: Vec<(String, i64)> =
-                    sqlx::query_as("SELECT name, version FROM data_versions")
-                        .fetch_all(&self.pool)
-                        .await?;
-                let all: HashMap<String, i64> = rows.into_iter().collect();
-                let version = all.get(name).copied();
+                let all = self.versions().await?;
+                let known = all.get(name).copied();
                 let _ = REQUEST_VERSIONS.try_with(|seen| *seen.borrow_mut() = Some(all));
-                match version {
-                    Some(version) => Ok(version),
-                    None => current_version(&self.pool, name).await,
-                }
+                known
             }
+        };
+        match known {
+            Some(version) => Ok(version),
+            None => current_version(&self.pool, name).await,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Deals, channel bindings, offers, commitments and capacity holds (SPEC 5.1) in the database,
 //! for `app/workflows/deals.rs`.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, FromRow, Row};
 
@@ -139,9 +141,19 @@ impl Store {
         deal_named(&self.pool, id_or_name).await
     }
 
+    /// The deal `channel` is about. Nearly every question asks, so the answer is remembered per
+    /// channel until the `deals` version moves (a deal or a channel's deal changed, anywhere).
     pub async fn deal_for_channel(&self, channel: &str) -> StoreResult<Option<Deal>> {
+        let version = self.request_version("deals").await?;
+        if let Some(known) = self.caches.channel_deals.get(version, channel) {
+            return Ok(known);
+        }
         let sql = format!("SELECT {DEAL_COLUMNS} FROM deals d JOIN channel_deals c ON c.deal_id = d.id WHERE c.channel = $1");
-        Ok(sqlx::query_as(&sql).bind(channel).fetch_optional(&self.pool).await?)
+        // Read after the version: at least as new as the version it is kept under.
+        let deal: Option<Deal> =
+            sqlx::query_as(&sql).bind(channel).fetch_optional(&self.pool).await?;
+        self.caches.channel_deals.put(version, channel, deal.clone());
+        Ok(deal)
     }
 
     pub async fn deal_id_taken(&self, id: &str) -> StoreResult<bool> {
@@ -196,19 +208,31 @@ impl Store {
     }
 
     /// Saves what an answer's buttons would commit.
-    pub async fn insert_offer(&self, offer: &Offer) -> StoreResult<()> {
-        let payload =
-            serde_json::to_string(&offer.terms).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("INSERT INTO offers (id, kind, actor, channel, payload, created_at, deal_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(offer.id.clone())
-            .bind(offer.terms.kind().as_str())
-            .bind(offer.owner.clone())
-            .bind(offer.channel.clone())
-            .bind(payload)
-            .bind(timestamp(offer.created_at))
-            .bind(offer.deal.clone())
-            .execute(&self.pool)
-            .await?;
+    /// Saves an offer; written together with the other requests' offers (`batch.rs`).
+    pub async fn insert_offer(&self, offer: Offer) -> StoreResult<()> {
+        self.batched(offer).await
+    }
+
+    /// Saves `offers` with one statement.
+    pub(crate) async fn insert_offers(&self, offers: &[Offer]) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO offers (id, kind, actor, channel, payload, created_at, deal_id) VALUES {}",
+            self.value_rows(offers.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for offer in offers {
+            let payload = serde_json::to_string(&offer.terms)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            query = query
+                .bind(offer.id.clone())
+                .bind(offer.terms.kind().as_str())
+                .bind(offer.owner.clone())
+                .bind(offer.channel.clone())
+                .bind(payload)
+                .bind(timestamp(offer.created_at))
+                .bind(offer.deal.clone());
+        }
+        query.execute(&self.pool).await?;
         Ok(())
     }
 }
@@ -418,3 +442,28 @@ const HOLD_PEOPLE: &str = "SELECT DISTINCT person FROM allocations WHERE hold_id
 /// The people a deal's active holds book.
 const DEAL_HOLD_PEOPLE: &str = "SELECT DISTINCT person FROM allocations \
      WHERE hold_id IN (SELECT id FROM holds WHERE deal_id = $1 AND state = 'active')";
+
+/// Channels' deals as read at one `deals` version (`Store::deal_for_channel`).
+#[derive(Default)]
+pub(crate) struct ChannelDeals(std::sync::Mutex<(i64, HashMap<String, Option<Deal>>)>);
+
+/// At most this many channels remembered; past it, they are read again.
+const CHANNELS_KEPT: usize = 10_000;
+
+impl ChannelDeals {
+    fn get(&self, version: i64, channel: &str) -> Option<Option<Deal>> {
+        let known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (known.0 == version).then(|| known.1.get(channel).cloned()).flatten()
+    }
+
+    fn put(&self, version: i64, channel: &str, deal: Option<Deal>) {
+        let mut known = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if known.0 != version || known.1.len() >= CHANNELS_KEPT {
+            if version < known.0 {
+                return;
+            }
+            *known = (version, HashMap::new());
+        }
+        known.1.insert(channel.to_string(), deal);
+    }
+}

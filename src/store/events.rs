@@ -12,12 +12,7 @@ impl Store {
         event_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query("INSERT INTO processed_events (event_id, at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING")
-            .bind(event_id)
-            .bind(timestamp(at))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        self.batched(super::batch::Sighting(event_id.to_string(), at)).await
     }
 
     /// Forgets the event ids recorded before `before`: platforms retry and replay within minutes,

@@ -13,6 +13,7 @@
 
 mod approvals;
 mod audit;
+mod batch;
 mod cache;
 pub use cache::{forget_request_versions, one_request};
 mod capacity;
@@ -29,6 +30,7 @@ pub mod outbox;
 mod signals;
 mod stored;
 mod tickets;
+mod versions;
 
 pub use audit::{Audit, AuditEntry};
 pub use capacity::Capacity;
@@ -55,6 +57,7 @@ struct Caches {
     >,
     library: cache::Versioned<crate::domain::library::Library>,
     catalogue: cache::Versioned<catalogue::Catalogue>,
+    channel_deals: deals::ChannelDeals,
 }
 
 impl Default for Caches {
@@ -64,6 +67,7 @@ impl Default for Caches {
             history: cache::Versioned::new("history"),
             library: cache::Versioned::new("library"),
             catalogue: cache::Versioned::new("catalogue"),
+            channel_deals: Default::default(),
         }
     }
 }
@@ -81,6 +85,10 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     caches: Arc<Caches>,
+    /// Where each request reads the data versions (`versions.rs`).
+    versions: Arc<versions::VersionSource>,
+    /// The writes every request makes, grouped (`batch.rs`).
+    batches: Arc<batch::Batches>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -165,7 +173,21 @@ impl Store {
             .filter(|m| !before.contains(&m.version))
             .map(|m| format!("{} {}", m.version, m.description))
             .collect();
-        Ok((Store { pool, backend, caches: Default::default() }, applied))
+        let versions = match backend {
+            Backend::Sqlite => match sqlite_file(&url) {
+                Some(path) => versions::VersionSource::sqlite(&path),
+                None => versions::VersionSource::coalesced(),
+            },
+            Backend::Postgres => versions::VersionSource::coalesced(),
+        };
+        let store = Store {
+            pool,
+            backend,
+            caches: Default::default(),
+            versions: Arc::new(versions),
+            batches: Default::default(),
+        };
+        Ok((store, applied))
     }
 
     pub fn backend(&self) -> Backend {
@@ -276,6 +298,15 @@ impl Store {
         let json: String = sqlx::Row::try_get(&query.fetch_one(executor).await?, 0)?;
         serde_json::from_str(&json).context("reading the rows")
     }
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 /// The URL without its password, for messages.

@@ -738,3 +738,39 @@ async fn holds_update_the_capacity_in_memory_in_place_and_it_stays_exact(db: Tes
         .iter()
         .any(|p| after.people.iter().any(|b| std::sync::Arc::ptr_eq(b, p))));
 }
+
+on_both_databases!(a_channel_bound_on_one_instance_has_buttons_on_another_at_once);
+/// Which deal a channel is about is remembered per instance, and forgotten as soon as any instance
+/// changes a deal: the second instance answers the very next question with the deal's buttons.
+/// An answer without buttons saves no offer, since nothing could act on it.
+async fn a_channel_bound_on_one_instance_has_buttons_on_another_at_once(db: TestDb) {
+    let quiet = Settings { approvers: Vec::new(), ..settings() };
+    let first = demo_app(&db, quiet.clone()).await;
+    let second = App::new(
+        keepable::store::Store::connect(&db.url).await.unwrap(),
+        quiet,
+        Clock { fixed_now: Some(now()), fixed_today: Some(today()) },
+    )
+    .unwrap();
+    let seller = actor("U-SELLER", "C-NEW");
+    let before = second.ask(&seller, "/earliest-start crm-rollout").await;
+    assert!(before.actions.is_empty(), "no deal, no approvers: {before:?}");
+    assert_eq!(count(&second, "offers").await, 0, "no button, no offer");
+
+    let deal = new_deal(&first, &seller, "Acme CRM", "crm-rollout").await;
+    let after = second.ask(&seller, "/earliest-start crm-rollout").await;
+    assert!(action(&after, "hold").contains(':'), "{after:?}");
+    assert_eq!(count(&second, "offers").await, 1);
+    let held = press(&second, &seller, &action(&after, "hold")).await;
+    assert!(!held.is_error(), "{held:?}");
+
+    // Lost, and a new deal opened in the channel, on the first instance: the second holds for
+    // the new deal.
+    let lost = first.ask(&seller, &format!("/deal lost {deal}")).await;
+    assert!(!lost.is_error(), "{lost:?}");
+    let next = new_deal(&first, &seller, "Beta CRM", "crm-rollout").await;
+    let answer = second.ask(&seller, "/earliest-start crm-rollout").await;
+    let held = press(&second, &seller, &action(&answer, "hold")).await;
+    assert!(!held.is_error(), "{held:?}");
+    assert_eq!(holds_in(&show(&first, &seller, &next).await, "active").len(), 1);
+}

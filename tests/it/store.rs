@@ -239,6 +239,67 @@ async fn platform_event_ids_are_remembered_until_they_are_forgotten(db: TestDb) 
     assert!(store.first_delivery_of_event("slack:Ev1", at("2026-11-26T09:05:00Z")).await.unwrap());
 }
 
+on_both_databases!(keys_presented_at_once_to_two_instances_are_each_first_exactly_once);
+/// The replay guard's keys are written in batches (group commit): many at once, some twice on
+/// one instance and once more on another, and each key is still new exactly once.
+async fn keys_presented_at_once_to_two_instances_are_each_first_exactly_once(db: TestDb) {
+    let first = Store::connect(&db.url).await.unwrap();
+    let second = Store::connect(&db.url).await.unwrap();
+    let now = at("2026-11-25T10:00:00Z");
+    let mut attempts = Vec::new();
+    for n in 0..150 {
+        let key = format!("slack-request:{n}");
+        for store in [&first, &first, &second] {
+            let (store, key) = (store.clone(), key.clone());
+            attempts.push(tokio::spawn(async move {
+                (key.clone(), store.first_delivery_of_event(&key, now).await.unwrap())
+            }));
+        }
+    }
+    let mut firsts = std::collections::HashMap::<String, usize>::new();
+    for attempt in attempts {
+        let (key, first) = attempt.await.unwrap();
+        *firsts.entry(key).or_default() += usize::from(first);
+    }
+    assert_eq!(firsts.len(), 150);
+    assert!(firsts.values().all(|&n| n == 1), "{}: {firsts:?}", db.url);
+}
+
+on_both_databases!(offers_saved_at_once_are_each_saved_once);
+async fn offers_saved_at_once_are_each_saved_once(db: TestDb) {
+    use keepable::domain::offer::{Offer, OfferTerms, TicketOffer};
+    let store = Store::connect(&db.url).await.unwrap();
+    let offer = |n: usize| Offer {
+        id: format!("offer{n}"),
+        owner: format!("U{n}"),
+        channel: "C1".into(),
+        terms: OfferTerms::Ticket(TicketOffer { description: format!("item {n}"), package: None }),
+        created_at: at("2026-11-25T10:00:00Z"),
+        deal: n.is_multiple_of(2).then(|| "deal-1".to_string()),
+    };
+    let saving: Vec<_> = (0..120)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_offer(offer(n)).await })
+        })
+        .collect();
+    for saved in saving {
+        saved.await.unwrap().unwrap();
+    }
+    // An id drawn twice fails alone, not with the offers written beside it.
+    let again = tokio::spawn({
+        let store = store.clone();
+        async move { store.insert_offer(offer(7)).await }
+    });
+    let fresh = store.insert_offer(offer(500)).await;
+    assert!(again.await.unwrap().is_err(), "{}", db.url);
+    fresh.unwrap();
+    assert_eq!(count(&store, "offers").await, 121, "{}", db.url);
+    for n in [0, 7, 119, 500] {
+        assert_eq!(store.offer(&format!("offer{n}")).await.unwrap(), Some(offer(n)), "{}", db.url);
+    }
+}
+
 on_both_databases!(a_statement_run_first_with_a_missing_number_then_with_one_works);
 async fn a_statement_run_first_with_a_missing_number_then_with_one_works(db: TestDb) {
     use keepable::domain::ticket::{Ticket, TicketChange, TicketState};

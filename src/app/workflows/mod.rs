@@ -55,8 +55,9 @@ impl App {
             created_at: self.clock.now(),
             deal,
         };
-        self.store.insert_offer(&offer).await?;
-        Ok(offer.id)
+        let id = offer.id.clone();
+        self.store.insert_offer(offer).await?;
+        Ok(id)
     }
 
     /// The offer behind a button of `kind`, when `actor` may press it now (theirs, fresh);
