@@ -77,6 +77,8 @@ impl Store {
     /// Writes what is waiting until nothing is.
     async fn write_waiting<R: Rows>(self) {
         loop {
+            // Requests already running on this runtime get to join the batch first.
+            tokio::task::yield_now().await;
             let batch: Vec<Waiter<R>> = {
                 let mut waiting = R::queue(&self).lock();
                 if waiting.rows.is_empty() {

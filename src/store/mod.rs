@@ -1,5 +1,6 @@
 //! Persistence with sqlx: one `Store` over SQLite (the embedded default) and PostgreSQL. This is
-//! the only module that knows sqlx.
+//! the only module that knows the database (and the only user of rusqlite: SQLite's per-request
+//! data-version check, `versions.rs`). The writes every request makes are grouped (`batch.rs`).
 //!
 //! Writes happen in a transaction: `Store::begin()` gives a `Tx` whose methods are the writes
 //! (`tx.insert_deal(…)`, `tx.enqueue(…)`, `tx.audit(…)`), and reads are generic over an executor
@@ -141,6 +142,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .acquire_timeout(CONNECT_TIMEOUT)
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            // A SQLite connection is a file handle in this process: it cannot have dropped, so
+            // checking it on every acquire (a round trip to its worker thread) buys nothing.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
