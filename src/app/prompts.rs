@@ -41,7 +41,12 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
 
 pub struct Prompts {
     env: Environment<'static>,
+    /// Texts already rendered, by template and context (`render`).
+    rendered: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
 }
+
+/// At most this many rendered texts remembered; past it, they are forgotten and rendered again.
+const RENDERED_KEPT: usize = 128;
 
 impl Prompts {
     /// The embedded templates, each replaced by `dir/NAME.j2` when that file exists.
@@ -79,15 +84,35 @@ impl Prompts {
             env.add_template_owned(name.to_string(), source)
                 .with_context(|| format!("template {name}"))?;
         }
-        Ok(Prompts { env })
+        Ok(Prompts { env, rendered: Default::default() })
     }
 
+    /// Renders template `name` with `context`. A text is a function of its template and context
+    /// alone (the templates, filters and time zone are fixed once loaded), and sellers ask the
+    /// same questions all day, so a text rendered before is given again: its context, as JSON,
+    /// is the key.
     pub fn render(&self, name: &str, context: impl Serialize) -> anyhow::Result<String> {
+        let key = (name.to_string(), serde_json::to_string(&context)?);
+        if let Some(text) = self.remembered().get(&key) {
+            return Ok(text.clone());
+        }
         let template =
             self.env.get_template(name).with_context(|| format!("no template {name}"))?;
-        template
+        let text = template
             .render(Value::from_serialize(&context))
-            .with_context(|| format!("rendering {name}"))
+            .with_context(|| format!("rendering {name}"))?;
+        let mut remembered = self.remembered();
+        if remembered.len() >= RENDERED_KEPT {
+            remembered.clear();
+        }
+        remembered.insert(key, text.clone());
+        Ok(text)
+    }
+
+    fn remembered(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, String), String>> {
+        self.rendered.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -201,6 +226,27 @@ mod tests {
     fn every_embedded_template_compiles() {
         let prompts = Prompts::load(None, chrono_tz::UTC).unwrap();
         assert!(prompts.render("help", serde_json::json!({"commands": []})).is_ok());
+    }
+
+    #[test]
+    fn a_text_rendered_before_is_given_again_only_for_the_same_template_and_context() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("help.j2"), "help {{ n }}").unwrap();
+        std::fs::write(dir.path().join("staffing.j2"), "staffing {{ n }}").unwrap();
+        let prompts = Prompts::load(Some(dir.path()), chrono_tz::UTC).unwrap();
+        let data = |n: &str| super::super::text::user(n);
+        for round in 0..2 {
+            for n in 0..(RENDERED_KEPT + 5) {
+                let context = serde_json::json!({ "n": n });
+                let shown = prompts.render("help", &context).unwrap();
+                assert_eq!(shown, format!("help {}", data(&n.to_string())), "{round}");
+                let shown = prompts.render("staffing", &context).unwrap();
+                assert_eq!(shown, format!("staffing {}", data(&n.to_string())));
+            }
+        }
+        assert!(prompts.remembered().len() <= RENDERED_KEPT);
+        let shown = prompts.render("help", serde_json::json!({ "n": 1.5 })).unwrap();
+        assert_eq!(shown, format!("help {}", data("1.5")));
     }
 
     #[test]
