@@ -71,7 +71,7 @@ impl Store {
             let store = self.clone();
             tokio::spawn(async move { store.write_waiting::<R>().await });
         }
-        told.await.map_err(|_| StoreError::Corrupt("the batched write stopped".into()))?
+        told.await.map_err(|_| StoreError::Failed("the grouped write stopped".into()))?
     }
 
     /// Writes what is waiting until nothing is.
@@ -152,7 +152,7 @@ impl Rows for Sighting {
             }
             Err(error) => {
                 let error = error.to_string();
-                rows.iter().map(|_| Err(StoreError::Corrupt(error.clone()))).collect()
+                rows.iter().map(|_| Err(StoreError::Failed(error.clone()))).collect()
             }
         }
     }

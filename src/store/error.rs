@@ -14,6 +14,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A failure met outside sqlx: the version check's own SQLite connection, or a grouped
+    /// write that could not be made (`batch.rs`, every row of the group gets it).
+    #[error("database error: {0}")]
+    Failed(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

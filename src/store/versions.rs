@@ -66,7 +66,7 @@ impl super::Store {
         match &*self.versions {
             VersionSource::File(watch) => {
                 let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                watch.current().map_err(|e| super::StoreError::Corrupt(e.to_string()))
+                watch.current().map_err(|e| super::StoreError::Failed(e.to_string()))
             }
             VersionSource::Coalesced(last) => {
                 let arrived = Instant::now();
