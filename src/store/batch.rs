@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
-use super::{timestamp, Backend, Store, StoreError, StoreResult};
+use super::{timestamp, Store, StoreError, StoreResult};
 use crate::domain::offer::Offer;
 
 /// At most this many rows in one statement (SQLite allows 32,766 bound values).
@@ -95,25 +95,6 @@ impl Store {
             }
         }
     }
-
-    /// `(…), (…)` for `rows` rows of `columns` bind markers: `$N` on PostgreSQL, `?` on SQLite
-    /// (where a numbered marker is looked up by name on every bind).
-    pub(super) fn value_rows(&self, rows: usize, columns: usize) -> String {
-        let mut n = 0;
-        let row = |n: &mut usize| {
-            let markers: Vec<String> = (0..columns)
-                .map(|_| {
-                    *n += 1;
-                    match self.backend {
-                        Backend::Sqlite => "?".to_string(),
-                        Backend::Postgres => format!("${n}"),
-                    }
-                })
-                .collect();
-            format!("({})", markers.join(", "))
-        };
-        (0..rows).map(|_| row(&mut n)).collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// A request key for the replay guard, or a platform's event id, first seen at `.1`.
@@ -134,7 +115,7 @@ impl Rows for Sighting {
             .collect();
         let sql = format!(
             "INSERT INTO processed_events (event_id, at) VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            store.value_rows(unique.len(), 2)
+            super::value_rows(store.backend, unique.len(), 2)
         );
         let mut query = sqlx::query_scalar::<_, String>(&sql);
         for sighting in &unique {

@@ -217,7 +217,7 @@ impl Store {
     pub(crate) async fn insert_offers(&self, offers: &[Offer]) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO offers (id, kind, actor, channel, payload, created_at, deal_id) VALUES {}",
-            self.value_rows(offers.len(), 7)
+            super::value_rows(self.backend, offers.len(), 7)
         );
         let mut query = sqlx::query(&sql);
         for offer in offers {

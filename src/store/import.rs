@@ -15,6 +15,7 @@ use sqlx::{Any, AnyConnection};
 
 use super::decode::timestamp;
 use super::firm::split_list;
+use super::Backend;
 use super::{Audit, Store, Tx};
 use crate::domain::firm::*;
 use crate::import::snapshot::{self, Counts, Mode, Plan, StoredFirm, TableChange};
@@ -414,7 +415,10 @@ async fn update_in(
     let mut values = values.into_iter().peekable();
     while values.peek().is_some() {
         let batch: Vec<Value> = values.by_ref().take(BATCH).collect();
-        let sql = format!("{statement} IN ({})", markers(conn, 0, batch.len()).join(", "));
+        let sql = format!(
+            "{statement} IN ({})",
+            super::markers(backend_of(conn), 0, batch.len()).join(", ")
+        );
         let mut query = sqlx::query(&sql);
         for value in batch {
             query = bind(query, value);
@@ -753,17 +757,11 @@ async fn insert_rows(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<Vec<Value>> = rows.by_ref().take(per_batch).collect();
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        for (i, _) in batch.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&markers(conn, i * columns.len(), columns.len()).join(", "));
-            sql.push(')');
-        }
-        sql.push(' ');
-        sql.push_str(conflict);
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {} {conflict}",
+            columns.join(", "),
+            super::value_rows(backend_of(conn), batch.len(), columns.len())
+        );
         let mut query = sqlx::query(&sql);
         for value in batch.into_iter().flatten() {
             query = bind(query, value);
@@ -773,14 +771,12 @@ async fn insert_rows(
     Ok(())
 }
 
-/// `count` bind markers after the first `before`: `$N` on PostgreSQL; plain `?` on SQLite, where
-/// binding a `$N` marker searches the statement's markers by name, which makes a batch of
-/// thousands of values quadratic (it was three quarters of a large import's time).
-fn markers(conn: &AnyConnection, before: usize, count: usize) -> Vec<String> {
+/// The backend `conn` talks to.
+fn backend_of(conn: &AnyConnection) -> Backend {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        vec!["?".to_string(); count]
+        Backend::Sqlite
     } else {
-        (before + 1..=before + count).map(|n| format!("${n}")).collect()
+        Backend::Postgres
     }
 }
 

@@ -304,6 +304,24 @@ impl Store {
     }
 }
 
+/// `count` bind markers after the first `before`: `$N` on PostgreSQL; plain `?` on SQLite, where
+/// binding a `$N` marker searches the statement's markers by name, which makes a batch of
+/// thousands of values quadratic (it was three quarters of a large import's time).
+fn markers(backend: Backend, before: usize, count: usize) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => vec!["?".to_string(); count],
+        Backend::Postgres => (before + 1..=before + count).map(|n| format!("${n}")).collect(),
+    }
+}
+
+/// `(…), (…)`: the bind markers of a multi-row `VALUES` with `rows` rows of `columns` values.
+fn value_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", markers(backend, row * columns, columns).join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The file a `sqlite:` URL names; `None` for an in-memory database.
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     if url.contains(":memory:") || url.contains("mode=memory") {
