@@ -2,8 +2,19 @@
 //! and shown in an image block (`slack_file` by id): for a command, posted after the answer the
 //! same way the answer went (ephemeral to the asker on the command's `response_url`); for an
 //! outbox message (the weekly digest), shared in its channel and shown in the message itself.
+//!
+//! A command's chart is uploaded once (`ChartFiles`): sellers ask about the same few packages
+//! all day, and the same data draw the same chart, so a chart uploaded before is shown again by
+//! its file id, in the answer itself, without a second upload. While one upload is under way,
+//! other answers with that chart wait for it rather than upload it again; after a failed upload
+//! the chart is left out for `RETRY_FAILED_AFTER` instead of every answer trying again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tokio::sync::OnceCell;
 
 use super::web_api::WebApi;
 use crate::app::delivery::DeliveryError;
@@ -12,17 +23,117 @@ use crate::chart::{render_png, Chart};
 /// The uploaded file's name (Slack shows it on the file).
 pub(crate) const FILENAME: &str = "chart.png";
 
-/// Draws `chart`, uploads it (private to the app) and posts it on `response_url`.
+/// How long a chart uploaded for an answer is shown again by its file id, without a new upload.
+pub(crate) const SHOW_UPLOADED_FOR: Duration = Duration::from_secs(60 * 60);
+/// How long a chart whose upload failed is left out of answers before one tries again.
+pub(crate) const RETRY_FAILED_AFTER: Duration = Duration::from_secs(30);
+/// How many charts are remembered.
+const CHARTS_KEPT: usize = 256;
+
+/// The charts uploaded (or being uploaded) for command answers, by what they show.
+#[derive(Default)]
+pub(crate) struct ChartFiles {
+    kept: Mutex<HashMap<String, Upload>>,
+}
+
+/// One chart's upload: when it began, and its file id once done (`None`: it failed).
+struct Upload {
+    began: Instant,
+    file: Arc<OnceCell<Option<String>>>,
+}
+
+impl Upload {
+    /// Whether this upload still decides how its chart is shown at `now`.
+    fn current(&self, now: Instant) -> bool {
+        let age = now.saturating_duration_since(self.began);
+        match self.file.get() {
+            None => true,
+            Some(Some(_)) => age < SHOW_UPLOADED_FOR,
+            Some(None) => age < RETRY_FAILED_AFTER,
+        }
+    }
+}
+
+/// How an answer shows its chart.
+pub(crate) enum Shown {
+    /// In the answer itself: the chart was uploaded before, as this file.
+    File(String),
+    /// After the answer, once this upload (this answer's or one under way) is done
+    /// (`follow_with_chart`).
+    AfterUpload(Arc<OnceCell<Option<String>>>),
+    /// Not at all: its last upload failed moments ago.
+    Left,
+}
+
+impl ChartFiles {
+    /// How an answer at `now` shows `chart`.
+    pub(crate) fn show(&self, chart: &Chart, now: Instant) -> Shown {
+        let key = serde_json::to_string(chart).unwrap_or_default();
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(upload) = kept.get(&key).filter(|upload| upload.current(now)) {
+            return match upload.file.get() {
+                Some(Some(file)) => Shown::File(file.clone()),
+                Some(None) => Shown::Left,
+                None => Shown::AfterUpload(upload.file.clone()),
+            };
+        }
+        if kept.len() >= CHARTS_KEPT {
+            kept.retain(|_, upload| upload.current(now));
+            if kept.len() >= CHARTS_KEPT {
+                kept.clear();
+            }
+        }
+        let file = Arc::new(OnceCell::new());
+        kept.insert(key, Upload { began: now, file: file.clone() });
+        Shown::AfterUpload(file)
+    }
+}
+
+/// Posts `chart` on `response_url` once `upload` is done: this call uploads it (drawn, private
+/// to the app) unless another answer's call already is, in which case it waits for that one.
 pub(crate) async fn respond_with_chart(
     api: &WebApi,
     response_url: &str,
     chart: Chart,
+    upload: &OnceCell<Option<String>>,
     private: bool,
 ) -> Result<(), DeliveryError> {
     let title = chart.title().to_string();
+    let file = upload
+        .get_or_init(|| async {
+            match upload_chart(api, chart).await {
+                Ok(file) => Some(file),
+                Err(error) => {
+                    tracing::warn!(error = ?error, "could not upload an answer's chart");
+                    None
+                }
+            }
+        })
+        .await;
+    match file {
+        Some(file) => api.respond(response_url, &image_message(file, &title, private)).await,
+        // Said once, by the call that uploaded; the answer stands without its picture.
+        None => Ok(()),
+    }
+}
+
+/// Draws `chart` and uploads it, private to the app; its file id.
+async fn upload_chart(api: &WebApi, chart: Chart) -> Result<String, DeliveryError> {
+    let title = chart.title().to_string();
     let png = draw(chart).await?;
-    let file_id = api.upload_file(FILENAME, &title, png, None).await?;
-    api.respond(response_url, &image_message(&file_id, &title, private)).await
+    api.upload_file(FILENAME, &title, png, None).await
+}
+
+/// Adds an image block showing the uploaded `file` of `chart` to a command's answer, above its
+/// buttons.
+pub(crate) fn show_in_answer(answer: &mut Value, file: &str, chart: &Chart) {
+    let block = image_block(file, chart.title());
+    let Some(blocks) = answer["blocks"].as_array_mut() else {
+        answer["blocks"] = json!([block]);
+        return;
+    };
+    let at = blocks.iter().position(|b| b["type"] == "actions").unwrap_or(blocks.len());
+    blocks.insert(at, block);
 }
 
 /// Uploads `chart` (shared in `channel` when given) and adds an image block showing it to a
@@ -80,6 +191,55 @@ fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chart(title: &str) -> Chart {
+        let histogram = crate::chart::Histogram::of_durations(title, "weeks", &[70, 84, 85]);
+        Chart::Histogram(histogram.expect("durations"))
+    }
+
+    #[tokio::test]
+    async fn a_chart_is_uploaded_once_and_then_shown_by_its_file() {
+        let files = ChartFiles::default();
+        let now = Instant::now();
+        let Shown::AfterUpload(first) = files.show(&chart("A"), now) else { panic!("first") };
+        // Under way: another answer waits for the same upload.
+        let Shown::AfterUpload(same) = files.show(&chart("A"), now) else { panic!("waits") };
+        assert!(Arc::ptr_eq(&first, &same));
+        first.set(Some("F1".into())).unwrap();
+        let later = now + Duration::from_secs(60);
+        assert!(matches!(files.show(&chart("A"), later), Shown::File(f) if f == "F1"));
+        // Another chart is its own upload.
+        assert!(matches!(files.show(&chart("B"), later), Shown::AfterUpload(_)));
+        // After an hour the file is not relied on any more: uploaded again.
+        let hour = now + SHOW_UPLOADED_FOR;
+        assert!(matches!(files.show(&chart("A"), hour), Shown::AfterUpload(_)));
+    }
+
+    #[tokio::test]
+    async fn a_failed_upload_leaves_the_chart_out_for_a_while_then_tries_again() {
+        let files = ChartFiles::default();
+        let now = Instant::now();
+        let Shown::AfterUpload(upload) = files.show(&chart("A"), now) else { panic!() };
+        upload.set(None).unwrap();
+        assert!(matches!(files.show(&chart("A"), now + Duration::from_secs(1)), Shown::Left));
+        let again = now + RETRY_FAILED_AFTER;
+        let Shown::AfterUpload(retry) = files.show(&chart("A"), again) else { panic!("retry") };
+        assert!(!Arc::ptr_eq(&upload, &retry), "a new upload");
+    }
+
+    #[test]
+    fn the_image_goes_above_the_buttons() {
+        let mut answer = json!({ "blocks": [{ "type": "header" }, { "type": "actions" }] });
+        show_in_answer(&mut answer, "F1", &chart("How long"));
+        let types: Vec<&str> = answer["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["header", "image", "actions"]);
+        assert_eq!(answer["blocks"][1]["slack_file"]["id"], "F1");
+    }
 
     #[test]
     fn the_image_block_names_the_uploaded_file_by_id() {

@@ -36,25 +36,36 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
     };
     match slack.within_ack(answer).await {
         Timed::Ready(card) => {
-            // The answer goes inline now; its chart cannot wait on an upload, so it follows.
-            if let Some(chart) = card.chart.clone() {
-                let api = slack.api.clone();
-                tokio::spawn(async move {
-                    follow_with_chart(&api, &response_url, chart, card.private).await;
-                });
+            let mut response = card.response();
+            // A chart uploaded before shows in the answer; a new one cannot hold the answer up
+            // for its upload, so it follows.
+            if let Some(chart) = card.chart {
+                show_chart(slack, &mut response, response_url, chart, card.private);
             }
-            Ack::Json(card.response())
+            Ack::Json(response)
         }
         Timed::Late(task) => {
-            let api = slack.api.clone();
+            let worker = slack.clone();
             tokio::spawn(async move {
                 let Ok(card) = task.await else { return };
-                if let Err(error) = api.respond(&response_url, &card.response()).await {
+                let mut response = card.response();
+                let chart = card.chart.and_then(|chart| {
+                    match worker.charts.show(&chart, std::time::Instant::now()) {
+                        charts::Shown::File(file) => {
+                            charts::show_in_answer(&mut response, &file, &chart);
+                            None
+                        }
+                        charts::Shown::AfterUpload(upload) => Some((chart, upload)),
+                        charts::Shown::Left => None,
+                    }
+                });
+                if let Err(error) = worker.api.respond(&response_url, &response).await {
                     tracing::warn!(error = ?error, "could not post a late answer to the response_url");
                     return;
                 }
-                if let Some(chart) = card.chart.clone() {
-                    follow_with_chart(&api, &response_url, chart, card.private).await;
+                if let Some((chart, upload)) = chart {
+                    follow_with_chart(&worker.api, &response_url, chart, &upload, card.private)
+                        .await;
                 }
             });
             Ack::Json(working_on_it())
@@ -63,10 +74,38 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
     }
 }
 
+/// Shows an inline answer's chart: in `response` when it was uploaded before, else after the
+/// answer once uploaded (or not at all while a failed upload's pause lasts).
+fn show_chart(
+    slack: &Slack,
+    response: &mut Value,
+    response_url: String,
+    chart: Chart,
+    private: bool,
+) {
+    match slack.charts.show(&chart, std::time::Instant::now()) {
+        charts::Shown::File(file) => charts::show_in_answer(response, &file, &chart),
+        charts::Shown::AfterUpload(upload) => {
+            let api = slack.api.clone();
+            tokio::spawn(async move {
+                follow_with_chart(&api, &response_url, chart, &upload, private).await;
+            });
+        }
+        charts::Shown::Left => {}
+    }
+}
+
 /// Posts the answer's chart after it; a failure loses only the picture (logged).
-async fn follow_with_chart(api: &WebApi, response_url: &str, chart: Chart, private: bool) {
-    if let Err(error) = charts::respond_with_chart(api, response_url, chart, private).await {
-        tracing::warn!(error = ?error, "could not upload or show an answer's chart");
+async fn follow_with_chart(
+    api: &WebApi,
+    response_url: &str,
+    chart: Chart,
+    upload: &tokio::sync::OnceCell<Option<String>>,
+    private: bool,
+) {
+    if let Err(error) = charts::respond_with_chart(api, response_url, chart, upload, private).await
+    {
+        tracing::warn!(error = ?error, "could not show an answer's chart");
     }
 }
 

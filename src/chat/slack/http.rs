@@ -5,6 +5,8 @@
 //! `/slack/baseline`, served only when asked for (`SlackSettings::load_baseline`), is the load
 //! benchmark's yardstick: the same signature check, then a constant.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
@@ -98,12 +100,13 @@ async fn accept(
 ) -> Result<Bytes, Response> {
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
     // before (and whether or not) it is signed; it never reaches a handler.
-    if form_field(&body, "ssl_check").as_deref() == Some("1") {
+    let form = Form::of(&body);
+    if form.get("ssl_check") == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
     signed_by_slack(slack, headers, &body).map_err(IntoResponse::into_response)?;
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
-        let from = team_of(&body);
+        let from = team_of(&form, &body);
         if from.as_deref() != Some(team) {
             tracing::warn!(
                 team = from.as_deref().unwrap_or("none"),
@@ -112,6 +115,7 @@ async fn accept(
             return Err(StatusCode::FORBIDDEN.into_response());
         }
     }
+    drop(form);
     if replays == Replays::Refused {
         let now = slack.app.clock.now().timestamp();
         let header =
@@ -149,7 +153,7 @@ fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<()
 /// shared channel's guest belongs to another), else the workspace's. Commands are forms with
 /// `team_id` (and `user_team` for guests); interactions a form whose `payload` has `user.team_id`
 /// and `team.id`; events JSON with `team_id`.
-fn team_of(body: &[u8]) -> Option<String> {
+fn team_of(form: &Form, body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize, Default)]
     #[serde(default)]
     struct Team {
@@ -163,20 +167,34 @@ fn team_of(body: &[u8]) -> Option<String> {
         team: Team,
         user: Team,
     }
-    if let Some(team) = form_field(body, "user_team").or_else(|| form_field(body, "team_id")) {
-        return Some(team);
+    if let Some(team) = form.get("user_team").or_else(|| form.get("team_id")) {
+        return Some(team.to_string());
     }
-    let payload: Payload = match form_field(body, "payload") {
-        Some(json) => serde_json::from_str(&json).ok()?,
+    let payload: Payload = match form.get("payload") {
+        Some(json) => serde_json::from_str(json).ok()?,
         None => serde_json::from_slice(body).ok()?,
     };
     payload.user.team_id.or(payload.team.id).or(payload.team_id)
 }
 
+/// A form-encoded body's fields, decoded once (borrowed from the body where nothing was
+/// escaped). A body that is not a form (an event's JSON) has no field a lookup names.
+struct Form<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Form<'a> {
+    fn of(body: &'a [u8]) -> Form<'a> {
+        Form(url::form_urlencoded::parse(body).collect())
+    }
+
+    /// The first value of field `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_ref())
+    }
+}
+
 /// One field of a form-encoded body; `None` when absent or when the body is not a form.
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-    pairs.into_iter().find(|(key, _)| key == name).map(|(_, value)| value)
+    Form::of(body).get(name).map(str::to_string)
 }
 
 fn answer(ack: Ack) -> Response {

@@ -98,6 +98,8 @@ pub(crate) struct Slack {
     pub api: web_api::WebApi,
     groups: Arc<groups::GroupCache>,
     replays: Arc<crate::chat::replay::ReplayGuard>,
+    /// The charts uploaded for answers, shown again by their file ids.
+    charts: Arc<charts::ChartFiles>,
 }
 
 impl Slack {
@@ -105,7 +107,7 @@ impl Slack {
         let api = web_api::WebApi::new(&settings);
         let app = app.with_directory(Arc::new(People(api.clone()))).on_platform("slack");
         let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
-        Slack { app, settings, api, groups, replays: Arc::default() }
+        Slack { app, settings, api, groups, replays: Arc::default(), charts: Arc::default() }
     }
 
     /// The acting user in `channel`, with the configured approver, presales and sales-lead groups

@@ -120,6 +120,34 @@ async fn a_comparables_answer_is_followed_by_its_chart_uploaded_and_shown_in_an_
     );
 }
 
+#[tokio::test]
+async fn a_chart_shown_before_is_shown_in_the_next_answer_without_a_second_upload() {
+    let db = TestDb::sqlite();
+    let slack = harness(&db).await;
+    let line = "/comparables crm-rollout deadline=2027-03-01 start=2026-12-07";
+    slack.command(SELLER, DEAL_ROOM, line).await;
+    let shown = slack.fake.until(|| slack.responses("command").into_iter().next()).await;
+    let file_id = shown["blocks"][0]["slack_file"]["id"].as_str().unwrap().to_string();
+
+    // The same question from another seller: the same chart, in the answer itself.
+    let again = slack.command("U0OTHER", DEAL_ROOM, line).await;
+    let blocks = again["blocks"].as_array().unwrap();
+    let image = blocks.iter().find(|b| b["type"] == "image").expect("the chart, inline");
+    assert_eq!(image["slack_file"]["id"], file_id.as_str(), "{again:#}");
+    assert!(image["alt_text"].as_str().unwrap().contains("CRM Rollout"), "{again:#}");
+    let last = blocks.last().unwrap();
+    assert!(
+        last["type"] == "actions" || last == image,
+        "the image is above the buttons: {again:#}"
+    );
+
+    // A different question draws a different chart: uploaded in its turn.
+    slack.command(SELLER, DEAL_ROOM, "/comparables crm-rollout").await;
+    slack.fake.until(|| (slack.responses("command").len() == 2).then_some(())).await;
+    assert_eq!(slack.fake.succeeded("files.getUploadURLExternal").len(), 2);
+    assert_eq!(slack.fake.succeeded("files.completeUploadExternal").len(), 2);
+}
+
 on_both_databases!(deal_and_scope_commands_answer_and_act);
 async fn deal_and_scope_commands_answer_and_act(db: TestDb) {
     let slack = harness(&db).await;
