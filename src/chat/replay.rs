@@ -52,13 +52,15 @@ pub(crate) async fn first_in_database(
     }
 }
 
-/// A request's key: a hash of its timestamp and body.
-pub(crate) fn request_key(timestamp: &str, body: &[u8]) -> String {
+/// A request's key: its send time (Unix seconds), then a hash of its timestamp and body. The
+/// time comes first so that the keys of requests arriving together sort together: recorded as
+/// a group, they change one or two pages of the key index instead of one page each.
+pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> String {
     let mut hash = Sha256::new();
     hash.update(timestamp.as_bytes());
     hash.update(b":");
     hash.update(body);
-    format!("slack-request:{}", hex::encode(hash.finalize()))
+    format!("slack-request:{sent_at:011}:{}", hex::encode(hash.finalize()))
 }
 
 impl ReplayGuard {
@@ -82,6 +84,16 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_keys_sort_by_time_and_differ_by_body_and_timestamp() {
+        let key = request_key(1_800_000_000, "1800000000", b"a=1");
+        assert!(key.starts_with("slack-request:01800000000:"), "{key}");
+        assert_eq!(key, request_key(1_800_000_000, "1800000000", b"a=1"));
+        assert_ne!(key, request_key(1_800_000_000, "1800000000", b"a=2"));
+        assert_ne!(key, request_key(1_800_000_000, "1800000000.0", b"a=1"));
+        assert!(request_key(999_999_999, "999999999", b"z") < key, "earlier sorts first");
+    }
 
     #[test]
     fn a_signature_is_accepted_once_while_it_could_verify() {

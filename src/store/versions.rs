@@ -5,7 +5,12 @@
 //! - **SQLite:** a connection of its own (rusqlite, synchronous: a few microseconds instead of a
 //!   hop to one of sqlx's worker threads and back) asks `PRAGMA data_version`, which changes
 //!   whenever any other connection, in this process or another, has committed. Only then are the
-//!   versions read again, on the same connection.
+//!   versions read again, on the same connection. The same connection records the replay
+//!   guard's request keys (`Watch::record`): a connection's own commits do not move its
+//!   `data_version`, so the key every request writes does not make the next request read the
+//!   versions again, and the write skips a hop to sqlx's worker thread. It never waits for
+//!   SQLite's write lock: when another connection holds it (an import), the keys go through the
+//!   pool instead, which waits on a thread of its own.
 //! - **PostgreSQL** (and SQLite without a file): one query answers every request that arrived
 //!   before it started. A request waits for a read that began after it arrived, so it never sees
 //!   versions older than its arrival, and under load one query serves many requests.
@@ -32,7 +37,13 @@ pub(crate) enum VersionSource {
 pub(crate) struct Watch {
     conn: rusqlite::Connection,
     seen: Option<(i64, Arc<Versions>)>,
+    /// Commits since the last checkpoint was asked for.
+    commits: u32,
 }
+
+/// How many of its commits the version connection leaves in the write-ahead log before a
+/// checkpoint is asked for on the pool (a few pages each).
+const CHECKPOINT_EVERY: u32 = 256;
 
 impl VersionSource {
     /// For a SQLite file at `path`; coalesced reads when it cannot be opened a second time.
@@ -45,8 +56,12 @@ impl VersionSource {
             Ok(conn) => {
                 // A writer holds the lock for a moment; an import's commit can take longer, and
                 // then the request waits as it would have for the pool.
-                let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
-                VersionSource::File(Mutex::new(Watch { conn, seen: None }))
+                let _ = conn.busy_timeout(READ_BUSY);
+                // Its own writes are small and frequent: copying the log back into the database
+                // (and syncing it) is left to the pool's threads (`checkpoint_due`), not done
+                // on the async threads this connection is used from.
+                let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+                VersionSource::File(Mutex::new(Watch { conn, seen: None, commits: 0 }))
             }
             Err(error) => {
                 tracing::debug!(error = %error, "reading the data versions through the pool");
@@ -61,6 +76,34 @@ impl VersionSource {
 }
 
 impl super::Store {
+    /// Records request keys on the version connection (`Watch::record`): whether each was new.
+    /// `None` when there is none (PostgreSQL, SQLite without a file), when SQLite's write lock is
+    /// taken, or when the write failed (logged): the caller writes them through the pool.
+    pub(crate) fn record_on_watch(&self, keys: &[(&str, String)]) -> Option<Vec<bool>> {
+        let VersionSource::File(watch) = &*self.versions else { return None };
+        let (recorded, checkpoint) = {
+            let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            (watch.record(keys), watch.checkpoint_due())
+        };
+        if checkpoint {
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Err(error) =
+                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await
+                {
+                    tracing::warn!(error = %error, "could not checkpoint the write-ahead log");
+                }
+            });
+        }
+        match recorded {
+            Ok(new) => new,
+            Err(error) => {
+                tracing::warn!(error = %error, "could not record request keys on the version connection; using the pool");
+                None
+            }
+        }
+    }
+
     /// Every data version, as committed when this call began (or later).
     pub(crate) async fn versions(&self) -> StoreResult<Arc<Versions>> {
         match &*self.versions {
@@ -87,7 +130,60 @@ impl super::Store {
     }
 }
 
+/// How long the version connection waits for anything SQLite has locked (a reader waits only
+/// in rare cases, such as a checkpoint).
+const READ_BUSY: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Watch {
+    /// Records request keys first seen at their times (`processed_events`), in one transaction:
+    /// whether each was new. `Ok(None)` when another connection holds the write lock: nothing
+    /// was written, and the caller writes them another way.
+    pub(crate) fn record(
+        &mut self,
+        keys: &[(&str, String)],
+    ) -> rusqlite::Result<Option<Vec<bool>>> {
+        use rusqlite::ErrorCode;
+        self.conn.busy_timeout(std::time::Duration::ZERO)?;
+        let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+        self.conn.busy_timeout(READ_BUSY)?;
+        match begun {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == ErrorCode::DatabaseBusy =>
+            {
+                return Ok(None)
+            }
+            Err(error) => return Err(error),
+        }
+        let written = self.insert_keys(keys).and_then(|new| {
+            self.conn.execute_batch("COMMIT")?;
+            Ok(new)
+        });
+        if written.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let new = written?;
+        self.commits += 1;
+        Ok(Some(new))
+    }
+
+    fn insert_keys(&self, keys: &[(&str, String)]) -> rusqlite::Result<Vec<bool>> {
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO processed_events (event_id, at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
+        )?;
+        keys.iter().map(|(key, at)| Ok(insert.execute((key, at))? == 1)).collect()
+    }
+
+    /// Whether enough has been committed here since the last call to copy the log back into
+    /// the database (this connection never does it itself: `wal_autocheckpoint` is off on it).
+    pub(crate) fn checkpoint_due(&mut self) -> bool {
+        let due = self.commits >= CHECKPOINT_EVERY;
+        if due {
+            self.commits = 0;
+        }
+        due
+    }
+
     fn current(&mut self) -> rusqlite::Result<Arc<Versions>> {
         let changes: i64 =
             self.conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
@@ -118,6 +214,41 @@ mod tests {
         )
         .unwrap();
         conn
+    }
+
+    #[test]
+    fn request_keys_are_recorded_once_without_moving_the_versions_or_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = database(dir.path());
+        writer
+            .execute_batch(
+                "CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, at TEXT NOT NULL)",
+            )
+            .unwrap();
+        let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
+            panic!("the file should open");
+        };
+        let mut watch = watch.into_inner().unwrap();
+        let versions = watch.current().unwrap();
+        let at = || "2026-11-30T12:00:00Z".to_string();
+        let keys = [("k1", at()), ("k2", at()), ("k1", at())];
+        assert_eq!(watch.record(&keys).unwrap(), Some(vec![true, true, false]));
+        assert_eq!(watch.record(&[("k2", at()), ("k3", at())]).unwrap(), Some(vec![false, true]));
+        // Its own commits leave the versions as read: not read again.
+        assert!(Arc::ptr_eq(&versions, &watch.current().unwrap()));
+        let count: i64 =
+            writer.query_row("SELECT count(*) FROM processed_events", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 3, "committed, as another connection sees");
+
+        // Another connection holds the write lock: nothing is written and nothing waits.
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        assert_eq!(watch.record(&[("k4", at())]).unwrap(), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Reading still works while the writer holds its lock.
+        assert_eq!(watch.current().unwrap()["capacity"], 0);
+        writer.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(watch.record(&[("k4", at())]).unwrap(), Some(vec![true]));
     }
 
     #[test]

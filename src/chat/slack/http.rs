@@ -123,7 +123,7 @@ async fn accept(
         let timestamp = header(verify::TIMESTAMP_HEADER).trim();
         let sent_at = timestamp.parse().unwrap_or_default();
         // A request is its timestamp and body, whatever spelling its signature came in.
-        let key = crate::chat::replay::request_key(timestamp, &body);
+        let key = crate::chat::replay::request_key(sent_at, timestamp, &body);
         if !slack.replays.first_time(&key, sent_at, now)
             || !crate::chat::replay::first_in_database(
                 &slack.app.store,
