@@ -3,7 +3,8 @@
 //! imports. One recorder per process, installed the first time it is asked for; the outbox's
 //! backlog and age are read from the database when scraped, so every instance reports the truth.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -31,12 +32,25 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// One request answered: its platform, command and outcome, and how long the answer took.
-pub fn request(platform: &'static str, command: &str, outcome: &'static str, seconds: f64) {
-    let command = command.to_string();
-    metrics::counter!("keepable_requests_total", "platform" => platform, "command" => command.clone(), "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("keepable_answer_seconds", "platform" => platform, "command" => command)
-        .record(seconds);
+pub fn request(platform: &'static str, command: &'static str, outcome: &'static str, seconds: f64) {
+    type Handles = (metrics::Counter, metrics::Histogram);
+    type Kept = HashMap<(&'static str, &'static str, &'static str), Handles>;
+    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
+    // The recorder exists before a handle is kept, so no kept handle is a no-op one.
+    let _ = handle();
+    let (counter, histogram) = {
+        let mut kept = KEPT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+        kept.entry((platform, command, outcome))
+            .or_insert_with(|| {
+                (
+                    metrics::counter!("keepable_requests_total", "platform" => platform, "command" => command, "outcome" => outcome),
+                    metrics::histogram!("keepable_answer_seconds", "platform" => platform, "command" => command),
+                )
+            })
+            .clone()
+    };
+    counter.increment(1);
+    histogram.record(seconds);
 }
 
 /// One delivery attempt's outcome: `sent`, `retry`, `failed` or `rate_limited`.

@@ -164,7 +164,7 @@ impl App {
     }
 
     /// Counts the request and its latency.
-    fn measure(&self, what: &str, reply: &Reply, started: std::time::Instant) {
+    fn measure(&self, what: &'static str, reply: &Reply, started: std::time::Instant) {
         let outcome = if reply.is_error() { "error" } else { "ok" };
         crate::metrics::request(self.platform, what, outcome, started.elapsed().as_secs_f64());
     }

@@ -64,8 +64,39 @@ impl From<Inclusion> for Verdict {
 /// The library as loaded: deliverables and package items (of one package or of all).
 #[derive(Debug, Clone, Default)]
 pub struct Library {
-    pub deliverables: Vec<Deliverable>,
-    pub items: Vec<PackageItem>,
+    deliverables: Vec<Deliverable>,
+    items: Vec<PackageItem>,
+    /// Built on first use (the library never changes once made).
+    index: std::sync::OnceLock<LibraryIndex>,
+}
+
+/// Where each name and listing is in a `Library`: a question is a lookup, not a pass over
+/// every deliverable (a loaded library answers all day).
+#[derive(Debug, Clone, Default)]
+pub struct LibraryIndex {
+    /// Each normalised id, name and alias: the first deliverable it names.
+    named: HashMap<String, usize>,
+    /// Each id: its first deliverable.
+    ids: HashMap<String, usize>,
+    /// Each package's deliverables: their first item.
+    listed: HashMap<String, HashMap<String, usize>>,
+}
+
+impl LibraryIndex {
+    fn of(library: &Library) -> LibraryIndex {
+        let mut index = LibraryIndex::default();
+        for (at, d) in library.deliverables.iter().enumerate() {
+            index.ids.entry(d.id.clone()).or_insert(at);
+            for name in [&d.id, &d.name].into_iter().chain(&d.aliases) {
+                index.named.entry(normalize(name)).or_insert(at);
+            }
+        }
+        for (at, item) in library.items.iter().enumerate() {
+            let package = index.listed.entry(item.package.clone()).or_default();
+            package.entry(item.deliverable.clone()).or_insert(at);
+        }
+        index
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,21 +109,34 @@ pub struct DependencyVerdict {
 }
 
 impl Library {
-    pub fn get(&self, id: &str) -> Option<&Deliverable> {
-        self.deliverables.iter().find(|d| d.id == id)
+    pub fn new(deliverables: Vec<Deliverable>, items: Vec<PackageItem>) -> Library {
+        Library { deliverables, items, index: Default::default() }
     }
 
-    /// The deliverable whose id, name or alias equals the query after normalisation.
+    pub fn deliverables(&self) -> &[Deliverable] {
+        &self.deliverables
+    }
+
+    pub fn items(&self) -> &[PackageItem] {
+        &self.items
+    }
+
+    fn index(&self) -> &LibraryIndex {
+        self.index.get_or_init(|| LibraryIndex::of(self))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Deliverable> {
+        self.index().ids.get(id).map(|at| &self.deliverables[*at])
+    }
+
+    /// The deliverable whose id, name or alias equals the query after normalisation (the first
+    /// in the library's order when several do).
     pub fn find_exact(&self, query: &str) -> Option<&Deliverable> {
         let wanted = normalize(query);
         if wanted.is_empty() {
             return None;
         }
-        self.deliverables.iter().find(|d| {
-            normalize(&d.id) == wanted
-                || normalize(&d.name) == wanted
-                || d.aliases.iter().any(|alias| normalize(alias) == wanted)
-        })
+        self.index().named.get(&wanted).map(|at| &self.deliverables[*at])
     }
 
     /// Near matches for "did you mean", best first; never used for a verdict.
@@ -116,9 +160,8 @@ impl Library {
     /// SPEC 4.5: the verdict for `deliverable` in `package` (or by category alone).
     pub fn verdict(&self, deliverable: &Deliverable, package: Option<&str>) -> Verdict {
         let listed = package.and_then(|package| {
-            self.items
-                .iter()
-                .find(|item| item.package == package && item.deliverable == deliverable.id)
+            let at = self.index().listed.get(package)?.get(&deliverable.id)?;
+            Some(&self.items[*at])
         });
         match listed {
             Some(item) => item.inclusion.into(),
@@ -223,8 +266,8 @@ mod tests {
     }
 
     fn library() -> Library {
-        Library {
-            deliverables: vec![
+        Library::new(
+            vec![
                 deliverable(
                     "single-sign-on",
                     "Single sign-on",
@@ -241,11 +284,64 @@ mod tests {
                     &["data-migration"],
                 ),
             ],
-            items: vec![PackageItem {
+            vec![PackageItem {
                 package: "crm".into(),
                 deliverable: "single-sign-on".into(),
                 inclusion: Inclusion::Included,
             }],
+        )
+    }
+
+    /// The definitions the index must agree with: the first deliverable in order whose id,
+    /// name or alias normalises to the query; the first item listing it in the package.
+    fn scanned<'a>(library: &'a Library, query: &str) -> Option<&'a Deliverable> {
+        let wanted = normalize(query);
+        library.deliverables().iter().find(|d| {
+            !wanted.is_empty()
+                && [&d.id, &d.name].into_iter().chain(&d.aliases).any(|n| normalize(n) == wanted)
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_index_answers_as_a_pass_over_the_library_would(
+            names in proptest::collection::vec(("[ab]{1,2}", "[aAb -]{0,3}", proptest::collection::vec("[ab_]{0,2}", 0..3)), 0..8),
+            listed in proptest::collection::vec((0..3usize, 0..8usize, 0..3usize), 0..10),
+            query in "[aAb _-]{0,3}",
+            package in 0..3usize,
+        ) {
+            let packages = ["crm", "erp", "hr"];
+            let inclusions = [Inclusion::Included, Inclusion::Configuration, Inclusion::AddOn];
+            let deliverables: Vec<Deliverable> = names
+                .iter()
+                .map(|(id, name, aliases)| {
+                    let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+                    deliverable(id, name, &aliases, Category::Standard, &[])
+                })
+                .collect();
+            let items: Vec<PackageItem> = listed
+                .iter()
+                .filter(|(_, d, _)| *d < deliverables.len())
+                .map(|(p, d, i)| PackageItem {
+                    package: packages[*p].into(),
+                    deliverable: deliverables[*d].id.clone(),
+                    inclusion: inclusions[*i],
+                })
+                .collect();
+            let library = Library::new(deliverables, items);
+            let found = library.find_exact(&query);
+            proptest::prop_assert_eq!(found.map(|d| &d.id), scanned(&library, &query).map(|d| &d.id));
+            for d in library.deliverables() {
+                let first = library.deliverables().iter().find(|x| x.id == d.id);
+                proptest::prop_assert_eq!(library.get(&d.id).map(|x| x as *const _), first.map(|x| x as *const _));
+                let package = packages[package];
+                let item = library.items().iter().find(|i| i.package == package && i.deliverable == d.id);
+                let expected = match item {
+                    Some(item) => item.inclusion.into(),
+                    None => Verdict::AddOn,
+                };
+                proptest::prop_assert_eq!(library.verdict(d, Some(package)), expected);
+            }
         }
     }
 

@@ -259,7 +259,7 @@ impl Store {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(Library { deliverables, items })
+        Ok(Library::new(deliverables, items))
     }
 }
 

@@ -61,6 +61,9 @@ impl VersionSource {
                 // (and syncing it) is left to the pool's threads (`checkpoint_due`), not done
                 // on the async threads this connection is used from.
                 let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+                // As the pool's connections: in WAL mode a commit is not synced to disk (a
+                // power cut may lose the last ones, never corrupt the database).
+                let _ = conn.pragma_update(None, "synchronous", "NORMAL");
                 VersionSource::File(Mutex::new(Watch { conn, seen: None, commits: 0 }))
             }
             Err(error) => {
@@ -230,6 +233,9 @@ mod tests {
         };
         let mut watch = watch.into_inner().unwrap();
         let versions = watch.current().unwrap();
+        let synchronous: i64 =
+            watch.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap();
+        assert_eq!(synchronous, 1, "NORMAL, as the pool's connections");
         let at = || "2026-11-30T12:00:00Z".to_string();
         let keys = [("k1", at()), ("k2", at()), ("k1", at())];
         assert_eq!(watch.record(&keys).unwrap(), Some(vec![true, true, false]));

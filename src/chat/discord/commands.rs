@@ -202,7 +202,7 @@ pub async fn suggestions(
             .store
             .library()
             .await?
-            .deliverables
+            .deliverables()
             .iter()
             .map(|d| {
                 let value =
