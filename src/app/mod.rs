@@ -153,9 +153,12 @@ impl App {
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
         let started = std::time::Instant::now();
         let (what, result) = match command::parse(text) {
-            Ok(command) => {
-                (command.name(), crate::store::one_request(self.dispatch(actor, command)).await)
-            }
+            // Boxed: the future of every command is large, and would otherwise be copied
+            // with every future that holds this one.
+            Ok(command) => (
+                command.name(),
+                crate::store::one_request(Box::pin(self.dispatch(actor, command))).await,
+            ),
             Err(error) => ("command", Err(error.into())),
         };
         let reply = self.finish(actor, what, text, result).await;
@@ -175,7 +178,7 @@ impl App {
         let started = std::time::Instant::now();
         let what = command.name();
         let subject = format!("{command:?}");
-        let result = crate::store::one_request(self.dispatch(actor, command)).await;
+        let result = crate::store::one_request(Box::pin(self.dispatch(actor, command))).await;
         let reply = self.finish(actor, what, &subject, result).await;
         self.measure(what, &reply, started);
         reply
@@ -186,7 +189,7 @@ impl App {
     pub async fn act(&self, actor: &Actor, wire: &str, fields: &HashMap<String, String>) -> Reply {
         let started = std::time::Instant::now();
         let (what, result) = match wire.parse::<action::Action>() {
-            Ok(action) => (action.verb(), self.perform(actor, action, fields).await),
+            Ok(action) => (action.verb(), Box::pin(self.perform(actor, action, fields)).await),
             Err(_) => ("action", Err(UserError::UnknownAction.into())),
         };
         let reply = self.finish(actor, what, wire, result).await;

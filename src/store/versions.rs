@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::StoreResult;
@@ -29,7 +29,9 @@ const READ_ALL: &str = "SELECT name, version FROM data_versions";
 
 /// Where a `Store` reads the versions from.
 pub(crate) enum VersionSource {
-    File(Mutex<Watch>),
+    /// An async lock: a request that finds a grouped write under way yields its thread while
+    /// it waits, and then takes the check the write made after it committed.
+    File(tokio::sync::Mutex<Watch>),
     Coalesced(tokio::sync::Mutex<Option<(Instant, Arc<Versions>)>>),
 }
 
@@ -37,6 +39,8 @@ pub(crate) enum VersionSource {
 pub(crate) struct Watch {
     conn: rusqlite::Connection,
     seen: Option<(i64, Arc<Versions>)>,
+    /// The last check, and when it began: a request that arrived before then takes it.
+    checked: Option<(Instant, Arc<Versions>)>,
     /// Commits since the last checkpoint was asked for.
     commits: u32,
 }
@@ -64,7 +68,12 @@ impl VersionSource {
                 // As the pool's connections: in WAL mode a commit is not synced to disk (a
                 // power cut may lose the last ones, never corrupt the database).
                 let _ = conn.pragma_update(None, "synchronous", "NORMAL");
-                VersionSource::File(Mutex::new(Watch { conn, seen: None, commits: 0 }))
+                VersionSource::File(tokio::sync::Mutex::new(Watch {
+                    conn,
+                    seen: None,
+                    checked: None,
+                    commits: 0,
+                }))
             }
             Err(error) => {
                 tracing::debug!(error = %error, "reading the data versions through the pool");
@@ -82,11 +91,14 @@ impl super::Store {
     /// Records request keys on the version connection (`Watch::record`): whether each was new.
     /// `None` when there is none (PostgreSQL, SQLite without a file), when SQLite's write lock is
     /// taken, or when the write failed (logged): the caller writes them through the pool.
-    pub(crate) fn record_on_watch(&self, keys: &[(&str, String)]) -> Option<Vec<bool>> {
+    pub(crate) async fn record_on_watch(&self, keys: &[(&str, String)]) -> Option<Vec<bool>> {
         let VersionSource::File(watch) = &*self.versions else { return None };
         let (recorded, checkpoint) = {
-            let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            (watch.record(keys), watch.checkpoint_due())
+            let mut watch = watch.lock().await;
+            let recorded = watch.record(keys);
+            // Checked once for every request that queued behind the write.
+            let _ = watch.check_since(Instant::now());
+            (recorded, watch.checkpoint_due())
         };
         if checkpoint {
             let pool = self.pool.clone();
@@ -111,8 +123,9 @@ impl super::Store {
     pub(crate) async fn versions(&self) -> StoreResult<Arc<Versions>> {
         match &*self.versions {
             VersionSource::File(watch) => {
-                let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                watch.current().map_err(|e| super::StoreError::Failed(e.to_string()))
+                let arrived = Instant::now();
+                let mut watch = watch.lock().await;
+                watch.check_since(arrived).map_err(|e| super::StoreError::Failed(e.to_string()))
             }
             VersionSource::Coalesced(last) => {
                 let arrived = Instant::now();
@@ -138,6 +151,20 @@ impl super::Store {
 const READ_BUSY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Watch {
+    /// The versions as of a check that began at `arrived` or later: the last one when it did,
+    /// else a new one.
+    fn check_since(&mut self, arrived: Instant) -> rusqlite::Result<Arc<Versions>> {
+        if let Some((began, versions)) = &self.checked {
+            if *began >= arrived {
+                return Ok(versions.clone());
+            }
+        }
+        let began = Instant::now();
+        let versions = self.current()?;
+        self.checked = Some((began, versions.clone()));
+        Ok(versions)
+    }
+
     /// Records request keys first seen at their times (`processed_events`), in one transaction:
     /// whether each was new. `Ok(None)` when another connection holds the write lock: nothing
     /// was written, and the caller writes them another way.
@@ -231,7 +258,7 @@ mod tests {
         let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
             panic!("the file should open");
         };
-        let mut watch = watch.into_inner().unwrap();
+        let mut watch = watch.into_inner();
         let versions = watch.current().unwrap();
         let synchronous: i64 =
             watch.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap();
@@ -258,13 +285,30 @@ mod tests {
     }
 
     #[test]
+    fn a_check_is_shared_only_with_requests_that_arrived_before_it_began() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = database(dir.path());
+        let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
+            panic!("the file should open");
+        };
+        let mut watch = watch.into_inner();
+        let arrived = Instant::now();
+        assert_eq!(watch.check_since(Instant::now()).unwrap()["capacity"], 0);
+        writer.execute("UPDATE data_versions SET version = 5 WHERE name = 'capacity'", []).unwrap();
+        // Arrived before that check began: it may take it (the commit came after it arrived).
+        assert_eq!(watch.check_since(arrived).unwrap()["capacity"], 0);
+        // Arrived after the commit: checked again, and sees it.
+        assert_eq!(watch.check_since(Instant::now()).unwrap()["capacity"], 5);
+    }
+
+    #[test]
     fn a_commit_by_any_other_connection_is_seen_and_nothing_else_reads_again() {
         let dir = tempfile::tempdir().unwrap();
         let writer = database(dir.path());
         let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
             panic!("the file should open");
         };
-        let mut watch = watch.into_inner().unwrap();
+        let mut watch = watch.into_inner();
         let first = watch.current().unwrap();
         assert_eq!(first["capacity"], 0);
         // Unchanged: the same versions, not read again.
