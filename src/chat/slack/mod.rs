@@ -126,13 +126,30 @@ impl Slack {
         actor
     }
 
-    /// Runs `work` in its own task and waits for it up to the acknowledgement window
-    /// (`SlackSettings::ack_within`); work that takes longer carries on in its task.
+    /// Runs `work` and waits for it up to the acknowledgement window
+    /// (`SlackSettings::ack_within`); work that takes longer carries on in its own task. Work
+    /// that is done at once (an answer from data already in memory, most of them) is run here
+    /// without a task; a panic in it is caught as a failed task's would be.
     pub async fn within_ack<T, F>(&self, work: F) -> Timed<T>
     where
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
+        use futures_util::FutureExt;
+        let mut work = Box::pin(work);
+        let first = std::panic::AssertUnwindSafe(futures_util::future::poll_fn(|cx| {
+            std::task::Poll::Ready(work.as_mut().poll(cx))
+        }))
+        .catch_unwind()
+        .await;
+        match first {
+            Ok(std::task::Poll::Ready(output)) => return Timed::Ready(output),
+            Ok(std::task::Poll::Pending) => {}
+            Err(_) => {
+                tracing::error!("Slack handler panicked");
+                return Timed::Failed;
+            }
+        }
         let mut task = tokio::spawn(work);
         match tokio::time::timeout(self.settings.ack_within, &mut task).await {
             Ok(Ok(output)) => Timed::Ready(output),
