@@ -283,6 +283,39 @@ impl App {
             return Err(UserError::DeadlineInThePast { deadline, today }.into());
         }
         let history = self.store.history(&package.id).await?;
+        // Without a start given, the answer also depends on capacity (the earliest start).
+        let capacity = match start {
+            Some(_) => None,
+            None => Some(self.store.capacity().await?),
+        };
+        let question = ComparablesQuestion {
+            package: package.id.clone(),
+            effort: effort.map(f64::to_bits),
+            deadline,
+            start,
+            today,
+        };
+        let catalogue: std::sync::Arc<dyn std::any::Any + Send + Sync> =
+            self.store.catalogue().await?;
+        let from = ComparablesFrom::of(&history, &catalogue, capacity.as_ref());
+        if let Some(answer) = self.comparables_answers.get(&question, &from) {
+            return Ok(answer);
+        }
+        let answer =
+            self.compute_comparables_from(package, &history, effort, deadline, start).await?;
+        self.comparables_answers.put(question, from, answer.clone());
+        Ok(answer)
+    }
+
+    async fn compute_comparables_from(
+        &self,
+        package: &Package,
+        history: &[crate::domain::firm::HistoryRow],
+        effort: Option<f64>,
+        deadline: Option<NaiveDate>,
+        start: Option<NaiveDate>,
+    ) -> Result<ComparablesAnswer, AppError> {
+        let today = self.today();
         let set = comparables(history.iter(), today, effort);
         let start_used = match start {
             Some(start) => Some(start),
@@ -514,6 +547,88 @@ impl App {
     }
 }
 
+/// A comparables question, as its answer is remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ComparablesQuestion {
+    package: String,
+    /// The effort's bits: the same number asked again is the same question.
+    effort: Option<u64>,
+    deadline: Option<NaiveDate>,
+    start: Option<NaiveDate>,
+    today: NaiveDate,
+}
+
+/// The data an answer was worked out from: the package's history, the catalogue (the package
+/// and its staffing pattern) and, without a start given, the capacity. Weak, so a remembered
+/// answer never keeps old data in memory, and the same pointer can only be the same data.
+#[derive(Clone)]
+pub(crate) struct ComparablesFrom {
+    history: std::sync::Weak<Vec<crate::domain::firm::HistoryRow>>,
+    catalogue: std::sync::Weak<dyn std::any::Any + Send + Sync>,
+    capacity: Option<std::sync::Weak<crate::store::Capacity>>,
+}
+
+impl ComparablesFrom {
+    fn of(
+        history: &std::sync::Arc<Vec<crate::domain::firm::HistoryRow>>,
+        catalogue: &std::sync::Arc<dyn std::any::Any + Send + Sync>,
+        capacity: Option<&std::sync::Arc<crate::store::Capacity>>,
+    ) -> Self {
+        ComparablesFrom {
+            history: std::sync::Arc::downgrade(history),
+            catalogue: std::sync::Arc::downgrade(catalogue),
+            capacity: capacity.map(std::sync::Arc::downgrade),
+        }
+    }
+
+    fn same(&self, other: &ComparablesFrom) -> bool {
+        let capacity = match (&self.capacity, &other.capacity) {
+            (Some(a), Some(b)) => a.ptr_eq(b),
+            (None, None) => true,
+            _ => false,
+        };
+        capacity
+            && self.history.ptr_eq(&other.history)
+            && self.catalogue.ptr_eq(&other.catalogue)
+            && self.history.strong_count() > 0
+    }
+}
+
+/// Comparables answers already worked out (SPEC 4.4 sorts every comparable of the package: at
+/// 50,000 people, thousands per question), while their data are the data held.
+#[derive(Default)]
+pub(crate) struct ComparablesAnswers {
+    kept: std::sync::Mutex<
+        std::collections::HashMap<ComparablesQuestion, (ComparablesFrom, ComparablesAnswer)>,
+    >,
+}
+
+/// How many comparables answers are remembered.
+const COMPARABLES_KEPT: usize = 256;
+
+impl ComparablesAnswers {
+    fn get(
+        &self,
+        question: &ComparablesQuestion,
+        from: &ComparablesFrom,
+    ) -> Option<ComparablesAnswer> {
+        let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (was_from, answer) = kept.get(question)?;
+        was_from.same(from).then(|| answer.clone())
+    }
+
+    fn put(&self, question: ComparablesQuestion, from: ComparablesFrom, answer: ComparablesAnswer) {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() >= COMPARABLES_KEPT {
+            kept.retain(|_, (was_from, _)| was_from.history.strong_count() > 0);
+            if kept.len() >= COMPARABLES_KEPT {
+                kept.clear();
+            }
+        }
+        kept.insert(question, (from, answer));
+    }
+}
+
 /// How many weeks of pattern the precomputed weeks cover beyond the horizon.
 const PATTERN_WEEKS_KEPT: usize = 52;
 
@@ -664,4 +779,33 @@ fn phases(
         return Vec::new();
     }
     phased.into_iter().map(|(date, labels)| Phase { date, roles: labels.join(" and ") }).collect()
+}
+
+#[cfg(test)]
+mod comparables_memo_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn catalogue() -> Arc<dyn std::any::Any + Send + Sync> {
+        Arc::new(0u8)
+    }
+
+    #[test]
+    fn an_answer_is_the_same_only_from_the_same_live_data() {
+        let history = Arc::new(Vec::new());
+        let catalogue = catalogue();
+        let from = ComparablesFrom::of(&history, &catalogue, None);
+        assert!(from.same(&ComparablesFrom::of(&history, &catalogue, None)));
+        // Other history (an import), another catalogue, or capacity asked of one and not the
+        // other: not the same data.
+        let reloaded = Arc::new(Vec::new());
+        assert!(!from.same(&ComparablesFrom::of(&reloaded, &catalogue, None)));
+        assert!(!from.same(&ComparablesFrom::of(&history, &self::catalogue(), None)));
+        let capacity = Arc::new(crate::store::Capacity::new(Vec::new(), Vec::new(), 1));
+        assert!(!from.same(&ComparablesFrom::of(&history, &catalogue, Some(&capacity))));
+        let with = ComparablesFrom::of(&history, &catalogue, Some(&capacity));
+        let newer = Arc::new(crate::store::Capacity::new(Vec::new(), Vec::new(), 2));
+        assert!(!with.same(&ComparablesFrom::of(&history, &catalogue, Some(&newer))));
+        assert!(with.same(&ComparablesFrom::of(&history, &catalogue, Some(&capacity))));
+    }
 }

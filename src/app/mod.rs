@@ -100,6 +100,8 @@ pub struct App {
     platform: &'static str,
     /// Each package's backtest while its history is unchanged (`/comparables` reports it).
     backtests: Arc<backtest::BacktestCache>,
+    /// Comparables answers while their data are unchanged.
+    comparables_answers: Arc<engines::ComparablesAnswers>,
 }
 
 impl App {
@@ -115,6 +117,7 @@ impl App {
             zone,
             platform: "cli",
             backtests: Arc::default(),
+            comparables_answers: Arc::default(),
         })
     }
 
