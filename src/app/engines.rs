@@ -283,10 +283,11 @@ impl App {
             return Err(UserError::DeadlineInThePast { deadline, today }.into());
         }
         let history = self.store.history(&package.id).await?;
-        // Without a start given, the answer also depends on capacity (the earliest start).
+        // Without a start given, the answer also depends on capacity (the earliest start), unless
+        // there is neither a deadline nor any history to date.
         let capacity = match start {
-            Some(_) => None,
-            None => Some(self.store.capacity().await?),
+            None if deadline.is_some() || !history.is_empty() => Some(self.store.capacity().await?),
+            _ => None,
         };
         let question = ComparablesQuestion {
             package: package.id.clone(),

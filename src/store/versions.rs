@@ -175,7 +175,12 @@ impl Watch {
         use rusqlite::ErrorCode;
         self.conn.busy_timeout(std::time::Duration::ZERO)?;
         let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
-        self.conn.busy_timeout(READ_BUSY)?;
+        let restored = self.conn.busy_timeout(READ_BUSY);
+        if begun.is_ok() && restored.is_err() {
+            // Never leave the write lock taken.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        restored?;
         match begun {
             Ok(()) => {}
             Err(rusqlite::Error::SqliteFailure(failure, _))

@@ -124,16 +124,31 @@ async fn upload_chart(api: &WebApi, chart: Chart) -> Result<String, DeliveryErro
     api.upload_file(FILENAME, &title, png, None).await
 }
 
+/// Slack's limit of blocks in one message.
+const BLOCKS_MAX: usize = 50;
+
 /// Adds an image block showing the uploaded `file` of `chart` to a command's answer, above its
-/// buttons.
-pub(crate) fn show_in_answer(answer: &mut Value, file: &str, chart: &Chart) {
+/// buttons; false (the answer unchanged) when the answer has no room for another block.
+pub(crate) fn show_in_answer(answer: &mut Value, file: &str, chart: &Chart) -> bool {
     let block = image_block(file, chart.title());
     let Some(blocks) = answer["blocks"].as_array_mut() else {
         answer["blocks"] = json!([block]);
-        return;
+        return true;
     };
+    if blocks.len() >= BLOCKS_MAX {
+        return false;
+    }
     let at = blocks.iter().position(|b| b["type"] == "actions").unwrap_or(blocks.len());
     blocks.insert(at, block);
+    true
+}
+
+impl ChartFiles {
+    /// Forgets `chart`'s upload: a message showing its file was refused.
+    pub(crate) fn forget(&self, chart: &Chart) {
+        let key = serde_json::to_string(chart).unwrap_or_default();
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
+    }
 }
 
 /// Uploads `chart` (shared in `channel` when given) and adds an image block showing it to a
@@ -230,7 +245,7 @@ mod tests {
     #[test]
     fn the_image_goes_above_the_buttons() {
         let mut answer = json!({ "blocks": [{ "type": "header" }, { "type": "actions" }] });
-        show_in_answer(&mut answer, "F1", &chart("How long"));
+        assert!(show_in_answer(&mut answer, "F1", &chart("How long")));
         let types: Vec<&str> = answer["blocks"]
             .as_array()
             .unwrap()
@@ -239,6 +254,11 @@ mod tests {
             .collect();
         assert_eq!(types, ["header", "image", "actions"]);
         assert_eq!(answer["blocks"][1]["slack_file"]["id"], "F1");
+        // A message already at Slack's 50 blocks is left as it is.
+        let full: Vec<Value> = (0..BLOCKS_MAX).map(|_| json!({ "type": "section" })).collect();
+        let mut answer = json!({ "blocks": full });
+        assert!(!show_in_answer(&mut answer, "F1", &chart("How long")));
+        assert_eq!(answer["blocks"].as_array().unwrap().len(), BLOCKS_MAX);
     }
 
     #[test]

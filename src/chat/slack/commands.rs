@@ -4,8 +4,11 @@
 //! `response_url`. A chart follows the answer on the `response_url` once uploaded (`charts`).
 //! `/scope` without a description opens a modal instead.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use slack_morphism::prelude::SlackCommandEvent;
+use tokio::sync::OnceCell;
 
 use super::blocks::Card;
 use super::web_api::WebApi;
@@ -48,22 +51,27 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
             let worker = slack.clone();
             tokio::spawn(async move {
                 let Ok(card) = task.await else { return };
-                let mut response = card.response();
-                let chart = card.chart.and_then(|chart| {
-                    match worker.charts.show(&chart, std::time::Instant::now()) {
-                        charts::Shown::File(file) => {
-                            charts::show_in_answer(&mut response, &file, &chart);
-                            None
-                        }
-                        charts::Shown::AfterUpload(upload) => Some((chart, upload)),
-                        charts::Shown::Left => None,
+                let plain = card.response();
+                let mut response = plain.clone();
+                let mut inline = None;
+                let mut follow = None;
+                if let Some(chart) = card.chart {
+                    match show_or_follow(&worker, &mut response, chart) {
+                        Ok(shown) => inline = Some(shown),
+                        Err(later) => follow = later,
                     }
-                });
-                if let Err(error) = worker.api.respond(&response_url, &response).await {
+                }
+                let mut posted = worker.api.respond(&response_url, &response).await;
+                if let (Err(_), Some(chart)) = (&posted, &inline) {
+                    // Refused with the image (a file deleted since?): the answer without it.
+                    worker.charts.forget(chart);
+                    posted = worker.api.respond(&response_url, &plain).await;
+                }
+                if let Err(error) = posted {
                     tracing::warn!(error = ?error, "could not post a late answer to the response_url");
                     return;
                 }
-                if let Some((chart, upload)) = chart {
+                if let Some((chart, upload)) = follow {
                     follow_with_chart(&worker.api, &response_url, chart, &upload, card.private)
                         .await;
                 }
@@ -71,6 +79,31 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
             Ack::Json(working_on_it())
         }
         Timed::Failed => Ack::Json(apology()),
+    }
+}
+
+/// What follows an answer to show its chart: the chart and its upload.
+type Follow = (Chart, Arc<OnceCell<Option<String>>>);
+
+/// Shows `chart` in `response` when it was uploaded before and the answer has room (`Ok`, with
+/// the chart shown); otherwise what must follow the answer, if anything (`Err`: nothing while a
+/// failed upload's pause lasts).
+fn show_or_follow(
+    slack: &Slack,
+    response: &mut Value,
+    chart: Chart,
+) -> Result<Chart, Option<Follow>> {
+    match slack.charts.show(&chart, std::time::Instant::now()) {
+        charts::Shown::File(file) if charts::show_in_answer(response, &file, &chart) => Ok(chart),
+        // No room for the image: it follows, from the same file.
+        charts::Shown::File(file) => {
+            Err(Some((chart, Arc::new(OnceCell::new_with(Some(Some(file)))))))
+        }
+        charts::Shown::AfterUpload(upload) => Err(Some((chart, upload))),
+        charts::Shown::Left => {
+            tracing::debug!("an answer's chart is left out: its upload failed moments ago");
+            Err(None)
+        }
     }
 }
 
@@ -83,15 +116,11 @@ fn show_chart(
     chart: Chart,
     private: bool,
 ) {
-    match slack.charts.show(&chart, std::time::Instant::now()) {
-        charts::Shown::File(file) => charts::show_in_answer(response, &file, &chart),
-        charts::Shown::AfterUpload(upload) => {
-            let api = slack.api.clone();
-            tokio::spawn(async move {
-                follow_with_chart(&api, &response_url, chart, &upload, private).await;
-            });
-        }
-        charts::Shown::Left => {}
+    if let Err(Some((chart, upload))) = show_or_follow(slack, response, chart) {
+        let api = slack.api.clone();
+        tokio::spawn(async move {
+            follow_with_chart(&api, &response_url, chart, &upload, private).await;
+        });
     }
 }
 
@@ -100,7 +129,7 @@ async fn follow_with_chart(
     api: &WebApi,
     response_url: &str,
     chart: Chart,
-    upload: &tokio::sync::OnceCell<Option<String>>,
+    upload: &OnceCell<Option<String>>,
     private: bool,
 ) {
     if let Err(error) = charts::respond_with_chart(api, response_url, chart, upload, private).await
