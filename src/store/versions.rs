@@ -251,6 +251,14 @@ mod tests {
         conn
     }
 
+    /// The version connection of the database in `dir`.
+    fn watch(dir: &Path) -> Watch {
+        let VersionSource::File(watch) = VersionSource::sqlite(&dir.join("v.db")) else {
+            panic!("the file should open");
+        };
+        watch.into_inner()
+    }
+
     #[test]
     fn request_keys_are_recorded_once_without_moving_the_versions_or_waiting_for_a_writer() {
         let dir = tempfile::tempdir().unwrap();
@@ -260,10 +268,7 @@ mod tests {
                 "CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, at TEXT NOT NULL)",
             )
             .unwrap();
-        let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
-            panic!("the file should open");
-        };
-        let mut watch = watch.into_inner();
+        let mut watch = watch(dir.path());
         let versions = watch.current().unwrap();
         let synchronous: i64 =
             watch.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap();
@@ -293,10 +298,7 @@ mod tests {
     fn a_check_is_shared_only_with_requests_that_arrived_before_it_began() {
         let dir = tempfile::tempdir().unwrap();
         let writer = database(dir.path());
-        let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
-            panic!("the file should open");
-        };
-        let mut watch = watch.into_inner();
+        let mut watch = watch(dir.path());
         let arrived = Instant::now();
         assert_eq!(watch.check_since(Instant::now()).unwrap()["capacity"], 0);
         writer.execute("UPDATE data_versions SET version = 5 WHERE name = 'capacity'", []).unwrap();
@@ -310,10 +312,7 @@ mod tests {
     fn a_commit_by_any_other_connection_is_seen_and_nothing_else_reads_again() {
         let dir = tempfile::tempdir().unwrap();
         let writer = database(dir.path());
-        let VersionSource::File(watch) = VersionSource::sqlite(&dir.path().join("v.db")) else {
-            panic!("the file should open");
-        };
-        let mut watch = watch.into_inner();
+        let mut watch = watch(dir.path());
         let first = watch.current().unwrap();
         assert_eq!(first["capacity"], 0);
         // Unchanged: the same versions, not read again.

@@ -36,6 +36,11 @@ pub(crate) struct ChartFiles {
     kept: Mutex<HashMap<String, Upload>>,
 }
 
+/// What a chart is known by: what it shows.
+fn key_of(chart: &Chart) -> String {
+    serde_json::to_string(chart).unwrap_or_default()
+}
+
 /// One chart's upload: when it began, and its file id once done (`None`: it failed).
 struct Upload {
     began: Instant,
@@ -66,9 +71,14 @@ pub(crate) enum Shown {
 }
 
 impl ChartFiles {
+    /// Forgets `chart`'s upload: a message showing its file was refused.
+    pub(crate) fn forget(&self, chart: &Chart) {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key_of(chart));
+    }
+
     /// How an answer at `now` shows `chart`.
     pub(crate) fn show(&self, chart: &Chart, now: Instant) -> Shown {
-        let key = serde_json::to_string(chart).unwrap_or_default();
+        let key = key_of(chart);
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(upload) = kept.get(&key).filter(|upload| upload.current(now)) {
             return match upload.file.get() {
@@ -141,14 +151,6 @@ pub(crate) fn show_in_answer(answer: &mut Value, file: &str, chart: &Chart) -> b
     let at = blocks.iter().position(|b| b["type"] == "actions").unwrap_or(blocks.len());
     blocks.insert(at, block);
     true
-}
-
-impl ChartFiles {
-    /// Forgets `chart`'s upload: a message showing its file was refused.
-    pub(crate) fn forget(&self, chart: &Chart) {
-        let key = serde_json::to_string(chart).unwrap_or_default();
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
-    }
 }
 
 /// Uploads `chart` (shared in `channel` when given) and adds an image block showing it to a
