@@ -281,11 +281,15 @@ impl App {
             serde_json::Value::Object(data) => data,
             _ => serde_json::Map::new(),
         };
-        let mut context = data.clone();
-        if let serde_json::Value::Object(extra) = extra {
-            context.extend(extra);
-        }
-        let text = self.prompts.render(kind, &context)?;
+        // Without extra keys the answer is the context itself: no copy of it.
+        let text = match extra {
+            serde_json::Value::Object(extra) => {
+                let mut context = data.clone();
+                context.extend(extra);
+                self.prompts.render(kind, &context)?
+            }
+            _ => self.prompts.render(kind, &data)?,
+        };
         let mut reply = Reply::new(kind).with_text(&text);
         reply.data = data;
         Ok(reply)
