@@ -30,7 +30,8 @@ pub(crate) struct Card {
     pub context: Vec<String>,
     pub actions: Vec<Button>,
     pub private: bool,
-    /// The reply's chart: uploaded and shown in an image block after the answer (`charts`).
+    /// The reply's chart: in an image block of the answer when uploaded before, else after the
+    /// answer once uploaded (`charts`).
     pub chart: Option<Chart>,
 }
 

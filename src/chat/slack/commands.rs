@@ -1,7 +1,8 @@
 //! Slash commands: `/earliest-start crm-rollout` becomes the command line the app parses, run as
 //! the user who typed it in their channel. The answer goes back inline when it is ready within
 //! the acknowledgement window (`SlackSettings::ack_within`); otherwise Slack is acknowledged at once and the answer follows on the command's
-//! `response_url`. A chart follows the answer on the `response_url` once uploaded (`charts`).
+//! `response_url`. A chart uploaded before is shown in the answer itself; a new one follows the
+//! answer on the `response_url` once uploaded (`charts`).
 //! `/scope` without a description opens a modal instead.
 
 use std::sync::Arc;
@@ -50,12 +51,10 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
         Timed::Late(task) => {
             let worker = slack.clone();
             tokio::spawn(async move {
-                let Ok(card) = task.await else { return };
-                let plain = card.response();
-                let mut response = plain.clone();
-                let mut inline = None;
-                let mut follow = None;
-                if let Some(chart) = card.chart {
+                let Ok(mut card) = task.await else { return };
+                let mut response = card.response();
+                let (mut inline, mut follow) = (None, None);
+                if let Some(chart) = card.chart.take() {
                     match show_or_follow(&worker, &mut response, chart) {
                         Ok(shown) => inline = Some(shown),
                         Err(later) => follow = later,
@@ -65,7 +64,7 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
                 if let (Err(_), Some(chart)) = (&posted, &inline) {
                     // Refused with the image (a file deleted since?): the answer without it.
                     worker.charts.forget(chart);
-                    posted = worker.api.respond(&response_url, &plain).await;
+                    posted = worker.api.respond(&response_url, &card.response()).await;
                 }
                 if let Err(error) = posted {
                     tracing::warn!(error = ?error, "could not post a late answer to the response_url");
