@@ -45,6 +45,9 @@ pub(crate) struct Watch {
     commits: u32,
 }
 
+/// The size a write-ahead log is cut back to once it has been copied into the database.
+pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// How many of its commits the version connection leaves in the write-ahead log before a
 /// checkpoint is asked for on the pool (a few pages each).
 const CHECKPOINT_EVERY: u32 = 256;
@@ -68,6 +71,9 @@ impl VersionSource {
                 // As the pool's connections: in WAL mode a commit is not synced to disk (a
                 // power cut may lose the last ones, never corrupt the database).
                 let _ = conn.pragma_update(None, "synchronous", "NORMAL");
+                // The first commit after a checkpoint starts the log again from its beginning,
+                // and cuts a log grown by an import back to this size.
+                let _ = conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT);
                 VersionSource::File(tokio::sync::Mutex::new(Watch {
                     conn,
                     seen: None,
@@ -103,8 +109,12 @@ impl super::Store {
         if checkpoint {
             let pool = self.pool.clone();
             tokio::spawn(async move {
+                // RESTART, not PASSIVE: it holds the write lock while it copies the log back,
+                // so the log is copied whole and the next commit writes it again from its
+                // start. Under steady load a passive checkpoint never catches the last commit
+                // and the log grows without end (half a gigabyte in six seconds).
                 if let Err(error) =
-                    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await
+                    sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&pool).await
                 {
                     tracing::warn!(error = %error, "could not checkpoint the write-ahead log");
                 }
