@@ -3,6 +3,7 @@
 //! outbox in the same transaction.
 
 pub mod action;
+mod answered;
 pub mod answers;
 mod backtest;
 mod charts;
@@ -102,6 +103,8 @@ pub struct App {
     backtests: Arc<backtest::BacktestCache>,
     /// Comparables answers while their data are unchanged.
     comparables_answers: Arc<engines::ComparablesAnswers>,
+    /// Replies made from engines' answers, by answer (`answer_with`).
+    answered: Arc<answered::Answered>,
 }
 
 impl App {
@@ -118,6 +121,7 @@ impl App {
             platform: "cli",
             backtests: Arc::default(),
             comparables_answers: Arc::default(),
+            answered: Arc::default(),
         })
     }
 
@@ -271,12 +275,21 @@ impl App {
 
     /// An engine's answer rendered with `extra` keys in the template's context besides the
     /// answer's own (how the text is laid out); the reply's JSON is the answer alone.
+    ///
+    /// A reply is a function of its kind, answer and extra keys alone (the templates are fixed
+    /// once loaded), and sellers ask the same questions all day: a reply made before from the
+    /// same answer, as JSON, is given again (`Answered`), without turning the answer into a
+    /// template context and rendering it.
     fn answer_with(
         &self,
         kind: &str,
         answer: &impl serde::Serialize,
         extra: serde_json::Value,
     ) -> Result<Reply, AppError> {
+        let key = answered::Key::of(kind, answer, &extra).map_err(anyhow::Error::from)?;
+        if let Some(reply) = self.answered.get(&key) {
+            return Ok(reply);
+        }
         let data = match serde_json::to_value(answer).map_err(anyhow::Error::from)? {
             serde_json::Value::Object(data) => data,
             _ => serde_json::Map::new(),
@@ -291,7 +304,8 @@ impl App {
             _ => self.prompts.render(kind, &data)?,
         };
         let mut reply = Reply::new(kind).with_text(&text);
-        reply.data = data;
+        reply.data = Arc::new(data);
+        self.answered.put(key, &reply);
         Ok(reply)
     }
 

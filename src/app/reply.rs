@@ -3,6 +3,7 @@
 use super::text::{dim, terminal, Terminal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use super::action::Action;
 use crate::chart::Chart;
@@ -68,7 +69,7 @@ impl Serialize for Target {
 }
 
 /// How a button should look where the platform has styles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionStyle {
     #[default]
@@ -78,7 +79,7 @@ pub enum ActionStyle {
 }
 
 /// A button: what pressing it does, resolved and authorised on the server when pressed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Button {
     /// The action, as its `verb:subject` wire form.
     #[serde(rename = "id")]
@@ -125,9 +126,10 @@ pub struct Reply {
     /// Only the asker sees it (ephemeral on Slack and Discord).
     pub private: bool,
     /// Machine-readable fields of the `ask --json` contract (written by the app, never read
-    /// back field by field).
+    /// back field by field). Shared: a remembered answer's replies share its fields, and a
+    /// change to one reply's (`set`) copies them first.
     #[serde(default)]
-    pub data: Map<String, Value>,
+    pub data: Arc<Map<String, Value>>,
     /// A picture of the answer: a PNG on Slack and Discord, text bars in the console.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<Chart>,
@@ -143,7 +145,7 @@ impl Reply {
             context: Vec::new(),
             actions: Vec::new(),
             private: true,
-            data: Map::new(),
+            data: Arc::default(),
             chart: None,
         }
     }
@@ -151,7 +153,8 @@ impl Reply {
     pub fn error(message: impl Into<String>) -> Self {
         let message = message.into();
         let mut reply = Reply::new("error");
-        reply.data.insert("message".into(), Value::String(super::text::plain(&message)));
+        Arc::make_mut(&mut reply.data)
+            .insert("message".into(), Value::String(super::text::plain(&message)));
         reply.headline = message;
         reply
     }
@@ -182,7 +185,8 @@ impl Reply {
     }
 
     pub fn set(mut self, key: &str, value: impl Serialize) -> Self {
-        self.data.insert(key.into(), serde_json::to_value(value).unwrap_or(Value::Null));
+        Arc::make_mut(&mut self.data)
+            .insert(key.into(), serde_json::to_value(value).unwrap_or(Value::Null));
         self
     }
 
@@ -221,7 +225,7 @@ impl Reply {
 
     /// The `ask --json` object: contract fields, `kind`, `actions`, and the text.
     pub fn to_json(&self) -> Value {
-        let mut object = self.data.clone();
+        let mut object = (*self.data).clone();
         object.insert("kind".into(), Value::String(self.kind.clone()));
         object.insert(
             "actions".into(),

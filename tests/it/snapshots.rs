@@ -135,7 +135,7 @@ async fn answers(app: &App) -> Vec<serde_json::Value> {
     let mut answers = Vec::new();
     for question in questions {
         let reply = app.ask(&who, question).await;
-        let mut data = serde_json::Value::Object(reply.data.clone());
+        let mut data = serde_json::Value::Object((*reply.data).clone());
         if reply.kind == "error" {
             data = serde_json::json!({"kind": "error", "text": reply.to_text()});
         }
