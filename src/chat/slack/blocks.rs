@@ -8,7 +8,6 @@ use slack_morphism::prelude::*;
 
 use crate::app::reply::{ActionStyle, Reply};
 use crate::app::text;
-use crate::chart::Chart;
 
 /// Slack's limits (https://api.slack.com/reference/block-kit/blocks).
 const HEADER_MAX: usize = 150;
@@ -30,9 +29,6 @@ pub(crate) struct Card {
     pub context: Vec<String>,
     pub actions: Vec<Button>,
     pub private: bool,
-    /// The reply's chart: in an image block of the answer when uploaded before, else after the
-    /// answer once uploaded (`charts`).
-    pub chart: Option<Chart>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,7 +78,6 @@ impl From<&Reply> for Card {
                 })
                 .collect(),
             private: reply.private,
-            chart: reply.chart.clone(),
         }
     }
 }

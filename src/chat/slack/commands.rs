@@ -6,6 +6,7 @@
 //! `/scope` without a description opens a modal instead.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::{json, Value};
 use slack_morphism::prelude::SlackCommandEvent;
@@ -14,6 +15,7 @@ use tokio::sync::OnceCell;
 use super::blocks::Card;
 use super::web_api::WebApi;
 use super::{charts, modals, Ack, Slack, Timed};
+use crate::app::reply::Reply;
 use crate::chart::Chart;
 
 /// Answers one slash command.
@@ -36,44 +38,33 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
     let worker = slack.clone();
     let answer = async move {
         let actor = worker.actor(&user, &channel).await;
-        Card::from(&worker.app.ask(&actor, &line).await)
+        worker.app.ask(&actor, &line).await
     };
     match slack.within_ack(answer).await {
-        Timed::Ready(card) => {
-            let mut response = card.response();
+        Timed::Ready(reply) => {
             // A chart uploaded before shows in the answer; a new one cannot hold the answer up
             // for its upload, so it follows.
-            if let Some(chart) = card.chart {
-                show_chart(slack, &mut response, response_url, chart, card.private);
+            let shown = reply.chart.as_ref().map(|chart| slack.charts.show(chart, Instant::now()));
+            let file = match &shown {
+                Some(charts::Shown::File(file)) => Some(file.as_str()),
+                _ => None,
+            };
+            let (response, inline) = slack.responses.response(&reply, file);
+            if let (Some(shown), Some(chart)) = (shown, reply.chart) {
+                if let Some(upload) = to_follow(shown, inline) {
+                    let api = slack.api.clone();
+                    tokio::spawn(async move {
+                        follow_with_chart(&api, &response_url, chart, &upload, reply.private).await;
+                    });
+                }
             }
-            Ack::Json(response)
+            Ack::Response(response)
         }
         Timed::Late(task) => {
             let worker = slack.clone();
             tokio::spawn(async move {
-                let Ok(mut card) = task.await else { return };
-                let mut response = card.response();
-                let (mut inline, mut follow) = (None, None);
-                if let Some(chart) = card.chart.take() {
-                    match show_or_follow(&worker, &mut response, chart) {
-                        Ok(shown) => inline = Some(shown),
-                        Err(later) => follow = later,
-                    }
-                }
-                let mut posted = worker.api.respond(&response_url, &response).await;
-                if let (Err(_), Some(chart)) = (&posted, &inline) {
-                    // Refused with the image (a file deleted since?): the answer without it.
-                    worker.charts.forget(chart);
-                    posted = worker.api.respond(&response_url, &card.response()).await;
-                }
-                if let Err(error) = posted {
-                    tracing::warn!(error = ?error, "could not post a late answer to the response_url");
-                    return;
-                }
-                if let Some((chart, upload)) = follow {
-                    follow_with_chart(&worker.api, &response_url, chart, &upload, card.private)
-                        .await;
-                }
+                let Ok(reply) = task.await else { return };
+                late_answer(&worker, &response_url, reply).await;
             });
             Ack::Json(working_on_it())
         }
@@ -81,45 +72,48 @@ pub(crate) async fn command(slack: &Slack, command: SlackCommandEvent) -> Ack {
     }
 }
 
-/// What follows an answer to show its chart: the chart and its upload.
-type Follow = (Chart, Arc<OnceCell<Option<String>>>);
-
-/// Shows `chart` in `response` when it was uploaded before and the answer has room (`Ok`, with
-/// the chart shown); otherwise what must follow the answer, if anything (`Err`: nothing while a
-/// failed upload's pause lasts).
-fn show_or_follow(
-    slack: &Slack,
-    response: &mut Value,
-    chart: Chart,
-) -> Result<Chart, Option<Follow>> {
-    match slack.charts.show(&chart, std::time::Instant::now()) {
-        charts::Shown::File(file) if charts::show_in_answer(response, &file, &chart) => Ok(chart),
-        // No room for the image: it follows, from the same file.
-        charts::Shown::File(file) => {
-            Err(Some((chart, Arc::new(OnceCell::new_with(Some(Some(file)))))))
+/// Posts an answer that missed the acknowledgement window on the command's `response_url`,
+/// then its chart when it could not be shown in it.
+async fn late_answer(slack: &Slack, response_url: &str, reply: Reply) {
+    let card = Card::from(&reply);
+    let mut response = card.response();
+    let shown = reply.chart.as_ref().map(|chart| slack.charts.show(chart, Instant::now()));
+    let inline = match (&shown, &reply.chart) {
+        (Some(charts::Shown::File(file)), Some(chart)) => {
+            charts::show_in_answer(&mut response, file, chart)
         }
-        charts::Shown::AfterUpload(upload) => Err(Some((chart, upload))),
-        charts::Shown::Left => {
-            tracing::debug!("an answer's chart is left out: its upload failed moments ago");
-            Err(None)
+        _ => false,
+    };
+    let mut posted = slack.api.respond(response_url, &response).await;
+    if let (Err(_), true, Some(chart)) = (&posted, inline, &reply.chart) {
+        // Refused with the image (a file deleted since?): the answer without it.
+        slack.charts.forget(chart);
+        posted = slack.api.respond(response_url, &card.response()).await;
+    }
+    if let Err(error) = posted {
+        tracing::warn!(error = ?error, "could not post a late answer to the response_url");
+        return;
+    }
+    if let (Some(shown), Some(chart)) = (shown, reply.chart) {
+        if let Some(upload) = to_follow(shown, inline) {
+            follow_with_chart(&slack.api, response_url, chart, &upload, reply.private).await;
         }
     }
 }
 
-/// Shows an inline answer's chart: in `response` when it was uploaded before, else after the
-/// answer once uploaded (or not at all while a failed upload's pause lasts).
-fn show_chart(
-    slack: &Slack,
-    response: &mut Value,
-    response_url: String,
-    chart: Chart,
-    private: bool,
-) {
-    if let Err(Some((chart, upload))) = show_or_follow(slack, response, chart) {
-        let api = slack.api.clone();
-        tokio::spawn(async move {
-            follow_with_chart(&api, &response_url, chart, &upload, private).await;
-        });
+/// The upload a chart follows the answer from, when it is not in the answer (`inline`): the
+/// file uploaded before when the answer had no room for it, the upload under way or to make;
+/// none while a failed upload's pause lasts.
+fn to_follow(shown: charts::Shown, inline: bool) -> Option<Arc<OnceCell<Option<String>>>> {
+    match shown {
+        charts::Shown::File(_) if inline => None,
+        // No room for the image: it follows, from the same file.
+        charts::Shown::File(file) => Some(Arc::new(OnceCell::new_with(Some(Some(file))))),
+        charts::Shown::AfterUpload(upload) => Some(upload),
+        charts::Shown::Left => {
+            tracing::debug!("an answer's chart is left out: its upload failed moments ago");
+            None
+        }
     }
 }
 

@@ -201,6 +201,7 @@ fn answer(ack: Ack) -> Response {
     match ack {
         Ack::Empty => StatusCode::OK.into_response(),
         Ack::Json(body) => Json(body).into_response(),
+        Ack::Response(json) => ([(CONTENT_TYPE, "application/json")], json).into_response(),
         Ack::Failed => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }

@@ -18,6 +18,7 @@ mod groups;
 mod http;
 mod interactions;
 mod modals;
+mod responses;
 pub mod socket_mode;
 pub mod verify;
 mod web_api;
@@ -100,6 +101,8 @@ pub(crate) struct Slack {
     replays: Arc<crate::chat::replay::ReplayGuard>,
     /// The charts uploaded for answers, shown again by their file ids.
     charts: Arc<charts::ChartFiles>,
+    /// Inline answers' responses, made once for each reply (`responses`).
+    responses: Arc<responses::Responses>,
 }
 
 impl Slack {
@@ -107,7 +110,15 @@ impl Slack {
         let api = web_api::WebApi::new(&settings);
         let app = app.with_directory(Arc::new(People(api.clone()))).on_platform("slack");
         let groups = Arc::new(groups::GroupCache::new(api.clone(), groups::CACHE_FOR));
-        Slack { app, settings, api, groups, replays: Arc::default(), charts: Arc::default() }
+        Slack {
+            app,
+            settings,
+            api,
+            groups,
+            replays: Arc::default(),
+            charts: Arc::default(),
+            responses: Arc::default(),
+        }
     }
 
     /// The acting user in `channel`, with the configured approver, presales and sales-lead groups
@@ -178,6 +189,8 @@ impl crate::app::Directory for People {
 pub(crate) enum Ack {
     Empty,
     Json(serde_json::Value),
+    /// A JSON body written out already (a command's answer, `responses`).
+    Response(axum::body::Bytes),
     /// We could not take the request in (the store is down): Slack should retry it later.
     Failed,
 }

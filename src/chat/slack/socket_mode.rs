@@ -119,6 +119,10 @@ async fn handle(slack: &Slack, envelope: Envelope) -> Option<Value> {
     match ack {
         Ack::Empty => Some(json!({ "envelope_id": envelope_id })),
         Ack::Json(payload) => Some(json!({ "envelope_id": envelope_id, "payload": payload })),
+        Ack::Response(json) => {
+            let payload: Value = serde_json::from_slice(&json).unwrap_or_default();
+            Some(json!({ "envelope_id": envelope_id, "payload": payload }))
+        }
         Ack::Failed => None,
     }
 }
