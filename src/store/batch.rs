@@ -105,12 +105,6 @@ impl Rows for Sighting {
     type Out = bool;
 
     async fn write(store: &Store, rows: Vec<Sighting>) -> Vec<StoreResult<bool>> {
-        // On a SQLite file, the version connection records them unless the write lock is taken.
-        let keys: Vec<(&str, String)> =
-            rows.iter().map(|s| (s.0.as_str(), timestamp(s.1))).collect();
-        if let Some(new) = store.record_on_watch(&keys).await {
-            return new.into_iter().map(Ok).collect();
-        }
         // A key twice in one batch: only its first copy can be new.
         let mut first: HashMap<&str, usize> = HashMap::new();
         let unique: Vec<&Sighting> = rows

@@ -12,6 +12,12 @@ impl Store {
         event_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        // On a SQLite file, the key writer's thread; through the pool when it hands it back.
+        if let Some(keys) = &self.keys {
+            if let Some(new) = keys.record(event_id.to_string(), timestamp(at)).await {
+                return Ok(new);
+            }
+        }
         self.batched(super::batch::Sighting(event_id.to_string(), at)).await
     }
 

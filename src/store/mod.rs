@@ -27,6 +27,7 @@ mod events;
 mod firm;
 mod handovers;
 mod import;
+mod keys;
 pub mod outbox;
 mod signals;
 mod stored;
@@ -90,6 +91,8 @@ pub struct Store {
     versions: Arc<versions::VersionSource>,
     /// The writes every request makes, grouped (`batch.rs`).
     batches: Arc<batch::Batches>,
+    /// On a SQLite file, the thread that records request keys (`keys.rs`).
+    keys: Option<Arc<keys::KeyWriter>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -177,12 +180,15 @@ impl Store {
             .filter(|m| !before.contains(&m.version))
             .map(|m| format!("{} {}", m.version, m.description))
             .collect();
-        let versions = match backend {
+        let (versions, keys) = match backend {
             Backend::Sqlite => match sqlite_file(&url) {
-                Some(path) => versions::VersionSource::sqlite(&path),
-                None => versions::VersionSource::coalesced(),
+                Some(path) => (
+                    versions::VersionSource::sqlite(&path),
+                    keys::KeyWriter::start(&path).map(Arc::new),
+                ),
+                None => (versions::VersionSource::coalesced(), None),
             },
-            Backend::Postgres => versions::VersionSource::coalesced(),
+            Backend::Postgres => (versions::VersionSource::coalesced(), None),
         };
         let store = Store {
             pool,
@@ -190,6 +196,7 @@ impl Store {
             caches: Default::default(),
             versions: Arc::new(versions),
             batches: Default::default(),
+            keys,
         };
         Ok((store, applied))
     }
