@@ -138,10 +138,7 @@ impl Store {
         };
         let version = snapshot.version;
         let (fresh, _) = self.read_people(snapshot.tx, Some(&changed)).await?;
-        let mut people: Vec<Arc<PersonLoad>> =
-            old.people.iter().filter(|p| !changed.contains(&p.id)).cloned().collect();
-        people.extend(fresh.iter().cloned());
-        people.sort_by(|a, b| a.id.cmp(&b.id));
+        let people = with_people_changed(&old.people, &changed, &fresh);
         let next = Capacity::new(people, old.holidays.clone(), version);
         let weeks = old.weeks.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(weeks) = weeks {
@@ -249,6 +246,47 @@ const MOST_PEOPLE_UPDATED: usize = 500;
 /// The people changed between versions `from` and `to` when `changes` (ordered by
 /// `from_version`) chain from one to the other without a gap; `None` when something else changed
 /// capacity in between (an import), or too many people changed.
+/// `people` (sorted by id) with the people of `changed` replaced by those of `fresh` (the ones
+/// still active), still sorted: found by binary search and copied in runs, where sorting 50,000
+/// people again would take longer than the rest of the update.
+fn with_people_changed(
+    people: &[Arc<PersonLoad>],
+    changed: &[String],
+    fresh: &[Arc<PersonLoad>],
+) -> Vec<Arc<PersonLoad>> {
+    let mut gone: Vec<&str> = changed.iter().map(String::as_str).collect();
+    gone.sort_unstable();
+    let mut added: Vec<&Arc<PersonLoad>> = fresh.iter().collect();
+    added.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut next = Vec::with_capacity(people.len() + added.len());
+    let mut rest = people;
+    let (mut gone, mut added) = (gone.as_slice(), added.as_slice());
+    loop {
+        // The next place the list changes: a person to drop or one to put in.
+        let drop_at = gone.first().map(|id| rest.partition_point(|p| p.id.as_str() < *id));
+        let add_at = added.first().map(|p| rest.partition_point(|q| q.id < p.id));
+        let at = match (drop_at, add_at) {
+            (None, None) => break,
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+        };
+        next.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        if add_at == Some(at) {
+            next.push(added[0].clone());
+            added = &added[1..];
+        }
+        if drop_at == Some(at) {
+            if rest.first().is_some_and(|p| p.id == gone[0]) {
+                rest = &rest[1..];
+            }
+            gone = &gone[1..];
+        }
+    }
+    next.extend_from_slice(rest);
+    next
+}
+
 fn changed_people(from: i64, to: i64, changes: &[(i64, i64, String)]) -> Option<Vec<String>> {
     let mut at = from;
     let mut people: Vec<String> = Vec::new();
@@ -308,7 +346,51 @@ impl super::Tx {
 
 #[cfg(test)]
 mod tests {
-    use super::changed_people;
+    use super::{changed_people, with_people_changed};
+    use crate::domain::capacity::PersonLoad;
+    use crate::domain::hours::Hours;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn person(id: &str, role: &str) -> Arc<PersonLoad> {
+        Arc::new(PersonLoad {
+            id: id.to_string(),
+            role: role.to_string(),
+            weekly_hours: Hours::from_f64(40.0),
+            bookings: Vec::new(),
+            time_off: Vec::new(),
+        })
+    }
+
+    proptest! {
+        /// The people after a change are those a sort of the kept and the fresh would give.
+        #[test]
+        fn changed_people_are_replaced_in_place_as_a_sort_would(
+            before in proptest::collection::btree_set(0u16..300, 0..60),
+            changed in proptest::collection::btree_set(0u16..300, 0..12),
+            still_active in proptest::collection::vec(any::<bool>(), 12),
+        ) {
+            let id = |n: &u16| format!("p{n:03}");
+            let people: Vec<_> = before.iter().map(|n| person(&id(n), "old")).collect();
+            let changed: Vec<String> = changed.iter().map(id).collect();
+            let fresh: Vec<_> = changed
+                .iter()
+                .zip(&still_active)
+                .filter(|(_, active)| **active)
+                .map(|(id, _)| person(id, "new"))
+                .rev()
+                .collect();
+            let mut expected: Vec<_> =
+                people.iter().filter(|p| !changed.contains(&p.id)).cloned().collect();
+            expected.extend(fresh.iter().cloned());
+            expected.sort_by(|a, b| a.id.cmp(&b.id));
+            let got = with_people_changed(&people, &changed, &fresh);
+            let shown = |list: &[Arc<PersonLoad>]| {
+                list.iter().map(|p| format!("{}:{}", p.id, p.role)).collect::<Vec<_>>()
+            };
+            prop_assert_eq!(shown(&got), shown(&expected));
+        }
+    }
 
     fn change(from: i64, to: i64, people: &str) -> (i64, i64, String) {
         (from, to, people.to_string())
