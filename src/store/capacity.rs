@@ -142,8 +142,9 @@ impl Store {
         let next = Capacity::new(people, old.holidays.clone(), version);
         let weeks = old.weeks.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(weeks) = weeks {
-            *next.weeks.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(Arc::new(weeks.with_changed(&changed, &fresh)));
+            *next.weeks.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(
+                weeks.with_changed(&changed, &roles_of(&old.people, &changed), &fresh),
+            ));
         }
         Ok(Ok(next))
     }
@@ -246,6 +247,20 @@ const MOST_PEOPLE_UPDATED: usize = 500;
 /// The people changed between versions `from` and `to` when `changes` (ordered by
 /// `from_version`) chain from one to the other without a gap; `None` when something else changed
 /// capacity in between (an import), or too many people changed.
+/// The roles the people of `changed` hold in `people` (sorted by id).
+fn roles_of<'a>(people: &'a [Arc<PersonLoad>], changed: &[String]) -> Vec<&'a str> {
+    let mut roles: Vec<&str> = changed
+        .iter()
+        .filter_map(|id| {
+            let at = people.partition_point(|p| p.id < *id);
+            people.get(at).filter(|p| p.id == *id).map(|p| p.role.as_str())
+        })
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles
+}
+
 /// `people` (sorted by id) with the people of `changed` replaced by those of `fresh` (the ones
 /// still active), still sorted: found by binary search and copied in runs, where sorting 50,000
 /// people again would take longer than the rest of the update.

@@ -41,6 +41,8 @@ struct State {
     keys: Vec<Waiting>,
     /// The store is gone: the thread ends.
     closed: bool,
+    /// The thread waits for keys: the next one must wake it.
+    idle: bool,
 }
 
 /// The handle a `Store` keeps: when the last copy of the store goes, the thread ends.
@@ -82,14 +84,17 @@ impl KeyWriter {
     /// not written here and must be written another way.
     pub(crate) async fn record(&self, key: String, at: String) -> Option<bool> {
         let (tell, told) = oneshot::channel();
-        {
+        let wake = {
             let mut state = self.queue.lock();
             if state.closed {
                 return None;
             }
             state.keys.push((key, at, tell));
+            std::mem::take(&mut state.idle)
+        };
+        if wake {
+            self.queue.arrived.notify_one();
         }
-        self.queue.arrived.notify_one();
         told.await.ok().flatten()
     }
 }
@@ -97,7 +102,7 @@ impl KeyWriter {
 impl Drop for KeyWriter {
     fn drop(&mut self) {
         self.queue.lock().closed = true;
-        self.queue.arrived.notify_one();
+        self.queue.arrived.notify_all();
     }
 }
 
@@ -117,7 +122,9 @@ impl Queue {
             if state.closed {
                 return None;
             }
+            state.idle = true;
             state = self.arrived.wait(state).unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.idle = false;
         }
     }
 }

@@ -248,7 +248,7 @@ proptest! {
         let index = changed % more.len();
         more[index].bookings.push(extra);
         let id = more[index].id.clone();
-        let updated = weeks.with_changed(&[id], &more);
+        let updated = weeks.with_changed(&[id], &[people[index].role.as_str()], &more);
         let rebuilt = WeeklyFree::build(&more, &calendar, first, 30);
         prop_assert_eq!(updated.earliest_start(&p, window), rebuilt.earliest_start(&p, window));
         prop_assert_eq!(rebuilt.earliest_start(&p, window).is_some(), weeks.earliest_start(&p, window).is_some());

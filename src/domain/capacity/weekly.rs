@@ -31,7 +31,8 @@ pub struct WeeklyFree {
     weeks: usize,
     workdays: Vec<i64>,
     working: Arc<[bool]>,
-    roles: HashMap<String, Vec<PersonWeeks>>,
+    /// Each role's people, shared with the next version of the weeks where none of them changed.
+    roles: HashMap<String, Arc<Vec<PersonWeeks>>>,
 }
 
 impl WeeklyFree {
@@ -52,7 +53,7 @@ impl WeeklyFree {
         };
         for person in people.iter().map(AsRef::as_ref) {
             let weeks = free.person_weeks(person);
-            free.roles.entry(person.role.clone()).or_default().push(weeks);
+            Arc::make_mut(free.roles.entry(person.role.clone()).or_default()).push(weeks);
         }
         free
     }
@@ -62,20 +63,26 @@ impl WeeklyFree {
         (self.first, self.weeks)
     }
 
-    /// These weeks with the people named in `changed` computed again: each is removed, then
-    /// added back from `people` when there (an inactive or deleted person is simply gone).
+    /// These weeks with the people named in `changed` computed again: each is removed from the
+    /// roles they were in (`were_in`: every role a changed person held in these weeks), then
+    /// added back from `people` when there (an inactive or deleted person is simply gone). Only
+    /// those roles and the roles of `people` are copied; the others stay shared.
     pub fn with_changed<P: AsRef<PersonLoad>>(
         &self,
         changed: &[String],
+        were_in: &[&str],
         people: &[P],
     ) -> WeeklyFree {
+        let is_changed = |id: &str| changed.iter().any(|c| c == id);
         let mut next = self.clone();
-        for of_role in next.roles.values_mut() {
-            of_role.retain(|p| !changed.iter().any(|id| **id == *p.id));
+        for role in were_in {
+            if let Some(of_role) = next.roles.get_mut(*role) {
+                Arc::make_mut(of_role).retain(|p| !is_changed(&p.id));
+            }
         }
-        for person in people.iter().map(AsRef::as_ref).filter(|p| changed.contains(&p.id)) {
+        for person in people.iter().map(AsRef::as_ref).filter(|p| is_changed(&p.id)) {
             let weeks = next.person_weeks(person);
-            next.roles.entry(person.role.clone()).or_default().push(weeks);
+            Arc::make_mut(next.roles.entry(person.role.clone()).or_default()).push(weeks);
         }
         next
     }
@@ -114,12 +121,18 @@ impl WeeklyFree {
             let needed = needed_per_week(requirement.hours_per_week, &self.workdays[span]);
             let mut with = vec![0i64; window.horizon];
             let mut without = vec![0i64; window.horizon];
-            for person in self.roles.get(&requirement.role).into_iter().flatten() {
-                let qualifying = |free: &[i32], counts: &mut [i64]| {
+            for person in self.roles.get(&requirement.role).into_iter().flat_map(|p| p.iter()) {
+                let qualifying = |free: &[i32], counts: &mut [&mut [i64]]| {
                     count_qualifying(&free[offset..], &needed, weeks, counts)
                 };
-                qualifying(&person.booked, &mut with);
-                qualifying(person.released.as_deref().unwrap_or(&person.booked), &mut without);
+                match &person.released {
+                    // No tentative booking: the same weeks either way, walked once.
+                    None => qualifying(&person.booked, &mut [&mut with, &mut without]),
+                    Some(released) => {
+                        qualifying(&person.booked, &mut [&mut with]);
+                        qualifying(released, &mut [&mut without]);
+                    }
+                }
             }
             booked.push(with);
             released.push(without);
@@ -137,15 +150,19 @@ impl WeeklyFree {
     }
 }
 
-/// Adds one to `counts[c]` for every candidate `c` at which a person with `free` hours per week
-/// has `needed[w]` free in each of the `weeks` weeks from `c`.
-fn count_qualifying(free: &[i32], needed: &[i64], weeks: usize, counts: &mut [i64]) {
+/// Adds one to `counts[c]` (in each of `counts`) for every candidate `c` at which a person with
+/// `free` hours per week has `needed[w]` free in each of the `weeks` weeks from `c`.
+fn count_qualifying(free: &[i32], needed: &[i64], weeks: usize, counts: &mut [&mut [i64]]) {
     // Walking back from the last week: `run` is how many weeks from `w` on have enough free.
     let mut run = 0usize;
     for week in (0..needed.len()).rev() {
         run = if i64::from(free[week]) >= needed[week] { run + 1 } else { 0 };
-        if week < counts.len() && run >= weeks {
-            counts[week] += 1;
+        if run >= weeks {
+            for counts in counts.iter_mut() {
+                if let Some(count) = counts.get_mut(week) {
+                    *count += 1;
+                }
+            }
         }
     }
 }
