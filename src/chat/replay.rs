@@ -22,8 +22,8 @@ pub(crate) struct ReplayGuard {
     seen: Mutex<Seen>,
 }
 
-/// Each key is kept as the first 128 bits of its SHA-256: a fifth of the memory of the key
-/// itself, for the hundreds of thousands of requests five minutes can bring.
+/// Each key is kept as the first 128 bits of its SHA-256: 16 bytes instead of a 46-character
+/// string on the heap, for the hundreds of thousands of requests five minutes can bring.
 #[derive(Default)]
 struct Seen {
     signatures: HashSet<u128>,

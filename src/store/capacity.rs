@@ -244,9 +244,6 @@ impl Store {
 /// How many people a run of hold changes may touch before the whole capacity is read again.
 const MOST_PEOPLE_UPDATED: usize = 500;
 
-/// The people changed between versions `from` and `to` when `changes` (ordered by
-/// `from_version`) chain from one to the other without a gap; `None` when something else changed
-/// capacity in between (an import), or too many people changed.
 /// The roles the people of `changed` hold in `people` (sorted by id).
 fn roles_of<'a>(people: &'a [Arc<PersonLoad>], changed: &[String]) -> Vec<&'a str> {
     let mut roles: Vec<&str> = changed
@@ -302,6 +299,9 @@ fn with_people_changed(
     next
 }
 
+/// The people changed between versions `from` and `to` when `changes` (ordered by
+/// `from_version`) chain from one to the other without a gap; `None` when something else changed
+/// capacity in between (an import), or too many people changed.
 fn changed_people(from: i64, to: i64, changes: &[(i64, i64, String)]) -> Option<Vec<String>> {
     let mut at = from;
     let mut people: Vec<String> = Vec::new();

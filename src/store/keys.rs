@@ -20,8 +20,9 @@ use tokio::sync::oneshot;
 /// back once: fewer, larger checkpoints copy less in all.
 const CHECKPOINT_EVERY: u32 = 8192;
 
-/// How long a checkpoint waits for readers of the old log before it is left for the next one.
-const CHECKPOINT_WAITS: Duration = Duration::from_millis(200);
+/// How long a checkpoint waits for readers of the old log before it is left for the next one:
+/// keys wait meanwhile, and a request gives the database only `replay::CHECK_WITHIN` (300 ms).
+const CHECKPOINT_WAITS: Duration = Duration::from_millis(50);
 
 /// At most this many keys in one transaction.
 const MOST_KEYS: usize = 1000;
@@ -68,9 +69,11 @@ impl KeyWriter {
         };
         let queue = Arc::new(Queue { state: Mutex::default(), arrived: Condvar::new() });
         let writing = queue.clone();
-        let started = std::thread::Builder::new()
-            .name("keepable-keys".into())
-            .spawn(move || Writer { conn, commits: 0, checkpoint_every: keys }.run(&writing));
+        let started = std::thread::Builder::new().name("keepable-keys".into()).spawn(move || {
+            // However the thread ends (a panic included), no key waits for it any more.
+            let _closing = Closing(writing.clone());
+            Writer { conn, commits: 0, checkpoint_every: keys }.run(&writing)
+        });
         match started {
             Ok(_) => Some(KeyWriter { queue }),
             Err(error) => {
@@ -103,6 +106,18 @@ impl Drop for KeyWriter {
     fn drop(&mut self) {
         self.queue.lock().closed = true;
         self.queue.arrived.notify_all();
+    }
+}
+
+/// Closes the queue when the writing thread ends: keys still waiting are handed back (their
+/// callers write them through the pool) and later ones go there at once.
+struct Closing(Arc<Queue>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closed = true;
+        state.keys.clear();
     }
 }
 
@@ -199,6 +214,9 @@ impl Writer {
             }
             Err(error) => return Err(error),
         }
+        // A COMMIT that fails after its pages reached the log (a rare I/O error) hands keys back
+        // that the pool then finds recorded: those requests are refused as replays, never a
+        // replay accepted.
         let written = self.insert(keys).and_then(|new| {
             self.conn.execute_batch("COMMIT")?;
             Ok(new)

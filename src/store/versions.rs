@@ -25,8 +25,9 @@ const READ_ALL: &str = "SELECT name, version FROM data_versions";
 
 /// Where a `Store` reads the versions from.
 pub(crate) enum VersionSource {
-    /// A check takes microseconds and never waits on anything async: a plain lock.
-    File(std::sync::Mutex<Watch>),
+    /// An async lock: a check takes microseconds, but one that finds SQLite busy (a rare wait
+    /// on a checkpoint or a recovery) must not hold up the other requests' threads.
+    File(tokio::sync::Mutex<Watch>),
     Coalesced(tokio::sync::Mutex<Option<(Instant, Arc<Versions>)>>),
 }
 
@@ -53,7 +54,7 @@ impl VersionSource {
                 // A writer holds the lock for a moment; an import's commit can take longer, and
                 // then the request waits as it would have for the pool.
                 let _ = conn.busy_timeout(READ_BUSY);
-                VersionSource::File(std::sync::Mutex::new(Watch {
+                VersionSource::File(tokio::sync::Mutex::new(Watch {
                     conn,
                     seen: None,
                     checked: None,
@@ -77,7 +78,7 @@ impl super::Store {
         match &*self.versions {
             VersionSource::File(watch) => {
                 let arrived = Instant::now();
-                let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut watch = watch.lock().await;
                 watch.check_since(arrived).map_err(|e| super::StoreError::Failed(e.to_string()))
             }
             VersionSource::Coalesced(last) => {
@@ -160,7 +161,7 @@ mod tests {
         let VersionSource::File(watch) = VersionSource::sqlite(&dir.join("v.db")) else {
             panic!("the file should open");
         };
-        watch.into_inner().unwrap()
+        watch.into_inner()
     }
 
     #[test]

@@ -166,7 +166,8 @@ mod tests {
         let base = answer();
         let _ = made(&responses, &base, None);
         let changes = [
-            Reply { kind: "staffing".into(), ..base.clone() },
+            // An error is shown only to the asker, with a warning sign.
+            Reply { kind: "error".into(), private: false, ..base.clone() },
             Reply { headline: "Other".into(), ..base.clone() },
             Reply { body: "Other body".into(), ..base.clone() },
             Reply { facts: vec![("a".into(), "b".into())], ..base.clone() },

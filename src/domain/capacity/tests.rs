@@ -264,3 +264,30 @@ fn a_window_outside_the_weeks_is_not_answered_from_them() {
     assert!(weeks.earliest_start(&p, Window { first: date("2027-03-22"), horizon: 52 }).is_none());
     assert!(weeks.earliest_start(&p, Window { first: date("2027-03-15"), horizon: 52 }).is_some());
 }
+
+#[test]
+fn a_person_whose_role_changed_leaves_their_old_role_in_the_weeks() {
+    let first = date("2027-03-15");
+    let calendar = Calendar::default();
+    let before = vec![
+        person("a", "senior", 40, vec![]),
+        person("b", "senior", 40, vec![]),
+        person("c", "analyst", 40, vec![]),
+    ];
+    let weeks = WeeklyFree::build(&before, &calendar, first, 30);
+    let two_seniors = pattern("senior", 2, 40, 4);
+    let two_analysts = pattern("analyst", 2, 40, 4);
+    let window = Window { first, horizon: 20 };
+    assert!(weeks.earliest_start(&two_seniors, window).unwrap().earliest_start.is_some());
+    assert!(weeks.earliest_start(&two_analysts, window).unwrap().earliest_start.is_none());
+    // "a" is an analyst now: one senior is left, and there are two analysts.
+    let mut after = before.clone();
+    after[0].role = "analyst".into();
+    let updated = weeks.with_changed(&["a".to_string()], &["senior"], &after);
+    let rebuilt = WeeklyFree::build(&after, &calendar, first, 30);
+    for p in [&two_seniors, &two_analysts] {
+        assert_eq!(updated.earliest_start(p, window), rebuilt.earliest_start(p, window));
+    }
+    assert!(updated.earliest_start(&two_seniors, window).unwrap().earliest_start.is_none());
+    assert!(updated.earliest_start(&two_analysts, window).unwrap().earliest_start.is_some());
+}
