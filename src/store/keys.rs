@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+/// The size a write-ahead log is cut back to once it has been copied into the database.
+pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// How many keys are committed between checkpoints. Keys land on pages all over the last
 /// seconds' part of the index, and a page written many times between two checkpoints is copied
 /// back once: fewer, larger checkpoints copy less in all.
@@ -159,7 +162,7 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // The first commit after a checkpoint starts the log again from its beginning, and cuts a
     // log grown by an import back to this size.
-    conn.pragma_update(None, "journal_size_limit", super::versions::JOURNAL_SIZE_LIMIT)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(conn)
 }
 

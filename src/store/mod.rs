@@ -154,7 +154,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         use sqlx::Executor;
-                        conn.execute(format!("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {};", versions::JOURNAL_SIZE_LIMIT).as_str()).await?;
+                        conn.execute(format!("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = {};", keys::JOURNAL_SIZE_LIMIT).as_str()).await?;
                     }
                     Ok(())
                 })

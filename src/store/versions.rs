@@ -39,9 +39,6 @@ pub(crate) struct Watch {
     checked: Option<(Instant, Arc<Versions>)>,
 }
 
-/// The size a write-ahead log is cut back to once it has been copied into the database.
-pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
-
 impl VersionSource {
     /// For a SQLite file at `path`; coalesced reads when it cannot be opened a second time.
     pub(crate) fn sqlite(path: &Path) -> VersionSource {

@@ -27,7 +27,10 @@ pub(crate) struct Responses {
 
 /// A response, and what it was made from.
 struct Made {
-    shown: Shown,
+    /// The reply's shown parts (its JSON fields and chart left out).
+    reply: Reply,
+    /// The uploaded chart shown in the answer, and its title.
+    chart: Option<(String, String)>,
     json: Bytes,
     /// The chart is in the response itself (there was room for it).
     chart_inline: bool,
@@ -35,21 +38,7 @@ struct Made {
 
 /// What an answer's response shows: the reply's shown parts and the chart file in it.
 #[derive(PartialEq, Eq, Hash)]
-struct Shown {
-    kind: String,
-    headline: String,
-    body: String,
-    facts: Vec<(String, String)>,
-    context: Vec<String>,
-    actions: Vec<Button>,
-    private: bool,
-    /// The uploaded chart shown in the answer, and its title.
-    chart: Option<(String, String)>,
-}
-
-/// The same, borrowed from the reply at hand.
-#[derive(PartialEq, Eq, Hash)]
-struct ShownNow<'a> {
+struct Shown<'a> {
     kind: &'a str,
     headline: &'a str,
     body: &'a str,
@@ -60,13 +49,10 @@ struct ShownNow<'a> {
     chart: Option<(&'a str, &'a str)>,
 }
 
-impl<'a> ShownNow<'a> {
-    fn of(reply: &'a Reply, file: Option<&'a str>) -> Self {
-        let chart = match (file, &reply.chart) {
-            (Some(file), Some(chart)) => Some((file, chart.title())),
-            _ => None,
-        };
-        ShownNow {
+impl<'a> Shown<'a> {
+    /// What `reply` shows with `chart` (file, title) in it.
+    fn of(reply: &'a Reply, chart: Option<(&'a str, &'a str)>) -> Self {
+        Shown {
             kind: &reply.kind,
             headline: &reply.headline,
             body: &reply.body,
@@ -77,30 +63,14 @@ impl<'a> ShownNow<'a> {
             chart,
         }
     }
+}
 
-    fn is(&self, shown: &Shown) -> bool {
-        self.kind == shown.kind
-            && self.headline == shown.headline
-            && self.body == shown.body
-            && self.facts == shown.facts.as_slice()
-            && self.context == shown.context.as_slice()
-            && self.actions == shown.actions.as_slice()
-            && self.private == shown.private
-            && self.chart
-                == shown.chart.as_ref().map(|(file, title)| (file.as_str(), title.as_str()))
-    }
-
-    fn owned(&self) -> Shown {
-        Shown {
-            kind: self.kind.to_string(),
-            headline: self.headline.to_string(),
-            body: self.body.to_string(),
-            facts: self.facts.to_vec(),
-            context: self.context.to_vec(),
-            actions: self.actions.to_vec(),
-            private: self.private,
-            chart: self.chart.map(|(file, title)| (file.to_string(), title.to_string())),
-        }
+impl Made {
+    fn shown(&self) -> Shown<'_> {
+        Shown::of(
+            &self.reply,
+            self.chart.as_ref().map(|(file, title)| (file.as_str(), title.as_str())),
+        )
     }
 }
 
@@ -108,9 +78,13 @@ impl Responses {
     /// The response to a command answered with `reply`, its chart shown in it when uploaded
     /// before as `file` and there is room; and whether it is (else it follows the answer).
     pub(crate) fn response(&self, reply: &Reply, file: Option<&str>) -> (Bytes, bool) {
-        let now = ShownNow::of(reply, file);
+        let chart = match (file, &reply.chart) {
+            (Some(file), Some(chart)) => Some((file, chart.title())),
+            _ => None,
+        };
+        let now = Shown::of(reply, chart);
         let hash = self.hashing.hash_one(&now);
-        if let Some(made) = self.kept().get(&hash).filter(|made| now.is(&made.shown)) {
+        if let Some(made) = self.kept().get(&hash).filter(|made| made.shown() == now) {
             return (made.json.clone(), made.chart_inline);
         }
         let mut response = Card::from(reply).response();
@@ -124,7 +98,9 @@ impl Responses {
         if kept.len() >= KEPT {
             kept.clear();
         }
-        kept.insert(hash, Made { shown: now.owned(), json: json.clone(), chart_inline });
+        let shown = Reply { data: Default::default(), chart: None, ..reply.clone() };
+        let chart = chart.map(|(file, title)| (file.to_string(), title.to_string()));
+        kept.insert(hash, Made { reply: shown, chart, json: json.clone(), chart_inline });
         (json, chart_inline)
     }
 
