@@ -3,7 +3,8 @@
 //! timestamp and body, however its signature is spelt; for Discord the same interaction id) is a
 //! copy someone captured and sent again within the signature's time window. Each request's key is
 //! remembered here, in memory, until its timestamp leaves the window, and in the database
-//! (`processed_events`), where every instance sharing it, and this one after a restart, sees it.
+//! (`processed_events`), where every instance sharing it, and this one after a restart, sees it
+//! (on a SQLite file a millisecond or so after the request was accepted: `store/keys.rs`).
 //! The database is given a moment only (`first_in_database`): busy (an import), the in-memory
 //! guard has already refused a replay to this instance, and the acknowledgement must not miss the
 //! platform's three seconds. (Slack events are retried and de-duplicated by `event_id` instead.)
@@ -48,7 +49,7 @@ pub(crate) async fn first_in_database(
     key: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> bool {
-    match tokio::time::timeout(CHECK_WITHIN, store.first_delivery_of_event(key, now)).await {
+    match tokio::time::timeout(CHECK_WITHIN, store.first_request(key, now)).await {
         Ok(Ok(first)) => first,
         Ok(Err(error)) => {
             tracing::warn!(error = %error, "could not record a request id; accepting it once here");

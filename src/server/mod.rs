@@ -185,6 +185,7 @@ pub async fn run(
     let health = Health::new(app.clone(), delivers);
     let workers = spawn_workers(&app, &platforms, intervals, &health, &stopping);
     let connections = connect_platforms(&app, &platforms, &stopping);
+    let store = app.store.clone();
     let listener = listener::GuardedListener::new(
         listener,
         listener::MAX_CONNECTIONS,
@@ -201,6 +202,11 @@ pub async fn run(
         if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
             abort.abort();
         }
+    }
+    // The last requests' keys are in the database before the process ends: a restart refuses
+    // their replays.
+    if tokio::time::timeout(SHUTDOWN_GRACE, store.flush_request_keys()).await.is_err() {
+        tracing::warn!("some request keys were not written before shutdown");
     }
     Ok(served?)
 }

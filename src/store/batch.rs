@@ -1,9 +1,10 @@
 //! Group commit for the writes every request makes: the replay guard's request keys
 //! (`processed_events`: on PostgreSQL, on SQLite without a file, and when the key writer of a
-//! SQLite file hands them back, `keys.rs`) and the offers behind an answer's buttons. Each request still waits until
-//! its own row is committed, but requests that arrive while a write is under way are written
-//! together by the next one, in one statement: under load, one round trip to the database serves
-//! many requests instead of each queueing on SQLite's single writer.
+//! SQLite file has stopped, `keys.rs`), platform event ids, and the offers behind an answer's
+//! buttons. Each request still waits until its own row is committed, but requests that arrive
+//! while a write is under way are written together by the next one, in one statement: under
+//! load, one round trip to the database serves many requests instead of each queueing on
+//! SQLite's single writer.
 
 use std::collections::HashMap;
 use std::future::Future;

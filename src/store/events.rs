@@ -1,4 +1,5 @@
-//! Platform event ids already handled: platforms retry deliveries, and a retry must change nothing.
+//! Keys already handled: platform event ids (platforms retry deliveries, and a retry must change
+//! nothing) and the replay guard's request keys (a signed request seen before is a copy).
 
 use chrono::{DateTime, Utc};
 
@@ -6,19 +7,36 @@ use super::decode::timestamp;
 use super::{Store, StoreResult};
 
 impl Store {
-    /// Records a platform event id; false when it was seen before (a retry).
+    /// Records a platform event id; false when it was seen before (a retry). Committed before
+    /// it returns, so every instance sharing the database sees it at once.
     pub async fn first_delivery_of_event(
         &self,
         event_id: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        // On a SQLite file, the key writer's thread; through the pool when it hands it back.
+        self.batched(super::batch::Sighting(event_id.to_string(), at)).await
+    }
+
+    /// Records a signed request's key for the replay guard; false when an instance sharing the
+    /// database recorded it before. On a SQLite file (one instance) the key is known in memory
+    /// and written moments later, without the request waiting for its commit (`keys.rs`);
+    /// elsewhere it is committed before this returns, as an event id is.
+    pub async fn first_request(&self, key: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         if let Some(keys) = &self.keys {
-            if let Some(new) = keys.record(event_id.to_string(), timestamp(at)).await {
+            // `None`: the writer's thread is gone, and the pool records the key.
+            if let Some(new) = keys.first(key, &timestamp(at)) {
                 return Ok(new);
             }
         }
-        self.batched(super::batch::Sighting(event_id.to_string(), at)).await
+        self.first_delivery_of_event(key, at).await
+    }
+
+    /// Waits until every request key recorded so far is in the database (at shutdown: the next
+    /// start, or another instance, refuses their replays).
+    pub async fn flush_request_keys(&self) {
+        if let Some(keys) = &self.keys {
+            keys.flush().await;
+        }
     }
 
     /// Forgets the event ids recorded before `before`: platforms retry and replay within minutes,

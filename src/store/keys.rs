@@ -1,19 +1,32 @@
-//! The replay guard's request keys on a SQLite file, written by a thread of their own.
+//! The replay guard's request keys on a SQLite file: kept in memory, written moments later by a
+//! thread of their own.
 //!
-//! Every request records one key (`processed_events`), so this is the write the server makes
-//! most. The thread owns a connection and writes whatever keys are waiting in one transaction,
-//! then the next group: while it writes, the async threads go on answering, and the keys that
-//! arrive meanwhile make the next group. It never waits for SQLite's write lock: when another
-//! connection holds it (an import), the group is handed back and its keys go through the pool
-//! (`batch.rs`), which waits on a thread of its own. Every `CHECKPOINT_EVERY` keys it copies
-//! the write-ahead log back into the database with a RESTART checkpoint, so the log is written
-//! again from its start instead of growing for as long as requests keep coming.
+//! Every signed request records one key (`processed_events`), so this is the write the server
+//! makes most. Waiting for it would cost each request a commit of its own (under load, a group
+//! of one or two: SQLite commits as fast as they come) and two hops between threads; looking
+//! each key up in the database would cost a read transaction (file locks) per request. Instead:
+//!
+//! - **Known in memory:** a key is new unless this process recorded it in the last `REMEMBERED`
+//!   minutes, or it was recorded in the `REMEMBERED` minutes before this process started (read
+//!   once, at start: a restart refuses the replay of a request the last process accepted). Keys
+//!   older than that no longer verify. A SQLite file serves one instance; several share
+//!   PostgreSQL, where each key is committed before the request goes on (`batch.rs`).
+//! - **Written behind** by the `keepable-keys` thread: whatever keys wait, in one transaction, at
+//!   most one commit every `COMMIT_GAP`. At a few requests a second each key is committed as it
+//!   comes; under load a commit carries the keys of the last few milliseconds. A request does
+//!   not wait for it, and `flush` (at shutdown) waits until every key is written.
+//!
+//! The write lock is waited for (an import holds it for seconds): keys wait in memory meanwhile,
+//! and a failed write is tried again. Every `CHECKPOINT_EVERY` keys the write-ahead log is
+//! copied back into the database with a RESTART checkpoint, so the log is written again from its
+//! start instead of growing for as long as requests keep coming.
 
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use sha2::{Digest, Sha256};
 
 /// The size a write-ahead log is cut back to once it has been copied into the database.
 pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
@@ -21,35 +34,87 @@ pub(crate) const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// How many keys are committed between checkpoints. Keys land on pages all over the last
 /// seconds' part of the index, and a page written many times between two checkpoints is copied
 /// back once: fewer, larger checkpoints copy less in all.
-const CHECKPOINT_EVERY: u32 = 8192;
+const CHECKPOINT_EVERY: u64 = 8192;
 
-/// How long a checkpoint waits for readers of the old log before it is left for the next one:
-/// keys wait meanwhile, and a request gives the database only `replay::CHECK_WITHIN` (300 ms).
+/// How long a checkpoint waits for readers of the old log before it is left for the next one.
 const CHECKPOINT_WAITS: Duration = Duration::from_millis(50);
 
+/// The least time between two commits' starts: under load, the keys of this long go together.
+const COMMIT_GAP: Duration = Duration::from_millis(5);
+
+/// How long a key is remembered: a signature verifies five minutes either side of its
+/// timestamp, so a request first seen up to ten minutes ago can still be replayed.
+const REMEMBERED: Duration = Duration::from_secs(10 * 60);
+
+/// How long the writer waits for SQLite's write lock before it tries again (keys wait in memory).
+const WRITE_BUSY: Duration = Duration::from_secs(5);
+
+/// How long a write that failed waits before it is tried again.
+const RETRY_AFTER: Duration = Duration::from_millis(250);
+
 /// At most this many keys in one transaction.
-const MOST_KEYS: usize = 1000;
+const MOST_KEYS: usize = 5000;
 
-/// A key waiting to be written, and who waits for its outcome: whether it was new, or `None`
-/// when it was not written (the write lock was taken, or the write failed).
-type Waiting = (String, String, oneshot::Sender<Option<bool>>);
+/// At most this many keys wait to be written (a database that refuses writes for long): the
+/// oldest beyond are dropped, with a warning. They are still remembered here.
+const MOST_WAITING: usize = 1_000_000;
 
-/// The writing thread's queue.
+/// A key to write, and when it was first seen.
+type Key = (String, String);
+
+/// What the requests and the writing thread share.
 struct Queue {
     state: Mutex<State>,
+    /// Keys arrived while the thread was idle, or the store is gone.
     arrived: Condvar,
+    /// A group was committed (or given up): `flush` looks again.
+    written: tokio::sync::Notify,
 }
 
 #[derive(Default)]
 struct State {
-    keys: Vec<Waiting>,
-    /// The store is gone: the thread ends.
+    /// The keys remembered (`fingerprint`), and when each is forgotten, in that order.
+    known: HashSet<u128>,
+    expiries: VecDeque<(Instant, u128)>,
+    /// Keys waiting for the next commit.
+    waiting: Vec<Key>,
+    /// Keys accepted and keys handled (committed or dropped): `flush` waits for them to meet.
+    accepted: u64,
+    handled: u64,
+    /// The store is gone: the thread writes what waits, then ends.
     closed: bool,
+    /// The thread has ended: keys go through the pool.
+    ended: bool,
     /// The thread waits for keys: the next one must wake it.
     idle: bool,
 }
 
-/// The handle a `Store` keeps: when the last copy of the store goes, the thread ends.
+impl State {
+    /// Remembers `key` until `until`: false when it was remembered already.
+    fn remember(&mut self, key: u128, until: Instant) -> bool {
+        while self.expiries.front().is_some_and(|(forget, _)| *forget < Instant::now()) {
+            if let Some((_, old)) = self.expiries.pop_front() {
+                self.known.remove(&old);
+            }
+        }
+        if !self.known.insert(key) {
+            return false;
+        }
+        self.expiries.push_back((until, key));
+        true
+    }
+}
+
+/// A key as remembered: the first 128 bits of its SHA-256 (16 bytes, not a string on the heap).
+fn fingerprint(key: &str) -> u128 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(first)
+}
+
+/// The handle a `Store` keeps: when the last copy of the store goes, the thread writes what
+/// waits and ends.
 pub(crate) struct KeyWriter {
     queue: Arc<Queue>,
 }
@@ -62,20 +127,30 @@ impl KeyWriter {
     }
 
     /// `start`, with a checkpoint every `keys` keys.
-    fn checkpointing_every(path: &Path, keys: u32) -> Option<KeyWriter> {
-        let conn = match open(path) {
-            Ok(conn) => conn,
+    fn checkpointing_every(path: &Path, keys: u64) -> Option<KeyWriter> {
+        let opened = open(path).and_then(|conn| Ok((recorded_lately(&conn)?, conn)));
+        let (lately, conn) = match opened {
+            Ok(opened) => opened,
             Err(error) => {
                 tracing::debug!(error = %error, "writing request keys through the pool");
                 return None;
             }
         };
-        let queue = Arc::new(Queue { state: Mutex::default(), arrived: Condvar::new() });
+        let mut state = State::default();
+        let until = Instant::now() + REMEMBERED;
+        for key in &lately {
+            state.remember(fingerprint(key), until);
+        }
+        let queue = Arc::new(Queue {
+            state: Mutex::new(state),
+            arrived: Condvar::new(),
+            written: tokio::sync::Notify::new(),
+        });
         let writing = queue.clone();
         let started = std::thread::Builder::new().name("keepable-keys".into()).spawn(move || {
-            // However the thread ends (a panic included), no key waits for it any more.
-            let _closing = Closing(writing.clone());
-            Writer { conn, commits: 0, checkpoint_every: keys }.run(&writing)
+            // However the thread ends (a panic included), no one waits for it any more.
+            let _ending = Ending(writing.clone());
+            Writer { conn, since_checkpoint: 0, checkpoint_every: keys }.run(&writing)
         });
         match started {
             Ok(_) => Some(KeyWriter { queue }),
@@ -86,22 +161,43 @@ impl KeyWriter {
         }
     }
 
-    /// Records `key`, first seen at `at`: whether no one recorded it before; `None` when it was
-    /// not written here and must be written another way.
-    pub(crate) async fn record(&self, key: String, at: String) -> Option<bool> {
-        let (tell, told) = oneshot::channel();
-        let wake = {
-            let mut state = self.queue.lock();
-            if state.closed {
-                return None;
-            }
-            state.keys.push((key, at, tell));
-            std::mem::take(&mut state.idle)
-        };
+    /// Whether `key` (first seen at `at`) is new: not recorded in the last `REMEMBERED` minutes,
+    /// by this process or the one before it. A new key is written moments later. `None` when
+    /// the writer is gone (the key must be recorded another way).
+    pub(crate) fn first(&self, key: &str, at: &str) -> Option<bool> {
+        let remembered = fingerprint(key);
+        let mut state = self.queue.lock();
+        if state.ended {
+            return None;
+        }
+        if !state.remember(remembered, Instant::now() + REMEMBERED) {
+            return Some(false);
+        }
+        state.waiting.push((key.to_string(), at.to_string()));
+        state.accepted += 1;
+        let wake = std::mem::take(&mut state.idle);
+        drop(state);
         if wake {
             self.queue.arrived.notify_one();
         }
-        told.await.ok().flatten()
+        Some(true)
+    }
+
+    /// Waits until every key accepted so far is written (or dropped, or the thread ended).
+    pub(crate) async fn flush(&self) {
+        let target = self.queue.lock().accepted;
+        loop {
+            let written = self.queue.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            {
+                let state = self.queue.lock();
+                if state.handled >= target || state.ended {
+                    return;
+                }
+            }
+            written.await;
+        }
     }
 }
 
@@ -112,15 +208,19 @@ impl Drop for KeyWriter {
     }
 }
 
-/// Closes the queue when the writing thread ends: keys still waiting are handed back (their
-/// callers write them through the pool) and later ones go there at once.
-struct Closing(Arc<Queue>);
+/// Marks the thread ended however it ends: keys then go through the pool, and `flush` stops
+/// waiting.
+struct Ending(Arc<Queue>);
 
-impl Drop for Closing {
+impl Drop for Ending {
     fn drop(&mut self) {
         let mut state = self.0.lock();
-        state.closed = true;
-        state.keys.clear();
+        state.ended = true;
+        if !state.waiting.is_empty() {
+            tracing::warn!(keys = state.waiting.len(), "request keys left unwritten");
+        }
+        drop(state);
+        self.0.written.notify_waiters();
     }
 }
 
@@ -129,13 +229,14 @@ impl Queue {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The keys waiting, once there are any; `None` when the store is gone.
-    fn next(&self) -> Option<Vec<Waiting>> {
+    /// The keys waiting, once there are any (at most `MOST_KEYS`); `None` when the store is gone
+    /// and nothing waits.
+    fn next(&self) -> Option<Vec<Key>> {
         let mut state = self.lock();
         loop {
-            if !state.keys.is_empty() {
-                let take = state.keys.len().min(MOST_KEYS);
-                return Some(state.keys.drain(..take).collect());
+            if !state.waiting.is_empty() {
+                let take = state.waiting.len().min(MOST_KEYS);
+                return Some(state.waiting.drain(..take).collect());
             }
             if state.closed {
                 return None;
@@ -145,6 +246,28 @@ impl Queue {
             state.idle = false;
         }
     }
+
+    /// `count` keys were committed.
+    fn committed(&self, count: usize) {
+        self.lock().handled += count as u64;
+        self.written.notify_waiters();
+    }
+
+    /// `group` could not be written: it waits again, before the keys that came meanwhile (the
+    /// oldest dropped beyond `MOST_WAITING`).
+    fn failed(&self, mut group: Vec<Key>) {
+        let mut state = self.lock();
+        group.append(&mut state.waiting);
+        let over = group.len().saturating_sub(MOST_WAITING);
+        if over > 0 {
+            group.drain(..over);
+            state.handled += over as u64;
+            tracing::warn!(dropped = over, "too many request keys wait to be written");
+        }
+        state.waiting = group;
+        drop(state);
+        self.written.notify_waiters();
+    }
 }
 
 fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
@@ -153,8 +276,8 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = rusqlite::Connection::open_with_flags(path, flags)?;
-    // It never waits for the write lock (`record`); a checkpoint waits a moment for readers.
-    conn.busy_timeout(Duration::ZERO)?;
+    // Keys wait in memory while another connection (an import) holds the write lock.
+    conn.busy_timeout(WRITE_BUSY)?;
     // Checkpoints are this thread's own (`CHECKPOINT_EVERY`), never in the middle of a group.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // As the pool's connections: in WAL mode a commit is not synced to disk (a power cut may
@@ -166,87 +289,97 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// The keys recorded in the `REMEMBERED` minutes before the last one was (by the file's own
+/// times: the last time this firm was served, or a test's clock).
+fn recorded_lately(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
+    let last: Option<String> =
+        conn.query_row("SELECT max(at) FROM processed_events", [], |row| row.get(0))?;
+    let Some(since) = last.and_then(|last| {
+        let last = chrono::DateTime::parse_from_rfc3339(&last).ok()?.to_utc();
+        Some(super::decode::timestamp(last - chrono::Duration::from_std(REMEMBERED).ok()?))
+    }) else {
+        return Ok(Vec::new());
+    };
+    let mut keys = conn.prepare("SELECT event_id FROM processed_events WHERE at >= ?1")?;
+    let keys = keys.query_map([since], |row| row.get(0))?;
+    keys.collect()
+}
+
 /// The writing thread's connection.
 struct Writer {
     conn: rusqlite::Connection,
     /// Keys committed since the last checkpoint.
-    commits: u32,
-    checkpoint_every: u32,
+    since_checkpoint: u64,
+    checkpoint_every: u64,
 }
 
 impl Writer {
     fn run(mut self, queue: &Queue) {
+        let mut failing = false;
         while let Some(group) = queue.next() {
-            let keys: Vec<(&str, &str)> =
-                group.iter().map(|(key, at, _)| (key.as_str(), at.as_str())).collect();
-            let outcome = match self.record(&keys) {
-                Ok(new) => new,
+            let began = Instant::now();
+            match self.record(&group) {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!("request keys are written again");
+                        failing = false;
+                    }
+                    queue.committed(group.len());
+                }
                 Err(error) => {
-                    tracing::warn!(error = %error, "could not record request keys; using the pool");
-                    None
-                }
-            };
-            drop(keys);
-            match outcome {
-                Some(new) => {
-                    for ((_, _, tell), new) in group.into_iter().zip(new) {
-                        let _ = tell.send(Some(new));
+                    if !failing {
+                        tracing::warn!(error = %error, "could not write request keys; trying again");
+                        failing = true;
                     }
-                }
-                None => {
-                    for (_, _, tell) in group {
-                        let _ = tell.send(None);
-                    }
+                    queue.failed(group);
+                    std::thread::sleep(RETRY_AFTER);
+                    continue;
                 }
             }
-            if self.commits >= self.checkpoint_every {
+            if self.since_checkpoint >= self.checkpoint_every {
                 self.checkpoint();
+            }
+            // The keys of the next moments go together.
+            if let Some(rest) = COMMIT_GAP.checked_sub(began.elapsed()) {
+                std::thread::sleep(rest);
             }
         }
     }
 
-    /// Records `keys` in one transaction: whether each was new. `Ok(None)` when another
-    /// connection holds the write lock: nothing was written.
-    fn record(&mut self, keys: &[(&str, &str)]) -> rusqlite::Result<Option<Vec<bool>>> {
-        match self.conn.execute_batch("BEGIN IMMEDIATE") {
-            Ok(()) => {}
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if failure.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                return Ok(None)
-            }
-            Err(error) => return Err(error),
-        }
-        // A COMMIT that fails after its pages reached the log (a rare I/O error) hands keys back
-        // that the pool then finds recorded: those requests are refused as replays, never a
-        // replay accepted.
-        let written = self.insert(keys).and_then(|new| {
-            self.conn.execute_batch("COMMIT")?;
-            Ok(new)
+    /// Commits `keys` in one transaction (a key some connection committed meanwhile is kept as
+    /// it is).
+    fn record(&mut self, keys: &[Key]) -> rusqlite::Result<()> {
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        let written = self.insert(keys).and_then(|()| {
+            self.conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(())
         });
         if written.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let new = written?;
-        self.commits += keys.len() as u32;
-        Ok(Some(new))
+        written?;
+        self.since_checkpoint += keys.len() as u64;
+        Ok(())
     }
 
-    fn insert(&self, keys: &[(&str, &str)]) -> rusqlite::Result<Vec<bool>> {
+    fn insert(&self, keys: &[Key]) -> rusqlite::Result<()> {
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO processed_events (event_id, at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
         )?;
-        keys.iter().map(|(key, at)| Ok(insert.execute((key, at))? == 1)).collect()
+        for (key, at) in keys {
+            insert.execute((key, at))?;
+        }
+        Ok(())
     }
 
     /// Copies the log back into the database and has the next commit write it from its start;
     /// left for the next time when readers of the old log do not finish in a moment.
     fn checkpoint(&mut self) {
-        self.commits = 0;
+        self.since_checkpoint = 0;
         let restart = self.conn.busy_timeout(CHECKPOINT_WAITS).and_then(|()| {
             self.conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get::<_, i64>(0))
         });
-        if let Err(error) = self.conn.busy_timeout(Duration::ZERO) {
+        if let Err(error) = self.conn.busy_timeout(WRITE_BUSY) {
             tracing::warn!(error = %error, "could not restore the key writer's busy timeout");
         }
         match restart {
@@ -273,31 +406,75 @@ mod tests {
         conn
     }
 
-    fn at() -> String {
-        "2026-12-01T12:00:00Z".to_string()
+    const AT: &str = "2026-12-01T12:00:00Z";
+
+    fn count(conn: &rusqlite::Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM processed_events", [], |r| r.get(0)).unwrap()
     }
 
     #[tokio::test]
-    async fn keys_are_recorded_once_and_a_taken_write_lock_hands_them_back() {
+    async fn a_key_is_new_once_and_written_when_the_write_lock_is_free() {
         let dir = tempfile::tempdir().unwrap();
         let other = database(dir.path());
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
-        assert_eq!(writer.record("k1".into(), at()).await, Some(true));
-        assert_eq!(writer.record("k1".into(), at()).await, Some(false), "seen before");
-        let (a, b) =
-            tokio::join!(writer.record("k2".into(), at()), writer.record("k2".into(), at()));
-        assert_eq!([a, b].iter().filter(|new| **new == Some(true)).count(), 1, "{a:?} {b:?}");
-        let count: i64 =
-            other.query_row("SELECT count(*) FROM processed_events", [], |r| r.get(0)).unwrap();
-        assert_eq!(count, 2, "committed, as another connection sees");
+        assert_eq!(writer.first("k1", AT), Some(true));
+        assert_eq!(writer.first("k1", AT), Some(false), "waiting");
+        writer.flush().await;
+        assert_eq!(count(&other), 1, "committed, as another connection sees");
+        assert_eq!(writer.first("k1", AT), Some(false), "committed");
 
-        // Another connection holds the write lock: handed back at once, nothing written.
+        // Another connection holds the write lock: the key is new at once, and written once
+        // the lock is free.
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let started = std::time::Instant::now();
-        assert_eq!(writer.record("k3".into(), at()).await, None);
-        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(writer.first("k2", AT), Some(true));
+        assert_eq!(writer.first("k2", AT), Some(false), "remembered while it waits");
+        std::thread::sleep(Duration::from_millis(20));
         other.execute_batch("ROLLBACK").unwrap();
-        assert_eq!(writer.record("k3".into(), at()).await, Some(true));
+        writer.flush().await;
+        assert_eq!(count(&other), 2);
+    }
+
+    #[tokio::test]
+    async fn the_next_process_refuses_the_keys_of_the_last_minutes_before_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = database(dir.path());
+        let insert = |key: &str, at: &str| {
+            other.execute("INSERT INTO processed_events VALUES (?1, ?2)", [key, at]).unwrap()
+        };
+        insert("old", "2026-12-01T11:49:00Z");
+        insert("recent", "2026-12-01T11:51:00Z");
+        insert("last", AT);
+        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        assert_eq!(writer.first("last", AT), Some(false));
+        assert_eq!(writer.first("recent", AT), Some(false));
+        // Recorded more than ten minutes before the last: its signature no longer verifies.
+        assert_eq!(writer.first("old", AT), Some(true));
+        assert_eq!(writer.first("new", AT), Some(true));
+        writer.flush().await;
+        assert_eq!(count(&other), 4, "a key already there is kept as it was");
+    }
+
+    #[tokio::test]
+    async fn keys_offered_at_once_from_many_threads_are_each_new_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = database(dir.path());
+        let writer = Arc::new(KeyWriter::start(&dir.path().join("k.db")).unwrap());
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
+                    (0..300)
+                        .filter(|n| writer.first(&format!("key-{n}"), AT) == Some(true))
+                        .collect::<Vec<i32>>()
+                })
+            })
+            .collect();
+        let mut new: Vec<i32> =
+            threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect();
+        new.sort();
+        assert_eq!(new, (0..300).collect::<Vec<_>>(), "each key new exactly once");
+        writer.flush().await;
+        assert_eq!(count(&other), 300);
     }
 
     #[tokio::test]
@@ -310,7 +487,9 @@ mod tests {
         let mut sizes = Vec::new();
         for round in 0..6 {
             for n in 0..every {
-                assert_eq!(writer.record(format!("key-{round}-{n}"), at()).await, Some(true));
+                assert_eq!(writer.first(&format!("key-{round}-{n}"), AT), Some(true));
+                // One commit each, as at a few requests a second.
+                writer.flush().await;
             }
             sizes.push(wal());
         }
@@ -319,20 +498,25 @@ mod tests {
         let first = sizes[0];
         assert!(sizes.iter().all(|size| *size <= first * 2), "{sizes:?}");
         let other = rusqlite::Connection::open(dir.path().join("k.db")).unwrap();
-        let count: i64 =
-            other.query_row("SELECT count(*) FROM processed_events", [], |r| r.get(0)).unwrap();
-        assert_eq!(count, 6 * i64::from(every), "every key kept");
+        assert_eq!(count(&other), 6 * every as i64, "every key kept");
     }
 
     #[tokio::test]
-    async fn the_thread_ends_with_the_store() {
+    async fn the_thread_writes_what_waits_and_ends_with_the_store() {
         let dir = tempfile::tempdir().unwrap();
-        let _schema = database(dir.path());
+        let other = database(dir.path());
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        for n in 0..10 {
+            assert_eq!(writer.first(&format!("key-{n}"), AT), Some(true));
+        }
         let queue = Arc::downgrade(&writer.queue);
         drop(writer);
-        for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(20));
+        other.execute_batch("ROLLBACK").unwrap();
+        for _ in 0..400 {
             if queue.upgrade().is_none() {
+                assert_eq!(count(&other), 10, "written before the thread ended");
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));

@@ -1,8 +1,9 @@
 //! Persistence with sqlx: one `Store` over SQLite (the embedded default) and PostgreSQL. This is
 //! the only module that knows the database (and the only user of rusqlite: SQLite's per-request
 //! data-version check, `versions.rs`, and its request-key writer, `keys.rs`). The writes every
-//! request makes are grouped: on a SQLite file the replay guard's keys by the key writer's
-//! thread, otherwise (and for the offers behind buttons) in `batch.rs`.
+//! request makes are grouped: on a SQLite file the replay guard's keys are kept in memory and
+//! written behind by the key writer's thread; otherwise (and for event ids and the offers
+//! behind buttons) each request waits for a grouped commit in `batch.rs`.
 //!
 //! Writes happen in a transaction: `Store::begin()` gives a `Tx` whose methods are the writes
 //! (`tx.insert_deal(…)`, `tx.enqueue(…)`, `tx.audit(…)`), and reads are generic over an executor

@@ -6,7 +6,8 @@
 //!   hop to one of sqlx's worker threads and back) asks `PRAGMA data_version`, which changes
 //!   whenever any other connection, in this process or another, has committed. Only then are the
 //!   versions read again, on the same connection (the replay guard's keys, written on a thread of
-//!   their own, `keys.rs`, move it too: a small read, once for each group of keys).
+//!   their own, `keys.rs`, move it too: a small read, at most once for each commit of keys, a
+//!   few hundred a second under load).
 //! - **PostgreSQL** (and SQLite without a file): one query answers every request that arrived
 //!   before it started. A request waits for a read that began after it arrived, so it never sees
 //!   versions older than its arrival, and under load one query serves many requests.

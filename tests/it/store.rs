@@ -265,6 +265,33 @@ async fn keys_presented_at_once_to_two_instances_are_each_first_exactly_once(db:
     assert!(firsts.values().all(|&n| n == 1), "{}: {firsts:?}", db.url);
 }
 
+on_both_databases!(a_request_key_is_refused_after_a_restart_and_by_every_instance_that_shares_it);
+/// The replay guard's keys: new once per instance, once written seen by the next process on the
+/// file (a restart) and, on PostgreSQL, by every instance at once.
+async fn a_request_key_is_refused_after_a_restart_and_by_every_instance_that_shares_it(db: TestDb) {
+    let now = at("2026-11-25T10:00:00Z");
+    let first = Store::connect(&db.url).await.unwrap();
+    assert!(first.first_request("s:1", now).await.unwrap(), "{}", db.url);
+    assert!(!first.first_request("s:1", now).await.unwrap(), "{}", db.url);
+    assert!(first.first_request("s:2", now).await.unwrap(), "{}", db.url);
+    // At shutdown the keys are written; the next process on the database refuses them.
+    first.flush_request_keys().await;
+    drop(first);
+    let next = Store::connect(&db.url).await.unwrap();
+    for key in ["s:1", "s:2"] {
+        assert!(!next.first_request(key, now).await.unwrap(), "{key} on {}", db.url);
+    }
+    assert!(next.first_request("s:3", now).await.unwrap(), "{}", db.url);
+    if db.url.starts_with("postgres") {
+        // Instances side by side: each key is committed before its request goes on.
+        let other = Store::connect(&db.url).await.unwrap();
+        assert!(!other.first_request("s:3", now).await.unwrap());
+    }
+    // Written once, whichever way it went.
+    next.flush_request_keys().await;
+    assert!(!next.first_delivery_of_event("s:3", now).await.unwrap(), "{}", db.url);
+}
+
 on_both_databases!(offers_saved_at_once_are_each_saved_once);
 async fn offers_saved_at_once_are_each_saved_once(db: TestDb) {
     use keepable::domain::offer::{Offer, OfferTerms, TicketOffer};
