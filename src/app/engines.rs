@@ -242,9 +242,17 @@ impl App {
     ) -> Result<Reply, AppError> {
         let on = self.answer_deal(actor, deal).await?;
         let package = self.package(given).await?;
-        let answer = self.compute_comparables(&package, effort, deadline, start).await?;
-        let mut reply = self.answer("comparables", &answer)?;
-        reply.chart = super::charts::comparables_chart(&answer);
+        let (answer, made) = self.remembered_comparables(&package, effort, deadline, start).await?;
+        // The reply (and its chart) of a remembered answer is made once, beside it.
+        let mut reply = match made.get() {
+            Some(reply) => reply.clone(),
+            None => {
+                let mut reply = self.answer("comparables", &answer)?;
+                reply.chart = super::charts::comparables_chart(&answer);
+                let _ = made.set(reply.clone());
+                reply
+            }
+        };
         let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else {
             return Ok(reply);
         };
@@ -278,6 +286,17 @@ impl App {
         deadline: Option<NaiveDate>,
         start: Option<NaiveDate>,
     ) -> Result<ComparablesAnswer, AppError> {
+        Ok(self.remembered_comparables(package, effort, deadline, start).await?.0)
+    }
+
+    /// `compute_comparables`, with the place its reply is kept while the answer is remembered.
+    async fn remembered_comparables(
+        &self,
+        package: &Package,
+        effort: Option<f64>,
+        deadline: Option<NaiveDate>,
+        start: Option<NaiveDate>,
+    ) -> Result<(ComparablesAnswer, MadeReply), AppError> {
         let today = self.today();
         if let Some(deadline) = deadline.filter(|deadline| *deadline <= today) {
             return Err(UserError::DeadlineInThePast { deadline, today }.into());
@@ -299,13 +318,14 @@ impl App {
         let catalogue: std::sync::Arc<dyn std::any::Any + Send + Sync> =
             self.store.catalogue().await?;
         let from = ComparablesFrom::of(&history, &catalogue, capacity.as_ref());
-        if let Some(answer) = self.comparables_answers.get(&question, &from) {
-            return Ok(answer);
+        if let Some(remembered) = self.comparables_answers.get(&question, &from) {
+            return Ok(remembered);
         }
         let answer =
             self.compute_comparables_from(package, &history, effort, deadline, start).await?;
-        self.comparables_answers.put(question, from, answer.clone());
-        Ok(answer)
+        let made = MadeReply::default();
+        self.comparables_answers.put(question, from, (answer.clone(), made.clone()));
+        Ok((answer, made))
     }
 
     async fn compute_comparables_from(
@@ -600,9 +620,15 @@ impl ComparablesFrom {
 #[derive(Default)]
 pub(crate) struct ComparablesAnswers {
     kept: std::sync::Mutex<
-        std::collections::HashMap<ComparablesQuestion, (ComparablesFrom, ComparablesAnswer)>,
+        std::collections::HashMap<
+            ComparablesQuestion,
+            (ComparablesFrom, (ComparablesAnswer, MadeReply)),
+        >,
     >,
 }
+
+/// The reply made from a remembered answer, once one is: a function of the answer alone.
+pub(crate) type MadeReply = std::sync::Arc<std::sync::OnceLock<Reply>>;
 
 /// How many comparables answers are remembered.
 const COMPARABLES_KEPT: usize = 256;
@@ -612,13 +638,18 @@ impl ComparablesAnswers {
         &self,
         question: &ComparablesQuestion,
         from: &ComparablesFrom,
-    ) -> Option<ComparablesAnswer> {
+    ) -> Option<(ComparablesAnswer, MadeReply)> {
         let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (was_from, answer) = kept.get(question)?;
         was_from.same(from).then(|| answer.clone())
     }
 
-    fn put(&self, question: ComparablesQuestion, from: ComparablesFrom, answer: ComparablesAnswer) {
+    fn put(
+        &self,
+        question: ComparablesQuestion,
+        from: ComparablesFrom,
+        answer: (ComparablesAnswer, MadeReply),
+    ) {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.len() >= COMPARABLES_KEPT {
             kept.retain(|_, (was_from, _)| was_from.history.strong_count() > 0);

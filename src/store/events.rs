@@ -42,10 +42,20 @@ impl Store {
     /// Forgets the event ids recorded before `before`: platforms retry and replay within minutes,
     /// so a day's memory is plenty. Returns how many were forgotten.
     pub async fn forget_events_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM processed_events WHERE at < $1")
-            .bind(timestamp(before))
+        let before = timestamp(before);
+        let mut forgotten = sqlx::query("DELETE FROM processed_events WHERE at < $1")
+            .bind(&before)
             .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+            .await?
+            .rows_affected();
+        if self.backend == super::Backend::Sqlite {
+            // The key writer's journal (`keys.rs`).
+            forgotten += sqlx::query("DELETE FROM request_keys WHERE at < $1")
+                .bind(&before)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(forgotten)
     }
 }

@@ -1,8 +1,8 @@
 //! The replay guard's request keys on a SQLite file: kept in memory, written moments later by a
 //! thread of their own.
 //!
-//! Every signed request records one key (`processed_events`), so this is the write the server
-//! makes most. Waiting for it would cost each request a commit of its own (under load, a group
+//! Every signed request records one key (`request_keys`: appended to, a page or two a commit),
+//! so this is the write the server makes most. Waiting for it would cost each request a commit of its own (under load, a group
 //! of one or two: SQLite commits as fast as they come) and two hops between threads; looking
 //! each key up in the database would cost a read transaction (file locks) per request. Instead:
 //!
@@ -292,15 +292,21 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 /// The keys recorded in the `REMEMBERED` minutes before the last one was (by the file's own
 /// times: the last time this firm was served, or a test's clock).
 fn recorded_lately(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
-    let last: Option<String> =
-        conn.query_row("SELECT max(at) FROM processed_events", [], |row| row.get(0))?;
+    let last: Option<String> = conn.query_row(
+        "SELECT max(at) FROM (SELECT max(at) AS at FROM request_keys UNION ALL SELECT max(at) FROM processed_events)",
+        [],
+        |row| row.get(0),
+    )?;
     let Some(since) = last.and_then(|last| {
         let last = chrono::DateTime::parse_from_rfc3339(&last).ok()?.to_utc();
         Some(super::decode::timestamp(last - chrono::Duration::from_std(REMEMBERED).ok()?))
     }) else {
         return Ok(Vec::new());
     };
-    let mut keys = conn.prepare("SELECT event_id FROM processed_events WHERE at >= ?1")?;
+    // With the keys that went through the pool while no writer ran.
+    let mut keys = conn.prepare(
+        "SELECT event_id FROM request_keys WHERE at >= ?1 UNION SELECT event_id FROM processed_events WHERE at >= ?1",
+    )?;
     let keys = keys.query_map([since], |row| row.get(0))?;
     keys.collect()
 }
@@ -346,8 +352,7 @@ impl Writer {
         }
     }
 
-    /// Commits `keys` in one transaction (a key some connection committed meanwhile is kept as
-    /// it is).
+    /// Commits `keys` in one transaction.
     fn record(&mut self, keys: &[Key]) -> rusqlite::Result<()> {
         self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         let written = self.insert(keys).and_then(|()| {
@@ -363,9 +368,8 @@ impl Writer {
     }
 
     fn insert(&self, keys: &[Key]) -> rusqlite::Result<()> {
-        let mut insert = self.conn.prepare_cached(
-            "INSERT INTO processed_events (event_id, at) VALUES (?1, ?2) ON CONFLICT (event_id) DO NOTHING",
-        )?;
+        let mut insert =
+            self.conn.prepare_cached("INSERT INTO request_keys (event_id, at) VALUES (?1, ?2)")?;
         for (key, at) in keys {
             insert.execute((key, at))?;
         }
@@ -400,7 +404,8 @@ mod tests {
         let conn = rusqlite::Connection::open(dir.join("k.db")).unwrap();
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
-             CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID;",
+             CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, at TEXT NOT NULL) WITHOUT ROWID;
+             CREATE TABLE request_keys (event_id TEXT NOT NULL, at TEXT NOT NULL);",
         )
         .unwrap();
         conn
@@ -409,7 +414,7 @@ mod tests {
     const AT: &str = "2026-12-01T12:00:00Z";
 
     fn count(conn: &rusqlite::Connection) -> i64 {
-        conn.query_row("SELECT count(*) FROM processed_events", [], |r| r.get(0)).unwrap()
+        conn.query_row("SELECT count(*) FROM request_keys", [], |r| r.get(0)).unwrap()
     }
 
     #[tokio::test]
@@ -438,20 +443,24 @@ mod tests {
     async fn the_next_process_refuses_the_keys_of_the_last_minutes_before_it_started() {
         let dir = tempfile::tempdir().unwrap();
         let other = database(dir.path());
-        let insert = |key: &str, at: &str| {
-            other.execute("INSERT INTO processed_events VALUES (?1, ?2)", [key, at]).unwrap()
+        let insert = |table: &str, key: &str, at: &str| {
+            let sql = format!("INSERT INTO {table} VALUES (?1, ?2)");
+            other.execute(&sql, [key, at]).unwrap()
         };
-        insert("old", "2026-12-01T11:49:00Z");
-        insert("recent", "2026-12-01T11:51:00Z");
-        insert("last", AT);
+        insert("request_keys", "old", "2026-12-01T11:49:00Z");
+        insert("request_keys", "recent", "2026-12-01T11:51:00Z");
+        insert("request_keys", "last", AT);
+        // Written through the pool while no writer ran.
+        insert("processed_events", "pooled", "2026-12-01T11:55:00Z");
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
         assert_eq!(writer.first("last", AT), Some(false));
         assert_eq!(writer.first("recent", AT), Some(false));
+        assert_eq!(writer.first("pooled", AT), Some(false));
         // Recorded more than ten minutes before the last: its signature no longer verifies.
         assert_eq!(writer.first("old", AT), Some(true));
         assert_eq!(writer.first("new", AT), Some(true));
         writer.flush().await;
-        assert_eq!(count(&other), 4, "a key already there is kept as it was");
+        assert_eq!(count(&other), 5);
     }
 
     #[tokio::test]
