@@ -619,13 +619,11 @@ impl ComparablesFrom {
 /// 50,000 people, thousands per question), while their data are the data held.
 #[derive(Default)]
 pub(crate) struct ComparablesAnswers {
-    kept: std::sync::Mutex<
-        std::collections::HashMap<
-            ComparablesQuestion,
-            (ComparablesFrom, (ComparablesAnswer, MadeReply)),
-        >,
-    >,
+    kept: std::sync::Mutex<std::collections::HashMap<ComparablesQuestion, KeptComparables>>,
 }
+
+/// A remembered comparables answer: the data it came from, the answer, and its reply.
+type KeptComparables = (ComparablesFrom, (ComparablesAnswer, MadeReply));
 
 /// The reply made from a remembered answer, once one is: a function of the answer alone.
 pub(crate) type MadeReply = std::sync::Arc<std::sync::OnceLock<Reply>>;
