@@ -11,11 +11,11 @@
 
 use sha2::{Digest, Sha256};
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use super::slack::verify::MAX_SKEW_SECONDS;
-use crate::store::Store;
+use crate::store::{fingerprint, Fingerprints, Store};
 
 /// The signatures accepted within the window.
 #[derive(Default)]
@@ -23,20 +23,14 @@ pub(crate) struct ReplayGuard {
     seen: Mutex<Seen>,
 }
 
-/// Each key is kept as the first 128 bits of its SHA-256: 16 bytes instead of a 46-character
-/// string on the heap, for the hundreds of thousands of requests five minutes can bring.
+/// Each key is kept as the first 128 bits of its SHA-256 (`store::fingerprint`): 16 bytes
+/// instead of a 46-character string on the heap, for the hundreds of thousands of requests five
+/// minutes can bring.
 #[derive(Default)]
 struct Seen {
-    signatures: HashSet<u128>,
+    signatures: Fingerprints,
     /// `(forget after, signature)` in the order they were accepted.
     expiries: VecDeque<(i64, u128)>,
-}
-
-fn fingerprint(key: &str) -> u128 {
-    let digest = Sha256::digest(key.as_bytes());
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(first)
 }
 
 /// How long the shared replay check may take before the request is answered anyway.

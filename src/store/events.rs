@@ -24,7 +24,7 @@ impl Store {
     pub async fn first_request(&self, key: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         if let Some(keys) = &self.keys {
             // `None`: the writer's thread is gone, and the pool records the key.
-            if let Some(new) = keys.first(key, &timestamp(at)) {
+            if let Some(new) = keys.first(key, at) {
                 return Ok(new);
             }
         }

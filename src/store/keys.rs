@@ -22,6 +22,10 @@
 //! start instead of growing for as long as requests keep coming.
 
 use std::collections::{HashSet, VecDeque};
+
+/// A set of `fingerprint`s. They are hashes of signed requests already, so a fast seeded hasher
+/// (foldhash) spreads them as well as SipHash would.
+pub(crate) type Fingerprints = HashSet<u128, foldhash::fast::RandomState>;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -59,8 +63,8 @@ const MOST_KEYS: usize = 5000;
 /// oldest beyond are dropped, with a warning. They are still remembered here.
 const MOST_WAITING: usize = 1_000_000;
 
-/// A key to write, and when it was first seen.
-type Key = (String, String);
+/// A key to write, and when it was first seen (written as text by the thread, not the request).
+type Key = (String, chrono::DateTime<chrono::Utc>);
 
 /// What the requests and the writing thread share.
 struct Queue {
@@ -74,7 +78,7 @@ struct Queue {
 #[derive(Default)]
 struct State {
     /// The keys remembered (`fingerprint`), and when each is forgotten, in that order.
-    known: HashSet<u128>,
+    known: Fingerprints,
     expiries: VecDeque<(Instant, u128)>,
     /// Keys waiting for the next commit.
     waiting: Vec<Key>,
@@ -106,7 +110,7 @@ impl State {
 }
 
 /// A key as remembered: the first 128 bits of its SHA-256 (16 bytes, not a string on the heap).
-fn fingerprint(key: &str) -> u128 {
+pub(crate) fn fingerprint(key: &str) -> u128 {
     let digest = Sha256::digest(key.as_bytes());
     let mut first = [0u8; 16];
     first.copy_from_slice(&digest[..16]);
@@ -164,7 +168,7 @@ impl KeyWriter {
     /// Whether `key` (first seen at `at`) is new: not recorded in the last `REMEMBERED` minutes,
     /// by this process or the one before it. A new key is written moments later. `None` when
     /// the writer is gone (the key must be recorded another way).
-    pub(crate) fn first(&self, key: &str, at: &str) -> Option<bool> {
+    pub(crate) fn first(&self, key: &str, at: chrono::DateTime<chrono::Utc>) -> Option<bool> {
         let remembered = fingerprint(key);
         let mut state = self.queue.lock();
         if state.ended {
@@ -173,7 +177,7 @@ impl KeyWriter {
         if !state.remember(remembered, Instant::now() + REMEMBERED) {
             return Some(false);
         }
-        state.waiting.push((key.to_string(), at.to_string()));
+        state.waiting.push((key.to_string(), at));
         state.accepted += 1;
         let wake = std::mem::take(&mut state.idle);
         drop(state);
@@ -371,7 +375,7 @@ impl Writer {
         let mut insert =
             self.conn.prepare_cached("INSERT INTO request_keys (event_id, at) VALUES (?1, ?2)")?;
         for (key, at) in keys {
-            insert.execute((key, at))?;
+            insert.execute((key, super::decode::timestamp(*at)))?;
         }
         Ok(())
     }
@@ -411,7 +415,10 @@ mod tests {
         conn
     }
 
-    const AT: &str = "2026-12-01T12:00:00Z";
+    const AT_TEXT: &str = "2026-12-01T12:00:00Z";
+    fn at() -> chrono::DateTime<chrono::Utc> {
+        AT_TEXT.parse().unwrap()
+    }
 
     fn count(conn: &rusqlite::Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM request_keys", [], |r| r.get(0)).unwrap()
@@ -422,17 +429,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let other = database(dir.path());
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
-        assert_eq!(writer.first("k1", AT), Some(true));
-        assert_eq!(writer.first("k1", AT), Some(false), "waiting");
+        assert_eq!(writer.first("k1", at()), Some(true));
+        assert_eq!(writer.first("k1", at()), Some(false), "waiting");
         writer.flush().await;
         assert_eq!(count(&other), 1, "committed, as another connection sees");
-        assert_eq!(writer.first("k1", AT), Some(false), "committed");
+        assert_eq!(writer.first("k1", at()), Some(false), "committed");
 
         // Another connection holds the write lock: the key is new at once, and written once
         // the lock is free.
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        assert_eq!(writer.first("k2", AT), Some(true));
-        assert_eq!(writer.first("k2", AT), Some(false), "remembered while it waits");
+        assert_eq!(writer.first("k2", at()), Some(true));
+        assert_eq!(writer.first("k2", at()), Some(false), "remembered while it waits");
         std::thread::sleep(Duration::from_millis(20));
         other.execute_batch("ROLLBACK").unwrap();
         writer.flush().await;
@@ -449,16 +456,16 @@ mod tests {
         };
         insert("request_keys", "old", "2026-12-01T11:49:00Z");
         insert("request_keys", "recent", "2026-12-01T11:51:00Z");
-        insert("request_keys", "last", AT);
+        insert("request_keys", "last", AT_TEXT);
         // Written through the pool while no writer ran.
         insert("processed_events", "pooled", "2026-12-01T11:55:00Z");
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
-        assert_eq!(writer.first("last", AT), Some(false));
-        assert_eq!(writer.first("recent", AT), Some(false));
-        assert_eq!(writer.first("pooled", AT), Some(false));
+        assert_eq!(writer.first("last", at()), Some(false));
+        assert_eq!(writer.first("recent", at()), Some(false));
+        assert_eq!(writer.first("pooled", at()), Some(false));
         // Recorded more than ten minutes before the last: its signature no longer verifies.
-        assert_eq!(writer.first("old", AT), Some(true));
-        assert_eq!(writer.first("new", AT), Some(true));
+        assert_eq!(writer.first("old", at()), Some(true));
+        assert_eq!(writer.first("new", at()), Some(true));
         writer.flush().await;
         assert_eq!(count(&other), 5);
     }
@@ -473,7 +480,7 @@ mod tests {
                 let writer = writer.clone();
                 std::thread::spawn(move || {
                     (0..300)
-                        .filter(|n| writer.first(&format!("key-{n}"), AT) == Some(true))
+                        .filter(|n| writer.first(&format!("key-{n}"), at()) == Some(true))
                         .collect::<Vec<i32>>()
                 })
             })
@@ -496,7 +503,7 @@ mod tests {
         let mut sizes = Vec::new();
         for round in 0..6 {
             for n in 0..every {
-                assert_eq!(writer.first(&format!("key-{round}-{n}"), AT), Some(true));
+                assert_eq!(writer.first(&format!("key-{round}-{n}"), at()), Some(true));
                 // One commit each, as at a few requests a second.
                 writer.flush().await;
             }
@@ -517,7 +524,7 @@ mod tests {
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         for n in 0..10 {
-            assert_eq!(writer.first(&format!("key-{n}"), AT), Some(true));
+            assert_eq!(writer.first(&format!("key-{n}"), at()), Some(true));
         }
         let queue = Arc::downgrade(&writer.queue);
         drop(writer);

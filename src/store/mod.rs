@@ -31,6 +31,7 @@ mod firm;
 mod handovers;
 mod import;
 mod keys;
+pub(crate) use keys::{fingerprint, Fingerprints};
 pub mod outbox;
 mod signals;
 mod stored;

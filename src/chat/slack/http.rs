@@ -101,7 +101,7 @@ async fn accept(
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
     // before (and whether or not) it is signed; it never reaches a handler.
     let form = Form::of(&body);
-    if form.get("ssl_check") == Some("1") {
+    if form.get("ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
     signed_by_slack(slack, headers, &body).map_err(IntoResponse::into_response)?;
@@ -115,7 +115,6 @@ async fn accept(
             return Err(StatusCode::FORBIDDEN.into_response());
         }
     }
-    drop(form);
     if replays == Replays::Refused {
         let now = slack.app.clock.now().timestamp();
         let header =
@@ -168,33 +167,44 @@ fn team_of(form: &Form, body: &[u8]) -> Option<String> {
         user: Team,
     }
     if let Some(team) = form.get("user_team").or_else(|| form.get("team_id")) {
-        return Some(team.to_string());
+        return Some(team.into_owned());
     }
     let payload: Payload = match form.get("payload") {
-        Some(json) => serde_json::from_str(json).ok()?,
+        Some(json) => serde_json::from_str(&json).ok()?,
         None => serde_json::from_slice(body).ok()?,
     };
     payload.user.team_id.or(payload.team.id).or(payload.team_id)
 }
 
-/// A form-encoded body's fields, decoded once (borrowed from the body where nothing was
-/// escaped). A body that is not a form (an event's JSON) has no field a lookup names.
-struct Form<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+/// A form-encoded body, whose fields are decoded only when asked for: a lookup splits the body
+/// into its `name=value` pairs and decodes the one it finds (borrowed from the body where
+/// nothing was escaped), not the command's text and `response_url` it passes by. A body that is
+/// not a form (an event's JSON) has no field a lookup names.
+struct Form<'a>(&'a [u8]);
 
 impl<'a> Form<'a> {
     fn of(body: &'a [u8]) -> Form<'a> {
-        Form(url::form_urlencoded::parse(body).collect())
+        Form(body)
     }
 
     /// The first value of field `name`.
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_ref())
+    fn get(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.0.split(|byte| *byte == b'&').find_map(|pair| {
+            let raw = pair.split(|byte| *byte == b'=').next().unwrap_or_default();
+            // A name spelt with escapes is decoded before it is compared.
+            let escaped = raw.iter().any(|byte| matches!(byte, b'%' | b'+'));
+            if !escaped && raw != name.as_bytes() {
+                return None;
+            }
+            let (key, value) = url::form_urlencoded::parse(pair).next()?;
+            (key == name).then_some(value)
+        })
     }
 }
 
 /// One field of a form-encoded body; `None` when absent or when the body is not a form.
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    Form::of(body).get(name).map(str::to_string)
+    Form::of(body).get(name).map(Cow::into_owned)
 }
 
 fn answer(ack: Ack) -> Response {
@@ -209,4 +219,32 @@ fn answer(ack: Ack) -> Response {
 fn bad_request(what: &str, error: &dyn std::fmt::Display) -> Response {
     tracing::warn!(error = %error, "unreadable Slack {what}");
     (StatusCode::BAD_REQUEST, format!("unreadable {what}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_field_is_found_and_decoded_as_form_urlencoded_parses_it() {
+        let body = b"token=x&team_id=T1&text=crm+rollout%20%26+more&response_url=https%3A%2F%2Fhooks.slack.com%2Fa&team_id=T2&flag";
+        let form = Form::of(body);
+        assert_eq!(form.get("team_id").as_deref(), Some("T1"), "the first value");
+        assert_eq!(form.get("text").as_deref(), Some("crm rollout & more"));
+        assert_eq!(form.get("response_url").as_deref(), Some("https://hooks.slack.com/a"));
+        assert_eq!(form.get("flag").as_deref(), Some(""));
+        assert_eq!(form.get("user_team"), None);
+        assert_eq!(form.get("team"), None, "a prefix of a name is another name");
+        // A name spelt with escapes is the same name.
+        assert_eq!(Form::of(b"ssl%5Fcheck=1").get("ssl_check").as_deref(), Some("1"));
+        assert_eq!(Form::of(b"a+b=1").get("a b").as_deref(), Some("1"));
+        // Every field, as the whole-body parser sees them.
+        for (key, value) in url::form_urlencoded::parse(body) {
+            if key != "team_id" {
+                assert_eq!(form.get(&key).as_deref(), Some(value.as_ref()), "{key}");
+            }
+        }
+        // An event's JSON is no form.
+        assert_eq!(Form::of(br#"{"team_id":"T1"}"#).get("team_id"), None);
+    }
 }
