@@ -13,7 +13,7 @@ mod weekly;
 pub use weekly::WeeklyFree;
 
 /// One row of a staffing pattern: `count` people of `role`, each `hours_per_week`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Requirement {
     pub role: String,
     pub count: i64,
@@ -21,7 +21,7 @@ pub struct Requirement {
 }
 
 /// A staffing pattern held for `weeks` weeks; a role appears at most once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Pattern {
     pub requirements: Vec<Requirement>,
     pub weeks: i64,

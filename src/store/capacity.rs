@@ -28,7 +28,8 @@ pub struct Capacity {
     /// Everyone's free hours per week, computed on the first question that needs them.
     weeks: std::sync::Mutex<Option<Arc<WeeklyFree>>>,
     /// Answers already given from this data: sellers ask about the same few packages all day.
-    answers: std::sync::Mutex<HashMap<(String, Window), EarliestStart>>,
+    /// By pattern, then window: a question is looked up without copying its pattern.
+    answers: std::sync::Mutex<HashMap<Pattern, HashMap<Window, EarliestStart>>>,
 }
 
 /// How many earliest-start answers one version of the data remembers.
@@ -55,8 +56,12 @@ impl Capacity {
         weeks_from: NaiveDate,
         weeks: usize,
     ) -> EarliestStart {
-        let key = (format!("{pattern:?}"), window);
-        let remembered = self.answers.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        let remembered = self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pattern)
+            .and_then(|by_window| by_window.get(&window).cloned());
         if let Some(answer) = remembered {
             return answer;
         }
@@ -65,10 +70,10 @@ impl Capacity {
             None => earliest_start(pattern, &self.people, &self.calendar(), window),
         };
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        if answers.len() >= ANSWERS_KEPT {
+        if answers.values().map(HashMap::len).sum::<usize>() >= ANSWERS_KEPT {
             answers.clear();
         }
-        answers.insert(key, answer.clone());
+        answers.entry(pattern.clone()).or_default().insert(window, answer.clone());
         answer
     }
 
