@@ -94,9 +94,10 @@ struct State {
 }
 
 impl State {
-    /// Remembers `key` until `until`: false when it was remembered already.
-    fn remember(&mut self, key: u128, until: Instant) -> bool {
-        while self.expiries.front().is_some_and(|(forget, _)| *forget < Instant::now()) {
+    /// Remembers `key` from `now` until `REMEMBERED` later (and forgets the keys due by then):
+    /// false when it was remembered already.
+    fn remember(&mut self, key: u128, now: Instant) -> bool {
+        while self.expiries.front().is_some_and(|(forget, _)| *forget < now) {
             if let Some((_, old)) = self.expiries.pop_front() {
                 self.known.remove(&old);
             }
@@ -104,7 +105,7 @@ impl State {
         if !self.known.insert(key) {
             return false;
         }
-        self.expiries.push_back((until, key));
+        self.expiries.push_back((now + REMEMBERED, key));
         true
     }
 }
@@ -141,9 +142,9 @@ impl KeyWriter {
             }
         };
         let mut state = State::default();
-        let until = Instant::now() + REMEMBERED;
+        let now = Instant::now();
         for key in &lately {
-            state.remember(fingerprint(key), until);
+            state.remember(fingerprint(key), now);
         }
         let queue = Arc::new(Queue {
             state: Mutex::new(state),
@@ -174,7 +175,7 @@ impl KeyWriter {
         if state.ended {
             return None;
         }
-        if !state.remember(remembered, Instant::now() + REMEMBERED) {
+        if !state.remember(remembered, Instant::now()) {
             return Some(false);
         }
         state.waiting.push((key.to_string(), at));
