@@ -11,26 +11,18 @@
 
 use sha2::{Digest, Sha256};
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use super::slack::verify::MAX_SKEW_SECONDS;
-use crate::store::{fingerprint, Fingerprints, Store};
+use crate::store::{fingerprint, Recent, Store};
 
-/// The signatures accepted within the window.
+/// The signatures accepted within the window, each until its timestamp leaves it (Unix
+/// seconds). Each key is kept as the first 128 bits of its SHA-256 (`store::fingerprint`): 16
+/// bytes instead of a 46-character string on the heap, for the hundreds of thousands of
+/// requests five minutes can bring.
 #[derive(Default)]
 pub(crate) struct ReplayGuard {
-    seen: Mutex<Seen>,
-}
-
-/// Each key is kept as the first 128 bits of its SHA-256 (`store::fingerprint`): 16 bytes
-/// instead of a 46-character string on the heap, for the hundreds of thousands of requests five
-/// minutes can bring.
-#[derive(Default)]
-struct Seen {
-    signatures: Fingerprints,
-    /// `(forget after, signature)` in the order they were accepted.
-    expiries: VecDeque<(i64, u128)>,
+    seen: Mutex<Recent<i64>>,
 }
 
 /// How long the shared replay check may take before the request is answered anyway.
@@ -76,16 +68,7 @@ impl ReplayGuard {
     pub fn first_time(&self, signature: &str, sent_at: i64, now: i64) -> bool {
         let signature = fingerprint(signature);
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        while seen.expiries.front().is_some_and(|(forget_after, _)| *forget_after < now) {
-            if let Some((_, old)) = seen.expiries.pop_front() {
-                seen.signatures.remove(&old);
-            }
-        }
-        if !seen.signatures.insert(signature) {
-            return false;
-        }
-        seen.expiries.push_back((sent_at + MAX_SKEW_SECONDS, signature));
-        true
+        seen.remember(signature, now, sent_at + MAX_SKEW_SECONDS)
     }
 }
 
@@ -113,6 +96,6 @@ mod tests {
         // Once its timestamp is out of the window the signature cannot verify any more, so it
         // is forgotten.
         assert!(guard.first_time("v0=c", 1400, 1400));
-        assert!(guard.seen.lock().unwrap().signatures.len() == 1);
+        assert!(guard.seen.lock().unwrap().len() == 1);
     }
 }

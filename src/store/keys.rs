@@ -22,10 +22,6 @@
 //! start instead of growing for as long as requests keep coming.
 
 use std::collections::{HashSet, VecDeque};
-
-/// A set of `fingerprint`s. They are hashes of signed requests already, so a fast seeded hasher
-/// (foldhash) spreads them as well as SipHash would.
-pub(crate) type Fingerprints = HashSet<u128, foldhash::fast::RandomState>;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -77,9 +73,8 @@ struct Queue {
 
 #[derive(Default)]
 struct State {
-    /// The keys remembered (`fingerprint`), and when each is forgotten, in that order.
-    known: Fingerprints,
-    expiries: VecDeque<(Instant, u128)>,
+    /// The keys remembered (`fingerprint`), each until `REMEMBERED` after it came.
+    known: Recent<Instant>,
     /// Keys waiting for the next commit.
     waiting: Vec<Key>,
     /// Keys accepted and keys handled (committed or dropped): `flush` waits for them to meet.
@@ -94,9 +89,32 @@ struct State {
 }
 
 impl State {
-    /// Remembers `key` from `now` until `REMEMBERED` later (and forgets the keys due by then):
-    /// false when it was remembered already.
+    /// Remembers `key` from `now` until `REMEMBERED` later: false when it was remembered already.
     fn remember(&mut self, key: u128, now: Instant) -> bool {
+        self.known.remember(key, now, now + REMEMBERED)
+    }
+}
+
+/// Fingerprints remembered until a time of theirs (`T`: an instant, or Unix seconds), forgotten
+/// in the order they came: the replay guard's memory, here and in the chat adapters
+/// (`chat::replay`). They are hashes of signed requests already, so a fast seeded hasher
+/// (foldhash) spreads them as well as SipHash would.
+pub(crate) struct Recent<T> {
+    known: HashSet<u128, foldhash::fast::RandomState>,
+    /// `(forget after, fingerprint)` in the order they came.
+    expiries: VecDeque<(T, u128)>,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent { known: HashSet::default(), expiries: VecDeque::new() }
+    }
+}
+
+impl<T: PartialOrd> Recent<T> {
+    /// Forgets the fingerprints due before `now`, then remembers `key` until `until`: false
+    /// when it was remembered already.
+    pub(crate) fn remember(&mut self, key: u128, now: T, until: T) -> bool {
         while self.expiries.front().is_some_and(|(forget, _)| *forget < now) {
             if let Some((_, old)) = self.expiries.pop_front() {
                 self.known.remove(&old);
@@ -105,8 +123,14 @@ impl State {
         if !self.known.insert(key) {
             return false;
         }
-        self.expiries.push_back((now + REMEMBERED, key));
+        self.expiries.push_back((until, key));
         true
+    }
+
+    /// How many fingerprints are remembered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.known.len()
     }
 }
 

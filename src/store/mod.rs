@@ -31,7 +31,7 @@ mod firm;
 mod handovers;
 mod import;
 mod keys;
-pub(crate) use keys::{fingerprint, Fingerprints};
+pub(crate) use keys::{fingerprint, Recent};
 pub mod outbox;
 mod signals;
 mod stored;
