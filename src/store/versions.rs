@@ -7,7 +7,11 @@
 //!   whenever any other connection, in this process or another, has committed. Only then are the
 //!   versions read again, on the same connection (the replay guard's keys, written on a thread of
 //!   their own, `keys.rs`, move it too: a small read, at most once for each commit of keys, a
-//!   few hundred a second under load).
+//!   few hundred a second under load). On Linux even the pragma (a read transaction, with its
+//!   file locks) is asked only when the database's files were written since the last check
+//!   (`Writes`): every commit, by any process, writes them, and the kernel queues the inotify
+//!   event inside that write, before the commit returns, so a request that arrives after a
+//!   commit finds its event waiting.
 //! - **PostgreSQL** (and SQLite without a file): one query answers every request that arrived
 //!   before it started. A request waits for a read that began after it arrived, so it never sees
 //!   versions older than its arrival, and under load one query serves many requests.
@@ -35,6 +39,11 @@ pub(crate) enum VersionSource {
 /// A SQLite file's own read connection, and the versions as of its last `data_version`.
 pub(crate) struct Watch {
     conn: rusqlite::Connection,
+    /// Whether the database's files were written since the last check; `None` where inotify
+    /// is not to be had (then every check asks the pragma).
+    writes: Option<Writes>,
+    /// How many times the pragma was asked (the tests' view of what the watch saves).
+    asked: u64,
     seen: Option<(i64, Arc<Versions>)>,
     /// The last check, and when it began: a request that arrived before then takes it.
     checked: Option<(Instant, Arc<Versions>)>,
@@ -54,6 +63,8 @@ impl VersionSource {
                 let _ = conn.busy_timeout(READ_BUSY);
                 VersionSource::File(tokio::sync::Mutex::new(Watch {
                     conn,
+                    writes: Writes::watch(path),
+                    asked: 0,
                     seen: None,
                     checked: None,
                 }))
@@ -118,6 +129,14 @@ impl Watch {
     }
 
     fn current(&mut self) -> rusqlite::Result<Arc<Versions>> {
+        // Nothing written since the pragma last ran: nothing committed either. The events are
+        // taken before the pragma runs, so a commit after it leaves one for the next check.
+        if let (Some(writes), Some((_, versions))) = (&mut self.writes, &self.seen) {
+            if !writes.since_last() {
+                return Ok(versions.clone());
+            }
+        }
+        self.asked += 1;
         let changes: i64 =
             self.conn.prepare_cached("PRAGMA data_version")?.query_row([], |row| row.get(0))?;
         if let Some((at, versions)) = &self.seen {
@@ -136,6 +155,86 @@ impl Watch {
         };
         self.seen = Some((changes, versions.clone()));
         Ok(versions)
+    }
+}
+
+/// The writes to a SQLite database's files (the database, its `-wal` and `-journal`), as
+/// inotify reports them on the directory that holds them (a `-wal` file comes and goes).
+#[cfg(target_os = "linux")]
+pub(crate) struct Writes {
+    inotify: rustix::fd::OwnedFd,
+    /// The database's file name: events for other files in its directory are passed by.
+    name: Vec<u8>,
+}
+
+#[cfg(target_os = "linux")]
+impl Writes {
+    /// Watches the directory of the database at `path`; `None` when inotify cannot (no
+    /// instance left, a directory it may not read): every check then asks the pragma.
+    fn watch(path: &Path) -> Option<Writes> {
+        use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+        let name = path.file_name()?.as_encoded_bytes().to_vec();
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let watched = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).and_then(|fd| {
+            let events = WatchFlags::MODIFY
+                | WatchFlags::CREATE
+                | WatchFlags::DELETE
+                | WatchFlags::MOVED_FROM
+                | WatchFlags::MOVED_TO
+                | WatchFlags::DELETE_SELF
+                | WatchFlags::MOVE_SELF;
+            inotify::add_watch(&fd, dir, events).map(|_| fd)
+        });
+        match watched {
+            Ok(inotify) => Some(Writes { inotify, name }),
+            Err(error) => {
+                tracing::debug!(%error, "no inotify watch on the database: every check asks SQLite");
+                None
+            }
+        }
+    }
+
+    /// Whether one of the database's files was written (or made, removed, renamed) since the
+    /// last call; also true whenever it cannot be sure (a full event queue, a failed read).
+    fn since_last(&mut self) -> bool {
+        use rustix::fs::inotify::{ReadFlags, Reader};
+        use std::mem::MaybeUninit;
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut events = Reader::new(&self.inotify, &mut buffer);
+        let mut written = false;
+        loop {
+            match events.next() {
+                Ok(event) => {
+                    let ours = match event.file_name() {
+                        Some(file) => file.to_bytes().starts_with(&self.name),
+                        // The directory itself (moved or removed), or an overflow.
+                        None => true,
+                    };
+                    written |= ours || event.events().contains(ReadFlags::QUEUE_OVERFLOW);
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => return written,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+/// Without inotify every check asks the pragma.
+#[cfg(not(target_os = "linux"))]
+pub(crate) struct Writes;
+
+#[cfg(not(target_os = "linux"))]
+impl Writes {
+    fn watch(_: &Path) -> Option<Writes> {
+        None
+    }
+
+    fn since_last(&mut self) -> bool {
+        true
     }
 }
 
@@ -208,5 +307,38 @@ mod tests {
         let other = rusqlite::Connection::open(dir.path().join("v.db")).unwrap();
         other.execute("UPDATE data_versions SET version = 1 WHERE name = 'library'", []).unwrap();
         assert_eq!(watch.current().unwrap()["library"], 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_pragma_is_asked_only_after_the_database_files_were_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = database(dir.path());
+        let mut watch = watch(dir.path());
+        assert!(watch.writes.is_some(), "inotify is there on Linux");
+        assert_eq!(watch.current().unwrap()["capacity"], 0);
+        let asked = watch.asked;
+        // Nothing written: the versions held, without a read transaction.
+        for _ in 0..3 {
+            assert_eq!(watch.current().unwrap()["capacity"], 0);
+        }
+        assert_eq!(watch.asked, asked);
+        // Another file in the same directory is not the database.
+        std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+        watch.current().unwrap();
+        assert_eq!(watch.asked, asked);
+        // A commit by another connection is seen by the very next check, and once.
+        writer.execute("UPDATE data_versions SET version = 7 WHERE name = 'capacity'", []).unwrap();
+        assert_eq!(watch.current().unwrap()["capacity"], 7);
+        assert_eq!(watch.asked, asked + 1);
+        assert_eq!(watch.current().unwrap()["capacity"], 7);
+        assert_eq!(watch.asked, asked + 1);
+        // So is a commit by another process, whose connection comes and goes (its `-wal`
+        // file may be made and removed).
+        drop(writer);
+        let other = rusqlite::Connection::open(dir.path().join("v.db")).unwrap();
+        other.execute("UPDATE data_versions SET version = 8 WHERE name = 'capacity'", []).unwrap();
+        drop(other);
+        assert_eq!(watch.current().unwrap()["capacity"], 8);
     }
 }
