@@ -323,19 +323,17 @@ impl App {
 
 /// Finds a package by id or name after normalisation, or says which packages exist.
 fn resolve_package<'a>(
-    packages: &'a [crate::domain::firm::Package],
+    packages: &'a crate::domain::firm::Offered,
     given: &str,
 ) -> Result<&'a crate::domain::firm::Package, UserError> {
     use crate::domain::library::{normalize, similarity};
     if packages.is_empty() {
         return Err(UserError::NoPackages);
     }
-    let wanted = normalize(given);
-    if let Some(package) =
-        packages.iter().find(|p| normalize(&p.id) == wanted || normalize(&p.name) == wanted)
-    {
+    if let Some(package) = packages.find(given) {
         return Ok(package);
     }
+    let wanted = normalize(given);
     let suggestion = packages
         .iter()
         .map(|p| {

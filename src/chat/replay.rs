@@ -3,13 +3,15 @@
 //! timestamp and body, however its signature is spelt; for Discord the same interaction id) is a
 //! copy someone captured and sent again within the signature's time window. Each request's key is
 //! remembered here, in memory, until its timestamp leaves the window, and in the database
-//! (`processed_events`), where every instance sharing it, and this one after a restart, sees it
-//! (on a SQLite file a millisecond or so after the request was accepted: `store/keys.rs`).
+//! (`processed_events`), where every instance sharing it, and this one after a restart, sees it.
+//! On a SQLite file the store itself keeps the keys in memory and writes them a millisecond or
+//! so after the request was accepted (`store/keys.rs`), and this guard keeps none.
 //! The database is given a moment only (`first_in_database`): busy (an import), the in-memory
 //! guard has already refused a replay to this instance, and the acknowledgement must not miss the
 //! platform's three seconds. (Slack events are retried and de-duplicated by `event_id` instead.)
 
 use sha2::{Digest, Sha256};
+use std::fmt::Write;
 
 use std::sync::Mutex;
 
@@ -30,11 +32,7 @@ const CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Whether no instance sharing the database has accepted the request `key` before (true when
 /// the database does not answer in time: the in-memory guard has then decided alone).
-pub(crate) async fn first_in_database(
-    store: &Store,
-    key: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> bool {
+async fn first_in_database(store: &Store, key: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
     match tokio::time::timeout(CHECK_WITHIN, store.first_request(key, now)).await {
         Ok(Ok(first)) => first,
         Ok(Err(error)) => {
@@ -59,10 +57,33 @@ pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> String 
     hash.update(timestamp.as_bytes());
     hash.update(b":");
     hash.update(body);
-    format!("s:{sent_at:011}:{}", hex::encode(&hash.finalize()[..16]))
+    let mut hex = [0u8; 32];
+    // 16 bytes always fit 32 hex digits.
+    let _ = hex::encode_to_slice(&hash.finalize()[..16], &mut hex);
+    let mut key = String::with_capacity(46);
+    let _ = write!(key, "s:{sent_at:011}:");
+    key.push_str(std::str::from_utf8(&hex).unwrap_or_default());
+    key
 }
 
 impl ReplayGuard {
+    /// True the first time the request `key` (sent at `sent_at`, Unix seconds) is presented to
+    /// any instance sharing `store`, or to this one. A store on a SQLite file keeps the keys of
+    /// the last minutes in memory itself (`Store::remembers_requests`), and decides without
+    /// waiting for the database: this guard would only remember every key a second time.
+    pub(crate) async fn first(
+        &self,
+        store: &Store,
+        key: &str,
+        sent_at: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        if !store.remembers_requests() && !self.first_time(key, sent_at, now.timestamp()) {
+            return false;
+        }
+        first_in_database(store, key, now).await
+    }
+
     /// True the first time `signature` (of a request sent at `sent_at`) is presented; `now` and
     /// `sent_at` are Unix seconds.
     pub fn first_time(&self, signature: &str, sent_at: i64, now: i64) -> bool {

@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::hours::Hours;
+use super::library::normalize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Role {
@@ -82,6 +83,38 @@ pub struct Package {
     pub name: String,
     pub duration_weeks: i64,
     pub description: String,
+}
+
+/// The packages a seller may be offered, each with its id and name as `normalize` spells them:
+/// worked out once per load of the catalogue, not on every question that names a package.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Offered {
+    packages: Vec<Package>,
+    /// `(id, name)` of each package, normalised, in the same order.
+    spelt: Vec<(String, String)>,
+}
+
+impl Offered {
+    pub fn new(packages: Vec<Package>) -> Offered {
+        let spelt = packages.iter().map(|p| (normalize(&p.id), normalize(&p.name))).collect();
+        Offered { packages, spelt }
+    }
+
+    /// The first package whose id or name is `given` once both are normalised (case, spaces
+    /// and punctuation aside).
+    pub fn find(&self, given: &str) -> Option<&Package> {
+        let wanted = normalize(given);
+        let at = self.spelt.iter().position(|(id, name)| *id == wanted || *name == wanted)?;
+        Some(&self.packages[at])
+    }
+}
+
+impl std::ops::Deref for Offered {
+    type Target = [Package];
+
+    fn deref(&self) -> &[Package] {
+        &self.packages
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -262,4 +295,30 @@ pub struct FirmData {
     pub deliverables: Vec<Deliverable>,
     pub package_items: Vec<PackageItem>,
     pub history: Vec<HistoryRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(id: &str, name: &str) -> Package {
+        Package { id: id.into(), name: name.into(), duration_weeks: 6, description: String::new() }
+    }
+
+    #[test]
+    fn a_package_is_found_by_its_id_or_name_however_it_is_spelt_first_in_order() {
+        let offered = Offered::new(vec![
+            package("crm-rollout", "CRM Rollout"),
+            package("bi", "BI Starter"),
+            package("bi-starter", "Another"),
+        ]);
+        assert_eq!(offered.find("CRM  rollout!").unwrap().id, "crm-rollout");
+        assert_eq!(offered.find("crm_rollout").unwrap().id, "crm-rollout");
+        assert_eq!(offered.find("BI").unwrap().id, "bi");
+        // "bi starter" is the second package's name and the third's id: the first one wins.
+        assert_eq!(offered.find("bi-starter").unwrap().id, "bi");
+        assert!(offered.find("crm").is_none());
+        assert!(offered.find("---").is_none());
+        assert_eq!(offered.len(), 3);
+    }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::cache::Snapshot;
 use super::import::{read_imports, ImportRecord};
 use super::Store;
-use crate::domain::firm::{Package, PackageRole, Role};
+use crate::domain::firm::{Offered, Package, PackageRole, Role};
 
 /// Roles and packages (each with whether the last import retired it), staffing patterns by
 /// package, and the last import.
@@ -20,6 +20,8 @@ pub(crate) struct Catalogue {
     pub roles: Vec<(Role, bool)>,
     /// By id.
     pub packages: Vec<(Package, bool)>,
+    /// Those the last import did not retire, as sellers name them.
+    pub offered: Arc<Offered>,
     /// Most senior role first, then by role id.
     pub package_roles: HashMap<String, Vec<PackageRole>>,
     pub last_import: Option<ImportRecord>,
@@ -67,19 +69,22 @@ async fn load(snapshot: Snapshot) -> anyhow::Result<Catalogue> {
         let role = super::firm::package_role(row);
         package_roles.entry(role.package.clone()).or_default().push(role);
     }
+    let packages: Vec<(Package, bool)> = packages
+        .into_iter()
+        .map(|(id, name, duration_weeks, description, retired)| {
+            (Package { id, name, duration_weeks, description }, retired != 0)
+        })
+        .collect();
+    let offered = packages.iter().filter(|(_, retired)| !retired).map(|(p, _)| p.clone()).collect();
     Ok(Catalogue {
+        offered: Arc::new(Offered::new(offered)),
         roles: roles
             .into_iter()
             .map(|(id, name, rank, description, retired)| {
                 (Role { id, name, rank, description }, retired != 0)
             })
             .collect(),
-        packages: packages
-            .into_iter()
-            .map(|(id, name, duration_weeks, description, retired)| {
-                (Package { id, name, duration_weeks, description }, retired != 0)
-            })
-            .collect(),
+        packages,
         package_roles,
         last_import,
     })

@@ -31,6 +31,12 @@ impl Store {
         self.first_delivery_of_event(key, at).await
     }
 
+    /// Whether `first_request` decides in memory, from the keys this process and the one
+    /// before it accepted in the last minutes (a SQLite file, served by one instance at a time).
+    pub(crate) fn remembers_requests(&self) -> bool {
+        self.keys.is_some()
+    }
+
     /// Waits until every request key recorded so far is in the database (at shutdown: the next
     /// start, or another instance, refuses their replays).
     pub async fn flush_request_keys(&self) {

@@ -26,15 +26,10 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? == 0)
     }
 
-    /// The packages a seller may be offered: those the last import did not retire.
-    pub async fn packages(&self) -> anyhow::Result<Vec<Package>> {
-        let catalogue = self.catalogue().await?;
-        Ok(catalogue
-            .packages
-            .iter()
-            .filter(|(_, retired)| !retired)
-            .map(|(p, _)| p.clone())
-            .collect())
+    /// The packages a seller may be offered: those the last import did not retire (shared
+    /// with the catalogue in memory, not copied for each question).
+    pub async fn packages(&self) -> anyhow::Result<Arc<Offered>> {
+        Ok(self.catalogue().await?.offered.clone())
     }
 
     /// One package by id, retired or not: a deal keeps the package it was sold on.

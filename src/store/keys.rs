@@ -399,8 +399,14 @@ impl Writer {
     fn insert(&self, keys: &[Key]) -> rusqlite::Result<()> {
         let mut insert =
             self.conn.prepare_cached("INSERT INTO request_keys (event_id, at) VALUES (?1, ?2)")?;
+        // Stored to the second: the keys of one batch share one or two seconds, written once.
+        let mut second: Option<(i64, String)> = None;
         for (key, at) in keys {
-            insert.execute((key, super::decode::timestamp(*at)))?;
+            let text = match &second {
+                Some((seen, text)) if *seen == at.timestamp() => text,
+                _ => &second.insert((at.timestamp(), super::decode::timestamp(*at))).1,
+            };
+            insert.execute((key, text))?;
         }
         Ok(())
     }

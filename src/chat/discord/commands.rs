@@ -195,8 +195,8 @@ pub async fn suggestions(
             .store
             .packages()
             .await?
-            .into_iter()
-            .map(|p| (p.name, p.id.clone(), vec![p.id]))
+            .iter()
+            .map(|p| (p.name.clone(), p.id.clone(), vec![p.id.clone()]))
             .collect(),
         "item" => app
             .store

@@ -335,9 +335,7 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
     if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
         let key = format!("discord:{id}");
         let seconds = now.timestamp();
-        if !handler.replays.first_time(&key, seconds, seconds)
-            || !crate::chat::replay::first_in_database(&handler.app.store, &key, now).await
-        {
+        if !handler.replays.first(&handler.app.store, &key, seconds, now).await {
             tracing::warn!(interaction = %id, "refused a replayed Discord interaction");
             return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
         }

@@ -16,7 +16,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use slack_morphism::prelude::SlackCommandEvent;
 
 use super::{commands, events, interactions, verify, Ack, Slack};
 
@@ -49,7 +48,7 @@ async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Byt
         Ok(body) => body,
         Err(response) => return response,
     };
-    match serde_urlencoded::from_bytes::<SlackCommandEvent>(&body) {
+    match serde_urlencoded::from_bytes::<commands::SlashCommand>(&body) {
         Ok(command) => answer(commands::command(&slack, command).await),
         Err(error) => bad_request("slash command", &error),
     }
@@ -116,21 +115,14 @@ async fn accept(
         }
     }
     if replays == Replays::Refused {
-        let now = slack.app.clock.now().timestamp();
+        let now = slack.app.clock.now();
         let header =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let timestamp = header(verify::TIMESTAMP_HEADER).trim();
         let sent_at = timestamp.parse().unwrap_or_default();
         // A request is its timestamp and body, whatever spelling its signature came in.
         let key = crate::chat::replay::request_key(sent_at, timestamp, &body);
-        if !slack.replays.first_time(&key, sent_at, now)
-            || !crate::chat::replay::first_in_database(
-                &slack.app.store,
-                &key,
-                slack.app.clock.now(),
-            )
-            .await
-        {
+        if !slack.replays.first(&slack.app.store, &key, sent_at, now).await {
             tracing::warn!("refused a replayed Slack request");
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }

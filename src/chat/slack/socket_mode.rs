@@ -13,7 +13,6 @@ use futures_util::{SinkExt, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use slack_morphism::prelude::SlackCommandEvent;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -105,7 +104,7 @@ async fn session(slack: &Slack, token: &SecretString) -> anyhow::Result<()> {
 async fn handle(slack: &Slack, envelope: Envelope) -> Option<Value> {
     let envelope_id = envelope.envelope_id?;
     let ack = match envelope.kind.as_str() {
-        "slash_commands" => match serde_json::from_value::<SlackCommandEvent>(envelope.payload) {
+        "slash_commands" => match commands::SlashCommand::deserialize(&envelope.payload) {
             Ok(command) => commands::command(slack, command).await,
             Err(error) => {
                 tracing::warn!(error = %error, "unreadable Socket Mode slash command");
