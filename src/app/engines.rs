@@ -1,5 +1,7 @@
 //! The answer engines as commands: load what the rule needs, apply the pure rule, word the reply.
 
+use std::sync::Arc;
+
 use crate::domain::deal::Deal;
 use chrono::NaiveDate;
 
@@ -286,7 +288,8 @@ impl App {
         deadline: Option<NaiveDate>,
         start: Option<NaiveDate>,
     ) -> Result<ComparablesAnswer, AppError> {
-        Ok(self.remembered_comparables(package, effort, deadline, start).await?.0)
+        let (answer, _) = self.remembered_comparables(package, effort, deadline, start).await?;
+        Ok(ComparablesAnswer::clone(&answer))
     }
 
     /// `compute_comparables`, with the place its reply is kept while the answer is remembered.
@@ -296,7 +299,7 @@ impl App {
         effort: Option<f64>,
         deadline: Option<NaiveDate>,
         start: Option<NaiveDate>,
-    ) -> Result<(ComparablesAnswer, MadeReply), AppError> {
+    ) -> Result<(Arc<ComparablesAnswer>, MadeReply), AppError> {
         let today = self.today();
         if let Some(deadline) = deadline.filter(|deadline| *deadline <= today) {
             return Err(UserError::DeadlineInThePast { deadline, today }.into());
@@ -321,8 +324,9 @@ impl App {
         if let Some(remembered) = self.comparables_answers.get(&question, &from) {
             return Ok(remembered);
         }
-        let answer =
-            self.compute_comparables_from(package, &history, effort, deadline, start).await?;
+        let answer = Arc::new(
+            self.compute_comparables_from(package, &history, effort, deadline, start).await?,
+        );
         let made = MadeReply::default();
         self.comparables_answers.put(question, from, (answer.clone(), made.clone()));
         Ok((answer, made))
@@ -623,7 +627,7 @@ pub(crate) struct ComparablesAnswers {
 }
 
 /// A remembered comparables answer: the data it came from, the answer, and its reply.
-type KeptComparables = (ComparablesFrom, (ComparablesAnswer, MadeReply));
+type KeptComparables = (ComparablesFrom, (Arc<ComparablesAnswer>, MadeReply));
 
 /// The reply made from a remembered answer, once one is: a function of the answer alone.
 pub(crate) type MadeReply = std::sync::Arc<std::sync::OnceLock<Reply>>;
@@ -636,7 +640,7 @@ impl ComparablesAnswers {
         &self,
         question: &ComparablesQuestion,
         from: &ComparablesFrom,
-    ) -> Option<(ComparablesAnswer, MadeReply)> {
+    ) -> Option<(Arc<ComparablesAnswer>, MadeReply)> {
         let kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (was_from, answer) = kept.get(question)?;
         was_from.same(from).then(|| answer.clone())
@@ -646,7 +650,7 @@ impl ComparablesAnswers {
         &self,
         question: ComparablesQuestion,
         from: ComparablesFrom,
-        answer: (ComparablesAnswer, MadeReply),
+        answer: (Arc<ComparablesAnswer>, MadeReply),
     ) {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if kept.len() >= COMPARABLES_KEPT {
