@@ -30,15 +30,12 @@ pub(crate) const RETRY_FAILED_AFTER: Duration = Duration::from_secs(30);
 /// How many charts are remembered.
 const CHARTS_KEPT: usize = 256;
 
-/// The charts uploaded (or being uploaded) for command answers, by what they show.
+/// The charts uploaded (or being uploaded) for command answers, by title, each with what it
+/// shows: two charts are one only when equal in every part (compared, where writing each out
+/// as JSON to look it up was a thirtieth of a served /comparables).
 #[derive(Default)]
 pub(crate) struct ChartFiles {
-    kept: Mutex<HashMap<String, Upload>>,
-}
-
-/// What a chart is known by: what it shows.
-fn key_of(chart: &Chart) -> String {
-    serde_json::to_string(chart).unwrap_or_default()
+    kept: Mutex<HashMap<String, Vec<(Chart, Upload)>>>,
 }
 
 /// One chart's upload: when it began, and its file id once done (`None`: it failed).
@@ -73,29 +70,52 @@ pub(crate) enum Shown {
 impl ChartFiles {
     /// Forgets `chart`'s upload: a message showing its file was refused.
     pub(crate) fn forget(&self, chart: &Chart) {
-        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key_of(chart));
+        let mut kept = self.kept();
+        if let Some(same_title) = kept.get_mut(chart.title()) {
+            same_title.retain(|(kept, _)| kept != chart);
+            if same_title.is_empty() {
+                kept.remove(chart.title());
+            }
+        }
     }
 
     /// How an answer at `now` shows `chart`.
     pub(crate) fn show(&self, chart: &Chart, now: Instant) -> Shown {
-        let key = key_of(chart);
-        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(upload) = kept.get(&key).filter(|upload| upload.current(now)) {
+        let mut kept = self.kept();
+        let upload = kept
+            .get(chart.title())
+            .and_then(|same_title| same_title.iter().find(|(kept, _)| kept == chart))
+            .map(|(_, upload)| upload)
+            .filter(|upload| upload.current(now));
+        if let Some(upload) = upload {
             return match upload.file.get() {
                 Some(Some(file)) => Shown::File(file.clone()),
                 Some(None) => Shown::Left,
                 None => Shown::AfterUpload(upload.file.clone()),
             };
         }
-        if kept.len() >= CHARTS_KEPT {
-            kept.retain(|_, upload| upload.current(now));
-            if kept.len() >= CHARTS_KEPT {
+        let count = |kept: &HashMap<String, Vec<(Chart, Upload)>>| -> usize {
+            kept.values().map(Vec::len).sum()
+        };
+        if count(&kept) >= CHARTS_KEPT {
+            kept.retain(|_, same_title| {
+                same_title.retain(|(_, upload)| upload.current(now));
+                !same_title.is_empty()
+            });
+            if count(&kept) >= CHARTS_KEPT {
                 kept.clear();
             }
         }
         let file = Arc::new(OnceCell::new());
-        kept.insert(key, Upload { began: now, file: file.clone() });
+        let same_title = kept.entry(chart.title().to_string()).or_default();
+        // This chart's upload that no longer decides (done long ago, or failed) is replaced.
+        same_title.retain(|(kept, _)| kept != chart);
+        same_title.push((chart.clone(), Upload { began: now, file: file.clone() }));
         Shown::AfterUpload(file)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(Chart, Upload)>>> {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -225,8 +245,18 @@ mod tests {
         first.set(Some("F1".into())).unwrap();
         let later = now + Duration::from_secs(60);
         assert!(matches!(files.show(&chart("A"), later), Shown::File(f) if f == "F1"));
-        // Another chart is its own upload.
+        // Another chart is its own upload, under another title or the same one.
         assert!(matches!(files.show(&chart("B"), later), Shown::AfterUpload(_)));
+        let Chart::Histogram(mut other) = chart("A") else { panic!("a histogram") };
+        other.buckets[0].count += 1;
+        let other = Chart::Histogram(other);
+        let Shown::AfterUpload(second) = files.show(&other, later) else { panic!("its own") };
+        second.set(Some("F2".into())).unwrap();
+        assert!(matches!(files.show(&chart("A"), later), Shown::File(f) if f == "F1"));
+        // A file refused since is forgotten: that chart alone is uploaded again.
+        files.forget(&chart("A"));
+        assert!(matches!(files.show(&chart("A"), later), Shown::AfterUpload(_)));
+        assert!(matches!(files.show(&other, later), Shown::File(f) if f == "F2"));
         // After an hour the file is not relied on any more: uploaded again.
         let hour = now + SHOW_UPLOADED_FOR;
         assert!(matches!(files.show(&chart("A"), hour), Shown::AfterUpload(_)));

@@ -19,26 +19,26 @@ use super::{charts, modals, Ack, Slack, Timed};
 use crate::app::reply::Reply;
 use crate::chart::Chart;
 
-/// A slash command as Slack sends it (a form over HTTP, a JSON object in Socket Mode): the
-/// fields the bot reads, borrowed from the body where nothing in them was escaped. Slack's
-/// others (`team_domain`, `channel_name`, `api_app_id`, …) are passed by, and the
-/// `response_url` stays text until an answer is posted to it: decoding slack-morphism's
+/// A slash command as Slack sends it (a form over HTTP, read field by field in `http`; a JSON
+/// object in Socket Mode): the fields the bot reads, borrowed from the body where nothing in them
+/// was escaped. Slack's others (`team_domain`, `channel_name`, `api_app_id`, …) are passed by,
+/// and the `response_url` stays text until an answer is posted to it: decoding slack-morphism's
 /// `SlackCommandEvent`, every field owned and the URL parsed, was a twentieth of a served
-/// command's CPU. A form without one of the required fields is refused (400), as before.
+/// command's CPU. A command missing one of the required fields is refused (400), as before.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SlashCommand<'a> {
     #[serde(borrow)]
-    command: Cow<'a, str>,
+    pub(super) command: Cow<'a, str>,
     #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
+    pub(super) text: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    user_id: Cow<'a, str>,
+    pub(super) user_id: Cow<'a, str>,
     #[serde(borrow)]
-    channel_id: Cow<'a, str>,
+    pub(super) channel_id: Cow<'a, str>,
     #[serde(borrow)]
-    response_url: Cow<'a, str>,
+    pub(super) response_url: Cow<'a, str>,
     #[serde(borrow)]
-    trigger_id: Cow<'a, str>,
+    pub(super) trigger_id: Cow<'a, str>,
 }
 
 /// Answers one slash command.
@@ -169,36 +169,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_slash_command_is_read_from_slacks_form_and_from_socket_modes_json() {
-        let form =
-            b"token=x&team_id=T1&team_domain=acme&channel_id=C1&channel_name=deal&user_id=U1\
-            &command=%2Fincluded&text=sso+%26+saml&api_app_id=A1\
-            &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1&trigger_id=t.1";
-        let command: SlashCommand = serde_urlencoded::from_bytes(form).unwrap();
-        assert_eq!(command.command, "/included");
-        assert_eq!(command.text.as_deref(), Some("sso & saml"));
-        assert_eq!((&*command.user_id, &*command.channel_id), ("U1", "C1"));
-        assert_eq!(command.response_url, "https://hooks.slack.com/commands/1");
-        assert_eq!(command.trigger_id, "t.1");
-        // Nothing escaped, nothing copied.
-        assert!(matches!(command.user_id, Cow::Borrowed(_)));
-        // Without text (`/help`), and in Socket Mode's JSON.
-        let json = json!({"command": "/help", "user_id": "U2", "channel_id": "C2",
-            "response_url": "https://hooks.slack.com/2", "trigger_id": "t.2", "team_id": "T1"});
+    fn a_slash_command_is_read_from_socket_modes_json() {
+        let json = json!({"command": "/included", "text": "sso & saml", "user_id": "U2",
+            "channel_id": "C2", "response_url": "https://hooks.slack.com/2", "trigger_id": "t.2",
+            "team_id": "T1", "api_app_id": "A1"});
         let command = SlashCommand::deserialize(&json).unwrap();
-        assert_eq!((&*command.command, command.text), ("/help", None));
-        // A form missing a field every command has is not a slash command.
+        assert_eq!((&*command.command, command.text.as_deref()), ("/included", Some("sso & saml")));
+        assert_eq!((&*command.user_id, &*command.channel_id), ("U2", "C2"));
+        assert_eq!(
+            (&*command.response_url, &*command.trigger_id),
+            ("https://hooks.slack.com/2", "t.2")
+        );
+        // Without text (`/help`).
+        let mut help = json.clone();
+        help.as_object_mut().unwrap().remove("text");
+        assert_eq!(SlashCommand::deserialize(&help).unwrap().text, None);
+        // A payload missing a field every command has is not a slash command.
         for missing in ["command", "user_id", "channel_id", "response_url", "trigger_id"] {
-            let fields: Vec<&str> = std::str::from_utf8(form)
-                .unwrap()
-                .split('&')
-                .filter(|field| !field.starts_with(&format!("{missing}=")))
-                .collect();
-            let form = fields.join("&");
-            assert!(
-                serde_urlencoded::from_str::<SlashCommand>(&form).is_err(),
-                "without {missing}"
-            );
+            let mut payload = json.clone();
+            payload.as_object_mut().unwrap().remove(missing);
+            assert!(SlashCommand::deserialize(&payload).is_err(), "without {missing}");
         }
     }
 }

@@ -48,10 +48,25 @@ async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Byt
         Ok(body) => body,
         Err(response) => return response,
     };
-    match serde_urlencoded::from_bytes::<commands::SlashCommand>(&body) {
+    match read_command(&body) {
         Ok(command) => answer(commands::command(&slack, command).await),
         Err(error) => bad_request("slash command", &error),
     }
+}
+
+/// The slash command a form holds, each field decoded only when looked up (`Form`): the text
+/// and `response_url` the command needs, not every other field Slack sends with them.
+fn read_command(body: &[u8]) -> Result<commands::SlashCommand<'_>, String> {
+    let form = Form::of(body);
+    let field = |name: &str| form.get(name).ok_or_else(|| format!("missing field `{name}`"));
+    Ok(commands::SlashCommand {
+        command: field("command")?,
+        text: form.get("text"),
+        user_id: field("user_id")?,
+        channel_id: field("channel_id")?,
+        response_url: field("response_url")?,
+        trigger_id: field("trigger_id")?,
+    })
 }
 
 async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
@@ -181,12 +196,20 @@ impl<'a> Form<'a> {
 
     /// The first value of field `name`.
     fn get(&self, name: &str) -> Option<Cow<'a, str>> {
+        let escaped = |text: &[u8]| text.iter().any(|byte| matches!(byte, b'%' | b'+'));
         self.0.split(|byte| *byte == b'&').find_map(|pair| {
-            let raw = pair.split(|byte| *byte == b'=').next().unwrap_or_default();
-            // A name spelt with escapes is decoded before it is compared.
-            let escaped = raw.iter().any(|byte| matches!(byte, b'%' | b'+'));
-            if !escaped && raw != name.as_bytes() {
-                return None;
+            let mut halves = pair.splitn(2, |byte| *byte == b'=');
+            let (raw, value) =
+                (halves.next().unwrap_or_default(), halves.next().unwrap_or_default());
+            // A name spelt with escapes is decoded before it is compared, and so is a value
+            // with any; a plain one is the text itself, as the parser would give it.
+            if !escaped(raw) {
+                if raw != name.as_bytes() {
+                    return None;
+                }
+                if !escaped(value) {
+                    return Some(String::from_utf8_lossy(value));
+                }
             }
             let (key, value) = url::form_urlencoded::parse(pair).next()?;
             (key == name).then_some(value)
@@ -236,7 +259,40 @@ mod tests {
                 assert_eq!(form.get(&key).as_deref(), Some(value.as_ref()), "{key}");
             }
         }
+        // A value holding '=' keeps it; bytes that are not UTF-8 read as the parser reads them.
+        assert_eq!(Form::of(b"a=b=c").get("a").as_deref(), Some("b=c"));
+        let odd = b"a=\xff&b=%ff";
+        for (key, value) in url::form_urlencoded::parse(odd) {
+            assert_eq!(Form::of(odd).get(&key).as_deref(), Some(value.as_ref()), "{key}");
+        }
         // An event's JSON is no form.
         assert_eq!(Form::of(br#"{"team_id":"T1"}"#).get("team_id"), None);
+    }
+
+    #[test]
+    fn a_slash_command_is_read_from_slacks_form() {
+        let form = "token=x&team_id=T1&team_domain=acme&channel_id=C1&channel_name=deal&user_id=U1\
+            &command=%2Fincluded&text=sso+%26+saml&api_app_id=A1\
+            &response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1&trigger_id=t.1";
+        let command = read_command(form.as_bytes()).unwrap();
+        assert_eq!(command.command, "/included");
+        assert_eq!(command.text.as_deref(), Some("sso & saml"));
+        assert_eq!((&*command.user_id, &*command.channel_id), ("U1", "C1"));
+        assert_eq!(command.response_url, "https://hooks.slack.com/commands/1");
+        assert_eq!(command.trigger_id, "t.1");
+        // Nothing escaped, nothing copied.
+        assert!(matches!(command.user_id, Cow::Borrowed(_)));
+        // Without text (`/help`).
+        let help = form.replace("&text=sso+%26+saml", "");
+        assert_eq!(read_command(help.as_bytes()).unwrap().text, None);
+        // A form missing a field every command has is not a slash command.
+        for missing in ["command", "user_id", "channel_id", "response_url", "trigger_id"] {
+            let fields: Vec<&str> = form
+                .split('&')
+                .filter(|field| !field.starts_with(&format!("{missing}=")))
+                .collect();
+            let error = read_command(fields.join("&").as_bytes()).err();
+            assert_eq!(error, Some(format!("missing field `{missing}`")));
+        }
     }
 }
