@@ -173,6 +173,9 @@ impl Writes {
     /// instance left, a directory it may not read): every check then asks the pragma.
     fn watch(path: &Path) -> Option<Writes> {
         use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
+        // SQLite follows a symbolic link to the database, and keeps its journal beside the file
+        // itself: that directory is the one written.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let name = path.file_name()?.as_encoded_bytes().to_vec();
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -307,6 +310,18 @@ mod tests {
         let other = rusqlite::Connection::open(dir.path().join("v.db")).unwrap();
         other.execute("UPDATE data_versions SET version = 1 WHERE name = 'library'", []).unwrap();
         assert_eq!(watch.current().unwrap()["library"], 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_database_reached_through_a_link_is_watched_where_it_lives() {
+        let (real, linked) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let writer = database(real.path());
+        std::os::unix::fs::symlink(real.path().join("v.db"), linked.path().join("v.db")).unwrap();
+        let mut watch = watch(linked.path());
+        assert_eq!(watch.current().unwrap()["capacity"], 0);
+        writer.execute("UPDATE data_versions SET version = 4 WHERE name = 'capacity'", []).unwrap();
+        assert_eq!(watch.current().unwrap()["capacity"], 4);
     }
 
     #[cfg(target_os = "linux")]
