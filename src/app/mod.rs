@@ -323,7 +323,7 @@ impl App {
 
 /// Finds a package by id or name after normalisation, or says which packages exist.
 fn resolve_package<'a>(
-    packages: &'a crate::domain::firm::Offered,
+    packages: &'a crate::domain::firm::OfferedPackages,
     given: &str,
 ) -> Result<&'a crate::domain::firm::Package, UserError> {
     use crate::domain::library::{normalize, similarity};

@@ -11,8 +11,8 @@
 //! platform's three seconds. (Slack events are retried and de-duplicated by `event_id` instead.)
 
 use sha2::{Digest, Sha256};
-use std::fmt::Write;
 
+use std::fmt::Write;
 use std::sync::Mutex;
 
 use super::slack::verify::MAX_SKEW_SECONDS;

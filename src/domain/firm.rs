@@ -88,16 +88,16 @@ pub struct Package {
 /// The packages a seller may be offered, each with its id and name as `normalize` spells them:
 /// worked out once per load of the catalogue, not on every question that names a package.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Offered {
+pub struct OfferedPackages {
     packages: Vec<Package>,
     /// `(id, name)` of each package, normalised, in the same order.
     spelt: Vec<(String, String)>,
 }
 
-impl Offered {
-    pub fn new(packages: Vec<Package>) -> Offered {
+impl OfferedPackages {
+    pub fn new(packages: Vec<Package>) -> OfferedPackages {
         let spelt = packages.iter().map(|p| (normalize(&p.id), normalize(&p.name))).collect();
-        Offered { packages, spelt }
+        OfferedPackages { packages, spelt }
     }
 
     /// The first package whose id or name is `given` once both are normalised (case, spaces
@@ -109,7 +109,7 @@ impl Offered {
     }
 }
 
-impl std::ops::Deref for Offered {
+impl std::ops::Deref for OfferedPackages {
     type Target = [Package];
 
     fn deref(&self) -> &[Package] {
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn a_package_is_found_by_its_id_or_name_however_it_is_spelt_first_in_order() {
-        let offered = Offered::new(vec![
+        let offered = OfferedPackages::new(vec![
             package("crm-rollout", "CRM Rollout"),
             package("bi", "BI Starter"),
             package("bi-starter", "Another"),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::cache::Snapshot;
 use super::import::{read_imports, ImportRecord};
 use super::Store;
-use crate::domain::firm::{Offered, Package, PackageRole, Role};
+use crate::domain::firm::{OfferedPackages, Package, PackageRole, Role};
 
 /// Roles and packages (each with whether the last import retired it), staffing patterns by
 /// package, and the last import.
@@ -21,7 +21,7 @@ pub(crate) struct Catalogue {
     /// By id.
     pub packages: Vec<(Package, bool)>,
     /// Those the last import did not retire, as sellers name them.
-    pub offered: Arc<Offered>,
+    pub offered: Arc<OfferedPackages>,
     /// Most senior role first, then by role id.
     pub package_roles: HashMap<String, Vec<PackageRole>>,
     pub last_import: Option<ImportRecord>,
@@ -77,7 +77,7 @@ async fn load(snapshot: Snapshot) -> anyhow::Result<Catalogue> {
         .collect();
     let offered = packages.iter().filter(|(_, retired)| !retired).map(|(p, _)| p.clone()).collect();
     Ok(Catalogue {
-        offered: Arc::new(Offered::new(offered)),
+        offered: Arc::new(OfferedPackages::new(offered)),
         roles: roles
             .into_iter()
             .map(|(id, name, rank, description, retired)| {

@@ -28,7 +28,7 @@ impl Store {
 
     /// The packages a seller may be offered: those the last import did not retire (shared
     /// with the catalogue in memory, not copied for each question).
-    pub async fn packages(&self) -> anyhow::Result<Arc<Offered>> {
+    pub async fn packages(&self) -> anyhow::Result<Arc<OfferedPackages>> {
         Ok(self.catalogue().await?.offered.clone())
     }
 
