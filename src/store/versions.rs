@@ -165,6 +165,9 @@ pub(crate) struct Writes {
     inotify: rustix::fd::OwnedFd,
     /// The database's file name: events for other files in its directory are passed by.
     name: Vec<u8>,
+    /// The watch is gone (its directory removed, or its file system unmounted): nothing more
+    /// will be reported, so every check asks the pragma from then on.
+    lost: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -192,7 +195,7 @@ impl Writes {
             inotify::add_watch(&fd, dir, events).map(|_| fd)
         });
         match watched {
-            Ok(inotify) => Some(Writes { inotify, name }),
+            Ok(inotify) => Some(Writes { inotify, name, lost: false }),
             Err(error) => {
                 tracing::debug!(%error, "no inotify watch on the database: every check asks SQLite");
                 None
@@ -205,12 +208,16 @@ impl Writes {
     fn since_last(&mut self) -> bool {
         use rustix::fs::inotify::{ReadFlags, Reader};
         use std::mem::MaybeUninit;
+        if self.lost {
+            return true;
+        }
         let mut buffer = [MaybeUninit::<u8>::uninit(); 4096];
         let mut events = Reader::new(&self.inotify, &mut buffer);
         let mut written = false;
         loop {
             match events.next() {
                 Ok(event) => {
+                    self.lost |= event.events().contains(ReadFlags::IGNORED);
                     let ours = match event.file_name() {
                         Some(file) => file.to_bytes().starts_with(&self.name),
                         // The directory itself (moved or removed), or an overflow.
@@ -310,6 +317,19 @@ mod tests {
         let other = rusqlite::Connection::open(dir.path().join("v.db")).unwrap();
         other.execute("UPDATE data_versions SET version = 1 WHERE name = 'library'", []).unwrap();
         assert_eq!(watch.current().unwrap()["library"], 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_watch_whose_directory_is_gone_leaves_every_check_to_the_pragma() {
+        let dir = tempfile::tempdir().unwrap();
+        let watched = dir.path().join("data");
+        std::fs::create_dir(&watched).unwrap();
+        let mut writes = Writes::watch(&watched.join("v.db")).unwrap();
+        assert!(!writes.since_last(), "nothing written yet");
+        std::fs::remove_dir(&watched).unwrap();
+        assert!(writes.since_last(), "the directory went");
+        assert!(writes.since_last(), "and nothing will report a write any more");
     }
 
     #[cfg(target_os = "linux")]
