@@ -63,6 +63,51 @@ async fn importing_the_same_export_twice_changes_nothing(db: TestDb) {
     assert!(before.0 > 100 && before.1 >= 50 && before.2 >= 150);
 }
 
+on_both_databases!(awkward_text_is_stored_as_written_and_reads_back_unchanged);
+async fn awkward_text_is_stored_as_written_and_reads_back_unchanged(db: TestDb) {
+    // PostgreSQL's import binds each column as an array literal: quotes, backslashes, commas,
+    // braces, the word NULL and empty optional fields must all come back exactly.
+    let store = Store::connect(&db.url).await.unwrap();
+    let people = "id,name,role,weekly_hours,active,slack_user_id,email\n\
+                  p1,\"Ann \"\"The Hat\"\" O'Neil, {Jr}\",senior,37.5,true,U1,\n\
+                  p2,NULL,senior,40,true,,C:\\\\x \\\"y\\\"\n\
+                  p3,Zoë 北,senior,0.1,false,,\n";
+    let allocations =
+        "person,project,start,end,hours_per_week\np1,\"a,b\",2027-01-04,2027-02-26,20.25\n";
+    let mut files = firm_files(allocations);
+    files[1] = ("people.csv", people.to_string());
+    let (parsed, problems) = parse_files(&files);
+    assert!(problems.is_empty(), "{problems:?}");
+    store.import(&parsed).await.unwrap().unwrap();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    type Stored = (String, f64, i64, Option<String>, Option<String>);
+    let stored: Vec<Stored> = sqlx::query_as(
+        "SELECT name, weekly_hours, CASE WHEN active THEN 1 ELSE 0 END, slack_user_id, email \
+         FROM people ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let text = |t: &str| Some(t.to_string());
+    assert_eq!(
+        stored,
+        vec![
+            (r#"Ann "The Hat" O'Neil, {Jr}"#.to_string(), 37.5, 1, text("U1"), None),
+            ("NULL".to_string(), 40.0, 1, None, text(r#"C:\\x \"y\""#)),
+            ("Zoë 北".to_string(), 0.1, 0, None, None),
+        ],
+        "{}",
+        db.url
+    );
+    let hours: Vec<f64> =
+        store.capacity().await.unwrap().people.iter().map(|p| p.weekly_hours.as_f64()).collect();
+    assert_eq!(hours, vec![37.5, 40.0], "{}", db.url);
+    // Read back exactly: the same files again change nothing.
+    let again = store.import(&parsed).await.unwrap().unwrap();
+    assert!(again.unchanged(), "{}: {again}", db.url);
+}
+
 on_both_databases!(a_broken_import_is_refused_and_the_database_is_untouched);
 async fn a_broken_import_is_refused_and_the_database_is_untouched(db: TestDb) {
     let store = Store::connect(&db.url).await.unwrap();
