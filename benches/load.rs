@@ -61,6 +61,10 @@ struct Options {
     /// A short smoke run: 200 people unless `--people` says, 1-second phases.
     #[arg(long)]
     quick: bool,
+    /// Only these commands after the baseline (`--only /included`, repeatable): every route
+    /// by default.
+    #[arg(long, value_parser = ["/earliest-start", "/comparables", "/included"])]
+    only: Vec<String>,
     /// Passed by `cargo bench` itself; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -153,7 +157,11 @@ async fn serve_and_measure(
     let server = served::Served::start(&options.bin(), &firm.sqlite_url, work).await?;
     let client = slack::Client::new(server.addr, &server.secret);
     let started = server.rss_mb()?;
-    let routes = slack::Route::all(&firm.questions);
+    let mut routes = slack::Route::all(&firm.questions);
+    if !options.only.is_empty() {
+        routes
+            .retain(|route| route.is_baseline() || options.only.iter().any(|c| c == route.command));
+    }
     for route in &routes {
         println!("{} answers: {}", route.label(), client.one(route).await?);
     }

@@ -40,10 +40,14 @@ impl Route {
     }
 
     pub fn label(&self) -> String {
-        match self.path {
-            "/slack/baseline" => "baseline (signature check, constant answer)".into(),
-            _ => format!("{} {}", self.command, self.text),
+        match self.is_baseline() {
+            true => "baseline (signature check, constant answer)".into(),
+            false => format!("{} {}", self.command, self.text),
         }
+    }
+
+    pub fn is_baseline(&self) -> bool {
+        self.path == "/slack/baseline"
     }
 }
 
