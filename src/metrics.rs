@@ -3,8 +3,9 @@
 //! imports. One recorder per process, installed the first time it is asked for; the outbox's
 //! backlog and age are read from the database when scraped, so every instance reports the truth.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -34,23 +35,26 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// One request answered: its platform, command and outcome, and how long the answer took.
 pub fn request(platform: &'static str, command: &'static str, outcome: &'static str, seconds: f64) {
     type Handles = (metrics::Counter, metrics::Histogram);
-    type Kept = HashMap<(&'static str, &'static str, &'static str), Handles>;
-    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
+    type Key = (&'static str, &'static str, &'static str);
+    thread_local! {
+        // Each thread keeps the handles it has used (the registry gives every thread the same
+        // counter and histogram), so counting a request takes no lock the other workers wait
+        // on, and no handle is cloned.
+        static KEPT: RefCell<HashMap<Key, Handles, foldhash::fast::RandomState>> =
+            RefCell::default();
+    }
     // The recorder exists before a handle is kept, so no kept handle is a no-op one.
     let _ = handle();
-    let (counter, histogram) = {
-        let mut kept = KEPT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-        kept.entry((platform, command, outcome))
-            .or_insert_with(|| {
-                (
-                    metrics::counter!("keepable_requests_total", "platform" => platform, "command" => command, "outcome" => outcome),
-                    metrics::histogram!("keepable_answer_seconds", "platform" => platform, "command" => command),
-                )
-            })
-            .clone()
-    };
-    counter.increment(1);
-    histogram.record(seconds);
+    KEPT.with_borrow_mut(|kept| {
+        let (counter, histogram) = kept.entry((platform, command, outcome)).or_insert_with(|| {
+            (
+                metrics::counter!("keepable_requests_total", "platform" => platform, "command" => command, "outcome" => outcome),
+                metrics::histogram!("keepable_answer_seconds", "platform" => platform, "command" => command),
+            )
+        });
+        counter.increment(1);
+        histogram.record(seconds);
+    });
 }
 
 /// One delivery attempt's outcome: `sent`, `retry`, `failed` or `rate_limited`.

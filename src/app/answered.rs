@@ -35,14 +35,17 @@ impl Key {
     }
 }
 
+/// The replies remembered (keys hashed with foldhash: a key is compared whole).
+type Kept = HashMap<Key, Arc<Reply>, foldhash::fast::RandomState>;
+
 /// The replies remembered.
 #[derive(Default)]
 pub(crate) struct Answered {
-    kept: Mutex<HashMap<Key, Arc<Reply>>>,
+    kept: Mutex<Kept>,
 }
 
 impl Answered {
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Reply>>> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

@@ -169,10 +169,11 @@ pub fn parse_date(
     )
 }
 
-/// Splits on whitespace, keeping "double quoted" runs together; quotes are removed.
+/// Splits on whitespace, keeping "double quoted" runs together; quotes are removed. Each token
+/// is gathered in one buffer, reused, and copied out at its exact length once.
 fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
+    let mut tokens = Vec::with_capacity(8);
+    let mut current = String::with_capacity(text.len());
     let mut quoted = false;
     let mut any = false;
     for c in text.chars() {
@@ -183,7 +184,8 @@ fn tokenize(text: &str) -> Vec<String> {
             }
             c if c.is_whitespace() && !quoted => {
                 if any {
-                    tokens.push(std::mem::take(&mut current));
+                    tokens.push(current.as_str().to_owned());
+                    current.clear();
                     any = false;
                 }
             }

@@ -197,6 +197,8 @@ struct Pair<'a> {
     whole: &'a [u8],
     name: &'a [u8],
     value: &'a [u8],
+    /// The name is spelt without escapes (checked once, not at every lookup).
+    plain_name: bool,
 }
 
 /// Whether form text holds an escape (`%xx`, or `+` for a space).
@@ -209,7 +211,8 @@ impl<'a> Form<'a> {
         let pairs = body.split(|byte| *byte == b'&').map(|whole| {
             let mut halves = whole.splitn(2, |byte| *byte == b'=');
             let name = halves.next().unwrap_or_default();
-            Pair { whole, name, value: halves.next().unwrap_or_default() }
+            let value = halves.next().unwrap_or_default();
+            Pair { whole, name, value, plain_name: !escaped(name) }
         });
         Form(pairs.collect())
     }
@@ -219,7 +222,7 @@ impl<'a> Form<'a> {
         self.0.iter().find_map(|pair| {
             // A name spelt with escapes is decoded before it is compared, and so is a value
             // with any; a plain one is the text itself, as the parser would give it.
-            if !escaped(pair.name) {
+            if pair.plain_name {
                 if pair.name != name.as_bytes() {
                     return None;
                 }

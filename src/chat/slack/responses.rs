@@ -22,7 +22,8 @@ const KEPT: usize = 512;
 #[derive(Default)]
 pub(crate) struct Responses {
     kept: Mutex<HashMap<u64, Made>>,
-    hashing: std::collections::hash_map::RandomState,
+    /// foldhash, not SipHash: an equal hash is always checked by comparing what is shown.
+    hashing: foldhash::fast::RandomState,
 }
 
 /// A response, and what it was made from.
