@@ -34,9 +34,20 @@ use crate::chart::render_png;
 /// Attempts at editing a deferred response (the edit can race the deferral reaching Discord).
 const EDIT_ATTEMPTS: u32 = 4;
 
-/// Everything an interaction needs: the app, the settings, a REST client, the verifier.
+/// Everything an interaction needs: the app, the settings, a REST client, the verifier, shared
+/// (axum clones its state for every request: one reference count, not a copy of every part).
 #[derive(Clone)]
-pub struct Handler {
+pub struct Handler(Arc<Parts>);
+
+impl std::ops::Deref for Handler {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+pub struct Parts {
     app: App,
     settings: Arc<DiscordSettings>,
     rest: DiscordRest,
@@ -91,7 +102,15 @@ impl Handler {
         let rest = DiscordRest::new(&settings);
         let people = People { rest: rest.clone(), guild: app.settings.discord_guild_id.clone() };
         let app = app.with_directory(Arc::new(people)).on_platform("discord");
-        Handler { app, settings, rest, verifier, members: Arc::default(), replays: Arc::default() }
+        let parts = Parts {
+            app,
+            settings,
+            rest,
+            verifier,
+            members: Arc::default(),
+            replays: Arc::default(),
+        };
+        Handler(Arc::new(parts))
     }
 
     /// The bot serves one firm (SPEC 7): an interaction from another server is refused, and a
