@@ -44,10 +44,10 @@ async fn baseline(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn slash_command(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::of(&body);
-    if let Err(response) = accept(&slack, &headers, &body, &form, Replays::Refused).await {
-        return response;
-    }
+    let form = match accept(&slack, &headers, &body, Replays::Refused).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     match read_command(&form) {
         Ok(command) => answer(commands::command(&slack, command).await),
         Err(error) => bad_request("slash command", &error),
@@ -69,10 +69,10 @@ fn read_command<'a>(form: &Form<'a>) -> Result<commands::SlashCommand<'a>, Strin
 }
 
 async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::of(&body);
-    if let Err(response) = accept(&slack, &headers, &body, &form, Replays::Refused).await {
-        return response;
-    }
+    let form = match accept(&slack, &headers, &body, Replays::Refused).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
     let payload = form
         .get("payload")
         .ok_or("no payload field")
@@ -84,9 +84,7 @@ async fn interaction(State(slack): State<Slack>, headers: HeaderMap, body: Bytes
 }
 
 async fn event(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(response) =
-        accept(&slack, &headers, &body, &Form::of(&body), Replays::ByEventId).await
-    {
+    if let Err(response) = accept(&slack, &headers, &body, Replays::ByEventId).await {
         return response;
     }
     match serde_json::from_slice::<Value>(&body) {
@@ -105,24 +103,26 @@ enum Replays {
     ByEventId,
 }
 
-/// Whether a request (its `body`, read as `form`) is one Slack signed, or the response that
-/// ends it: 200 for an `ssl_check`, 401 when not signed by Slack within the time window or
-/// replayed, 403 from another workspace.
-async fn accept(
+/// The form of a request Slack signed (`body` split into its fields), or the response that ends
+/// it: 200 for an `ssl_check`, 401 when not signed by Slack within the time window or replayed,
+/// 403 from another workspace.
+async fn accept<'b>(
     slack: &Slack,
     headers: &HeaderMap,
-    body: &[u8],
-    form: &Form<'_>,
+    body: &'b [u8],
     replays: Replays,
-) -> Result<(), Response> {
+) -> Result<Form<'b>, Response> {
     // Slack's certificate check carries no command and changes nothing, so it is acknowledged
-    // before (and whether or not) it is signed; it never reaches a handler.
-    if form.get("ssl_check").as_deref() == Some("1") {
+    // before (and whether or not) it is signed; it never reaches a handler. Looked up in the
+    // body itself: a form's table is built only for a signed body (a million `&`s in an
+    // unsigned one would otherwise make a table of a million fields).
+    if form_field(body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
     signed_by_slack(slack, headers, body).map_err(IntoResponse::into_response)?;
+    let form = Form::of(body);
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
-        let from = team_of(form, body);
+        let from = team_of(&form, body);
         if from.as_deref() != Some(team) {
             tracing::warn!(
                 team = from.as_deref().unwrap_or("none"),
@@ -144,7 +144,7 @@ async fn accept(
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
     }
-    Ok(())
+    Ok(form)
 }
 
 /// Whether Slack signed `body` within the time window of the app's clock; 401 otherwise.
@@ -206,34 +206,46 @@ fn escaped(text: &[u8]) -> bool {
     text.iter().any(|byte| matches!(byte, b'%' | b'+'))
 }
 
+impl<'a> Pair<'a> {
+    fn of(whole: &'a [u8]) -> Pair<'a> {
+        let mut halves = whole.splitn(2, |byte| *byte == b'=');
+        let name = halves.next().unwrap_or_default();
+        let value = halves.next().unwrap_or_default();
+        Pair { whole, name, value, plain_name: !escaped(name) }
+    }
+
+    /// The value, when this is field `name`. A name spelt with escapes is decoded before it is
+    /// compared, and so is a value with any; a plain one is the text itself, as the parser
+    /// would give it.
+    fn value_of(&self, name: &str) -> Option<Cow<'a, str>> {
+        if self.plain_name {
+            if self.name != name.as_bytes() {
+                return None;
+            }
+            if !escaped(self.value) {
+                return Some(String::from_utf8_lossy(self.value));
+            }
+        }
+        let (key, value) = url::form_urlencoded::parse(self.whole).next()?;
+        (key == name).then_some(value)
+    }
+}
+
 impl<'a> Form<'a> {
     fn of(body: &'a [u8]) -> Form<'a> {
-        let pairs = body.split(|byte| *byte == b'&').map(|whole| {
-            let mut halves = whole.splitn(2, |byte| *byte == b'=');
-            let name = halves.next().unwrap_or_default();
-            let value = halves.next().unwrap_or_default();
-            Pair { whole, name, value, plain_name: !escaped(name) }
-        });
-        Form(pairs.collect())
+        Form(body.split(|byte| *byte == b'&').map(Pair::of).collect())
     }
 
     /// The first value of field `name`.
     fn get(&self, name: &str) -> Option<Cow<'a, str>> {
-        self.0.iter().find_map(|pair| {
-            // A name spelt with escapes is decoded before it is compared, and so is a value
-            // with any; a plain one is the text itself, as the parser would give it.
-            if pair.plain_name {
-                if pair.name != name.as_bytes() {
-                    return None;
-                }
-                if !escaped(pair.value) {
-                    return Some(String::from_utf8_lossy(pair.value));
-                }
-            }
-            let (key, value) = url::form_urlencoded::parse(pair.whole).next()?;
-            (key == name).then_some(value)
-        })
+        self.0.iter().find_map(|pair| pair.value_of(name))
     }
+}
+
+/// The first value of field `name` of a form-encoded body, looked up without building its table
+/// (`Form`); `None` when absent or when the body is not a form.
+fn form_field<'a>(body: &'a [u8], name: &str) -> Option<Cow<'a, str>> {
+    body.split(|byte| *byte == b'&').find_map(|pair| Pair::of(pair).value_of(name))
 }
 
 fn answer(ack: Ack) -> Response {
@@ -281,6 +293,11 @@ mod tests {
         }
         // An event's JSON is no form.
         assert_eq!(Form::of(br#"{"team_id":"T1"}"#).get("team_id"), None);
+        // Looked up in the body itself (before the signature is checked), the same values.
+        for name in ["team_id", "text", "response_url", "flag", "user_team", "team"] {
+            assert_eq!(form_field(body, name), form.get(name), "{name}");
+        }
+        assert_eq!(form_field(b"ssl%5Fcheck=1&x=2", "ssl_check").as_deref(), Some("1"));
     }
 
     #[test]
