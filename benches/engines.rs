@@ -17,6 +17,10 @@ use keepable::config::Settings;
 use keepable::import;
 use keepable::store::Store;
 
+/// The allocator `keepable serve` runs with (`src/main.rs`), so the figures are the served ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The firm sizes measured: `KEEPABLE_BENCH_PEOPLE` (comma separated) or all three.
 fn sizes() -> Vec<usize> {
     std::env::var("KEEPABLE_BENCH_PEOPLE")

@@ -10,7 +10,7 @@ use super::calendar::Calendar;
 use super::hours::Hours;
 
 mod weekly;
-pub use weekly::WeeklyFree;
+pub use weekly::{Changed, Tally, WeeklyFree};
 
 /// One row of a staffing pattern: `count` people of `role`, each `hours_per_week`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

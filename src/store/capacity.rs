@@ -13,7 +13,7 @@ use super::firm::parse_date;
 use super::Store;
 use crate::domain::calendar::Calendar;
 use crate::domain::capacity::{
-    earliest_start, Booking, EarliestStart, Pattern, PersonLoad, WeeklyFree, Window,
+    earliest_start, Booking, Changed, EarliestStart, Pattern, PersonLoad, Tally, WeeklyFree, Window,
 };
 use crate::domain::hours::Hours;
 
@@ -29,7 +29,16 @@ pub struct Capacity {
     weeks: std::sync::Mutex<Option<Arc<WeeklyFree>>>,
     /// Answers already given from this data: sellers ask about the same few packages all day.
     /// By pattern, then window: a question is looked up without copying its pattern.
-    answers: std::sync::Mutex<HashMap<Pattern, HashMap<Window, EarliestStart>>>,
+    answers: std::sync::Mutex<HashMap<Pattern, HashMap<Window, Answered>>>,
+}
+
+/// An answer given from these data, with the counts it came from when it came from the weekly
+/// free hours: the next version of the data after a hold brings those up to date for the
+/// people it changed, and answers again without counting everyone else.
+#[derive(Debug, Clone)]
+struct Answered {
+    answer: EarliestStart,
+    tally: Option<Arc<Tally>>,
 }
 
 /// How many earliest-start answers one version of the data remembers.
@@ -61,20 +70,47 @@ impl Capacity {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(pattern)
-            .and_then(|by_window| by_window.get(&window).cloned());
+            .and_then(|by_window| by_window.get(&window).map(|a| a.answer.clone()));
         if let Some(answer) = remembered {
             return answer;
         }
-        let answer = match self.weekly_free(weeks_from, weeks).earliest_start(pattern, window) {
-            Some(answer) => answer,
-            None => earliest_start(pattern, &self.people, &self.calendar(), window),
+        let answered = match self.weekly_free(weeks_from, weeks).tally(pattern, window) {
+            Some(tally) => {
+                Answered { answer: tally.answer(pattern, window), tally: Some(tally.into()) }
+            }
+            None => Answered {
+                answer: earliest_start(pattern, &self.people, &self.calendar(), window),
+                tally: None,
+            },
         };
+        let answer = answered.answer.clone();
+        self.remember(pattern, window, answered);
+        answer
+    }
+
+    fn remember(&self, pattern: &Pattern, window: Window, answered: Answered) {
         let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
         if answers.values().map(HashMap::len).sum::<usize>() >= ANSWERS_KEPT {
             answers.clear();
         }
-        answers.entry(pattern.clone()).or_default().insert(window, answer.clone());
-        answer
+        answers.entry(pattern.clone()).or_default().insert(window, answered);
+    }
+
+    /// The answers of `before` counted from its weekly free hours, brought up to these data
+    /// by `changed` (the people a hold changed): each answer costs its changed people's weeks,
+    /// not a count of everyone in its roles.
+    fn answers_patched(&self, before: &Capacity, changed: &Changed) {
+        let before = before.answers.lock().unwrap_or_else(|p| p.into_inner());
+        for (pattern, by_window) in before.iter() {
+            for (window, answered) in by_window {
+                let Some(tally) = answered.tally.as_ref().and_then(|t| t.patched(pattern, changed))
+                else {
+                    continue;
+                };
+                let answer = tally.answer(pattern, *window);
+                self.remember(pattern, *window, Answered { answer, tally: Some(tally.into()) });
+            }
+        }
     }
 
     pub fn calendar(&self) -> Calendar {
@@ -147,9 +183,10 @@ impl Store {
         let next = Capacity::new(people, old.holidays.clone(), version);
         let weeks = old.weeks.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(weeks) = weeks {
-            *next.weeks.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(
-                weeks.with_changed(&changed, &roles_of(&old.people, &changed), &fresh),
-            ));
+            let (weeks, change) =
+                weeks.with_changed(&changed, &roles_of(&old.people, &changed), &fresh);
+            *next.weeks.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(weeks));
+            next.answers_patched(&old, &change);
         }
         Ok(Ok(next))
     }

@@ -248,11 +248,30 @@ proptest! {
         let index = changed % more.len();
         more[index].bookings.push(extra);
         let id = more[index].id.clone();
-        let updated = weeks.with_changed(&[id], &[people[index].role.as_str()], &more);
+        let (updated, change) = weeks.with_changed(&[id], &[people[index].role.as_str()], &more);
         let rebuilt = WeeklyFree::build(&more, &calendar, first, 30);
         prop_assert_eq!(updated.earliest_start(&p, window), rebuilt.earliest_start(&p, window));
+        // The counts made before the change, brought up to date by it, are those made after.
+        let patched = weeks.tally(&p, window).map(|t| t.patched(&p, &change).expect("same weeks"));
+        prop_assert_eq!(&patched, &rebuilt.tally(&p, window));
+        if let Some(patched) = patched {
+            prop_assert_eq!(Some(patched.answer(&p, window)), rebuilt.earliest_start(&p, window));
+        }
         prop_assert_eq!(rebuilt.earliest_start(&p, window).is_some(), weeks.earliest_start(&p, window).is_some());
     }
+}
+
+#[test]
+fn counts_made_in_weeks_from_another_monday_are_not_patched() {
+    let people = vec![person("a", "senior", 40, vec![])];
+    let calendar = Calendar::default();
+    let p = pattern("senior", 1, 40, 4);
+    let window = Window { first: date("2027-03-22"), horizon: 20 };
+    let later = WeeklyFree::build(&people, &calendar, date("2027-03-22"), 30);
+    let tally = later.tally(&p, window).unwrap();
+    let earlier = WeeklyFree::build(&people, &calendar, date("2027-03-15"), 30);
+    let (_, change) = earlier.with_changed(&["a".to_string()], &["senior"], &people);
+    assert_eq!(tally.patched(&p, &change), None);
 }
 
 #[test]
@@ -283,10 +302,12 @@ fn a_person_whose_role_changed_leaves_their_old_role_in_the_weeks() {
     // "a" is an analyst now: one senior is left, and there are two analysts.
     let mut after = before.clone();
     after[0].role = "analyst".into();
-    let updated = weeks.with_changed(&["a".to_string()], &["senior"], &after);
+    let (updated, change) = weeks.with_changed(&["a".to_string()], &["senior"], &after);
     let rebuilt = WeeklyFree::build(&after, &calendar, first, 30);
     for p in [&two_seniors, &two_analysts] {
         assert_eq!(updated.earliest_start(p, window), rebuilt.earliest_start(p, window));
+        let patched = weeks.tally(p, window).unwrap().patched(p, &change).unwrap();
+        assert_eq!(Some(patched), rebuilt.tally(p, window));
     }
     assert!(updated.earliest_start(&two_seniors, window).unwrap().earliest_start.is_none());
     assert!(updated.earliest_start(&two_analysts, window).unwrap().earliest_start.is_some());
