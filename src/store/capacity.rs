@@ -100,7 +100,9 @@ impl Capacity {
     /// by `changed` (the people a hold changed): each answer costs its changed people's weeks,
     /// not a count of everyone in its roles.
     fn answers_patched(&self, before: &Capacity, changed: &Changed) {
+        // Built whole and put in once: `before` holds at most `ANSWERS_KEPT` answers.
         let before = before.answers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut patched: HashMap<Pattern, HashMap<Window, Answered>> = HashMap::new();
         for (pattern, by_window) in before.iter() {
             for (window, answered) in by_window {
                 let Some(tally) = answered.tally.as_ref().and_then(|t| t.patched(pattern, changed))
@@ -108,9 +110,11 @@ impl Capacity {
                     continue;
                 };
                 let answer = tally.answer(pattern, *window);
-                self.remember(pattern, *window, Answered { answer, tally: Some(tally.into()) });
+                let answered = Answered { answer, tally: Some(tally.into()) };
+                patched.entry(pattern.clone()).or_default().insert(*window, answered);
             }
         }
+        *self.answers.lock().unwrap_or_else(|p| p.into_inner()) = patched;
     }
 
     pub fn calendar(&self) -> Calendar {
