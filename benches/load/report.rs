@@ -76,6 +76,13 @@ fn tally(outcome: &Outcome) -> String {
         "CPU: serve {:.2} cores, generator {:.2}",
         outcome.cores.server, outcome.cores.generator
     ));
+    // The server's CPU time per answer: steadier than a ratio of throughputs, which moves with
+    // whatever else the machine's cores are doing.
+    let answered = outcome.latencies.len() as u64 + outcome.refused.values().sum::<u64>();
+    if answered > 0 {
+        let busy = outcome.cores.server * outcome.elapsed.as_secs_f64();
+        parts.push(format!("serve CPU per request {:.1} µs", busy * 1e6 / answered as f64));
+    }
     if !outcome.lag.is_empty() {
         parts.push(format!(
             "sender lag p50 {} p99 {}",

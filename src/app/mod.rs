@@ -250,7 +250,9 @@ impl App {
                     subject: &subject,
                     details: &details,
                 };
-                if let Err(error) = self.store.audit(entry).await {
+                // Boxed: a refusal is rare, and its write would otherwise make every request's
+                // future larger (copied whole into its box).
+                if let Err(error) = Box::pin(self.store.audit(entry)).await {
                     tracing::error!(error = format!("{error:#}"), "could not audit a refusal");
                 }
                 Reply::error(message)

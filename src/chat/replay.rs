@@ -46,13 +46,30 @@ async fn first_in_database(store: &Store, key: &str, now: chrono::DateTime<chron
     }
 }
 
-/// A request's key: `s:`, its send time (Unix seconds), then the first 128 bits of a SHA-256 of
-/// its timestamp and body. The time comes first so that the keys of requests arriving together
-/// sort together, in the part of the key index the last seconds fill; and the key is short (46
-/// characters), so that more of them share each page the database writes. 128 bits keep two
-/// requests apart as surely as the whole hash would: the body is signed, so no one chooses it
-/// to match another's.
-pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> String {
+/// A signed request's key: as the database records it (`text`), and as memory remembers it
+/// (`fingerprint`, 128 bits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RequestKey {
+    pub(crate) text: String,
+    pub(crate) fingerprint: u128,
+}
+
+impl RequestKey {
+    /// A key of another form (`discord:{id}`), remembered by its own SHA-256.
+    pub(crate) fn of(text: String) -> RequestKey {
+        RequestKey { fingerprint: fingerprint(&text), text }
+    }
+}
+
+/// A Slack request's key: `s:`, its send time (Unix seconds), then the first 128 bits of a
+/// SHA-256 of its timestamp and body, which are also its fingerprint (`store::fingerprint` reads
+/// them back from the text: a key read from the database after a restart is remembered as the
+/// request that made it was). The time comes first so that the keys of requests arriving
+/// together sort together, in the part of the key index the last seconds fill; and the key is
+/// short (46 characters), so that more of them share each page the database writes. 128 bits
+/// keep two requests apart as surely as the whole hash would: the body is signed, so no one
+/// chooses it to match another's.
+pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> RequestKey {
     let mut hash = Sha256::new();
     hash.update(timestamp.as_bytes());
     hash.update(b":");
@@ -60,36 +77,41 @@ pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> String 
     let mut hex = [0u8; 32];
     // 16 bytes always fit 32 hex digits.
     let _ = hex::encode_to_slice(&hash.finalize()[..16], &mut hex);
-    let mut key = String::with_capacity(46);
-    let _ = write!(key, "s:{sent_at:011}:");
-    key.push_str(std::str::from_utf8(&hex).unwrap_or_default());
-    key
+    let mut text = String::with_capacity(46);
+    let _ = write!(text, "s:{sent_at:011}:");
+    text.push_str(std::str::from_utf8(&hex).unwrap_or_default());
+    // Read back from the text, as after a restart: the same bits, without hashing again.
+    RequestKey { fingerprint: fingerprint(&text), text }
 }
 
 impl ReplayGuard {
     /// True the first time the request `key` (sent at `sent_at`, Unix seconds) is presented to
     /// any instance sharing `store`, or to this one. A store on a SQLite file keeps the keys of
-    /// the last minutes in memory itself (`Store::remembers_requests`), and decides without
-    /// waiting for the database: this guard would only remember every key a second time.
+    /// the last minutes in memory itself (`Store::first_request_remembered`), and decides at
+    /// once, without a future to wait on: this guard would only remember every key a second
+    /// time. Elsewhere the guard refuses a replay to this instance before the database is asked.
     pub(crate) async fn first(
         &self,
         store: &Store,
-        key: &str,
+        key: &RequestKey,
         sent_at: i64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> bool {
-        if !store.remembers_requests() && !self.first_time(key, sent_at, now.timestamp()) {
+        if let Some(first) = store.first_request_remembered(&key.text, key.fingerprint, now) {
+            return first;
+        }
+        if !self.first_seen(key.fingerprint, sent_at, now.timestamp()) {
             return false;
         }
-        first_in_database(store, key, now).await
+        // Boxed: the database's future is large, and rarely needed on a SQLite file.
+        Box::pin(first_in_database(store, &key.text, now)).await
     }
 
-    /// True the first time `signature` (of a request sent at `sent_at`) is presented; `now` and
-    /// `sent_at` are Unix seconds.
-    pub fn first_time(&self, signature: &str, sent_at: i64, now: i64) -> bool {
-        let signature = fingerprint(signature);
+    /// True the first time the key `fingerprint` (of a request sent at `sent_at`) is presented
+    /// to this guard; `now` and `sent_at` are Unix seconds.
+    fn first_seen(&self, fingerprint: u128, sent_at: i64, now: i64) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        seen.remember(signature, now, sent_at + MAX_SKEW_SECONDS)
+        seen.remember(fingerprint, now, sent_at + MAX_SKEW_SECONDS)
     }
 }
 
@@ -99,24 +121,42 @@ mod tests {
 
     #[test]
     fn request_keys_sort_by_time_and_differ_by_body_and_timestamp() {
-        let key = request_key(1_800_000_000, "1800000000", b"a=1");
-        assert!(key.starts_with("s:01800000000:"), "{key}");
-        assert_eq!(key.len(), 46, "{key}");
-        assert_eq!(key, request_key(1_800_000_000, "1800000000", b"a=1"));
-        assert_ne!(key, request_key(1_800_000_000, "1800000000", b"a=2"));
-        assert_ne!(key, request_key(1_800_000_000, "1800000000.0", b"a=1"));
-        assert!(request_key(999_999_999, "999999999", b"z") < key, "earlier sorts first");
+        let key = |sent_at, timestamp, body| request_key(sent_at, timestamp, body).text;
+        let first = key(1_800_000_000, "1800000000", b"a=1");
+        assert!(first.starts_with("s:01800000000:"), "{first}");
+        assert_eq!(first.len(), 46, "{first}");
+        assert_eq!(first, key(1_800_000_000, "1800000000", b"a=1"));
+        assert_ne!(first, key(1_800_000_000, "1800000000", b"a=2"));
+        assert_ne!(first, key(1_800_000_000, "1800000000.0", b"a=1"));
+        assert!(key(999_999_999, "999999999", b"z") < first, "earlier sorts first");
+    }
+
+    #[test]
+    fn a_request_keys_fingerprint_is_the_one_its_text_is_remembered_by() {
+        for (sent_at, timestamp, body) in
+            [(1_800_000_000, "1800000000", &b"a=1"[..]), (0, "0", b""), (-5, "-5", b"x=%20")]
+        {
+            let key = request_key(sent_at, timestamp, body);
+            assert_eq!(key.fingerprint, fingerprint(&key.text), "{}", key.text);
+            if sent_at >= 0 {
+                let bits = hex::decode(&key.text[14..]).unwrap();
+                assert_eq!(key.fingerprint, u128::from_le_bytes(bits.try_into().unwrap()));
+            }
+        }
+        let other = RequestKey::of("discord:1234".into());
+        assert_eq!(other.fingerprint, fingerprint("discord:1234"));
+        assert_ne!(other.fingerprint, request_key(1, "1", b"discord:1234").fingerprint);
     }
 
     #[test]
     fn a_signature_is_accepted_once_while_it_could_verify() {
         let guard = ReplayGuard::default();
-        assert!(guard.first_time("v0=a", 1000, 1000));
-        assert!(!guard.first_time("v0=a", 1000, 1200));
-        assert!(guard.first_time("v0=b", 1000, 1200));
+        assert!(guard.first_seen(fingerprint("v0=a"), 1000, 1000));
+        assert!(!guard.first_seen(fingerprint("v0=a"), 1000, 1200));
+        assert!(guard.first_seen(fingerprint("v0=b"), 1000, 1200));
         // Once its timestamp is out of the window the signature cannot verify any more, so it
         // is forgotten.
-        assert!(guard.first_time("v0=c", 1400, 1400));
+        assert!(guard.first_seen(fingerprint("v0=c"), 1400, 1400));
         assert!(guard.seen.lock().unwrap().len() == 1);
     }
 }

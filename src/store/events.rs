@@ -22,19 +22,24 @@ impl Store {
     /// and written moments later, without the request waiting for its commit (`keys.rs`);
     /// elsewhere it is committed before this returns, as an event id is.
     pub async fn first_request(&self, key: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        if let Some(keys) = &self.keys {
-            // `None`: the writer's thread is gone, and the pool records the key.
-            if let Some(new) = keys.first(key, at) {
-                return Ok(new);
-            }
+        if let Some(new) = self.first_request_remembered(key, super::fingerprint(key), at) {
+            return Ok(new);
         }
         self.first_delivery_of_event(key, at).await
     }
 
-    /// Whether `first_request` decides in memory, from the keys this process and the one
-    /// before it accepted in the last minutes (a SQLite file, served by one instance at a time).
-    pub(crate) fn remembers_requests(&self) -> bool {
-        self.keys.is_some()
+    /// `first_request` decided in memory, without waiting, where this store remembers the
+    /// request keys itself (a SQLite file, served by one instance at a time): from the keys this
+    /// process and the one before it accepted in the last minutes. `fingerprint` is the key's
+    /// (`fingerprint`, worked out once by the caller). `None` where the key must be recorded in
+    /// the database first (PostgreSQL, or the writer's thread is gone).
+    pub(crate) fn first_request_remembered(
+        &self,
+        key: &str,
+        fingerprint: u128,
+        at: DateTime<Utc>,
+    ) -> Option<bool> {
+        self.keys.as_ref()?.first(key, fingerprint, at)
     }
 
     /// Waits until every request key recorded so far is in the database (at shutdown: the next

@@ -134,12 +134,30 @@ impl<T: PartialOrd> Recent<T> {
     }
 }
 
-/// A key as remembered: the first 128 bits of its SHA-256 (16 bytes, not a string on the heap).
+/// A key as remembered: 128 bits (16 bytes, not a string on the heap). A Slack request's key
+/// (`s:`, its send time, `:`, 32 hex digits: `chat::replay::request_key`) already ends in the
+/// first 128 bits of a SHA-256 of its signed timestamp and body, and is remembered by those;
+/// any other key (`discord:{id}`) by the first 128 bits of its own SHA-256.
 pub(crate) fn fingerprint(key: &str) -> u128 {
-    let digest = Sha256::digest(key.as_bytes());
+    slack_fingerprint(key).unwrap_or_else(|| {
+        let digest = Sha256::digest(key.as_bytes());
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        u128::from_le_bytes(first)
+    })
+}
+
+/// The 128 bits a Slack request's key ends in, when `key` is one.
+fn slack_fingerprint(key: &str) -> Option<u128> {
+    let rest = key.strip_prefix("s:")?;
+    let (sent_at, hash) = rest.split_once(':')?;
+    if sent_at.len() != 11 || !sent_at.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
     let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
-    u128::from_le_bytes(first)
+    // Exactly 32 hex digits, or not a Slack key.
+    hex::decode_to_slice(hash, &mut first).ok()?;
+    Some(u128::from_le_bytes(first))
 }
 
 /// The handle a `Store` keeps: when the last copy of the store goes, the thread writes what
@@ -190,11 +208,16 @@ impl KeyWriter {
         }
     }
 
-    /// Whether `key` (first seen at `at`) is new: not recorded in the last `REMEMBERED` minutes,
-    /// by this process or the one before it. A new key is written moments later. `None` when
-    /// the writer is gone (the key must be recorded another way).
-    pub(crate) fn first(&self, key: &str, at: chrono::DateTime<chrono::Utc>) -> Option<bool> {
-        let remembered = fingerprint(key);
+    /// Whether `key` (first seen at `at`; `remembered` is its `fingerprint`) is new: not
+    /// recorded in the last `REMEMBERED` minutes, by this process or the one before it. A new
+    /// key is written moments later. `None` when the writer is gone (the key must be recorded
+    /// another way).
+    pub(crate) fn first(
+        &self,
+        key: &str,
+        remembered: u128,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<bool> {
         let mut state = self.queue.lock();
         if state.ended {
             return None;
@@ -451,6 +474,36 @@ mod tests {
         AT_TEXT.parse().unwrap()
     }
 
+    /// `request_key(1_800_000_000, "1800000000", b"a=1")`.
+    const SLACK_KEY: &str = "s:01800000000:83b63ad76a4a8c0db6cbb7bf52d82b2b";
+
+    #[test]
+    fn a_slack_key_is_remembered_by_the_hash_it_ends_in_and_any_other_by_its_own() {
+        let hashed = |key: &str| {
+            let digest = Sha256::digest(key.as_bytes());
+            u128::from_le_bytes(digest[..16].try_into().unwrap())
+        };
+        let key = "s:01800000000:00112233445566778899aabbccddeeff";
+        let bits = hex::decode("00112233445566778899aabbccddeeff").unwrap();
+        assert_eq!(fingerprint(key), u128::from_le_bytes(bits.try_into().unwrap()));
+        for other in [
+            "s:1800000000:00112233445566778899aabbccddeeff",
+            "s:0180000000x:00112233445566778899aabbccddeeff",
+            "s:01800000000:00112233445566778899aabbccddeef",
+            "s:01800000000:00112233445566778899aabbccddeeffaa",
+            "s:01800000000:zz112233445566778899aabbccddeeff",
+            "discord:1234",
+            "",
+        ] {
+            assert_eq!(fingerprint(other), hashed(other), "{other}");
+        }
+    }
+
+    /// `first` as a request offers a key: with its fingerprint.
+    fn offer(writer: &KeyWriter, key: &str) -> Option<bool> {
+        writer.first(key, fingerprint(key), at())
+    }
+
     fn count(conn: &rusqlite::Connection) -> i64 {
         conn.query_row("SELECT count(*) FROM request_keys", [], |r| r.get(0)).unwrap()
     }
@@ -460,17 +513,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let other = database(dir.path());
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
-        assert_eq!(writer.first("k1", at()), Some(true));
-        assert_eq!(writer.first("k1", at()), Some(false), "waiting");
+        assert_eq!(offer(&writer, "k1"), Some(true));
+        assert_eq!(offer(&writer, "k1"), Some(false), "waiting");
         writer.flush().await;
         assert_eq!(count(&other), 1, "committed, as another connection sees");
-        assert_eq!(writer.first("k1", at()), Some(false), "committed");
+        assert_eq!(offer(&writer, "k1"), Some(false), "committed");
 
         // Another connection holds the write lock: the key is new at once, and written once
         // the lock is free.
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        assert_eq!(writer.first("k2", at()), Some(true));
-        assert_eq!(writer.first("k2", at()), Some(false), "remembered while it waits");
+        assert_eq!(offer(&writer, "k2"), Some(true));
+        assert_eq!(offer(&writer, "k2"), Some(false), "remembered while it waits");
         std::thread::sleep(Duration::from_millis(20));
         other.execute_batch("ROLLBACK").unwrap();
         writer.flush().await;
@@ -488,17 +541,22 @@ mod tests {
         insert("request_keys", "old", "2026-12-01T11:49:00Z");
         insert("request_keys", "recent", "2026-12-01T11:51:00Z");
         insert("request_keys", "last", AT_TEXT);
+        // A Slack request's key, remembered by the hash it ends in, as a request offers it.
+        insert("request_keys", SLACK_KEY, "2026-12-01T11:58:00Z");
         // Written through the pool while no writer ran.
         insert("processed_events", "pooled", "2026-12-01T11:55:00Z");
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
-        assert_eq!(writer.first("last", at()), Some(false));
-        assert_eq!(writer.first("recent", at()), Some(false));
-        assert_eq!(writer.first("pooled", at()), Some(false));
+        assert_eq!(offer(&writer, "last"), Some(false));
+        assert_eq!(offer(&writer, "recent"), Some(false));
+        assert_eq!(offer(&writer, "pooled"), Some(false));
+        let hash = crate::chat::replay::request_key(1_800_000_000, "1800000000", b"a=1");
+        assert_eq!(hash.text, SLACK_KEY);
+        assert_eq!(writer.first(&hash.text, hash.fingerprint, at()), Some(false));
         // Recorded more than ten minutes before the last: its signature no longer verifies.
-        assert_eq!(writer.first("old", at()), Some(true));
-        assert_eq!(writer.first("new", at()), Some(true));
+        assert_eq!(offer(&writer, "old"), Some(true));
+        assert_eq!(offer(&writer, "new"), Some(true));
         writer.flush().await;
-        assert_eq!(count(&other), 5);
+        assert_eq!(count(&other), 6);
     }
 
     #[tokio::test]
@@ -511,7 +569,7 @@ mod tests {
                 let writer = writer.clone();
                 std::thread::spawn(move || {
                     (0..300)
-                        .filter(|n| writer.first(&format!("key-{n}"), at()) == Some(true))
+                        .filter(|n| offer(&writer, &format!("key-{n}")) == Some(true))
                         .collect::<Vec<i32>>()
                 })
             })
@@ -534,7 +592,7 @@ mod tests {
         let mut sizes = Vec::new();
         for round in 0..6 {
             for n in 0..every {
-                assert_eq!(writer.first(&format!("key-{round}-{n}"), at()), Some(true));
+                assert_eq!(offer(&writer, &format!("key-{round}-{n}")), Some(true));
                 // One commit each, as at a few requests a second.
                 writer.flush().await;
             }
@@ -555,7 +613,7 @@ mod tests {
         let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         for n in 0..10 {
-            assert_eq!(writer.first(&format!("key-{n}"), at()), Some(true));
+            assert_eq!(offer(&writer, &format!("key-{n}")), Some(true));
         }
         let queue = Arc::downgrade(&writer.queue);
         drop(writer);

@@ -352,7 +352,7 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
         }
     };
     if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
-        let key = format!("discord:{id}");
+        let key = crate::chat::replay::RequestKey::of(format!("discord:{id}"));
         let seconds = now.timestamp();
         if !handler.replays.first(&handler.app.store, &key, seconds, now).await {
             tracing::warn!(interaction = %id, "refused a replayed Discord interaction");

@@ -50,7 +50,9 @@ pub(crate) async fn command(slack: &Slack, command: SlashCommand<'_>) -> Ack {
     let response_url = command.response_url.into_owned();
 
     if name == "/scope" && text.is_empty() {
-        match slack.api.open_view(&command.trigger_id, &modals::scope_modal(&channel)).await {
+        // Boxed: the call's future is large, and would otherwise make every command's larger.
+        let modal = modals::scope_modal(&channel);
+        match Box::pin(slack.api.open_view(&command.trigger_id, &modal)).await {
             Ok(()) => return Ack::Empty,
             // Without the modal, the app explains what /scope needs.
             Err(error) => tracing::warn!(error = ?error, "could not open the /scope modal"),

@@ -50,7 +50,8 @@ impl GroupCache {
                 return Some(members.clone());
             }
         }
-        match self.api.usergroup_members(group).await {
+        // Boxed: the call's future is large, and most lookups find the group cached.
+        match Box::pin(self.api.usergroup_members(group)).await {
             Ok(users) => {
                 let members = Arc::new(users.into_iter().collect::<HashSet<_>>());
                 cache.insert(group.to_string(), (Instant::now(), members.clone()));
