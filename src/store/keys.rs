@@ -154,8 +154,12 @@ fn slack_fingerprint(key: &str) -> Option<u128> {
     if sent_at.len() != 11 || !sent_at.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
+    // Exactly 32 lower-case hex digits (as `request_key` writes them), or not a Slack key: one
+    // spelling for each fingerprint, as the database holds one text for each key.
+    if !hash.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
     let mut first = [0u8; 16];
-    // Exactly 32 hex digits, or not a Slack key.
     hex::decode_to_slice(hash, &mut first).ok()?;
     Some(u128::from_le_bytes(first))
 }
@@ -219,11 +223,13 @@ impl KeyWriter {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Option<bool> {
         let mut state = self.queue.lock();
-        if state.ended {
-            return None;
-        }
+        // Asked before whether the thread has ended: a key it accepted is refused even then,
+        // as the keys recorded another way since (`processed_events`) do not hold it.
         if !state.remember(remembered, Instant::now()) {
             return Some(false);
+        }
+        if state.ended {
+            return None;
         }
         state.waiting.push((key.to_string(), at));
         state.accepted += 1;
@@ -492,6 +498,8 @@ mod tests {
             "s:01800000000:00112233445566778899aabbccddeef",
             "s:01800000000:00112233445566778899aabbccddeeffaa",
             "s:01800000000:zz112233445566778899aabbccddeeff",
+            // Upper case: request_key writes lower case, so this is no Slack key's text.
+            "s:01800000000:00112233445566778899AABBCCDDEEFF",
             "discord:1234",
             "",
         ] {
@@ -557,6 +565,19 @@ mod tests {
         assert_eq!(offer(&writer, "new"), Some(true));
         writer.flush().await;
         assert_eq!(count(&other), 6);
+    }
+
+    #[tokio::test]
+    async fn a_key_accepted_before_the_thread_ended_is_still_refused_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let _schema = database(dir.path());
+        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        assert_eq!(offer(&writer, "k1"), Some(true));
+        writer.flush().await;
+        // As when the thread ends however it ends (a panic included).
+        drop(Ending(writer.queue.clone()));
+        assert_eq!(offer(&writer, "k1"), Some(false), "accepted by the thread, still refused");
+        assert_eq!(offer(&writer, "k2"), None, "a new key is recorded another way");
     }
 
     #[tokio::test]

@@ -340,10 +340,13 @@ pub fn response_body(response: &CreateInteractionResponse) -> Value {
 /// (by any instance sharing the database) is refused like a forgery and acts only once.
 pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: Bytes) -> Response {
     let now = handler.app.clock.now();
-    if let Err(refusal) = handler.verifier.verify_request(&headers, &body, now) {
-        tracing::info!(reason = %refusal, "refused a Discord interaction");
-        return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
-    }
+    let sent_at = match handler.verifier.verify_request(&headers, &body, now) {
+        Ok(sent_at) => sent_at,
+        Err(refusal) => {
+            tracing::info!(reason = %refusal, "refused a Discord interaction");
+            return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
+        }
+    };
     let incoming = match incoming::parse(&body) {
         Ok(incoming) => incoming,
         Err(error) => {
@@ -353,8 +356,9 @@ pub async fn endpoint(State(handler): State<Handler>, headers: HeaderMap, body: 
     };
     if let (Some(id), false) = (&incoming.id, incoming.kind == IncomingKind::Ping) {
         let key = crate::chat::replay::RequestKey::of(format!("discord:{id}"));
-        let seconds = now.timestamp();
-        if !handler.replays.first(&handler.app.store, &key, seconds, now).await {
+        // Remembered while its signed timestamp verifies, not for a window from our clock: one
+        // stamped ahead of our clock verifies for longer.
+        if !handler.replays.first(&handler.app.store, &key, sent_at, now).await {
             tracing::warn!(interaction = %id, "refused a replayed Discord interaction");
             return (StatusCode::UNAUTHORIZED, "replayed request").into_response();
         }

@@ -49,13 +49,13 @@ impl SignatureVerifier {
         SignatureVerifier { key: None }
     }
 
-    /// Verifies the two signature headers against `body` at `now`.
+    /// Verifies the two signature headers against `body` at `now`: the signed send time.
     pub fn verify_request(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<i64, Refusal> {
         let header = |name: &'static str| {
             headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader(name))
         };
@@ -64,14 +64,15 @@ impl SignatureVerifier {
         self.verify(signature, timestamp, body, now)
     }
 
-    /// Verifies a hex `signature` of `timestamp` + `body`, and that `timestamp` is near `now`.
+    /// Verifies a hex `signature` of `timestamp` + `body`, and that `timestamp` is near `now`;
+    /// the signed send time (Unix seconds), which decides how long a replay could still verify.
     pub fn verify(
         &self,
         signature: &str,
         timestamp: &str,
         body: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<i64, Refusal> {
         let key = self.key.as_ref().ok_or(Refusal::NoKey)?;
         let seconds: i64 = timestamp.trim().parse().map_err(|_| Refusal::MalformedTimestamp)?;
         let skew = now.timestamp().saturating_sub(seconds);
@@ -86,7 +87,8 @@ impl SignatureVerifier {
         let mut message = Vec::with_capacity(timestamp.len() + body.len());
         message.extend_from_slice(timestamp.as_bytes());
         message.extend_from_slice(body);
-        key.verify_strict(&message, &signature).map_err(|_| Refusal::BadSignature)
+        key.verify_strict(&message, &signature).map_err(|_| Refusal::BadSignature)?;
+        Ok(seconds)
     }
 }
 
@@ -105,14 +107,17 @@ mod tests {
     #[test]
     fn the_published_vector_verifies_at_its_own_time() {
         let verifier = SignatureVerifier::from_hex(PUBLIC).unwrap();
-        assert_eq!(verifier.verify(VECTOR, "1700000000", br#"{"type":1}"#, at(1700000000)), Ok(()));
+        assert_eq!(
+            verifier.verify(VECTOR, "1700000000", br#"{"type":1}"#, at(1700000000)),
+            Ok(1700000000)
+        );
     }
 
     #[test]
     fn the_window_is_five_minutes_either_way() {
         let verifier = SignatureVerifier::from_hex(PUBLIC).unwrap();
         let body = br#"{"type":1}"#;
-        assert_eq!(verifier.verify(VECTOR, "1700000000", body, at(1700000300)), Ok(()));
+        assert_eq!(verifier.verify(VECTOR, "1700000000", body, at(1700000300)), Ok(1700000000));
         assert_eq!(
             verifier.verify(VECTOR, "1700000000", body, at(1700000301)),
             Err(Refusal::OutsideWindow(301))
