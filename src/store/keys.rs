@@ -507,6 +507,14 @@ mod tests {
         }
     }
 
+    /// A writer on a new database (kept in the directory returned), and another connection to it.
+    fn started() -> (tempfile::TempDir, rusqlite::Connection, KeyWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let other = database(dir.path());
+        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        (dir, other, writer)
+    }
+
     /// `first` as a request offers a key: with its fingerprint.
     fn offer(writer: &KeyWriter, key: &str) -> Option<bool> {
         writer.first(key, fingerprint(key), at())
@@ -518,9 +526,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_is_new_once_and_written_when_the_write_lock_is_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let other = database(dir.path());
-        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        let (_dir, other, writer) = started();
         assert_eq!(offer(&writer, "k1"), Some(true));
         assert_eq!(offer(&writer, "k1"), Some(false), "waiting");
         writer.flush().await;
@@ -569,9 +575,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_accepted_before_the_thread_ended_is_still_refused_after() {
-        let dir = tempfile::tempdir().unwrap();
-        let _schema = database(dir.path());
-        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        let (_dir, _other, writer) = started();
         assert_eq!(offer(&writer, "k1"), Some(true));
         writer.flush().await;
         // As when the thread ends however it ends (a panic included).
@@ -582,9 +586,8 @@ mod tests {
 
     #[tokio::test]
     async fn keys_offered_at_once_from_many_threads_are_each_new_exactly_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let other = database(dir.path());
-        let writer = Arc::new(KeyWriter::start(&dir.path().join("k.db")).unwrap());
+        let (_dir, other, writer) = started();
+        let writer = Arc::new(writer);
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let writer = writer.clone();
@@ -629,9 +632,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_thread_writes_what_waits_and_ends_with_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let other = database(dir.path());
-        let writer = KeyWriter::start(&dir.path().join("k.db")).unwrap();
+        let (_dir, other, writer) = started();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         for n in 0..10 {
             assert_eq!(offer(&writer, &format!("key-{n}")), Some(true));
