@@ -47,6 +47,12 @@ struct Options {
     /// Requests a second of the fixed-rate phases.
     #[arg(long, default_value_t = 200.0)]
     rate: f64,
+    /// Rounds the closed-loop phases are interleaved in: each route's closed loop runs as this
+    /// many slices of `--duration / ROUNDS`, the routes taking turns (baseline, then each
+    /// command, then the baseline again), so that what else the machine does in those minutes
+    /// falls on every route alike and the ratios compare like with like.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
     /// Connections of the closed-loop phases, each with one request in flight.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -93,6 +99,7 @@ impl Options {
             "--duration must be between 0 and 240 seconds (signatures last five minutes)"
         );
         anyhow::ensure!(self.rate > 0.0, "--rate must be positive");
+        anyhow::ensure!(self.rounds >= 1, "--rounds must be at least 1");
         anyhow::ensure!(self.concurrency >= 1, "--concurrency must be at least 1");
         anyhow::ensure!(
             self.bin().is_file(),
@@ -166,29 +173,44 @@ async fn serve_and_measure(
         println!("{} answers: {}", route.label(), client.one(route).await?);
     }
     let loaded = server.rss_mb()?;
+    // The closed loops first, interleaved: round after round, each route for its slice.
+    let slice = options.duration() / options.rounds;
+    let mut closed: Vec<Option<phases::Outcome>> = routes.iter().map(|_| None).collect();
+    for round in 1..=options.rounds {
+        for (route, so_far) in routes.iter().zip(&mut closed) {
+            let phase = Phase::closed_loop(options.concurrency, slice, server.cpu_clock());
+            let of = (options.rounds > 1).then_some((round, options.rounds));
+            let measured = settled(&server, &phase, &client, route, of).await?;
+            *so_far = Some(match so_far.take() {
+                Some(earlier) => earlier.then(measured),
+                None => measured,
+            });
+        }
+    }
     let mut rows = Vec::new();
-    for route in &routes {
-        let closed =
-            Phase::closed_loop(options.concurrency, options.duration(), server.cpu_clock());
-        let closed = settled(&server, &closed, &client, route).await?;
+    for (route, closed) in routes.iter().zip(closed) {
         let fixed = Phase::fixed_rate(options.rate, options.duration(), server.cpu_clock());
-        let fixed = settled(&server, &fixed, &client, route).await?;
+        let fixed = settled(&server, &fixed, &client, route, None).await?;
+        let closed = closed.context("every route has a closed loop")?;
         rows.push(Row::new(route.label(), closed, fixed));
     }
     let after = server.rss_mb()?;
     Ok(Measured { rows, rss_mb: [started, loaded, after], log: server.stop()? })
 }
 
-/// `phase` of `route`, once the server has finished what earlier phases left it.
+/// `phase` of `route` (round `n` of `rounds`, when `round` is `Some((n, rounds))`), once the
+/// server has finished what earlier phases left it.
 async fn settled(
     server: &served::Served,
     phase: &Phase,
     client: &slack::Client,
     route: &slack::Route,
+    round: Option<(u32, u32)>,
 ) -> anyhow::Result<phases::Outcome> {
     let waited = server.settle().await?;
+    let round = round.map(|(n, rounds)| format!(", round {n} of {rounds}")).unwrap_or_default();
     eprintln!(
-        "{} of {} (serve idle after {:.1} s) …",
+        "{} of {}{round} (serve idle after {:.1} s) …",
         phase.name(),
         route.label(),
         waited.as_secs_f64()
@@ -200,11 +222,12 @@ async fn settled(
 
 fn heading(options: &Options) -> String {
     format!(
-        "{} people; {} s per phase; closed loop over {} keep-alive connections; fixed rate {} req/s \
-         (latency from each request's scheduled instant)",
+        "{} people; {} s per phase; closed loop over {} keep-alive connections, in {} interleaved \
+         rounds; fixed rate {} req/s (latency from each request's scheduled instant)",
         options.people(),
         options.duration().as_secs_f64(),
         options.concurrency,
+        options.rounds,
         options.rate
     )
 }

@@ -111,6 +111,22 @@ impl Outcome {
         self.signed_in_flight += other.signed_in_flight;
     }
 
+    /// Adds `slice`, measured after this one (a later round of the same route's closed loop):
+    /// its answers and time add up, and the cores used are averaged over the time of both.
+    pub fn then(mut self, slice: Outcome) -> Outcome {
+        let (mine, theirs) = (self.elapsed.as_secs_f64(), slice.elapsed.as_secs_f64());
+        let both = (mine + theirs).max(1e-9);
+        let average = |a: f64, b: f64| (a * mine + b * theirs) / both;
+        let cores = Cores {
+            server: average(self.cores.server, slice.cores.server),
+            generator: average(self.cores.generator, slice.cores.generator),
+        };
+        let settled_in = self.settled_in.max(slice.settled_in);
+        let elapsed = self.elapsed + slice.elapsed;
+        self.merge(slice);
+        Outcome { elapsed, cores, settled_in, ..self.sorted() }
+    }
+
     fn sorted(mut self) -> Outcome {
         self.latencies.sort_unstable();
         self.lag.sort_unstable();

@@ -407,8 +407,17 @@ impl App {
     ) -> Result<Reply, AppError> {
         let on = self.answer_deal(actor, deal).await?;
         let (package, deal) = self.inclusion_package(&on, package).await?;
-        let package_id = package.as_ref().map(|p| p.id.clone());
         let library = self.store.library().await?;
+        let question = super::inclusions::Question {
+            item,
+            package: package.as_ref().map(|p| (p.id.as_str(), p.name.as_str())),
+            deal: deal.as_ref().map(|d| d.name.as_str()),
+            explained: on.deal.is_none(),
+        };
+        if let Some((answer, reply)) = self.inclusion_answers.get(&question, &library) {
+            return self.inclusion_found(actor, &on, &answer, reply).await;
+        }
+        let package_id = package.as_ref().map(|p| p.id.clone());
         let mut answer = InclusionAnswer {
             verdict: Verdict::NotInLibrary,
             deliverable: None,
@@ -422,7 +431,7 @@ impl App {
             depends_on: Vec::new(),
             query: item.to_string(),
             suggestions: Vec::new(),
-            deal_name: deal.map(|d| d.name),
+            deal_name: deal.as_ref().map(|d| d.name.clone()),
         };
         let Some(deliverable) = library.find_exact(item) else {
             let suggested = library.suggestions(item, 3);
@@ -467,17 +476,33 @@ impl App {
         answer.effort_hours = Some(deliverable.effort_hours);
         answer.separately_priced = Some(verdict.separately_priced());
         let mut reply = self.answer("inclusion", &answer)?;
-        let terms = scope_offer(&answer).ok_or(UserError::UnknownAction)?;
-        let mut buttons = Vec::new();
-        if on.deal.is_some() {
-            buttons.push(Offered(Action::AddScope, "Add to deal scope", true));
-        } else {
-            on.explain(&mut reply, "add this to a deal's scope");
+        on.explain(&mut reply, ADD_SCOPE);
+        let answer = Arc::new(answer);
+        self.inclusion_answers.put(&question, &library, answer.clone(), &reply);
+        self.inclusion_found(actor, &on, &answer, reply).await
+    }
+
+    /// The reply to an inclusion question whose deliverable the library holds (explained
+    /// already where there is no deal), with "Add to deal scope" offered in a deal's channel.
+    async fn inclusion_found(
+        &self,
+        actor: &Actor,
+        on: &AnswerDeal,
+        answer: &InclusionAnswer,
+        mut reply: Reply,
+    ) -> Result<Reply, AppError> {
+        if on.deal.is_none() {
+            return Ok(reply);
         }
-        self.offer_buttons(actor, terms, &on, &mut reply, buttons).await?;
+        let terms = scope_offer(answer).ok_or(UserError::UnknownAction)?;
+        let buttons = vec![Offered(Action::AddScope, "Add to deal scope", true)];
+        self.offer_buttons(actor, terms, on, &mut reply, buttons).await?;
         Ok(reply)
     }
 }
+
+/// What an inclusion answer without a deal says it would take to add the item to one.
+const ADD_SCOPE: &str = "add this to a deal's scope";
 
 impl App {
     /// The package an inclusion question is about: the one given, or in a deal's channel the

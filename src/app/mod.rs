@@ -12,6 +12,7 @@ pub mod delivery;
 mod engines;
 pub mod error;
 pub mod forms;
+mod inclusions;
 pub mod prompts;
 pub mod refresh;
 pub mod reply;
@@ -103,6 +104,7 @@ pub struct App {
     backtests: Arc<backtest::BacktestCache>,
     /// Comparables answers while their data are unchanged.
     comparables_answers: Arc<engines::ComparablesAnswers>,
+    inclusion_answers: Arc<inclusions::InclusionAnswers>,
     /// Replies made from engines' answers, by answer (`answer_with`).
     answered: Arc<answered::Answered>,
 }
@@ -121,6 +123,7 @@ impl App {
             platform: "cli",
             backtests: Arc::default(),
             comparables_answers: Arc::default(),
+            inclusion_answers: Arc::default(),
             answered: Arc::default(),
         })
     }

@@ -266,6 +266,35 @@ async fn a_deal_is_shown_to_those_entitled_with_its_json_contract(db: TestDb) {
     assert_eq!(holds_in(&by_pm, "confirmed").len(), 1, "winning confirms the hold: {by_pm:?}");
 }
 
+on_both_databases!(an_inclusion_answer_asked_again_offers_its_button_anew);
+async fn an_inclusion_answer_asked_again_offers_its_button_anew(db: TestDb) {
+    let app = demo_app(&db, settings()).await;
+    let seller = actor("U-SELLER", "C-DEAL");
+    new_deal(&app, &seller, "Acme CRM", "crm-rollout").await;
+
+    let first = app.ask(&seller, "/included sso").await;
+    let second = app.ask(&seller, "/included sso").await;
+    assert_eq!((&first.headline, &first.body), (&second.headline, &second.body));
+    let (one, other) = (action(&first, "add_scope"), action(&second, "add_scope"));
+    assert_ne!(one, other, "each answer offers its own press");
+    let pressed = press(&app, &seller, &other).await;
+    assert_eq!(pressed.kind, "commitment", "{pressed:?}");
+
+    // The same deliverable where no deal is: explained, without a button.
+    let explains = |reply: &Reply| reply.context.iter().any(|c| c.contains("a deal's channel"));
+    let elsewhere = actor("U-SELLER", "C-ELSEWHERE");
+    for _ in 0..2 {
+        let there = app.ask(&elsewhere, "/included sso package=crm-rollout").await;
+        assert!(there.actions.is_empty() && explains(&there), "{there:?}");
+    }
+    // And back in the deal's channel, neither the explanation nor another deal's press.
+    let again = app.ask(&seller, "/included sso package=crm-rollout").await;
+    assert!(!explains(&again), "{again:?}");
+    // Its press acts on the deal, where the deliverable is already.
+    let pressed = press(&app, &seller, &action(&again, "add_scope")).await;
+    assert!(pressed.headline.contains("already in the scope"), "{pressed:?}");
+}
+
 on_both_databases!(every_offer_button_pressed_twice_has_one_effect);
 async fn every_offer_button_pressed_twice_has_one_effect(db: TestDb) {
     let app = demo_app(&db, settings()).await;

@@ -36,9 +36,40 @@ pub(crate) struct SlashCommand<'a> {
     #[serde(borrow)]
     pub(super) channel_id: Cow<'a, str>,
     #[serde(borrow)]
-    pub(super) response_url: Cow<'a, str>,
+    pub(super) response_url: Encoded<'a>,
     #[serde(borrow)]
     pub(super) trigger_id: Cow<'a, str>,
+}
+
+/// A field's text as it came: decoded already (Socket Mode's JSON), or still form-encoded, as
+/// its `name=value` pair in the body, decoded only when it is used. A command's `response_url`
+/// is used only by an answer that misses the acknowledgement window or a chart that follows its
+/// answer; decoding it for every command (a hundred escaped characters into a new string) was
+/// most of reading the command's fields.
+#[derive(Debug)]
+pub(crate) enum Encoded<'a> {
+    Text(Cow<'a, str>),
+    /// A form's whole `name=value` pair.
+    FormPair(&'a [u8]),
+}
+
+impl Encoded<'_> {
+    /// The text, decoded as a form parser would decode it.
+    pub(crate) fn decoded(&self) -> String {
+        match self {
+            Encoded::Text(text) => text.to_string(),
+            Encoded::FormPair(pair) => url::form_urlencoded::parse(pair)
+                .next()
+                .map(|(_, value)| value.into_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Encoded<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Encoded::Text(Cow::Owned(String::deserialize(deserializer)?)))
+    }
 }
 
 /// Answers one slash command.
@@ -47,7 +78,6 @@ pub(crate) async fn command(slack: &Slack, command: SlashCommand<'_>) -> Ack {
     let text = command.text.as_deref().unwrap_or_default().trim();
     let user = command.user_id.into_owned();
     let channel = command.channel_id.into_owned();
-    let response_url = command.response_url.into_owned();
 
     if name == "/scope" && text.is_empty() {
         // Boxed: the call's future is large, and would otherwise make every command's larger.
@@ -77,7 +107,7 @@ pub(crate) async fn command(slack: &Slack, command: SlashCommand<'_>) -> Ack {
             let (response, inline) = slack.responses.response(&reply, file);
             if let (Some(shown), Some(chart)) = (shown, reply.chart) {
                 if let Some(upload) = to_follow(shown, inline) {
-                    let api = slack.api.clone();
+                    let (api, response_url) = (slack.api.clone(), command.response_url.decoded());
                     tokio::spawn(async move {
                         follow_with_chart(&api, &response_url, chart, &upload, reply.private).await;
                     });
@@ -86,7 +116,7 @@ pub(crate) async fn command(slack: &Slack, command: SlashCommand<'_>) -> Ack {
             Ack::Response(response)
         }
         Timed::Late(task) => {
-            let worker = slack.clone();
+            let (worker, response_url) = (slack.clone(), command.response_url.decoded());
             tokio::spawn(async move {
                 let Ok(reply) = task.await else { return };
                 late_answer(&worker, &response_url, reply).await;
@@ -179,7 +209,7 @@ mod tests {
         assert_eq!((&*command.command, command.text.as_deref()), ("/included", Some("sso & saml")));
         assert_eq!((&*command.user_id, &*command.channel_id), ("U2", "C2"));
         assert_eq!(
-            (&*command.response_url, &*command.trigger_id),
+            (command.response_url.decoded().as_str(), &*command.trigger_id),
             ("https://hooks.slack.com/2", "t.2")
         );
         // Without text (`/help`).

@@ -63,7 +63,9 @@ fn read_command<'a>(form: &Form<'a>) -> Result<commands::SlashCommand<'a>, Strin
         text: form.get("text"),
         user_id: field("user_id")?,
         channel_id: field("channel_id")?,
-        response_url: field("response_url")?,
+        response_url: commands::Encoded::FormPair(
+            form.pair("response_url").ok_or("missing field `response_url`")?,
+        ),
         trigger_id: field("trigger_id")?,
     })
 }
@@ -214,6 +216,14 @@ impl<'a> Pair<'a> {
         Pair { whole, name, value, plain_name: !escaped(name) }
     }
 
+    /// Whether this is field `name` (a name spelt with escapes is decoded to compare).
+    fn is(&self, name: &str) -> bool {
+        if self.plain_name {
+            return self.name == name.as_bytes();
+        }
+        url::form_urlencoded::parse(self.whole).next().is_some_and(|(key, _)| key == name)
+    }
+
     /// The value, when this is field `name`. A name spelt with escapes is decoded before it is
     /// compared, and so is a value with any; a plain one is the text itself, as the parser
     /// would give it.
@@ -239,6 +249,11 @@ impl<'a> Form<'a> {
     /// The first value of field `name`.
     fn get(&self, name: &str) -> Option<Cow<'a, str>> {
         self.0.iter().find_map(|pair| pair.value_of(name))
+    }
+
+    /// The whole `name=value` pair `get(name)` would decode, undecoded.
+    fn pair(&self, name: &str) -> Option<&'a [u8]> {
+        self.0.iter().find(|pair| pair.is(name)).map(|pair| pair.whole)
     }
 }
 
@@ -297,6 +312,13 @@ mod tests {
         for name in ["team_id", "text", "response_url", "flag", "user_team", "team"] {
             assert_eq!(form_field(body, name), form.get(name), "{name}");
         }
+        // A field's pair, decoded later, is the value `get` gives, escaped name or not.
+        for (body, name) in [(&body[..], "response_url"), (b"a=0&ssl%5Fcheck=1+2", "ssl_check")] {
+            let pair = Form::of(body).pair(name).expect(name);
+            let later = super::commands::Encoded::FormPair(pair).decoded();
+            assert_eq!(Some(later.as_str()), Form::of(body).get(name).as_deref(), "{name}");
+        }
+        assert_eq!(form.pair("missing"), None);
         assert_eq!(form_field(b"ssl%5Fcheck=1&x=2", "ssl_check").as_deref(), Some("1"));
     }
 
@@ -309,7 +331,7 @@ mod tests {
         assert_eq!(command.command, "/included");
         assert_eq!(command.text.as_deref(), Some("sso & saml"));
         assert_eq!((&*command.user_id, &*command.channel_id), ("U1", "C1"));
-        assert_eq!(command.response_url, "https://hooks.slack.com/commands/1");
+        assert_eq!(command.response_url.decoded(), "https://hooks.slack.com/commands/1");
         assert_eq!(command.trigger_id, "t.1");
         // Nothing escaped, nothing copied.
         assert!(matches!(command.user_id, Cow::Borrowed(_)));
