@@ -241,6 +241,39 @@ pub fn parse(text: &str) -> Result<Command, UserError> {
     from_parts(words, options)
 }
 
+/// How many parsed texts each thread remembers (`parse_remembered`).
+const PARSED_KEPT: usize = 256;
+
+/// Texts longer than this are parsed every time, never remembered.
+const PARSED_LONGEST: usize = 256;
+
+/// `parse`, remembered for the last texts this thread parsed. Parsing is a function of the
+/// text alone, and sellers ask the same few questions all day: a command line parsed before is
+/// a copy of the command it gave (one or two strings), where parsing it again splits it into
+/// tokens, options and lower-cased keys, and reads its dates and numbers (a tenth of a served
+/// `/comparables`). Kept per thread, so no lock; at most `PARSED_KEPT` short texts, and a text
+/// that does not parse is not remembered (its error is made again).
+pub fn parse_remembered(text: &str) -> Result<Command, UserError> {
+    type Parsed = std::collections::HashMap<String, Command, foldhash::fast::RandomState>;
+    thread_local! {
+        static PARSED: std::cell::RefCell<Parsed> = std::cell::RefCell::default();
+    }
+    if text.len() > PARSED_LONGEST {
+        return parse(text);
+    }
+    if let Some(command) = PARSED.with_borrow(|parsed| parsed.get(text).cloned()) {
+        return Ok(command);
+    }
+    let command = parse(text)?;
+    PARSED.with_borrow_mut(|parsed| {
+        if parsed.len() >= PARSED_KEPT {
+            parsed.clear();
+        }
+        parsed.insert(text.to_string(), command.clone());
+    });
+    Ok(command)
+}
+
 fn is_option_key(key: &str) -> bool {
     !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -162,7 +162,7 @@ impl App {
     /// Runs one command line as `actor`; errors become error replies.
     pub async fn ask(&self, actor: &Actor, text: &str) -> Reply {
         let started = std::time::Instant::now();
-        let (what, result) = match command::parse(text) {
+        let (what, result) = match command::parse_remembered(text) {
             // Boxed: the future of every command is large, and would otherwise be copied
             // with every future that holds this one.
             Ok(command) => (

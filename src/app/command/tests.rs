@@ -176,3 +176,30 @@ fn an_unknown_grouping_lists_the_valid_ones() {
     assert!(parse("/radar by=seller extra").is_err());
     assert!(parse("/radar window=30").is_err());
 }
+
+proptest::proptest! {
+    /// A text parsed again, remembered or not, gives what parsing it gives.
+    #[test]
+    fn a_remembered_parse_is_the_parse(
+        text in proptest::string::string_regex(
+            "(/(earliest-start|included|comparables|staffing|help|deal) )?[a-z0-9 =.\"-]{0,40}"
+        ).unwrap()
+    ) {
+        for _ in 0..2 {
+            let (remembered, parsed) = (parse_remembered(&text), parse(&text));
+            proptest::prop_assert_eq!(format!("{remembered:?}"), format!("{parsed:?}"));
+        }
+    }
+}
+
+#[test]
+fn a_long_text_or_many_texts_are_parsed_as_ever() {
+    let long = format!("/included {}", "x".repeat(PARSED_LONGEST));
+    assert_eq!(parse_remembered(&long).unwrap(), parse(&long).unwrap());
+    for n in 0..=PARSED_KEPT {
+        let text = format!("/staffing package-{n}");
+        assert_eq!(parse_remembered(&text).unwrap(), parse(&text).unwrap());
+    }
+    let first = "/staffing package-0";
+    assert_eq!(parse_remembered(first).unwrap(), parse(first).unwrap());
+}
