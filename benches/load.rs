@@ -221,13 +221,16 @@ async fn settled(
 }
 
 fn heading(options: &Options) -> String {
+    let rounds = match options.rounds {
+        1 => "one route after another".to_string(),
+        rounds => format!("in {rounds} interleaved rounds"),
+    };
     format!(
-        "{} people; {} s per phase; closed loop over {} keep-alive connections, in {} interleaved \
-         rounds; fixed rate {} req/s (latency from each request's scheduled instant)",
+        "{} people; {} s per phase; closed loop over {} keep-alive connections, {rounds}; fixed \
+         rate {} req/s (latency from each request's scheduled instant)",
         options.people(),
         options.duration().as_secs_f64(),
         options.concurrency,
-        options.rounds,
         options.rate
     )
 }

@@ -19,6 +19,10 @@ use crate::domain::library::Library;
 /// How many answers are remembered; past it they are forgotten and worked out again.
 const KEPT: usize = 512;
 
+/// Items asked in more words than this are answered every time, never remembered (an item is
+/// found by its normalised name, so a long one can still be a deliverable's).
+const LONGEST_ITEM: usize = 256;
+
 /// An inclusion question, borrowed from the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Question<'a> {
@@ -74,9 +78,13 @@ impl InclusionAnswers {
         library: &Arc<Library>,
     ) -> Option<(Arc<InclusionAnswer>, Reply)> {
         let hash = self.hasher.hash_one(question);
-        let kept = self.kept();
-        let found = kept.get(&hash)?.iter().find(|kept| kept.answers(question, library))?;
-        Some((found.answer.clone(), Reply::clone(&found.reply)))
+        let (answer, reply) = {
+            let kept = self.kept();
+            let found = kept.get(&hash)?.iter().find(|kept| kept.answers(question, library))?;
+            (found.answer.clone(), found.reply.clone())
+        };
+        // Copied once the lock is given back.
+        Some((answer, Reply::clone(&reply)))
     }
 
     /// Remembers `answer` and its `reply` to `question`, worked out from `library`.
@@ -87,6 +95,9 @@ impl InclusionAnswers {
         answer: Arc<InclusionAnswer>,
         reply: &Reply,
     ) {
+        if question.item.len() > LONGEST_ITEM {
+            return;
+        }
         let hash = self.hasher.hash_one(question);
         let remembered = Kept {
             item: question.item.to_string(),
@@ -176,6 +187,16 @@ mod tests {
         answers.put(&question, &new, answer("sso"), &Reply::new("inclusion"));
         let kept = answers.kept();
         assert_eq!(kept.values().map(Vec::len).sum::<usize>(), 1, "the old answer is dropped");
+    }
+
+    #[test]
+    fn a_long_item_is_not_remembered() {
+        let answers = InclusionAnswers::default();
+        let library = library();
+        let long = format!("sso{}", "!".repeat(LONGEST_ITEM));
+        let question = Question { item: &long, package: None, deal: None, explained: true };
+        answers.put(&question, &library, answer(&long), &Reply::new("inclusion"));
+        assert!(answers.get(&question, &library).is_none());
     }
 
     #[test]
