@@ -58,10 +58,7 @@ impl Encoded<'_> {
     pub(crate) fn decoded(&self) -> String {
         match self {
             Encoded::Text(text) => text.to_string(),
-            Encoded::FormPair(pair) => url::form_urlencoded::parse(pair)
-                .next()
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default(),
+            Encoded::FormPair(pair) => super::http::pair_value(pair).into_owned(),
         }
     }
 }

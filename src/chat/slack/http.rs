@@ -224,21 +224,23 @@ impl<'a> Pair<'a> {
         url::form_urlencoded::parse(self.whole).next().is_some_and(|(key, _)| key == name)
     }
 
-    /// The value, when this is field `name`. A name spelt with escapes is decoded before it is
-    /// compared, and so is a value with any; a plain one is the text itself, as the parser
-    /// would give it.
+    /// The value, when this is field `name`. A value with escapes is decoded (`pair_value`); a
+    /// plain one is the text itself, as the parser would give it.
     fn value_of(&self, name: &str) -> Option<Cow<'a, str>> {
-        if self.plain_name {
-            if self.name != name.as_bytes() {
-                return None;
-            }
-            if !escaped(self.value) {
-                return Some(String::from_utf8_lossy(self.value));
-            }
+        if !self.is(name) {
+            return None;
         }
-        let (key, value) = url::form_urlencoded::parse(self.whole).next()?;
-        (key == name).then_some(value)
+        if self.plain_name && !escaped(self.value) {
+            return Some(String::from_utf8_lossy(self.value));
+        }
+        Some(pair_value(self.whole))
     }
+}
+
+/// The value of a form's whole `name=value` pair, decoded as the form parser decodes it (empty
+/// for an empty pair).
+pub(super) fn pair_value(whole: &[u8]) -> Cow<'_, str> {
+    url::form_urlencoded::parse(whole).next().map(|(_, value)| value).unwrap_or_default()
 }
 
 impl<'a> Form<'a> {
