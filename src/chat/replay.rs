@@ -10,8 +10,6 @@
 //! guard has already refused a replay to this instance, and the acknowledgement must not miss the
 //! platform's three seconds. (Slack events are retried and de-duplicated by `event_id` instead.)
 
-use sha2::{Digest, Sha256};
-
 use std::fmt::Write;
 use std::sync::Mutex;
 
@@ -61,27 +59,25 @@ impl RequestKey {
     }
 }
 
-/// A Slack request's key: `s:`, its send time (Unix seconds), then the first 128 bits of a
-/// SHA-256 of its timestamp and body, which are also its fingerprint (`store::fingerprint` reads
-/// them back from the text: a key read from the database after a restart is remembered as the
-/// request that made it was). The time comes first so that the keys of requests arriving
+/// A Slack request's key: `s:`, its send time (Unix seconds), then the first 128 bits of its
+/// signature's tag (`verify::Signed`: the HMAC-SHA256 of its timestamp and body, which only one
+/// spelling of the signature verifies), which are also its fingerprint (`store::fingerprint`
+/// reads them back from the text: a key read from the database after a restart is remembered
+/// as the request that made it was). The time comes first so that the keys of requests arriving
 /// together sort together, in the part of the key index the last seconds fill; and the key is
 /// short (46 characters), so that more of them share each page the database writes. 128 bits
-/// keep two requests apart as surely as the whole hash would: the body is signed, so no one
-/// chooses it to match another's.
-pub(crate) fn request_key(sent_at: i64, timestamp: &str, body: &[u8]) -> RequestKey {
-    let mut hash = Sha256::new();
-    hash.update(timestamp.as_bytes());
-    hash.update(b":");
-    hash.update(body);
+/// of the tag keep two requests apart as surely as the whole tag: no one without the signing
+/// secret makes a tag at all. Verifying the signature already hashed the body; the key costs
+/// no second pass over it.
+pub(crate) fn request_key(signed: &super::slack::verify::Signed) -> RequestKey {
+    let first: [u8; 16] = std::array::from_fn(|i| signed.tag[i]);
     let mut hex = [0u8; 32];
     // 16 bytes always fit 32 hex digits.
-    let _ = hex::encode_to_slice(&hash.finalize()[..16], &mut hex);
+    let _ = hex::encode_to_slice(first, &mut hex);
     let mut text = String::with_capacity(46);
-    let _ = write!(text, "s:{sent_at:011}:");
+    let _ = write!(text, "s:{:011}:", signed.sent_at);
     text.push_str(std::str::from_utf8(&hex).unwrap_or_default());
-    // Read back from the text, as after a restart: the same bits, without hashing again.
-    RequestKey { fingerprint: fingerprint(&text), text }
+    RequestKey { fingerprint: u128::from_le_bytes(first), text }
 }
 
 impl ReplayGuard {
@@ -118,41 +114,63 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn signed(sent_at: i64, tag_byte: u8) -> super::super::slack::verify::Signed {
+        let mut tag = [tag_byte; 32];
+        tag[31] = 0xee;
+        super::super::slack::verify::Signed { sent_at, tag }
+    }
 
     #[test]
-    fn request_keys_sort_by_time_and_differ_by_body_and_timestamp() {
-        let key = |sent_at, timestamp, body| request_key(sent_at, timestamp, body).text;
-        let first = key(1_800_000_000, "1800000000", b"a=1");
-        assert!(first.starts_with("s:01800000000:"), "{first}");
+    fn request_keys_sort_by_time_and_differ_by_tag() {
+        let key = |sent_at, tag_byte| request_key(&signed(sent_at, tag_byte)).text;
+        let first = key(1_800_000_000, 0xab);
+        assert_eq!(first, format!("s:01800000000:{}", "ab".repeat(16)));
         assert_eq!(first.len(), 46, "{first}");
-        assert_eq!(first, key(1_800_000_000, "1800000000", b"a=1"));
-        assert_ne!(first, key(1_800_000_000, "1800000000", b"a=2"));
-        assert_ne!(first, key(1_800_000_000, "1800000000.0", b"a=1"));
-        assert!(key(999_999_999, "999999999", b"z") < first, "earlier sorts first");
+        assert_eq!(first, key(1_800_000_000, 0xab));
+        assert_ne!(first, key(1_800_000_000, 0xac));
+        assert!(key(999_999_999, 0xff) < first, "earlier sorts first");
     }
 
     #[test]
     fn a_request_keys_fingerprint_is_the_one_its_text_is_remembered_by() {
-        for (sent_at, timestamp, body) in
-            [(1_800_000_000, "1800000000", &b"a=1"[..]), (0, "0", b""), (-5, "-5", b"x=%20")]
-        {
-            let key = request_key(sent_at, timestamp, body);
-            // The first 16 bytes of the SHA-256 of what Slack signs, worked out here.
-            let signed = [timestamp.as_bytes(), b":", body].concat();
-            let digest = Sha256::digest(&signed);
-            let bits = u128::from_le_bytes(digest[..16].try_into().unwrap());
-            // For a send time of 11 digits, as any a signature verifies at (a key of another
-            // shape is hashed whole, at the request as after a restart).
-            if sent_at >= 0 {
-                assert_eq!(key.fingerprint, bits, "{}", key.text);
-            }
+        for (sent_at, tag_byte) in [(1_800_000_000, 0x01), (0, 0x00), (1_531_420_618, 0xfe)] {
+            let key = request_key(&signed(sent_at, tag_byte));
+            // The first 16 bytes of the tag.
+            assert_eq!(key.fingerprint, u128::from_le_bytes([tag_byte; 16]), "{}", key.text);
             // After a restart the key is read back as text: the same fingerprint.
             assert_eq!(fingerprint(&key.text), key.fingerprint, "{}", key.text);
         }
         let other = RequestKey::of("discord:1234".into());
         let digest = Sha256::digest(b"discord:1234");
         assert_eq!(other.fingerprint, u128::from_le_bytes(digest[..16].try_into().unwrap()));
-        assert_ne!(other.fingerprint, request_key(1, "1", b"discord:1234").fingerprint);
+    }
+
+    #[test]
+    fn a_key_is_the_signed_request_it_names() {
+        use crate::chat::slack::verify::verify_signature;
+        use hmac::{Hmac, Mac};
+        let sign = |timestamp: &str, body: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+            mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+            format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+        };
+        let key = |timestamp: &str, body: &str| {
+            let signed = verify_signature(
+                "secret",
+                timestamp,
+                &sign(timestamp, body),
+                body.as_bytes(),
+                1000,
+            )
+            .unwrap();
+            request_key(&signed).text
+        };
+        assert_eq!(key("1000", "a=1"), key("1000", "a=1"), "the same request");
+        assert_ne!(key("1000", "a=1"), key("1000", "a=2"), "another body");
+        assert_ne!(key("1000", "a=1"), key(" 1000", "a=1"), "another timestamp's text");
+        assert!(key("999", "a=1").starts_with("s:00000000999:"));
     }
 
     #[test]

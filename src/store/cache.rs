@@ -36,13 +36,24 @@ pub fn forget_request_versions() {
 /// The last load of one kind of data, with the version it was loaded at.
 pub(crate) struct Versioned<T> {
     name: &'static str,
+    /// Held while loading, across the load's awaits.
     slot: tokio::sync::Mutex<Option<(i64, Arc<T>)>>,
+    /// The last load, as `slot` holds it, behind a lock never held across an await: an answer
+    /// whose data has not moved takes it without waiting on a load's lock (an async lock
+    /// another thread holds for a moment would move the request to a task of its own).
+    latest: std::sync::Mutex<Option<(i64, Arc<T>)>>,
 }
 
 impl<T> Versioned<T> {
     /// A cache of the data whose version is the `name` row of `data_versions`.
     pub(crate) fn new(name: &'static str) -> Self {
-        Versioned { name, slot: tokio::sync::Mutex::new(None) }
+        Versioned { name, slot: tokio::sync::Mutex::new(None), latest: std::sync::Mutex::new(None) }
+    }
+
+    /// The data last loaded, when at `version` or newer.
+    fn loaded_since(&self, version: i64) -> Option<Arc<T>> {
+        let latest = self.latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        latest.as_ref().filter(|(at, _)| *at >= version).map(|(_, data)| data.clone())
     }
 }
 
@@ -83,6 +94,9 @@ impl Store {
         Fut: Future<Output = anyhow::Result<T>>,
     {
         let version = self.request_version(cache.name).await?;
+        if let Some(data) = cache.loaded_since(version) {
+            return Ok(data);
+        }
         // Held while loading, so concurrent questions wait for one load instead of each loading.
         let mut slot = cache.slot.lock().await;
         let held = match slot.as_ref() {
@@ -102,6 +116,8 @@ impl Store {
         };
         let data = Arc::new(data);
         *slot = Some((loaded_at, data.clone()));
+        *cache.latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((loaded_at, data.clone()));
         Ok(data)
     }
 

@@ -38,7 +38,7 @@ const BASELINE_ANSWER: &str = r#"{"response_type":"ephemeral","text":"ok"}"#;
 /// measures the served commands against it.
 async fn baseline(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
     match signed_by_slack(&slack, &headers, &body) {
-        Ok(()) => ([(CONTENT_TYPE, "application/json")], BASELINE_ANSWER).into_response(),
+        Ok(_) => ([(CONTENT_TYPE, "application/json")], BASELINE_ANSWER).into_response(),
         Err(refused) => refused.into_response(),
     }
 }
@@ -121,7 +121,7 @@ async fn accept<'b>(
     if form_field(body, "ssl_check").as_deref() == Some("1") {
         return Err(StatusCode::OK.into_response());
     }
-    signed_by_slack(slack, headers, body).map_err(IntoResponse::into_response)?;
+    let signed = signed_by_slack(slack, headers, body).map_err(IntoResponse::into_response)?;
     let form = Form::of(body);
     if let Some(team) = slack.app.settings.slack_team_id.as_deref() {
         let from = team_of(&form, body);
@@ -134,14 +134,10 @@ async fn accept<'b>(
         }
     }
     if replays == Replays::Refused {
+        // A request is its timestamp and body, named by the tag that signs them.
+        let key = crate::chat::replay::request_key(&signed);
         let now = slack.app.clock.now();
-        let header =
-            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let timestamp = header(verify::TIMESTAMP_HEADER).trim();
-        let sent_at = timestamp.parse().unwrap_or_default();
-        // A request is its timestamp and body, whatever spelling its signature came in.
-        let key = crate::chat::replay::request_key(sent_at, timestamp, body);
-        if !slack.replays.first(&slack.app.store, &key, sent_at, now).await {
+        if !slack.replays.first(&slack.app.store, &key, signed.sent_at, now).await {
             tracing::warn!("refused a replayed Slack request");
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
@@ -149,8 +145,13 @@ async fn accept<'b>(
     Ok(form)
 }
 
-/// Whether Slack signed `body` within the time window of the app's clock; 401 otherwise.
-fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
+/// What Slack signed, when it signed `body` within the time window of the app's clock; 401
+/// otherwise.
+fn signed_by_slack(
+    slack: &Slack,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<verify::Signed, StatusCode> {
     let now = slack.app.clock.now().timestamp();
     verify::verify_request(slack.settings.signing_secret.expose_secret(), headers, body, now)
         .map_err(|refusal| {
@@ -163,7 +164,7 @@ fn signed_by_slack(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<()
 /// shared channel's guest belongs to another), else the workspace's. Commands are forms with
 /// `team_id` (and `user_team` for guests); interactions a form whose `payload` has `user.team_id`
 /// and `team.id`; events JSON with `team_id`.
-fn team_of(form: &Form, body: &[u8]) -> Option<String> {
+fn team_of<'a>(form: &Form<'a>, body: &[u8]) -> Option<Cow<'a, str>> {
     #[derive(serde::Deserialize, Default)]
     #[serde(default)]
     struct Team {
@@ -178,13 +179,13 @@ fn team_of(form: &Form, body: &[u8]) -> Option<String> {
         user: Team,
     }
     if let Some(team) = form.get("user_team").or_else(|| form.get("team_id")) {
-        return Some(team.into_owned());
+        return Some(team);
     }
     let payload: Payload = match form.get("payload") {
         Some(json) => serde_json::from_str(&json).ok()?,
         None => serde_json::from_slice(body).ok()?,
     };
-    payload.user.team_id.or(payload.team.id).or(payload.team_id)
+    payload.user.team_id.or(payload.team.id).or(payload.team_id).map(Cow::Owned)
 }
 
 /// A form-encoded body, split once into its `name=value` pairs; a field is decoded only when
@@ -245,7 +246,10 @@ pub(super) fn pair_value(whole: &[u8]) -> Cow<'_, str> {
 
 impl<'a> Form<'a> {
     fn of(body: &'a [u8]) -> Form<'a> {
-        Form(body.split(|byte| *byte == b'&').map(Pair::of).collect())
+        // Room for the dozen fields of a slash command without growing.
+        let mut pairs = Vec::with_capacity(16);
+        pairs.extend(body.split(|byte| *byte == b'&').map(Pair::of));
+        Form(pairs)
     }
 
     /// The first value of field `name`.

@@ -27,6 +27,16 @@ pub enum Refusal {
     Mismatch,
 }
 
+/// A request Slack signed: the send time its timestamp gives (Unix seconds), and the
+/// signature's tag, the HMAC-SHA256 of exactly what was signed (its timestamp and body). Only
+/// one spelling of a tag verifies (lowercase hex), so the tag names the request: the replay
+/// guard keys a request by it (`chat::replay::request_key`) without hashing the body again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signed {
+    pub sent_at: i64,
+    pub tag: [u8; 32],
+}
+
 /// Checks Slack's signature of `body`, sent at `timestamp` (the header's text), at time `now`
 /// (Unix seconds).
 pub fn verify_signature(
@@ -35,7 +45,7 @@ pub fn verify_signature(
     signature: &str,
     body: &[u8],
     now: i64,
-) -> Result<(), Refusal> {
+) -> Result<Signed, Refusal> {
     let sent_at: i64 = timestamp.trim().parse().map_err(|_| Refusal::BadTimestamp)?;
     if (now - sent_at).abs() > MAX_SKEW_SECONDS {
         return Err(Refusal::OutsideWindow);
@@ -46,7 +56,9 @@ pub fn verify_signature(
     if !given.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(Refusal::MalformedSignature);
     }
-    let given = hex::decode(given).map_err(|_| Refusal::MalformedSignature)?;
+    // An HMAC-SHA256 tag is 32 bytes: 64 hex digits, no more, no fewer.
+    let mut tag = [0u8; 32];
+    hex::decode_to_slice(given, &mut tag).map_err(|_| Refusal::MalformedSignature)?;
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| Refusal::Mismatch)?;
     mac.update(b"v0:");
@@ -54,7 +66,8 @@ pub fn verify_signature(
     mac.update(b":");
     mac.update(body);
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&given).map_err(|_| Refusal::Mismatch)
+    mac.verify_slice(&tag).map_err(|_| Refusal::Mismatch)?;
+    Ok(Signed { sent_at, tag })
 }
 
 /// Checks the headers of a request against its raw body.
@@ -63,7 +76,7 @@ pub fn verify_request(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), Refusal> {
+) -> Result<Signed, Refusal> {
     let header =
         |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Refusal::MissingHeader);
     let timestamp = header(TIMESTAMP_HEADER)?;
@@ -82,21 +95,21 @@ mod tests {
 
     #[test]
     fn slacks_published_example_verifies_at_its_own_time() {
-        assert_eq!(
-            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), 1531420618),
-            Ok(())
-        );
+        let signed = verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), 1531420618);
+        // The tag is the signature's bytes, the send time the timestamp's.
+        let tag: [u8; 32] = hex::decode(&SIGNATURE[3..]).unwrap().try_into().unwrap();
+        assert_eq!(signed, Ok(Signed { sent_at: 1531420618, tag }));
     }
 
     #[test]
     fn the_window_is_five_minutes_either_way() {
         let at = 1531420618;
         assert_eq!(
-            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 300),
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at + 300).map(drop),
             Ok(())
         );
         assert_eq!(
-            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 300),
+            verify_signature(SECRET, TIMESTAMP, SIGNATURE, BODY.as_bytes(), at - 300).map(drop),
             Ok(())
         );
         assert_eq!(
@@ -129,6 +142,14 @@ mod tests {
             verify_signature(SECRET, TIMESTAMP, &SIGNATURE[3..], BODY.as_bytes(), at),
             Err(Refusal::MalformedSignature)
         );
+        // A tag of another length is no HMAC-SHA256 tag.
+        for given in [&SIGNATURE[..SIGNATURE.len() - 2], &format!("{SIGNATURE}00")] {
+            assert_eq!(
+                verify_signature(SECRET, TIMESTAMP, given, BODY.as_bytes(), at),
+                Err(Refusal::MalformedSignature),
+                "{given}"
+            );
+        }
         assert_eq!(
             verify_signature(SECRET, "soon", SIGNATURE, BODY.as_bytes(), at),
             Err(Refusal::BadTimestamp)
