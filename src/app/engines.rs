@@ -27,14 +27,15 @@ use crate::domain::offer::{
 
 /// An earliest-start answer with what produced it, for replies, holds and approvals.
 pub(crate) struct StartAnswer {
-    pub package: Option<Package>,
+    pub package: Option<Arc<Package>>,
     pub pattern: Pattern,
     pub window: Window,
     pub result: crate::domain::capacity::EarliestStart,
 }
 
 impl App {
-    pub(crate) async fn package(&self, given: &str) -> Result<Package, AppError> {
+    /// The package `given` names, shared with the catalogue.
+    pub(crate) async fn package(&self, given: &str) -> Result<Arc<Package>, AppError> {
         let packages = self.store.packages().await?;
         Ok(resolve_package(&packages, given)?.clone())
     }
@@ -246,33 +247,40 @@ impl App {
         let package = self.package(given).await?;
         let (answer, made) = self.remembered_comparables(&package, effort, deadline, start).await?;
         // The reply (and its chart) of a remembered answer is made once, beside it.
-        let mut reply = match made.get() {
-            Some(reply) => reply.clone(),
+        let plain = match made.plain.get() {
+            Some(reply) => reply,
             None => {
                 let mut reply = self.answer("comparables", &answer)?;
-                reply.chart = super::charts::comparables_chart(&answer);
-                let _ = made.set(reply.clone());
-                reply
+                reply.chart = super::charts::comparables_chart(&answer).map(Arc::new);
+                made.plain.get_or_init(|| reply)
             }
         };
         let (Some(deadline), Some(verdict)) = (deadline, &answer.deadline) else {
-            return Ok(reply);
+            return Ok(plain.clone());
         };
         if verdict.start.is_some_and(|start| deadline < start) {
             // Before the start is an input error, never an approval request: no button.
-            return Ok(reply);
+            return Ok(plain.clone());
         }
         let approval_required = verdict.approval_required;
+        if !approval_required && on.deal.is_none() {
+            // No button to offer, only how to get one: the same words each time, made once.
+            let explained = made.explained.get_or_init(|| {
+                let mut reply = plain.clone();
+                on.explain(&mut reply, "commit this deadline");
+                reply
+            });
+            return Ok(explained.clone());
+        }
+        let mut reply = plain.clone();
         let terms = deadline_offer(&answer, deadline).ok_or(UserError::UnknownAction)?;
         let mut buttons = Vec::new();
         if approval_required {
             if self.exceptions_possible(&mut reply) {
                 buttons.push(Offered(Action::RequestApproval, "Request approval", true));
             }
-        } else if on.deal.is_some() {
-            buttons.push(Offered(Action::CommitDeadline, "Commit this deadline", true));
         } else {
-            on.explain(&mut reply, "commit this deadline");
+            buttons.push(Offered(Action::CommitDeadline, "Commit this deadline", true));
         }
         self.offer_buttons(actor, terms, &on, &mut reply, buttons).await?;
         Ok(reply)
@@ -511,13 +519,16 @@ impl App {
         &self,
         on: &AnswerDeal,
         given: Option<&str>,
-    ) -> Result<(Option<Package>, Option<Deal>), AppError> {
+    ) -> Result<(Option<Arc<Package>>, Option<Deal>), AppError> {
         if let Some(given) = given {
             return Ok((Some(self.package(given).await?), None));
         }
         match &on.deal {
             // A deal keeps the package it was sold on, even once an import has retired it.
-            Some(deal) => Ok((self.store.package_by_id(&deal.package).await?, Some(deal.clone()))),
+            Some(deal) => {
+                let package = self.store.package_by_id(&deal.package).await?.map(Arc::new);
+                Ok((package, Some(deal.clone())))
+            }
             None => Ok((None, None)),
         }
     }
@@ -655,7 +666,15 @@ pub(crate) struct ComparablesAnswers {
 type KeptComparables = (ComparablesFrom, (Arc<ComparablesAnswer>, MadeReply));
 
 /// The reply made from a remembered answer, once one is: a function of the answer alone.
-pub(crate) type MadeReply = std::sync::Arc<std::sync::OnceLock<Reply>>;
+pub(crate) type MadeReply = std::sync::Arc<MadeReplies>;
+
+/// The replies of a remembered comparables answer, each made once beside it: as answered, and
+/// with the words on committing its deadline that an answer outside a deal's channel adds.
+#[derive(Debug, Default)]
+pub(crate) struct MadeReplies {
+    plain: std::sync::OnceLock<Reply>,
+    explained: std::sync::OnceLock<Reply>,
+}
 
 /// How many comparables answers are remembered.
 const COMPARABLES_KEPT: usize = 256;

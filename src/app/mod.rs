@@ -330,7 +330,7 @@ impl App {
 fn resolve_package<'a>(
     packages: &'a crate::domain::firm::OfferedPackages,
     given: &str,
-) -> Result<&'a crate::domain::firm::Package, UserError> {
+) -> Result<&'a Arc<crate::domain::firm::Package>, UserError> {
     use crate::domain::library::{normalize, similarity};
     if packages.is_empty() {
         return Err(UserError::NoPackages);

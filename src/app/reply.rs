@@ -132,7 +132,7 @@ pub struct Reply {
     pub data: Arc<Map<String, Value>>,
     /// A picture of the answer: a PNG on Slack and Discord, text bars in the console.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chart: Option<Chart>,
+    pub chart: Option<Arc<Chart>>,
 }
 
 impl Reply {
@@ -180,7 +180,7 @@ impl Reply {
 
     /// Attaches `chart` (replacing any), for each platform to show its way.
     pub fn with_chart(mut self, chart: Chart) -> Self {
-        self.chart = Some(chart);
+        self.chart = Some(Arc::new(chart));
         self
     }
 

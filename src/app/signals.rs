@@ -175,7 +175,9 @@ impl App {
             &answer,
             serde_json::json!({"flagged": flagged, "quiet": quiet}),
         )?;
-        reply.chart = super::charts::radar_chart(&answer).map_err(anyhow::Error::from)?;
+        reply.chart = super::charts::radar_chart(&answer)
+            .map_err(anyhow::Error::from)?
+            .map(std::sync::Arc::new);
         Ok(reply)
     }
 

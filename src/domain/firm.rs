@@ -1,5 +1,7 @@
 //! The firm's operational data as the engines see it (SPEC section 3).
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -86,10 +88,11 @@ pub struct Package {
 }
 
 /// The packages a seller may be offered, each with its id and name as `normalize` spells them:
-/// worked out once per load of the catalogue, not on every question that names a package.
+/// worked out once per load of the catalogue, not on every question that names a package. Each
+/// package is shared: a question holds the one it names without copying its texts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OfferedPackages {
-    packages: Vec<Package>,
+    packages: Vec<Arc<Package>>,
     /// `(id, name)` of each package, normalised, in the same order.
     spelt: Vec<(String, String)>,
 }
@@ -97,12 +100,12 @@ pub struct OfferedPackages {
 impl OfferedPackages {
     pub fn new(packages: Vec<Package>) -> OfferedPackages {
         let spelt = packages.iter().map(|p| (normalize(&p.id), normalize(&p.name))).collect();
-        OfferedPackages { packages, spelt }
+        OfferedPackages { packages: packages.into_iter().map(Arc::new).collect(), spelt }
     }
 
     /// The first package whose id or name is `given` once both are normalised (case, spaces
     /// and punctuation aside).
-    pub fn find(&self, given: &str) -> Option<&Package> {
+    pub fn find(&self, given: &str) -> Option<&Arc<Package>> {
         let wanted = normalize(given);
         let at = self.spelt.iter().position(|(id, name)| *id == wanted || *name == wanted)?;
         Some(&self.packages[at])
@@ -110,9 +113,9 @@ impl OfferedPackages {
 }
 
 impl std::ops::Deref for OfferedPackages {
-    type Target = [Package];
+    type Target = [Arc<Package>];
 
-    fn deref(&self) -> &[Package] {
+    fn deref(&self) -> &[Arc<Package>] {
         &self.packages
     }
 }

@@ -328,7 +328,9 @@ impl Deliver for DiscordDelivery {
 
 /// An outbox message's chart drawn as the PNG its message attaches (CPU work, off the async
 /// threads).
-async fn chart_file(chart: crate::chart::Chart) -> Result<Attachment, DeliveryError> {
+async fn chart_file(
+    chart: std::sync::Arc<crate::chart::Chart>,
+) -> Result<Attachment, DeliveryError> {
     let bytes = tokio::task::spawn_blocking(move || crate::chart::render_png(&chart))
         .await
         .map_err(|error| DeliveryError::Permanent(format!("drawing the chart: {error}")))?

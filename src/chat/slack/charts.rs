@@ -124,7 +124,7 @@ impl ChartFiles {
 pub(crate) async fn respond_with_chart(
     api: &WebApi,
     response_url: &str,
-    chart: Chart,
+    chart: Arc<Chart>,
     upload: &OnceCell<Option<String>>,
     private: bool,
 ) -> Result<(), DeliveryError> {
@@ -148,7 +148,7 @@ pub(crate) async fn respond_with_chart(
 }
 
 /// Draws `chart` and uploads it, private to the app; its file id.
-async fn upload_chart(api: &WebApi, chart: Chart) -> Result<String, DeliveryError> {
+async fn upload_chart(api: &WebApi, chart: Arc<Chart>) -> Result<String, DeliveryError> {
     let title = chart.title().to_string();
     let png = draw(chart).await?;
     api.upload_file(FILENAME, &title, png, None).await
@@ -178,7 +178,7 @@ pub(crate) fn show_in_answer(answer: &mut Value, file: &str, chart: &Chart) -> b
 pub(crate) async fn add_chart(
     api: &WebApi,
     body: &mut Value,
-    chart: Chart,
+    chart: Arc<Chart>,
     channel: Option<&str>,
 ) -> Result<(), DeliveryError> {
     let title = chart.title().to_string();
@@ -193,7 +193,7 @@ pub(crate) async fn add_chart(
 }
 
 /// The PNG, drawn off the async threads (it is CPU work).
-async fn draw(chart: Chart) -> Result<Vec<u8>, DeliveryError> {
+async fn draw(chart: Arc<Chart>) -> Result<Vec<u8>, DeliveryError> {
     tokio::task::spawn_blocking(move || render_png(&chart))
         .await
         .map_err(|error| DeliveryError::Permanent(format!("drawing the chart: {error}")))?

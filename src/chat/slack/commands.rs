@@ -173,7 +173,7 @@ fn to_follow(shown: charts::Shown, inline: bool) -> Option<Arc<OnceCell<Option<S
 async fn follow_with_chart(
     api: &WebApi,
     response_url: &str,
-    chart: Chart,
+    chart: Arc<Chart>,
     upload: &OnceCell<Option<String>>,
     private: bool,
 ) {
