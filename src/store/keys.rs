@@ -59,6 +59,18 @@ const MOST_KEYS: usize = 5000;
 /// oldest beyond are dropped, with a warning. They are still remembered here.
 const MOST_WAITING: usize = 1_000_000;
 
+/// How many keys one statement writes (a group's last few are written one by one).
+const ROWS: usize = 32;
+
+/// The statement writing `ROWS` keys.
+fn rows_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows = vec!["(?, ?)"; ROWS].join(", ");
+        format!("INSERT INTO request_keys (event_id, at) VALUES {rows}")
+    })
+}
+
 /// A key to write, and when it was first seen (written as text by the thread, not the request).
 type Key = (String, chrono::DateTime<chrono::Utc>);
 
@@ -426,16 +438,36 @@ impl Writer {
     }
 
     fn insert(&self, keys: &[Key]) -> rusqlite::Result<()> {
+        // Stored to the second: the keys of one group share one or two seconds, each written
+        // out once.
+        let mut seconds: Vec<(i64, String)> = Vec::new();
+        for (_, at) in keys {
+            if !seconds.iter().any(|(second, _)| *second == at.timestamp()) {
+                seconds.push((at.timestamp(), super::decode::timestamp(*at)));
+            }
+        }
+        let at_text = |at: &chrono::DateTime<chrono::Utc>| {
+            let second = seconds.iter().find(|(second, _)| *second == at.timestamp());
+            second.map(|(_, text)| text.as_str()).unwrap_or_default()
+        };
+        // `ROWS` keys a statement: one statement run for each key cost as much again as the
+        // rows it wrote.
+        let mut groups = keys.chunks_exact(ROWS);
+        if groups.len() > 0 {
+            let mut insert = self.conn.prepare_cached(rows_insert())?;
+            let mut values: Vec<&str> = Vec::with_capacity(2 * ROWS);
+            for group in &mut groups {
+                values.clear();
+                for (key, at) in group {
+                    values.extend([key.as_str(), at_text(at)]);
+                }
+                insert.execute(rusqlite::params_from_iter(&values))?;
+            }
+        }
         let mut insert =
             self.conn.prepare_cached("INSERT INTO request_keys (event_id, at) VALUES (?1, ?2)")?;
-        // Stored to the second: the keys of one batch share one or two seconds, written once.
-        let mut second: Option<(i64, String)> = None;
-        for (key, at) in keys {
-            let text = match &second {
-                Some((seen, text)) if *seen == at.timestamp() => text,
-                _ => &second.insert((at.timestamp(), super::decode::timestamp(*at))).1,
-            };
-            insert.execute((key, text))?;
+        for (key, at) in groups.remainder() {
+            insert.execute((key, at_text(at)))?;
         }
         Ok(())
     }
@@ -480,8 +512,15 @@ mod tests {
         AT_TEXT.parse().unwrap()
     }
 
-    /// `request_key(1_800_000_000, "1800000000", b"a=1")`.
+    /// A Slack request's key, as `request_key` spells it.
     const SLACK_KEY: &str = "s:01800000000:83b63ad76a4a8c0db6cbb7bf52d82b2b";
+    /// The request `SLACK_KEY` names: sent at 1,800,000,000, its tag beginning with the bytes
+    /// the key spells.
+    fn slack_request() -> crate::chat::slack::verify::Signed {
+        let mut tag = [0u8; 32];
+        hex::decode_to_slice(&SLACK_KEY[14..], &mut tag[..16]).unwrap();
+        crate::chat::slack::verify::Signed { sent_at: 1_800_000_000, tag }
+    }
 
     #[test]
     fn a_slack_key_is_remembered_by_the_hash_it_ends_in_and_any_other_by_its_own() {
@@ -563,7 +602,7 @@ mod tests {
         assert_eq!(offer(&writer, "last"), Some(false));
         assert_eq!(offer(&writer, "recent"), Some(false));
         assert_eq!(offer(&writer, "pooled"), Some(false));
-        let hash = crate::chat::replay::request_key(1_800_000_000, "1800000000", b"a=1");
+        let hash = crate::chat::replay::request_key(&slack_request());
         assert_eq!(hash.text, SLACK_KEY);
         assert_eq!(writer.first(&hash.text, hash.fingerprint, at()), Some(false));
         // Recorded more than ten minutes before the last: its signature no longer verifies.
@@ -604,6 +643,32 @@ mod tests {
         assert_eq!(new, (0..300).collect::<Vec<_>>(), "each key new exactly once");
         writer.flush().await;
         assert_eq!(count(&other), 300);
+    }
+
+    #[test]
+    fn a_group_of_many_keys_is_written_whole_each_key_with_its_own_second() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = database(dir.path());
+        let conn = open(&dir.path().join("k.db")).unwrap();
+        let mut writer = Writer { conn, since_checkpoint: 0, checkpoint_every: CHECKPOINT_EVERY };
+        // Two statements of `ROWS` keys and five keys one by one, over three seconds.
+        let keys: Vec<Key> = (0..2 * ROWS + 5)
+            .map(|n| (format!("key-{n}"), at() + chrono::Duration::seconds(n as i64 / 30)))
+            .collect();
+        writer.record(&keys).unwrap();
+        let written: Vec<(String, String)> = other
+            .prepare("SELECT event_id, at FROM request_keys ORDER BY rowid")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected: Vec<(String, String)> = keys
+            .iter()
+            .map(|(key, at)| (key.clone(), super::super::decode::timestamp(*at)))
+            .collect();
+        assert_eq!(written, expected);
+        assert_eq!(written[2 * ROWS + 4].1, "2026-12-01T12:00:02Z");
     }
 
     #[tokio::test]
