@@ -32,10 +32,19 @@ const CHARTS_KEPT: usize = 256;
 
 /// The charts uploaded (or being uploaded) for command answers, by title, each with what it
 /// shows: two charts are one only when equal in every part (compared, where writing each out
-/// as JSON to look it up was a thirtieth of a served /comparables).
+/// as JSON to look it up was a thirtieth of a served /comparables). The replies of one
+/// remembered answer share its chart, which is then known equal without comparing its parts.
 #[derive(Default)]
 pub(crate) struct ChartFiles {
-    kept: Mutex<HashMap<String, Vec<(Chart, Upload)>>>,
+    kept: Mutex<Kept>,
+}
+
+/// The charts kept, by title (foldhash: a title is looked up on every answer with a chart).
+type Kept = HashMap<String, Vec<(Arc<Chart>, Upload)>, foldhash::fast::RandomState>;
+
+/// Whether `kept` is `chart`: the same one shared, or equal in every part.
+fn same(kept: &Arc<Chart>, chart: &Arc<Chart>) -> bool {
+    Arc::ptr_eq(kept, chart) || kept == chart
 }
 
 /// One chart's upload: when it began, and its file id once done (`None`: it failed).
@@ -69,10 +78,10 @@ pub(crate) enum Shown {
 
 impl ChartFiles {
     /// Forgets `chart`'s upload: a message showing its file was refused.
-    pub(crate) fn forget(&self, chart: &Chart) {
+    pub(crate) fn forget(&self, chart: &Arc<Chart>) {
         let mut kept = self.kept();
         if let Some(same_title) = kept.get_mut(chart.title()) {
-            same_title.retain(|(kept, _)| kept != chart);
+            same_title.retain(|(kept, _)| !same(kept, chart));
             if same_title.is_empty() {
                 kept.remove(chart.title());
             }
@@ -80,11 +89,11 @@ impl ChartFiles {
     }
 
     /// How an answer at `now` shows `chart`.
-    pub(crate) fn show(&self, chart: &Chart, now: Instant) -> Shown {
+    pub(crate) fn show(&self, chart: &Arc<Chart>, now: Instant) -> Shown {
         let mut kept = self.kept();
         let upload = kept
             .get(chart.title())
-            .and_then(|same_title| same_title.iter().find(|(kept, _)| kept == chart))
+            .and_then(|same_title| same_title.iter().find(|(kept, _)| same(kept, chart)))
             .map(|(_, upload)| upload)
             .filter(|upload| upload.current(now));
         if let Some(upload) = upload {
@@ -94,9 +103,7 @@ impl ChartFiles {
                 None => Shown::AfterUpload(upload.file.clone()),
             };
         }
-        let count = |kept: &HashMap<String, Vec<(Chart, Upload)>>| -> usize {
-            kept.values().map(Vec::len).sum()
-        };
+        let count = |kept: &Kept| -> usize { kept.values().map(Vec::len).sum() };
         if count(&kept) >= CHARTS_KEPT {
             kept.retain(|_, same_title| {
                 same_title.retain(|(_, upload)| upload.current(now));
@@ -109,12 +116,12 @@ impl ChartFiles {
         let file = Arc::new(OnceCell::new());
         let same_title = kept.entry(chart.title().to_string()).or_default();
         // This chart's upload that no longer decides (done long ago, or failed) is replaced.
-        same_title.retain(|(kept, _)| kept != chart);
+        same_title.retain(|(kept, _)| !same(kept, chart));
         same_title.push((chart.clone(), Upload { began: now, file: file.clone() }));
         Shown::AfterUpload(file)
     }
 
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(Chart, Upload)>>> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -229,9 +236,10 @@ fn clip(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    fn chart(title: &str) -> Chart {
+    /// A new chart each call: equal to the last one of its title, not the same one.
+    fn chart(title: &str) -> Arc<Chart> {
         let histogram = crate::chart::Histogram::of_durations(title, "weeks", &[70, 84, 85]);
-        Chart::Histogram(histogram.expect("durations"))
+        Arc::new(Chart::Histogram(histogram.expect("durations")))
     }
 
     #[tokio::test]
@@ -245,11 +253,16 @@ mod tests {
         first.set(Some("F1".into())).unwrap();
         let later = now + Duration::from_secs(60);
         assert!(matches!(files.show(&chart("A"), later), Shown::File(f) if f == "F1"));
+        // The one shared by the replies of a remembered answer is the same chart.
+        let shared = chart("C");
+        let Shown::AfterUpload(upload) = files.show(&shared, later) else { panic!("new") };
+        upload.set(Some("F3".into())).unwrap();
+        assert!(matches!(files.show(&shared.clone(), later), Shown::File(f) if f == "F3"));
         // Another chart is its own upload, under another title or the same one.
         assert!(matches!(files.show(&chart("B"), later), Shown::AfterUpload(_)));
-        let Chart::Histogram(mut other) = chart("A") else { panic!("a histogram") };
+        let Chart::Histogram(mut other) = Chart::clone(&chart("A")) else { panic!("a histogram") };
         other.buckets[0].count += 1;
-        let other = Chart::Histogram(other);
+        let other = Arc::new(Chart::Histogram(other));
         let Shown::AfterUpload(second) = files.show(&other, later) else { panic!("its own") };
         second.set(Some("F2".into())).unwrap();
         assert!(matches!(files.show(&chart("A"), later), Shown::File(f) if f == "F1"));

@@ -86,7 +86,12 @@ pub(crate) async fn command(slack: &Slack, command: SlashCommand<'_>) -> Ack {
         }
     }
 
-    let line = format!("{name} {text}").trim().to_string();
+    // Both are trimmed already: joined by one space when both have words.
+    let line = match (name.is_empty(), text.is_empty()) {
+        (_, true) => name.to_string(),
+        (true, false) => text.to_string(),
+        (false, false) => format!("{name} {text}"),
+    };
     let worker = slack.clone();
     let answer = async move {
         let actor = worker.actor(&user, &channel).await;

@@ -248,7 +248,7 @@ impl<'a> Form<'a> {
     fn of(body: &'a [u8]) -> Form<'a> {
         // Room for the dozen fields of a slash command without growing.
         let mut pairs = Vec::with_capacity(16);
-        pairs.extend(body.split(|byte| *byte == b'&').map(Pair::of));
+        pairs.extend(fields(body).map(Pair::of));
         Form(pairs)
     }
 
@@ -266,7 +266,19 @@ impl<'a> Form<'a> {
 /// The first value of field `name` of a form-encoded body, looked up without building its table
 /// (`Form`); `None` when absent or when the body is not a form.
 fn form_field<'a>(body: &'a [u8], name: &str) -> Option<Cow<'a, str>> {
-    body.split(|byte| *byte == b'&').find_map(|pair| Pair::of(pair).value_of(name))
+    fields(body).find_map(|pair| Pair::of(pair).value_of(name))
+}
+
+/// A form body's `name=value` pairs, undecoded, as `body.split(|b| *b == b'&')` gives them
+/// (empty ones included), found with memchr.
+fn fields(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'&', body).chain(std::iter::once(body.len()));
+    ends.map(move |end| {
+        let field = &body[start..end];
+        start = end + 1;
+        field
+    })
 }
 
 fn answer(ack: Ack) -> Response {
@@ -326,6 +338,16 @@ mod tests {
         }
         assert_eq!(form.pair("missing"), None);
         assert_eq!(form_field(b"ssl%5Fcheck=1&x=2", "ssl_check").as_deref(), Some("1"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_body_is_split_at_its_ampersands_as_split_splits_it(
+            body in proptest::collection::vec(proptest::sample::select(b"&=a%+".to_vec()), 0..40)
+        ) {
+            let split: Vec<&[u8]> = body.split(|byte| *byte == b'&').collect();
+            proptest::prop_assert_eq!(fields(&body).collect::<Vec<_>>(), split);
+        }
     }
 
     #[test]
