@@ -21,7 +21,7 @@
 //! copied back into the database with a RESTART checkpoint, so the log is written again from its
 //! start instead of growing for as long as requests keep coming.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -148,7 +148,8 @@ impl<T: PartialOrd> Recent<T> {
 
 /// A key as remembered: 128 bits (16 bytes, not a string on the heap). A Slack request's key
 /// (`s:`, its send time, `:`, 32 hex digits: `chat::replay::request_key`) already ends in the
-/// first 128 bits of a SHA-256 of its signed timestamp and body, and is remembered by those;
+/// first 128 bits of its signature's tag (the HMAC-SHA256 of its timestamp and body), and is
+/// remembered by those;
 /// any other key (`discord:{id}`) by the first 128 bits of its own SHA-256.
 pub(crate) fn fingerprint(key: &str) -> u128 {
     slack_fingerprint(key).unwrap_or_else(|| {
@@ -438,17 +439,14 @@ impl Writer {
     }
 
     fn insert(&self, keys: &[Key]) -> rusqlite::Result<()> {
-        // Stored to the second: the keys of one group share one or two seconds, each written
-        // out once.
-        let mut seconds: Vec<(i64, String)> = Vec::new();
+        // Stored to the second: the keys of one group share one or two seconds (many, when an
+        // outage's backlog is written), each second written out once.
+        let mut seconds: HashMap<i64, String> = HashMap::new();
         for (_, at) in keys {
-            if !seconds.iter().any(|(second, _)| *second == at.timestamp()) {
-                seconds.push((at.timestamp(), super::decode::timestamp(*at)));
-            }
+            seconds.entry(at.timestamp()).or_insert_with(|| super::decode::timestamp(*at));
         }
         let at_text = |at: &chrono::DateTime<chrono::Utc>| {
-            let second = seconds.iter().find(|(second, _)| *second == at.timestamp());
-            second.map(|(_, text)| text.as_str()).unwrap_or_default()
+            seconds.get(&at.timestamp()).map(String::as_str).unwrap_or_default()
         };
         // `ROWS` keys a statement: one statement run for each key cost as much again as the
         // rows it wrote.

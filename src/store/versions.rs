@@ -30,12 +30,12 @@ const READ_ALL: &str = "SELECT name, version FROM data_versions";
 
 /// Where a `Store` reads the versions from.
 pub(crate) enum VersionSource {
-    /// A lock held for a check, never across an await: a check takes a microsecond or so (an
-    /// inotify read; the pragma and the versions only after a commit), and a request that
-    /// would wait for an async lock is no longer answered in its first poll (it is moved to a
-    /// task of its own, `Slack::within_ack`, and woken from the other thread: several times the
-    /// check itself). SQLite makes a reader wait only in rare cases (a recovery after a crash).
-    File(std::sync::Mutex<Watch>),
+    /// An async lock: a check takes microseconds, but one that finds SQLite busy (a rare wait
+    /// on a recovery, up to `READ_BUSY`) must not hold up the other requests' threads. Taken
+    /// without waiting when free (`try_lock`): a request that waits for the lock is no longer
+    /// answered in its first poll (it moves to a task of its own, `Slack::within_ack`, woken
+    /// from the other thread: several times the check itself).
+    File(tokio::sync::Mutex<Watch>),
     Coalesced(tokio::sync::Mutex<Option<(Instant, Arc<Versions>)>>),
 }
 
@@ -64,7 +64,7 @@ impl VersionSource {
                 // A writer holds the lock for a moment; an import's commit can take longer, and
                 // then the request waits as it would have for the pool.
                 let _ = conn.busy_timeout(READ_BUSY);
-                VersionSource::File(std::sync::Mutex::new(Watch {
+                VersionSource::File(tokio::sync::Mutex::new(Watch {
                     conn,
                     writes: Writes::watch(path),
                     asked: 0,
@@ -90,7 +90,10 @@ impl super::Store {
         match &*self.versions {
             VersionSource::File(watch) => {
                 let arrived = Instant::now();
-                let mut watch = watch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut watch = match watch.try_lock() {
+                    Ok(free) => free,
+                    Err(_) => watch.lock().await,
+                };
                 watch.check_since(arrived).map_err(|e| super::StoreError::Failed(e.to_string()))
             }
             VersionSource::Coalesced(last) => {
@@ -271,7 +274,7 @@ mod tests {
         let VersionSource::File(watch) = VersionSource::sqlite(&dir.join("v.db")) else {
             panic!("the file should open");
         };
-        watch.into_inner().unwrap()
+        watch.into_inner()
     }
 
     #[test]
