@@ -17,9 +17,9 @@ use super::slack::verify::MAX_SKEW_SECONDS;
 use crate::store::{fingerprint, Recent, Store};
 
 /// The signatures accepted within the window, each until its timestamp leaves it (Unix
-/// seconds). Each key is kept as 128 bits (`RequestKey::fingerprint`: a Slack request's from its
-/// signature's tag, any other's from its SHA-256): 16 bytes instead of a 46-character string on the heap, for the hundreds of thousands of
-/// requests five minutes can bring.
+/// seconds). Each key is kept as 128 bits (`RequestKey::fingerprint`: a Slack request's from
+/// its signature's tag, any other's from its SHA-256): 16 bytes instead of a 46-character
+/// string on the heap, for the hundreds of thousands of requests five minutes can bring.
 #[derive(Default)]
 pub(crate) struct ReplayGuard {
     seen: Mutex<Recent<i64>>,

@@ -36,24 +36,27 @@ pub fn forget_request_versions() {
 /// The last load of one kind of data, with the version it was loaded at.
 pub(crate) struct Versioned<T> {
     name: &'static str,
-    /// Held while loading, across the load's awaits.
-    slot: tokio::sync::Mutex<Option<(i64, Arc<T>)>>,
-    /// The last load, as `slot` holds it, behind a lock never held across an await: an answer
-    /// whose data has not moved takes it without waiting on a load's lock (an async lock
-    /// another thread holds for a moment would move the request to a task of its own).
+    /// Held while loading, across the load's awaits, so concurrent questions wait for one load
+    /// instead of each loading.
+    loading: tokio::sync::Mutex<()>,
+    /// The last load, behind a lock never held across an await: an answer whose data has not
+    /// moved takes it without waiting on the load's lock (an async lock another thread holds
+    /// for a moment would move the request to a task of its own).
     latest: std::sync::Mutex<Option<(i64, Arc<T>)>>,
 }
 
 impl<T> Versioned<T> {
     /// A cache of the data whose version is the `name` row of `data_versions`.
     pub(crate) fn new(name: &'static str) -> Self {
-        Versioned { name, slot: tokio::sync::Mutex::new(None), latest: std::sync::Mutex::new(None) }
+        Versioned {
+            name,
+            loading: tokio::sync::Mutex::new(()),
+            latest: std::sync::Mutex::new(None),
+        }
     }
 
-    /// The data last loaded, when at `version` or newer.
-    fn loaded_since(&self, version: i64) -> Option<Arc<T>> {
-        let latest = self.latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        latest.as_ref().filter(|(at, _)| *at >= version).map(|(_, data)| data.clone())
+    fn latest(&self) -> std::sync::MutexGuard<'_, Option<(i64, Arc<T>)>> {
+        self.latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -94,16 +97,19 @@ impl Store {
         Fut: Future<Output = anyhow::Result<T>>,
     {
         let version = self.request_version(cache.name).await?;
-        if let Some(data) = cache.loaded_since(version) {
+        // Versions only grow: a load at this version or newer is good enough.
+        let held = || match cache.latest().as_ref() {
+            Some((at, data)) if *at >= version => Ok(data.clone()),
+            other => Err(other.as_ref().map(|(_, data)| data.clone())),
+        };
+        if let Ok(data) = held() {
             return Ok(data);
         }
-        // Held while loading, so concurrent questions wait for one load instead of each loading.
-        let mut slot = cache.slot.lock().await;
-        let held = match slot.as_ref() {
-            // Versions only grow: a newer load by someone we waited for is good enough.
-            Some((at, data)) if *at >= version => return Ok(data.clone()),
-            Some((_, data)) => Some(data.clone()),
-            None => None,
+        let _loading = cache.loading.lock().await;
+        // Loaded meanwhile by someone we waited for, or the data to bring up to date.
+        let held = match held() {
+            Ok(data) => return Ok(data),
+            Err(held) => held,
         };
         let snapshot = self.snapshot(cache.name).await?;
         let loaded_at = snapshot.version;
@@ -115,9 +121,7 @@ impl Store {
             None => load(snapshot).await?,
         };
         let data = Arc::new(data);
-        *slot = Some((loaded_at, data.clone()));
-        *cache.latest.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-            Some((loaded_at, data.clone()));
+        *cache.latest() = Some((loaded_at, data.clone()));
         Ok(data)
     }
 
